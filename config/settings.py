@@ -1,0 +1,71 @@
+"""Process-wide settings read from the NEWSMON_* environment variables (see SPEC.md)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LOCAL_ES_URL = "http://127.0.0.1:9200"
+
+
+class Settings(BaseSettings):
+    """Every knob a user can turn with an environment variable; all optional."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSMON_", extra="ignore")
+
+    config: Path = Field(default=PROJECT_ROOT / "config" / "sites.yaml")
+    es_url: str | None = None
+    es_api_key: str | None = None
+    es_user: str | None = None
+    es_password: str | None = None
+    es_ca_certs: Path | None = None
+    es_verify_certs: bool = True
+    es_timeout: float = 30.0
+    index_prefix: str = Field(default="newsmon", pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    data_dir: Path = Field(default=PROJECT_ROOT / "var")
+    cache_dir: Path = Field(default=Path.home() / ".cache" / "newsmon")
+    es_version: str = "9.5.4"
+    es_heap: str = "1g"
+    es_port: int = 9200
+    smtp_host: str | None = None
+    smtp_port: int | None = None
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_security: Literal["none", "starttls", "ssl"] = "none"
+    mail_from: str = "newsmon@localhost"
+    allow_private_hosts: bool = False
+
+    @property
+    def managed_es(self) -> bool:
+        """True when newsmon runs its own local node (no NEWSMON_ES_URL given)."""
+        return not self.es_url
+
+    @property
+    def effective_es_url(self) -> str:
+        return self.es_url or f"http://127.0.0.1:{self.es_port}"
+
+    @cached_property
+    def resolved_data_dir(self) -> Path:
+        return self.data_dir.expanduser().resolve()
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.resolved_data_dir / "spool"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.resolved_data_dir / "outbox"
+
+    @property
+    def es_home(self) -> Path:
+        return self.resolved_data_dir / "elasticsearch"
+
+
+def get_settings() -> Settings:
+    """Read the settings afresh (cheap; callers pass the object down instead of re-reading)."""
+    return Settings()

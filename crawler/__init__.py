@@ -1,0 +1,1 @@
+"""What to crawl, when and how: the site registry, the generic spider, the CLI."""

@@ -1,0 +1,285 @@
+"""The `newsmon` command. Results go to stdout, progress and messages to stderr.
+
+Exit status: 0 success; 1 the work failed (the message says what was kept); 2 bad
+usage or configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import urllib.request
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from config.settings import Settings
+from crawler.registry import RegistryError, load_registry, select_sites
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="newsmon: crawl, search and alert on Vietnamese trade-union news.")
+es_app = typer.Typer(no_args_is_help=True, help="The local managed Elasticsearch node.")
+app.add_typer(es_app, name="es")
+
+err = Console(stderr=True)
+out = Console(soft_wrap=True)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except Exception as exc:  # noqa: BLE001 - pydantic names the variable
+        err.print(f"[red]bad NEWSMON_* setting:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    sys.stderr.write(message.rstrip("\n") + "\n")
+    return typer.Exit(code)
+
+
+def _client(settings: Settings) -> Any:
+    from search.es import make_client
+
+    return make_client(settings)
+
+
+def _print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+# ---------------------------------------------------------------- es
+
+
+@es_app.command("start")
+def es_start() -> None:
+    """Provision (first time) and start the local node; wait until it is healthy."""
+    from search.node import LocalNode, NodeError, start
+
+    settings = _settings()
+    if not settings.managed_es:
+        raise _fail(f"NEWSMON_ES_URL is set ({settings.es_url}); newsmon does not manage that "
+                    "cluster. Unset it to use the local node.", 2)
+    try:
+        out.print(start(LocalNode(settings)))
+    except NodeError as exc:
+        raise _fail(f"es start failed: {exc}") from None
+
+
+@es_app.command("stop")
+def es_stop() -> None:
+    """Stop the local node cleanly."""
+    from search.node import LocalNode, stop
+
+    settings = _settings()
+    if not settings.managed_es:
+        raise _fail("NEWSMON_ES_URL is set; newsmon does not stop clusters it does not manage.", 2)
+    out.print(stop(LocalNode(settings)))
+
+
+@es_app.command("status")
+def es_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Version, health, document counts and installed modules; exit 1 when not reachable."""
+    from search.es import installed_modules, node_version
+    from search.index import alias_name, count
+
+    settings = _settings()
+    es = _client(settings)
+    try:
+        health = es.cluster.health(timeout="2s")
+        info = {
+            "url": settings.effective_es_url,
+            "managed": settings.managed_es,
+            "version": node_version(es),
+            "health": health["status"],
+            "cluster": health["cluster_name"],
+            "articles": count(es, settings.index_prefix),
+            "alias": alias_name(settings.index_prefix),
+            "modules": installed_modules(es),
+        }
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        where = "the local node" if settings.managed_es else settings.effective_es_url
+        raise _fail(f"Elasticsearch is not running or not reachable ({where}): "
+                    f"{type(exc).__name__}") from None
+    finally:
+        es.close()
+    if as_json:
+        _print_json(info)
+        return
+    for key, value in info.items():
+        out.print(f"{key}: {', '.join(value) if isinstance(value, list) else value}")
+
+
+# ---------------------------------------------------------------- crawl
+
+
+@app.command()
+def crawl(
+    site: Annotated[list[str] | None, typer.Option("--site", help="only this site (repeatable)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="summary as JSON")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """One crawl of the enabled (or named) sites: discover, fetch, extract, dedup, index."""
+    from crawler.run import run_crawl
+
+    settings = _settings()
+    try:
+        sites = select_sites(load_registry(settings.config), site or [], settings.config)
+    except RegistryError as exc:
+        raise _fail(str(exc), 2) from None
+    if not sites:
+        raise _fail(f"{settings.config}: no enabled site to crawl", 2)
+    summaries = run_crawl(sites, {"LOG_LEVEL": "INFO" if verbose else "WARNING"})
+    if as_json:
+        _print_json(summaries)
+    else:
+        table = Table("site", "pages", "new", "updated", "unchanged", "duplicates", "non-articles",
+                      "errors", title="crawl summary")
+        for name, s in summaries.items():
+            errors = ", ".join(f"{k} {v}" for k, v in s["errors"].items()) or "0"
+            table.add_row(name, *(str(s[k]) for k in ("pages", "new", "updated", "unchanged",
+                                                       "duplicates", "non_articles")), errors)
+        out.print(table)
+    spooled = sum(s["spooled"] for s in summaries.values())
+    if spooled:
+        raise _fail(f"Elasticsearch was unreachable: {spooled} articles were kept in "
+                    f"{settings.spool_dir} and will be indexed by the next crawl.")
+
+
+# ---------------------------------------------------------------- extract
+
+
+def _read_input(arg: str, url: str | None) -> tuple[bytes, str | None, str | None]:
+    if urlsplit(arg).scheme in ("http", "https"):
+        request = urllib.request.Request(arg, headers={"User-Agent": "newsmon/0.1"})  # noqa: S310 - http(s) only
+        with urllib.request.urlopen(request, timeout=30) as resp:  # noqa: S310 - http(s) only
+            return resp.read(), resp.geturl(), resp.headers.get("Content-Type")
+    return Path(arg).read_bytes(), url, None
+
+
+@app.command()
+def extract(
+    inputs: Annotated[list[str], typer.Argument(help="URLs or files (.html or .html.gz)")],
+    url: Annotated[str | None, typer.Option("--url", help="address the file(s) came from")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per input")] = False,
+) -> None:
+    """Extract articles without indexing anything."""
+    from pipelines.extract import extract_page
+    from pipelines.normalize import normalize_article
+
+    failed = 0
+    for arg in inputs:
+        try:
+            body, page_url, ctype = _read_input(arg, url)
+            article = extract_page(body, page_url, ctype)
+            if article is None:
+                raise ValueError("no article body found on this page")
+            if page_url:
+                host = urlsplit(page_url)
+                domain = (host.hostname or "") + (f":{host.port}" if host.port else "")
+                article = normalize_article(article, domain.removeprefix("www."))
+            record = {"input": arg, **{k: article.get(k) for k in (
+                "url", "canonical_url", "title", "author", "published", "text", "tags", "language")}}
+        except Exception as exc:  # noqa: BLE001 - one bad input never stops the others
+            failed += 1
+            record = {"input": arg, "error": f"{type(exc).__name__}: {exc}"}
+        if as_json:
+            _print_json(record)
+        elif "error" in record:
+            err.print(f"{arg}: {record['error']}", markup=False)
+        else:
+            out.print(f"# {record['title']}\n{record['published'] or ''} {record['author'] or ''}\n"
+                      f"{record['text']}\n", markup=False, highlight=False)
+    if failed == len(inputs):
+        raise typer.Exit(1)
+
+
+# ---------------------------------------------------------------- search / export
+
+
+def _date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            from datetime import datetime
+
+            return datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+    raise _fail(f"{option}: not a date: {value!r} (use YYYY-MM-DD or dd/mm/yyyy)", 2)
+
+
+@app.command("search")
+def search_cmd(  # noqa: PLR0917 - one parameter per CLI option
+    query: Annotated[str, typer.Argument(help='e.g. công đoàn "nợ lương"')],
+    site: Annotated[list[str] | None, typer.Option("--site")] = None,
+    since: Annotated[str | None, typer.Option("--since")] = None,
+    until: Annotated[str | None, typer.Option("--until")] = None,
+    sort: Annotated[str, typer.Option("--sort", help="relevance or date")] = "relevance",
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 10,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Full-text search; near-duplicates come back as one hit with their copies listed."""
+    from elasticsearch import ConnectionError as ESConnectionError
+
+    from search.query import QueryError
+    from search.search import search
+
+    if sort not in ("relevance", "date"):
+        raise _fail("--sort must be 'relevance' or 'date'", 2)
+    settings = _settings()
+    es = _client(settings)
+    try:
+        result = search(es, settings.index_prefix, query, sites=site or [],
+                        since=_date(since, "--since"), until=_date(until, "--until"),
+                        sort=sort, limit=limit)
+    except QueryError as exc:
+        raise _fail(f"invalid query: {exc}", 2) from None
+    except ESConnectionError:
+        raise _fail(f"cannot reach Elasticsearch at {settings.effective_es_url}") from None
+    finally:
+        es.close()
+    if as_json:
+        _print_json(result)
+        return
+    out.print(f"{result['total']} bài viết", highlight=False)
+    for hit in result["hits"]:
+        when = (hit["published"] or "")[:16].replace("T", " ")
+        out.print(f"\n[bold]{hit['title']}[/bold]", highlight=False)
+        out.print(f"{hit['site']}  {when}  {hit['url']}", markup=False, highlight=False)
+        out.print(hit["snippet"], markup=False, highlight=False)
+        for dup in hit["duplicates"]:
+            out.print(f"  cũng đăng trên {dup['site']}: {dup['url']}", markup=False, highlight=False)
+
+
+@app.command()
+def export(
+    site: Annotated[list[str] | None, typer.Option("--site")] = None,
+    since: Annotated[str | None, typer.Option("--since")] = None,
+) -> None:
+    """Every indexed article as JSON lines."""
+    from elasticsearch import ConnectionError as ESConnectionError
+
+    from search.search import export as export_docs
+
+    settings = _settings()
+    es = _client(settings)
+    try:
+        for doc in export_docs(es, settings.index_prefix, sites=site or [],
+                               since=_date(since, "--since")):
+            _print_json(doc)
+    except ESConnectionError:
+        raise _fail(f"cannot reach Elasticsearch at {settings.effective_es_url}") from None
+    finally:
+        es.close()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

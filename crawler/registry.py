@@ -1,0 +1,146 @@
+"""The site registry: `sites.yaml` parsed and validated into `Site` objects.
+
+Errors name the file, the site and the key, so a user can fix the file without reading code.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+from apscheduler.triggers.cron import CronTrigger
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+DEFAULT_SCHEDULE = "0 6 * * *"
+TIMEZONE = "Asia/Ho_Chi_Minh"
+
+
+class RegistryError(Exception):
+    """The registry file is missing, unreadable or invalid."""
+
+
+def _check_http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {value!r}")
+    return value
+
+
+class Site(BaseModel):
+    """One news site and where to discover its articles."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z0-9-]+$")
+    url: str
+    feeds: list[str] = []
+    sitemaps: list[str] = []
+    listings: list[str] = []
+    article_url: str | None = None
+    schedule: str = DEFAULT_SCHEDULE
+    enabled: bool = True
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _check_http_url(value)
+
+    @field_validator("feeds", "sitemaps", "listings")
+    @classmethod
+    def _urls(cls, values: list[str]) -> list[str]:
+        return [_check_http_url(v) for v in values]
+
+    @field_validator("article_url")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from None
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        try:
+            CronTrigger.from_crontab(value, timezone=TIMEZONE)
+        except ValueError as exc:
+            raise ValueError(f"not a valid cron expression: {exc}") from None
+        return value
+
+    @property
+    def domain(self) -> str:
+        """The home page's host, lower case, without `www.`/`m.`, with its port if explicit."""
+        parts = urlsplit(self.url)
+        host = re.sub(r"^(www|m|mobile)\.", "", (parts.hostname or "").lower())
+        return f"{host}:{parts.port}" if parts.port else host
+
+    @property
+    def article_pattern(self) -> re.Pattern[str] | None:
+        return re.compile(self.article_url) if self.article_url else None
+
+
+def _describe(path: Path, site: str | None, error: dict[str, Any]) -> str:
+    loc = [str(p) for p in error["loc"]]
+    where = f"{path}: site {site!r}" if site else f"{path}"
+    key = ".".join(loc) if loc else "(site)"
+    msg = error["msg"]
+    if error["type"] == "extra_forbidden":
+        msg = "unknown key"
+    elif error["type"] == "missing":
+        msg = "required key is missing"
+    return f"{where}: key {key!r}: {msg}"
+
+
+def parse_registry(data: Any, path: Path) -> list[Site]:
+    """Validate the loaded YAML document; raise RegistryError naming file, site and key."""
+    if not isinstance(data, dict) or set(data) != {"sites"}:
+        raise RegistryError(f"{path}: the file must be a mapping with the single key 'sites'")
+    raw_sites = data["sites"]
+    if not isinstance(raw_sites, list):
+        raise RegistryError(f"{path}: key 'sites' must be a list of sites")
+    sites: list[Site] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(raw_sites):
+        label = raw.get("name") if isinstance(raw, dict) else None
+        label = str(label) if label is not None else f"#{index + 1}"
+        if not isinstance(raw, dict):
+            raise RegistryError(f"{path}: site {label!r}: must be a mapping of keys")
+        try:
+            site = Site.model_validate(raw)
+        except ValidationError as exc:
+            lines = [_describe(path, label, err) for err in exc.errors()]
+            raise RegistryError("\n".join(lines)) from None
+        if site.name in seen:
+            raise RegistryError(f"{path}: site {site.name!r}: key 'name': duplicate site name")
+        seen.add(site.name)
+        sites.append(site)
+    return sites
+
+
+def load_registry(path: Path) -> list[Site]:
+    """Read and validate the registry file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RegistryError(f"{path}: cannot read the site registry: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RegistryError(f"{path}: not valid YAML: {exc}") from None
+    return parse_registry(data, path)
+
+
+def select_sites(sites: list[Site], names: list[str], path: Path) -> list[Site]:
+    """The named sites (in registry order), or every enabled site when no name is given."""
+    if not names:
+        return [s for s in sites if s.enabled]
+    known = {s.name for s in sites}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise RegistryError(f"{path}: no site named {', '.join(map(repr, unknown))}")
+    return [s for s in sites if s.name in names]

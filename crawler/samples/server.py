@@ -1,0 +1,95 @@
+"""Serve the bundled sample sites on 127.0.0.1, one port per site, for the demo and the tests.
+
+`{HOST}` in a page is replaced by the address it is served from, so absolute links
+such as `<link rel=canonical>` point back at the loopback site.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import yaml
+
+SITES_DIR = Path(__file__).parent / "sites"
+_TYPES = {".html": "text/html; charset=utf-8", ".htm": "text/html; charset=utf-8",
+          ".txt": "text/plain; charset=utf-8", ".xml": "application/xml",
+          ".rss": "application/rss+xml"}
+
+
+@dataclass
+class SampleSite:
+    """One running site: its name, root directory, server and the paths requested so far."""
+
+    name: str
+    root: Path
+    server: ThreadingHTTPServer
+    requests: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/"
+
+
+def _handler(site_ref: list[SampleSite]) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            site = site_ref[0]
+            path = unquote(urlsplit(self.path).path)
+            site.requests.append(self.path)
+            target = (site.root / path.lstrip("/")).resolve()
+            if path.endswith("/"):
+                target = target / "index.html"
+            if not target.is_relative_to(site.root.resolve()) or not target.is_file():
+                self.send_error(404, "Not Found")
+                return
+            body = target.read_bytes()
+            if target.suffix in (".html", ".htm"):
+                host = self.headers.get("Host") or site.url.split("/")[2]
+                body = body.replace(b"{HOST}", host.encode("ascii", "replace"))
+            self.send_response(200)
+            self.send_header("Content-Type", _TYPES.get(target.suffix, "application/octet-stream"))
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+@contextmanager
+def serve_sites(root: Path = SITES_DIR,
+                ports: dict[str, int] | None = None) -> Iterator[dict[str, SampleSite]]:
+    """Serve every site directory under `root` (port 0 = any free port) until the block ends."""
+    running: dict[str, SampleSite] = {}
+    try:
+        for directory in sorted(p for p in root.iterdir() if p.is_dir()):
+            ref: list[SampleSite] = []
+            server = ThreadingHTTPServer(("127.0.0.1", (ports or {}).get(directory.name, 0)),
+                                         _handler(ref))
+            server.daemon_threads = True
+            site = SampleSite(directory.name, directory, server)
+            ref.append(site)
+            running[site.name] = site
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+        yield running
+    finally:
+        for site in running.values():
+            site.server.shutdown()
+            site.server.server_close()
+
+
+def write_registry(path: Path, sites: dict[str, SampleSite]) -> Path:
+    """A sites.yaml pointing newsmon at the running sample sites."""
+    doc = {"sites": [{"name": s.name, "url": s.url} for s in sites.values()]}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path

@@ -1,0 +1,142 @@
+"""Stage 4: write articles to Elasticsearch in batches with the bulk helper.
+
+If Elasticsearch cannot be reached, the batch is appended to the spool
+(`$NEWSMON_DATA_DIR/spool/articles.jsonl`) and indexed at the start of the next run:
+an outage never loses an article.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from elasticsearch import ApiError, Elasticsearch, helpers
+from elasticsearch import ConnectionError as ESConnectionError
+from scrapy.crawler import Crawler
+
+from config.settings import Settings
+from pipelines.dedup import resolve
+from search import index as article_index
+from search.es import make_client
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 200
+_FIELDS = set(article_index.MAPPING["properties"])
+# Batches from every site's crawler in this process go through one lock, so two
+# copies of a story in concurrent batches cannot both be taken for the first one.
+_write_lock = threading.Lock()
+_ready: set[str] = set()
+
+
+class Spool:
+    """Articles waiting for Elasticsearch, one JSON document per line."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / "articles.jsonl"
+
+    def append(self, docs: list[dict[str, Any]]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as fh:
+            for doc in docs:
+                fh.write(json.dumps(doc, ensure_ascii=False) + "\n")
+
+    def take(self) -> list[dict[str, Any]]:
+        """Read and remove the spooled articles (the caller re-spools what fails again)."""
+        if not self.path.exists():
+            return []
+        taking = self.path.with_suffix(".taking")
+        self.path.rename(taking)
+        docs = [json.loads(line) for line in taking.read_text(encoding="utf-8").splitlines() if line]
+        taking.unlink()
+        return docs
+
+
+def _es_source(doc: dict[str, Any]) -> dict[str, Any]:
+    return article_index.with_matching_fields({k: v for k, v in doc.items() if k in _FIELDS})
+
+
+def write_batch(es: Elasticsearch, prefix: str, docs: list[dict[str, Any]]) -> dict[str, int]:
+    """Dedup-resolve and bulk-write one batch; returns outcome counts."""
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    index = article_index.alias_name(prefix)
+    with _write_lock:
+        if prefix not in _ready:
+            article_index.setup(es, prefix)
+            _ready.add(prefix)
+        decision = resolve(es, index, docs, now)
+        actions = [
+            {"_op_type": "create", "_index": index, "_id": d["id"], "_source": _es_source(d)}
+            for d in decision.new
+        ] + [
+            {"_op_type": "index", "_index": index, "_id": d["id"], "_source": _es_source(d)}
+            for d in decision.updated
+        ]
+        errors = 0
+        for ok, info in helpers.streaming_bulk(es, actions, raise_on_error=False,
+                                               raise_on_exception=True, refresh="wait_for"):
+            if not ok:
+                errors += 1
+                log.error("indexing failed: %s", info)
+    return {"new": len(decision.new), "updated": len(decision.updated),
+            "unchanged": decision.unchanged, "duplicates": decision.duplicates,
+            "index_errors": errors}
+
+
+class IndexPipeline:
+    """Buffers articles and writes them in batches, off the reactor thread."""
+
+    def __init__(self, crawler: Crawler, settings: Settings) -> None:
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.settings = settings
+        self.spool = Spool(settings.spool_dir)
+        self.buffer: list[dict[str, Any]] = []
+        self.lock = asyncio.Lock()
+        self.es: Elasticsearch | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> IndexPipeline:
+        return cls(crawler, Settings())
+
+    async def open_spider(self) -> None:
+        self.es = make_client(self.settings)
+        self.buffer.extend(self.spool.take())
+
+    async def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        self.buffer.append(item)
+        if len(self.buffer) >= BATCH_SIZE:
+            await self.flush()
+        return item
+
+    async def close_spider(self) -> None:
+        await self.flush()
+        if self.es is not None:
+            self.es.close()
+
+    async def flush(self) -> None:
+        async with self.lock:
+            batch, self.buffer = self.buffer, []
+            if not batch:
+                return
+            loop = asyncio.get_running_loop()
+            try:
+                counts = await loop.run_in_executor(None, self._write, batch)
+            except (ESConnectionError, ApiError, helpers.BulkIndexError) as exc:
+                # Never lose an article: whatever went wrong, the batch waits in the spool.
+                self.spool.append(batch)
+                self.stats.inc_value("newsmon/spooled", len(batch))
+                log.error("Elasticsearch failed (%s: %s); %d articles kept in %s",
+                          type(exc).__name__, exc, len(batch), self.spool.path)
+                return
+            for key, value in counts.items():
+                self.stats.inc_value(f"newsmon/{key}", value)
+
+    def _write(self, batch: list[dict[str, Any]]) -> dict[str, int]:
+        assert self.es is not None
+        return write_batch(self.es, self.settings.index_prefix, batch)

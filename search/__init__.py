@@ -1,0 +1,1 @@
+"""Elasticsearch side: text normalization, index definition, queries, search, local node."""

@@ -1,0 +1,40 @@
+"""The Elasticsearch client, built from settings (local node or a production cluster)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from elasticsearch import Elasticsearch
+
+from config.settings import Settings
+
+
+def make_client(settings: Settings, *, timeout: float | None = None) -> Elasticsearch:
+    """A client for NEWSMON_ES_URL (with API key / basic auth / CA when given) or the local node."""
+    kwargs: dict[str, Any] = {
+        "request_timeout": timeout or settings.es_timeout,
+        "retry_on_timeout": True,
+        "max_retries": 2,
+    }
+    if settings.es_api_key:
+        kwargs["api_key"] = settings.es_api_key
+    elif settings.es_user:
+        kwargs["basic_auth"] = (settings.es_user, settings.es_password or "")
+    if settings.es_ca_certs:
+        kwargs["ca_certs"] = str(settings.es_ca_certs)
+    if not settings.es_verify_certs:
+        kwargs["verify_certs"] = False
+    return Elasticsearch(settings.effective_es_url, **kwargs)
+
+
+def node_version(es: Elasticsearch) -> str:
+    """The server version, read from `_nodes` because the stripped build has no `GET /`."""
+    info = es.nodes.info(node_id="_local", metric="_none", filter_path="nodes.*.version")
+    return next(iter(info["nodes"].values()))["version"]
+
+
+def installed_modules(es: Elasticsearch) -> list[str]:
+    """Names of the modules and plugins the local node runs (`GET _nodes/plugins`)."""
+    info = es.nodes.info(node_id="_local", metric="plugins")
+    node = next(iter(info["nodes"].values()))
+    return sorted(m["name"] for m in node.get("modules", []) + node.get("plugins", []))

@@ -1,0 +1,84 @@
+"""Shared fixtures: a real Elasticsearch (fail, not skip, under NEWSMON_REQUIRE_ES=1),
+per-test index prefixes and data directories, sample sites on loopback, the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from config.settings import Settings
+from crawler.samples.server import SampleSite, serve_sites, write_registry
+from search.es import make_client
+
+NEWSMON = str(Path(sys.executable).with_name("newsmon"))
+
+
+@pytest.fixture(scope="session")
+def es_url() -> str:
+    url = Settings().effective_es_url
+    client = Elasticsearch(url, request_timeout=5)
+    try:
+        client.cluster.health(timeout="2s")
+    except Exception as exc:  # noqa: BLE001
+        message = f"no Elasticsearch at {url} ({type(exc).__name__}); run `make test`"
+        if os.environ.get("NEWSMON_REQUIRE_ES") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    finally:
+        client.close()
+    return url
+
+
+@pytest.fixture
+def env(tmp_path: Path, es_url: str) -> dict[str, str]:
+    """Environment for one isolated newsmon run: own index prefix and data directory."""
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    return {**os.environ, "NEWSMON_ES_URL": es_url, "NEWSMON_INDEX_PREFIX": prefix,
+            "NEWSMON_DATA_DIR": str(tmp_path / "data")}
+
+
+@pytest.fixture
+def es(env: dict[str, str]) -> Iterator[Elasticsearch]:
+    client = make_client(Settings(es_url=env["NEWSMON_ES_URL"]))
+    yield client
+    prefix = env["NEWSMON_INDEX_PREFIX"]
+    names = list(client.indices.get(index=f"{prefix}-*", expand_wildcards="all"))
+    if names:
+        client.indices.delete(index=",".join(names))
+    client.close()
+
+
+@pytest.fixture
+def sample_sites() -> Iterator[dict[str, SampleSite]]:
+    with serve_sites() as sites:
+        yield sites
+
+
+def run_cli(*args: str, env: dict[str, str], timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """Run the installed `newsmon` command as a user would."""
+    return subprocess.run([NEWSMON, *args], env=env, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+@pytest.fixture
+def registry(tmp_path: Path, sample_sites: dict[str, SampleSite], env: dict[str, str]) -> Path:
+    path = write_registry(tmp_path / "sites.yaml", sample_sites)
+    env["NEWSMON_CONFIG"] = str(path)
+    return path
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A loopback port nobody listens on (bound, read, released)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -1,0 +1,94 @@
+"""End to end: sample sites on loopback -> `newsmon crawl` -> Elasticsearch -> search/export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from crawler.samples.server import SampleSite
+from search.index import alias_name
+from tests.conftest import run_cli
+
+pytestmark = pytest.mark.es
+
+NO_LUONG_URL = ("/quan-he-lao-dong/"
+                "cong-doan-det-may-doi-thoai-voi-doanh-nghiep-ve-tinh-trang-no-luong-cong-nhan-651300.htm")
+
+
+def _count(es: Elasticsearch, env: dict[str, str]) -> int:
+    alias = alias_name(env["NEWSMON_INDEX_PREFIX"])
+    es.indices.refresh(index=alias)
+    return int(es.count(index=alias)["count"])
+
+
+def _search(env: dict[str, str], *args: str) -> dict:
+    result = run_cli("search", *args, "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_crawl_index_search_and_recrawl(registry: Path, sample_sites: dict[str, SampleSite],
+                                        env: dict[str, str], es: Elasticsearch) -> None:
+    first = run_cli("crawl", "--json", env=env)
+    assert first.returncode == 0, first.stderr
+    summary = json.loads(first.stdout)
+    assert set(summary) == set(sample_sites)
+    assert sum(s["new"] for s in summary.values()) == 9
+    # Listing, category, "Giới thiệu" and "Liên hệ" pages are fetched but never indexed.
+    assert _count(es, env) == 9
+
+    found = _search(env, "nợ lương")
+    assert found["total"] >= 1
+    top = found["hits"][0]
+    assert top["url"].endswith(NO_LUONG_URL)
+    assert top["title"] == "Công đoàn Dệt may đối thoại với doanh nghiệp về tình trạng nợ lương công nhân"
+    assert top["site"] == "congdoan-mau"
+    assert "nợ lương" in top["snippet"]
+    # The same words typed without diacritics find the same article.
+    assert _search(env, "no luong")["hits"][0]["url"] == top["url"]
+    # Typed with diacritics, a word matches only those diacritics.
+    assert not any(h["url"].endswith(NO_LUONG_URL) for h in _search(env, "nổ lượng")["hits"])
+    # Old-style tone marks in the page (Hoà, Thuỷ) are found with new-style typing.
+    assert any("Thuỷ Nguyên" in h["title"] for h in _search(env, "hòa giải thủy nguyên")["hits"])
+
+    second = run_cli("crawl", "--json", env=env)
+    assert second.returncode == 0, second.stderr
+    again = json.loads(second.stdout)
+    assert sum(s["new"] + s["updated"] for s in again.values()) == 0
+    assert sum(s["unchanged"] for s in again.values()) == 9
+    assert _count(es, env) == 9
+
+
+def test_export_lists_every_article_with_cluster(registry: Path, env: dict[str, str],
+                                                 es: Elasticsearch) -> None:
+    assert run_cli("crawl", "--site", "congdoan-mau", env=env).returncode == 0
+    result = run_cli("export", env=env)
+    assert result.returncode == 0, result.stderr
+    docs = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(docs) == 3
+    assert {d["site"] for d in docs} == {"congdoan-mau"}
+    for doc in docs:
+        assert set(doc) == {"id", "url", "canonical_url", "site", "title", "published", "author",
+                            "tags", "text", "cluster", "duplicate_of"}
+        assert doc["cluster"]
+        assert doc["duplicate_of"] is None
+        assert "\n" in doc["text"]
+
+
+def test_unreachable_elasticsearch_loses_no_article(registry: Path, env: dict[str, str],
+                                                    es: Elasticsearch, unused_port: int) -> None:
+    down = {**env, "NEWSMON_ES_URL": f"http://127.0.0.1:{unused_port}"}
+    failed = run_cli("crawl", "--site", "ldld-tinh-mau", env=down)
+    assert failed.returncode == 1
+    assert "3 articles were kept" in failed.stderr
+    spool = Path(env["NEWSMON_DATA_DIR"]) / "spool" / "articles.jsonl"
+    assert len(spool.read_text(encoding="utf-8").splitlines()) == 3
+
+    # Elasticsearch is back: the next crawl indexes the spooled articles (once).
+    recovered = run_cli("crawl", "--site", "laodongthudo-mau", env=env)
+    assert recovered.returncode == 0, recovered.stderr
+    assert not spool.exists()
+    assert _count(es, env) == 6
