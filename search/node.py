@@ -243,7 +243,7 @@ def start(node: LocalNode, timeout: float = 120.0) -> str:
         "ES_TMPDIR": str(node.base / "tmp"),
         "LANG": "C.UTF-8",
     }
-    cmd = [str(node.home / "bin" / "elasticsearch"), "-d", "-p", str(node.pidfile), "-q"]
+    cmd = [str(node.home / "bin" / "elasticsearch"), "-d", "-p", str(node.pidfile)]
     if uid is not None:
         cmd = ["setpriv", f"--reuid={uid}", f"--regid={pwd.getpwuid(uid).pw_gid}",
                "--init-groups", "--", *cmd]
