@@ -11,21 +11,22 @@ import gzip
 import logging
 import multiprocessing
 import os
+import re
 from concurrent.futures import Executor, ProcessPoolExecutor
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import trafilatura
+from lxml.html import HtmlElement
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
+from trafilatura.utils import load_html
 from w3lib.encoding import html_to_unicode
 
+from pipelines.dates import article_zone, structured_dates, to_iso, zone_date
 from search import textnorm
 
 log = logging.getLogger(__name__)
 
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MIN_BODY_CHARS = 200
 
 
@@ -37,42 +38,74 @@ def decode_html(body: bytes, content_type: str | None = None) -> str:
     return textnorm.display(text)
 
 
-def _iso_date(value: str | None) -> str | None:
-    """trafilatura's YYYY-MM-DD (or a full timestamp) -> ISO 8601 with the Vietnam offset."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=VN_TZ)
-    return parsed.isoformat()
+_LEAD_CLASS = re.compile(r"(^|[\s_-])(sapo|lead|chapeau|summary|excerpt|intro|description|desc|"
+                         r"tom-?tat|mo-?ta)([\s_-]|$)", re.IGNORECASE)
+_LEAD_MIN, _LEAD_MAX = 40, 1500
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def find_lead(zone: HtmlElement) -> str | None:
+    """The lead paragraph (sapo), which generic extractors often drop, if the page marks it."""
+    for node in zone.iter():
+        if not isinstance(node.tag, str) or node.tag in ("a", "img", "script", "style"):
+            continue
+        marker = f"{node.get('class', '')} {node.get('id', '')}"
+        if _LEAD_CLASS.search(marker):
+            text = _squash(node.text_content())
+            if _LEAD_MIN <= len(text) <= _LEAD_MAX:
+                return text
+    return None
+
+
+def assemble_body(text: str, title: str | None, lead: str | None) -> str:
+    """Paragraphs one per line; the headline repeated as first line dropped; the lead put back."""
+    lines = [_squash(line) for line in text.splitlines()]
+    lines = [line for line in lines if line]
+    if title and lines and lines[0] == _squash(title):
+        lines = lines[1:]
+    if lead and lead not in " ".join(lines[:3]):
+        lines.insert(0, lead)
+    return "\n".join(lines)
 
 
 def extract_page(body: bytes, url: str | None, content_type: str | None = None,
-                 hint_date: str | None = None) -> dict[str, Any] | None:
-    """Extract one page; None when it has no article body (a listing, a contact page...)."""
-    html = decode_html(body, content_type)
-    doc = trafilatura.bare_extraction(
-        html, url=url, with_metadata=True, include_comments=False, favor_precision=True,
-        include_tables=True, as_dict=True,
-    )
-    if not doc or not doc.get("text") or len(doc["text"]) < MIN_BODY_CHARS or not doc.get("title"):
+                 hint_date: str | None = None, min_chars: int = MIN_BODY_CHARS) -> dict[str, Any] | None:
+    """Extract one page; None when it has no article body (a listing, a contact page...).
+
+    `min_chars=0` accepts any body, with or without a headline (for benchmarks)."""
+    tree = load_html(decode_html(body, content_type))
+    if tree is None:
         return None
-    raw_tags = doc.get("tags") or []
+    published, modified = structured_dates(tree)
+    doc = trafilatura.bare_extraction(
+        tree, url=url, with_metadata=True, include_comments=False, favor_precision=True,
+        include_tables=True,
+    )
+    if doc is None or not doc.text or (min_chars and not doc.title):
+        return None
+    zone = article_zone(tree, doc.title)
+    text = assemble_body(doc.text, doc.title, find_lead(zone) if zone is not None else None)
+    if len(text) < min_chars:
+        return None
+    if not published:
+        published = to_iso(hint_date) or (zone_date(zone) if zone is not None else None) \
+            or to_iso(doc.date)
+    raw_tags = doc.tags or []
     if isinstance(raw_tags, str):
         raw_tags = raw_tags.split(",")
-    tags = [t.strip() for t in raw_tags if t and t.strip()]
     return {
         "url": url,
-        "canonical_url": doc.get("url") if doc.get("url") != url else None,
-        "title": doc["title"],
-        "author": doc.get("author"),
-        "published": _iso_date(doc.get("date")) or hint_date,
-        "text": doc["text"],
-        "tags": tags,
-        "language": doc.get("language") or "vi",
+        "canonical_url": doc.url if doc.url != url else None,
+        "title": doc.title,
+        "author": doc.author,
+        "published": published,
+        "modified": modified,
+        "text": text,
+        "tags": [t.strip() for t in raw_tags if t and t.strip()],
+        "language": doc.language or "vi",
     }
 
 
