@@ -61,7 +61,7 @@ def to_iso(value: str | None) -> str | None:
     return parsed.isoformat()
 
 
-def _jsonld_objects(tree: lxml_html.HtmlElement) -> Iterator[dict[str, Any]]:
+def jsonld_objects(tree: lxml_html.HtmlElement) -> Iterator[dict[str, Any]]:
     for script in tree.xpath('//script[@type="application/ld+json"]'):
         try:
             data = json.loads(script.text or "")
@@ -77,7 +77,7 @@ def _jsonld_objects(tree: lxml_html.HtmlElement) -> Iterator[dict[str, Any]]:
                 stack.extend(v for k, v in item.items() if k == "@graph")
 
 
-def _meta(tree: lxml_html.HtmlElement, names: tuple[str, ...]) -> str | None:
+def meta_content(tree: lxml_html.HtmlElement, names: tuple[str, ...]) -> str | None:
     for node in tree.xpath("//meta[@content]"):
         key = (node.get("property") or node.get("name") or node.get("itemprop") or "").lower()
         if key in names and node.get("content", "").strip():
@@ -88,11 +88,11 @@ def _meta(tree: lxml_html.HtmlElement, names: tuple[str, ...]) -> str | None:
 def structured_dates(tree: lxml_html.HtmlElement) -> tuple[str | None, str | None]:
     """(published, modified) from JSON-LD, meta tags and `<time datetime>`."""
     published = modified = None
-    for obj in _jsonld_objects(tree):
+    for obj in jsonld_objects(tree):
         published = published or to_iso(str(obj.get("datePublished") or "")) or None
         modified = modified or to_iso(str(obj.get("dateModified") or "")) or None
-    published = published or to_iso(_meta(tree, _META_PUBLISHED))
-    modified = modified or to_iso(_meta(tree, _META_MODIFIED))
+    published = published or to_iso(meta_content(tree, _META_PUBLISHED))
+    modified = modified or to_iso(meta_content(tree, _META_MODIFIED))
     if not published:
         for node in tree.xpath("//time[@datetime]"):
             if not node.xpath("ancestor::aside|ancestor::footer|ancestor::header[not(ancestor::article)]"):

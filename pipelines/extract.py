@@ -22,7 +22,14 @@ from scrapy.exceptions import DropItem
 from trafilatura.utils import load_html
 from w3lib.encoding import html_to_unicode
 
-from pipelines.dates import article_zone, structured_dates, to_iso, zone_date
+from pipelines.dates import (
+    article_zone,
+    jsonld_objects,
+    meta_content,
+    structured_dates,
+    to_iso,
+    zone_date,
+)
 from search import textnorm
 
 log = logging.getLogger(__name__)
@@ -58,6 +65,30 @@ def find_lead(zone: HtmlElement) -> str | None:
             if _LEAD_MIN <= len(text) <= _LEAD_MAX:
                 return text
     return None
+
+
+_SOURCE = re.compile(r"\(\s*(?:Nguồn|Theo|Source)\s*:?\s*(https?://[^\s)]+)\s*\)", re.IGNORECASE)
+
+
+def declared_author(tree: HtmlElement) -> str | None:
+    """The byline as the page declares it (JSON-LD, then meta), all names kept."""
+    for obj in jsonld_objects(tree):
+        authors = obj.get("author")
+        if isinstance(authors, dict | str):
+            authors = [authors]
+        if isinstance(authors, list):
+            names = [a.get("name") if isinstance(a, dict) else a for a in authors]
+            names = [_squash(str(n)) for n in names if n]
+            if names:
+                return ", ".join(names)
+    author = meta_content(tree, ("author", "article:author", "dc.creator"))
+    return _squash(author) if author and not author.startswith("http") else None
+
+
+def source_url(text: str) -> str | None:
+    """The origin a republished article names, e.g. `(Nguồn: https://nld.com.vn/...)`."""
+    match = _SOURCE.search(text)
+    return match.group(1).rstrip(".,;") if match else None
 
 
 def assemble_body(text: str, title: str | None, lead: str | None) -> str:
@@ -100,10 +131,11 @@ def extract_page(body: bytes, url: str | None, content_type: str | None = None,
         "url": url,
         "canonical_url": doc.url if doc.url != url else None,
         "title": doc.title,
-        "author": doc.author,
+        "author": declared_author(tree) or doc.author,
         "published": published,
         "modified": modified,
         "text": text,
+        "source_url": source_url(text),
         "tags": [t.strip() for t in raw_tags if t and t.strip()],
         "language": doc.language or "vi",
     }

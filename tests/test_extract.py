@@ -88,3 +88,19 @@ def test_sample_pages(path: str, published: str, first_words: str) -> None:
     for noise in ("SỐ LƯỢNG TRUY CẬP", "Tin cùng chuyên mục", "Đọc thêm", "casino", "Chia sẻ"):
         assert noise not in article["text"]
 
+
+
+def test_author_kept_whole_and_republished_source_found() -> None:
+    path = ("congdoan-mau/cong-doan-viet-nam/"
+            "ldld-tinh-nghe-an-trien-khai-nghi-quyet-02-ve-doi-moi-to-chuc-cong-doan-651234.htm")
+    article = extract_page((SAMPLES / path).read_bytes(), f"http://127.0.0.1:8731/{path}")
+    assert article is not None
+    assert article["author"] == "Duy Chương - Thanh Tùng"
+    assert article["source_url"] is None
+    path = ("ldld-tinh-mau/tin-tuc/"
+            "hoi-nghi-truc-tuyen-toan-quoc-quan-triet-nghi-quyet-dai-hoi-xii-cong-doan-viet-nam-5540.html")
+    article = extract_page((SAMPLES / path).read_bytes(), f"http://127.0.0.1:8732/{path}")
+    assert article is not None
+    assert article["source_url"] == (
+        "https://nld.com.vn/cong-doan/hoi-nghi-truc-tuyen-toan-quoc-hoc-tap-quan-triet-nghi-quyet-dai-hoi-"
+        "xii-cong-doan-viet-nam-20181206125646445.htm")
