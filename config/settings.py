@@ -10,7 +10,6 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-LOCAL_ES_URL = "http://127.0.0.1:9200"
 
 
 class Settings(BaseSettings):
@@ -65,7 +64,3 @@ class Settings(BaseSettings):
     def es_home(self) -> Path:
         return self.resolved_data_dir / "elasticsearch"
 
-
-def get_settings() -> Settings:
-    """Read the settings afresh (cheap; callers pass the object down instead of re-reading)."""
-    return Settings()
