@@ -54,6 +54,15 @@ def test_crawl_index_search_and_recrawl(registry: Path, sample_sites: dict[str, 
     # Old-style tone marks in the page (Hoà, Thuỷ) are found with new-style typing.
     assert any("Thuỷ Nguyên" in h["title"] for h in _search(env, "hòa giải thủy nguyên")["hits"])
 
+    # Filters and sorting: site, day-first dates, newest first.
+    by_site = _search(env, "công đoàn", "--site", "ldld-tinh-mau")["hits"]
+    assert by_site
+    assert {h["site"] for h in by_site} == {"ldld-tinh-mau"}
+    recent = _search(env, "công đoàn", "--since", "01/01/2022", "--sort", "date")["hits"]
+    assert [h["published"][:10] for h in recent] == ["2022-03-02", "2022-01-10"]
+    older = _search(env, "công đoàn", "--until", "2018-12-31")["hits"]
+    assert {h["published"][:4] for h in older} == {"2018"}
+
     second = run_cli("crawl", "--json", env=env)
     assert second.returncode == 0, second.stderr
     again = json.loads(second.stdout)
