@@ -170,7 +170,7 @@ def extract(
 ) -> None:
     """Extract articles without indexing anything."""
     from pipelines.extract import extract_page
-    from pipelines.normalize import normalize_article
+    from pipelines.normalize import normalize_article, site_host
 
     failed = 0
     for arg in inputs:
@@ -180,9 +180,7 @@ def extract(
             if article is None:
                 raise ValueError("no article body found on this page")
             if page_url:
-                host = urlsplit(page_url)
-                domain = (host.hostname or "") + (f":{host.port}" if host.port else "")
-                article = normalize_article(article, domain.removeprefix("www."))
+                article = normalize_article(article, site_host(page_url))
             record = {"input": arg, **{k: article.get(k) for k in (
                 "url", "canonical_url", "title", "author", "published", "text", "tags", "language")}}
         except Exception as exc:  # noqa: BLE001 - one bad input never stops the others

@@ -14,6 +14,8 @@ import yaml
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from pipelines.normalize import site_host
+
 DEFAULT_SCHEDULE = "0 6 * * *"
 TIMEZONE = "Asia/Ho_Chi_Minh"
 
@@ -74,10 +76,8 @@ class Site(BaseModel):
 
     @property
     def domain(self) -> str:
-        """The home page's host, lower case, without `www.`/`m.`, with its port if explicit."""
-        parts = urlsplit(self.url)
-        host = re.sub(r"^(www|m|mobile)\.", "", (parts.hostname or "").lower())
-        return f"{host}:{parts.port}" if parts.port else host
+        """The home page's host as `site_host` spells it (`congdoan.vn`, `127.0.0.1:8731`)."""
+        return site_host(self.url)
 
     @property
     def article_pattern(self) -> re.Pattern[str] | None:

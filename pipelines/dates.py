@@ -9,14 +9,13 @@ unless the page gives an offset, in Asia/Ho_Chi_Minh.
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from lxml import html as lxml_html
+
+from pipelines.pagemeta import PageMeta
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -61,38 +60,14 @@ def to_iso(value: str | None) -> str | None:
     return parsed.isoformat()
 
 
-def jsonld_objects(tree: lxml_html.HtmlElement) -> Iterator[dict[str, Any]]:
-    for script in tree.xpath('//script[@type="application/ld+json"]'):
-        try:
-            data = json.loads(script.text or "")
-        except ValueError:
-            continue
-        stack = [data]
-        while stack:
-            item = stack.pop()
-            if isinstance(item, list):
-                stack.extend(item)
-            elif isinstance(item, dict):
-                yield item
-                stack.extend(v for k, v in item.items() if k == "@graph")
-
-
-def meta_content(tree: lxml_html.HtmlElement, names: tuple[str, ...]) -> str | None:
-    for node in tree.xpath("//meta[@content]"):
-        key = (node.get("property") or node.get("name") or node.get("itemprop") or "").lower()
-        if key in names and node.get("content", "").strip():
-            return node.get("content")
-    return None
-
-
-def structured_dates(tree: lxml_html.HtmlElement) -> tuple[str | None, str | None]:
+def structured_dates(tree: lxml_html.HtmlElement, page: PageMeta) -> tuple[str | None, str | None]:
     """(published, modified) from JSON-LD, meta tags and `<time datetime>`."""
     published = modified = None
-    for obj in jsonld_objects(tree):
-        published = published or to_iso(str(obj.get("datePublished") or "")) or None
-        modified = modified or to_iso(str(obj.get("dateModified") or "")) or None
-    published = published or to_iso(meta_content(tree, _META_PUBLISHED))
-    modified = modified or to_iso(meta_content(tree, _META_MODIFIED))
+    for obj in page.jsonld:
+        published = published or to_iso(str(obj.get("datePublished") or ""))
+        modified = modified or to_iso(str(obj.get("dateModified") or ""))
+    published = published or to_iso(page.first(_META_PUBLISHED))
+    modified = modified or to_iso(page.first(_META_MODIFIED))
     if not published:
         for node in tree.xpath("//time[@datetime]"):
             if not node.xpath("ancestor::aside|ancestor::footer|ancestor::header[not(ancestor::article)]"):
@@ -136,9 +111,11 @@ def zone_date(zone: lxml_html.HtmlElement) -> str | None:
     """The first date stamp in the article zone: a short text (`22:40 21/10/2021`,
     `Thứ tư, 08/12/2021 - 00:48`) or a labelled one (`Date : 07-12-2018`), never prose."""
     for node in zone.iter():
+        # A link's text and what follows it (a related list's "title 09:15 19/11/2026")
+        # are not the article's stamp; the zone's own tail lies outside the zone.
         if not isinstance(node.tag, str) or node.tag in ("script", "style", "a"):
             continue
-        for raw in (node.text, node.tail):
+        for raw in (node.text, node.tail if node is not zone else None):
             if not raw or not raw.strip():
                 continue
             text = " ".join(raw.split())

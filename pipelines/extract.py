@@ -22,14 +22,8 @@ from scrapy.exceptions import DropItem
 from trafilatura.utils import load_html
 from w3lib.encoding import html_to_unicode
 
-from pipelines.dates import (
-    article_zone,
-    jsonld_objects,
-    meta_content,
-    structured_dates,
-    to_iso,
-    zone_date,
-)
+from pipelines.dates import article_zone, structured_dates, to_iso, zone_date
+from pipelines.pagemeta import PageMeta
 from search import textnorm
 
 log = logging.getLogger(__name__)
@@ -70,9 +64,9 @@ def find_lead(zone: HtmlElement) -> str | None:
 _SOURCE = re.compile(r"\(\s*(?:Nguồn|Theo|Source)\s*:?\s*(https?://[^\s)]+)\s*\)", re.IGNORECASE)
 
 
-def declared_author(tree: HtmlElement) -> str | None:
+def declared_author(page: PageMeta) -> str | None:
     """The byline as the page declares it (JSON-LD, then meta), all names kept."""
-    for obj in jsonld_objects(tree):
+    for obj in page.jsonld:
         authors = obj.get("author")
         if isinstance(authors, dict | str):
             authors = [authors]
@@ -81,7 +75,7 @@ def declared_author(tree: HtmlElement) -> str | None:
             names = [_squash(str(n)) for n in names if n]
             if names:
                 return ", ".join(names)
-    author = meta_content(tree, ("author", "article:author", "dc.creator"))
+    author = page.first(("author", "article:author", "dc.creator"))
     return _squash(author) if author and not author.startswith("http") else None
 
 
@@ -110,7 +104,8 @@ def extract_page(body: bytes, url: str | None, content_type: str | None = None,
     tree = load_html(decode_html(body, content_type))
     if tree is None:
         return None
-    published, modified = structured_dates(tree)
+    page = PageMeta.read(tree)
+    published, modified = structured_dates(tree, page)
     doc = trafilatura.bare_extraction(
         tree, url=url, with_metadata=True, include_comments=False, favor_precision=True,
         include_tables=True,
@@ -131,7 +126,7 @@ def extract_page(body: bytes, url: str | None, content_type: str | None = None,
         "url": url,
         "canonical_url": doc.url if doc.url != url else None,
         "title": doc.title,
-        "author": declared_author(tree) or doc.author,
+        "author": declared_author(page) or doc.author,
         "published": published,
         "modified": modified,
         "text": text,

@@ -20,13 +20,21 @@ _TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|dclid|msclkid|zarsrc|_ga|_gl|mc_
 _MOBILE_HOST = re.compile(r"^(www|m|mobile)\.")
 
 
+def site_host(url: str) -> str:
+    """The host that names a site: lower case, without `www.`/`m.`/`mobile.`, with the port
+    unless it is the scheme's default (loopback sample sites differ only by port)."""
+    parts = urlsplit(url)
+    host = _MOBILE_HOST.sub("", (parts.hostname or "").lower())
+    if parts.port and (parts.scheme, parts.port) not in (("http", 80), ("https", 443)):
+        host = f"{host}:{parts.port}"
+    return host
+
+
 def canonical_url(url: str) -> str:
     """One spelling per page: lower-case host without www./m., no fragment, no tracking
     parameters, sorted query, no `/m/` mobile prefix, no trailing slash."""
     parts = urlsplit(canonicalize_url(url.strip()))
-    host = _MOBILE_HOST.sub("", (parts.hostname or "").lower())
-    if parts.port and (parts.scheme, parts.port) not in (("http", 80), ("https", 443)):
-        host = f"{host}:{parts.port}"
+    host = site_host(parts.geturl())
     path = parts.path or "/"
     if path.startswith("/m/"):
         path = path[2:]
@@ -38,11 +46,8 @@ def canonical_url(url: str) -> str:
 
 
 def same_site(url: str, domain: str) -> bool:
-    """True when `url` is on `domain` (host[:port]) or one of its subdomains."""
-    parts = urlsplit(url)
-    host = _MOBILE_HOST.sub("", (parts.hostname or "").lower())
-    if parts.port:
-        host = f"{host}:{parts.port}"
+    """True when `url` is on `domain` (a `site_host`) or one of its subdomains."""
+    host = site_host(url)
     return host == domain or host.endswith("." + domain)
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from config.settings import Settings
+from search.es import make_client
 
 ES_USER = "newsmon-es"
 MIN_JAVA = 21
@@ -209,18 +210,6 @@ def log_tail(node: LocalNode, lines: int = 30) -> str:
         return f"(no log at {log})"
 
 
-def _health(node: LocalNode) -> dict[str, object] | None:
-    from search.es import make_client
-
-    es = make_client(node.settings, timeout=5)
-    try:
-        return dict(es.cluster.health(timeout="1s"))
-    except Exception:  # noqa: BLE001 - any failure means "not answering yet"
-        return None
-    finally:
-        es.close()
-
-
 def start(node: LocalNode, timeout: float = 120.0) -> str:
     """Start the node and wait until the cluster is healthy; return a one-line report."""
     if _pid(node):
@@ -260,16 +249,20 @@ def start(node: LocalNode, timeout: float = 120.0) -> str:
 
 def _wait_healthy(node: LocalNode, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        health = _health(node)
-        if health and health.get("status") in ("green", "yellow"):
-            if health.get("cluster_name") != node.cluster_name:
-                raise NodeError(
-                    f"{node.settings.effective_es_url} answers as cluster "
-                    f"{health.get('cluster_name')!r}, not this data directory's node"
-                )
-            return True
-        time.sleep(0.5)
+    with make_client(node.settings, timeout=5) as es:
+        while time.monotonic() < deadline:
+            try:
+                health = es.cluster.health(timeout="1s")
+            except Exception:  # noqa: BLE001 - any failure means "not answering yet"
+                health = None
+            if health and health.get("status") in ("green", "yellow"):
+                if health.get("cluster_name") != node.cluster_name:
+                    raise NodeError(
+                        f"{node.settings.effective_es_url} answers as cluster "
+                        f"{health.get('cluster_name')!r}, not this data directory's node"
+                    )
+                return True
+            time.sleep(0.5)
     return False
 
 

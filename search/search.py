@@ -14,7 +14,7 @@ from search.index import alias_name
 from search.query import compile_query, matching_forms
 
 SNIPPET_CHARS = 240
-_DISPLAY = ["url", "site", "title", "published", "text", "cluster", "canonical_url"]
+_DISPLAY = ["url", "site", "title", "published", "text"]
 
 
 def _filters(sites: list[str], since: date | None, until: date | None) -> list[dict[str, Any]]:
