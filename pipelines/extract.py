@@ -13,9 +13,14 @@ import multiprocessing
 import os
 import re
 from concurrent.futures import Executor, ProcessPoolExecutor
+from copy import deepcopy
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urljoin
 
 import trafilatura
+from htmldate import find_date
+from lxml import etree
 from lxml.html import HtmlElement
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
@@ -23,12 +28,33 @@ from trafilatura.utils import load_html
 from w3lib.encoding import html_to_unicode
 
 from pipelines.dates import article_zone, structured_dates, to_iso, zone_date
-from pipelines.pagemeta import PageMeta
+from pipelines.pagemeta import PageMeta, page_canonical, page_language, page_tags, page_title
 from search import textnorm
 
 log = logging.getLogger(__name__)
 
 MIN_BODY_CHARS = 200
+
+# Never article text: hidden elements (where hacked sites hide casino/escort link lists)
+# and image captions. Cheap XPath pre-selection, exact check in Python.
+_SUSPECTS = etree.XPath(
+    "//*[@hidden or @aria-hidden or @style[contains(., 'none') or contains(., 'hidden')]]"
+    " | //figcaption | //*[@class[contains(., 'aption') or contains(., 'expnote')]]")
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_CAPTION_CLASS = re.compile(r"(^|[\s_-])(wp-caption-text|(image|img|photo|pic|fig)?-?caption|expnote)(\s|$)",
+                            re.IGNORECASE)
+
+
+def drop_hidden_and_captions(tree: HtmlElement) -> int:
+    """Remove what a reader never sees as article text; returns how many elements went."""
+    doomed = [node for node in _SUSPECTS(tree)
+              if node.tag == "figcaption" or node.get("hidden") is not None
+              or node.get("aria-hidden") == "true" or _HIDDEN_STYLE.search(node.get("style", ""))
+              or _CAPTION_CLASS.search(node.get("class", ""))]
+    for node in doomed:
+        if node.getparent() is not None:
+            node.drop_tree()
+    return len(doomed)
 
 
 def decode_html(body: bytes, content_type: str | None = None) -> str:
@@ -48,13 +74,17 @@ def _squash(text: str) -> str:
     return " ".join(text.split())
 
 
+def _marker(node: HtmlElement) -> str:
+    """What a template calls an element: its class and id."""
+    return f"{node.get('class', '')} {node.get('id', '')}"
+
+
 def find_lead(zone: HtmlElement) -> str | None:
     """The lead paragraph (sapo), which generic extractors often drop, if the page marks it."""
     for node in zone.iter():
         if not isinstance(node.tag, str) or node.tag in ("a", "img", "script", "style"):
             continue
-        marker = f"{node.get('class', '')} {node.get('id', '')}"
-        if _LEAD_CLASS.search(marker):
+        if _LEAD_CLASS.search(_marker(node)):
             text = _squash(node.text_content())
             if _LEAD_MIN <= len(text) <= _LEAD_MAX:
                 return text
@@ -85,12 +115,92 @@ def source_url(text: str) -> str | None:
     return match.group(1).rstrip(".,;") if match else None
 
 
-def assemble_body(text: str, title: str | None, lead: str | None) -> str:
-    """Paragraphs one per line; the headline repeated as first line dropped; the lead put back."""
+# Teaser lines and trailing lists: a label line ("Related: ...", "Xem thêm: ...") is dropped;
+# a list heading ("Tin cùng chuyên mục") ends the body when it comes in its second half.
+_TEASER_LINE = re.compile(
+    r"^(related( (post|stories|articles?))?|read (more|also)|see (more|also)|also (on|read)|filed under"
+    r"|xem thêm|đọc thêm|tin liên quan|bài liên quan|xem tiếp|tin (bài )?liên quan)\s*:",
+    re.IGNORECASE)
+_NOISE_LINE = re.compile(
+    r"^(comments?|advertisement|quảng cáo|you may also like\W*|don'?t miss|like this story\?.*"
+    r"|share (this|on)( (article|story|post|page|facebook|twitter|zalo))?\W*"
+    r"|chia sẻ( bài viết)?\s*:?.*|bình luận( \(\d+\))?|ảnh\s*:.{0,60}"
+    r"|(!function|var \w+\s*=|window\.|document\.)\W.*"          # inline script text
+    r"|(subscribe|sign up)\b.{0,80}\bnewsletters?\b.{0,120})$", re.IGNORECASE)
+_TRAILING_LIST = re.compile(
+    r"^(tin cùng chuyên mục|đọc thêm|có thể bạn quan tâm|nên xem|tin khác|các tin khác|bài viết liên quan"
+    r"|tin liên quan|tin tức mới nhất|tin mới nhất|tin đọc nhiều|xem thêm|cùng chuyên mục"
+    r"|related (articles|stories|posts)|you (may|might) also like|more (stories|from)|most read\b.*"
+    r"|tags?|từ khóa|từ khoá)\W*$", re.IGNORECASE)
+
+
+_CLICK_TO_TWEET = re.compile(r"\s*Click To Tweet$")
+
+
+def drop_teasers(lines: list[str]) -> list[str]:
+    """Remove teaser/label lines and cut a trailing related-list that the engine kept."""
+    kept: list[str] = []
+    for i, line in enumerate(_CLICK_TO_TWEET.sub("", line) for line in lines):
+        if _TRAILING_LIST.match(line) and i >= len(lines) / 2:
+            break
+        if not (_TEASER_LINE.match(line) or _NOISE_LINE.match(line)):
+            kept.append(line)
+    return kept
+
+
+@dataclass(frozen=True)
+class TagLine:
+    """A "Từ khóa: a, b, c" line: its tags go to `tags`, its text leaves the body."""
+
+    text: str
+    tags: list[str]
+
+
+_TAG_LABEL = re.compile(r"^\s*(từ\s*khóa|từ\s*khoá|tags?|chủ\s*đề|keywords?)\s*:", re.IGNORECASE)
+_TAG_CLASS = re.compile(r"(^|[\s_-])(tags?|keywords?|tu-?khoa)([\s_-]|$)", re.IGNORECASE)
+
+
+def find_tag_line(zone: HtmlElement) -> TagLine | None:
+    for node in zone.iter():
+        if not isinstance(node.tag, str) or node.tag in ("a", "script", "style"):
+            continue
+        if not (_TAG_CLASS.search(_marker(node)) or (node.text and _TAG_LABEL.match(node.text))):
+            continue
+        text = _squash(node.text_content())
+        if not text or len(text) > 400:
+            continue
+        tags = [_squash(a.text_content()) for a in node.iter("a")]
+        tags = [t for t in tags if t]
+        if not tags:
+            tags = [t.strip() for t in _TAG_LABEL.sub("", text).split(",") if t.strip()]
+        if tags:
+            return TagLine(text, tags)
+    return None
+
+
+_BYLINE_CLASS = re.compile(r"(^|[\s_-])(author|byline|tac-?gia|writer|reporter)([\s_-]|$)", re.IGNORECASE)
+
+
+def byline(zone: HtmlElement) -> str | None:
+    """A byline element inside the article zone (`<p class="author">Duy Chương - Thanh Tùng</p>`)."""
+    for node in zone.iter():
+        if isinstance(node.tag, str) and _BYLINE_CLASS.search(_marker(node)):
+            text = _squash(node.text_content())
+            if 2 < len(text) <= 80:
+                return re.sub(r"^(tác giả|bài|theo|by)\s*:?\s*", "", text, flags=re.IGNORECASE) or None
+    return None
+
+
+def assemble_body(text: str, title: str | None, lead: str | None, tag_line: TagLine | None = None) -> str:
+    """Paragraphs one per line; the headline repeated as first line dropped; the lead put
+    back; the tag line taken out."""
     lines = [_squash(line) for line in text.splitlines()]
     lines = [line for line in lines if line]
     if title and lines and lines[0] == _squash(title):
         lines = lines[1:]
+    if tag_line:
+        lines = [line for line in lines if line != tag_line.text]
+    lines = drop_teasers(lines)
     if lead and lead not in " ".join(lines[:3]):
         lines.insert(0, lead)
     return "\n".join(lines)
@@ -100,40 +210,73 @@ def extract_page(body: bytes, url: str | None, content_type: str | None = None,
                  hint_date: str | None = None, min_chars: int = MIN_BODY_CHARS) -> dict[str, Any] | None:
     """Extract one page; None when it has no article body (a listing, a contact page...).
 
+    trafilatura finds the body; the metadata (title, dates, author, tags) newsmon reads
+    itself from the same parsed tree, which is both more faithful for Vietnamese pages
+    and cheaper than trafilatura's own metadata pass.
     `min_chars=0` accepts any body, with or without a headline (for benchmarks)."""
     tree = load_html(decode_html(body, content_type))
     if tree is None:
         return None
     page = PageMeta.read(tree)
-    published, modified = structured_dates(tree, page)
-    doc = trafilatura.bare_extraction(
-        tree, url=url, with_metadata=True, include_comments=False, favor_precision=True,
-        include_tables=True,
-    )
-    if doc is None or not doc.text or (min_chars and not doc.title):
+    drop_hidden_and_captions(tree)
+    title = page_title(tree, page)
+    if min_chars and not title:
         return None
-    zone = article_zone(tree, doc.title)
-    text = assemble_body(doc.text, doc.title, find_lead(zone) if zone is not None else None)
+    published, modified = structured_dates(tree, page)
+    zone = article_zone(tree, title)
+    lead = find_lead(zone) if zone is not None else None
+    tag_line = find_tag_line(zone) if zone is not None else None
+    body_text = engine_text(tree, url)
+    if not body_text:
+        return None
+    text = assemble_body(body_text, title, lead, tag_line)
     if len(text) < min_chars:
         return None
     if not published:
         published = to_iso(hint_date) or (zone_date(zone) if zone is not None else None) \
-            or to_iso(doc.date)
-    raw_tags = doc.tags or []
-    if isinstance(raw_tags, str):
-        raw_tags = raw_tags.split(",")
+            or last_resort_date(tree, zone)
     return {
         "url": url,
-        "canonical_url": doc.url if doc.url != url else None,
-        "title": doc.title,
-        "author": declared_author(page) or doc.author,
+        "canonical_url": canonical_href(tree, page, url),
+        "title": title,
+        "author": declared_author(page) or (byline(zone) if zone is not None else None),
         "published": published,
         "modified": modified,
         "text": text,
         "source_url": source_url(text),
-        "tags": [t.strip() for t in raw_tags if t and t.strip()],
-        "language": doc.language or "vi",
+        "tags": (tag_line.tags if tag_line else None) or page_tags(page),
+        "language": page_language(tree, page) or "vi",
     }
+
+
+_SHORT_BODY = 500
+
+
+def engine_text(tree: HtmlElement, url: str | None) -> str | None:
+    """trafilatura's body text, precision first; a page where that finds almost nothing
+    (a paywall notice, a reprint box) is read again in balanced mode, once."""
+    options = {"url": url, "with_metadata": False, "include_comments": False,
+               "include_tables": True}
+    doc = trafilatura.bare_extraction(tree, favor_precision=True, **options)
+    text = doc.text if doc is not None and doc.text else ""
+    if len(text) < _SHORT_BODY:
+        retry = trafilatura.bare_extraction(tree, **options)
+        if retry is not None and retry.text and len(retry.text) > 2 * len(text):
+            text = retry.text
+    return text or None
+
+
+def canonical_href(tree: HtmlElement, page: PageMeta, url: str | None) -> str | None:
+    href = page_canonical(tree, page)
+    return urljoin(url, href) if href and url else href
+
+
+def last_resort_date(tree: HtmlElement, zone: HtmlElement | None) -> str | None:
+    """htmldate's best guess (original date, not the last modification), looking only
+    inside the article zone when there is one: the header clock is never a candidate."""
+    scope = deepcopy(zone) if zone is not None else tree
+    found = find_date(scope, original_date=True, extensive_search=True, outputformat="%Y-%m-%d")
+    return to_iso(found)
 
 
 _pool: Executor | None = None
