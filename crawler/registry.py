@@ -15,6 +15,7 @@ from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipelines.normalize import site_host
+from pipelines.siterules import ExtractRules
 
 DEFAULT_SCHEDULE = "0 6 * * *"
 TIMEZONE = "Asia/Ho_Chi_Minh"
@@ -44,6 +45,7 @@ class Site(BaseModel):
     article_url: str | None = None
     schedule: str = DEFAULT_SCHEDULE
     enabled: bool = True
+    extract: ExtractRules | None = None
 
     @field_validator("url")
     @classmethod

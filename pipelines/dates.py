@@ -33,7 +33,8 @@ _SEP = r"[\s,|\-–—(]*(?:ngày\s*|lúc\s*)?"
 _STAMPS = [
     re.compile(_T + r"\s*(?:[A-Z]{2,4}\+?\d*)?" + _SEP + _D),       # 22:40 21/10/2021
     re.compile(_D + _SEP + _T),                                     # 08/12/2021 - 00:48
-    re.compile(r"ngày\s+(?P<d>\d{1,2})\s+tháng\s+(?P<mo>\d{1,2})\s+năm\s+(?P<y>\d{4})", re.IGNORECASE),
+    re.compile(r"ngày\s+(?P<d>\d{1,2})\s+tháng\s+(?P<mo>\d{1,2})\s+năm\s+(?P<y>\d{4})"
+               r"(?:[\s,|\-–—]*(?:lúc\s*)?" + _T + ")?", re.IGNORECASE),
     re.compile(_D),                                                 # Date : 07-12-2018
 ]
 _LABEL = re.compile(r"(date|ngày\s*(đăng|xuất bản|cập nhật)|cập nhật|đăng\s*(lúc|ngày)?|xuất bản)\s*:",
@@ -68,12 +69,13 @@ def structured_dates(tree: lxml_html.HtmlElement, page: PageMeta) -> tuple[str |
         modified = modified or to_iso(str(obj.get("dateModified") or ""))
     published = published or to_iso(page.first(_META_PUBLISHED))
     modified = modified or to_iso(page.first(_META_MODIFIED))
-    if not published:
-        for node in tree.xpath("//time[@datetime]"):
-            if not node.xpath("ancestor::aside|ancestor::footer|ancestor::header[not(ancestor::article)]"):
-                published = to_iso(node.get("datetime"))
-                if published:
-                    break
+    for node in tree.xpath("//time[@datetime]"):
+        if node.xpath("ancestor::aside|ancestor::footer|ancestor::header[not(ancestor::article)]"):
+            continue
+        if "updated" in node.get("class", "") or "modified" in node.get("class", ""):
+            modified = modified or to_iso(node.get("datetime"))
+        else:
+            published = published or to_iso(node.get("datetime"))
     return published, modified
 
 
@@ -91,10 +93,12 @@ def _stamp(text: str) -> datetime | None:
     return None
 
 
-def article_zone(tree: lxml_html.HtmlElement, title: str | None) -> lxml_html.HtmlElement | None:
-    """The smallest element around the headline that also holds the body text."""
-    heads = tree.xpath("//h1") or tree.xpath("//h2")
-    if title:
+def article_zone(tree: lxml_html.HtmlElement, title: str | None,
+                 head: lxml_html.HtmlElement | None = None) -> lxml_html.HtmlElement | None:
+    """The smallest element around the headline (`head` when a site rule found it) that
+    also holds the body text."""
+    heads = [head] if head is not None else tree.xpath("//h1") or tree.xpath("//h2")
+    if title and head is None:
         key = " ".join(title.split())[:40]
         heads = [h for h in heads if key and key in " ".join(h.text_content().split())] or heads
     if not heads:

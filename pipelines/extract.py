@@ -15,47 +15,27 @@ import re
 from concurrent.futures import Executor, ProcessPoolExecutor
 from copy import deepcopy
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import urljoin
 
 import trafilatura
 from htmldate import find_date
-from lxml import etree
 from lxml.html import HtmlElement
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from trafilatura.utils import load_html
 from w3lib.encoding import html_to_unicode
 
+from pipelines.cleanup import clean_page
 from pipelines.dates import article_zone, structured_dates, to_iso, zone_date
 from pipelines.pagemeta import PageMeta, page_canonical, page_language, page_tags, page_title
+from pipelines.siterules import ExtractRules, block_text, drop_selected, first_match, rules_of
 from search import textnorm
 
 log = logging.getLogger(__name__)
 
 MIN_BODY_CHARS = 200
-
-# Never article text: hidden elements (where hacked sites hide casino/escort link lists)
-# and image captions. Cheap XPath pre-selection, exact check in Python.
-_SUSPECTS = etree.XPath(
-    "//*[@hidden or @aria-hidden or @style[contains(., 'none') or contains(., 'hidden')]]"
-    " | //figcaption | //*[@class[contains(., 'aption') or contains(., 'expnote')]]")
-_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
-_CAPTION_CLASS = re.compile(r"(^|[\s_-])(wp-caption-text|(image|img|photo|pic|fig)?-?caption|expnote)(\s|$)",
-                            re.IGNORECASE)
-
-
-def drop_hidden_and_captions(tree: HtmlElement) -> int:
-    """Remove what a reader never sees as article text; returns how many elements went."""
-    doomed = [node for node in _SUSPECTS(tree)
-              if node.tag == "figcaption" or node.get("hidden") is not None
-              or node.get("aria-hidden") == "true" or _HIDDEN_STYLE.search(node.get("style", ""))
-              or _CAPTION_CLASS.search(node.get("class", ""))]
-    for node in doomed:
-        if node.getparent() is not None:
-            node.drop_tree()
-    return len(doomed)
-
 
 def decode_html(body: bytes, content_type: str | None = None) -> str:
     """Bytes -> NFC text, by the HTTP/meta declared charset (windows-1258 included)."""
@@ -181,19 +161,36 @@ def find_tag_line(zone: HtmlElement) -> TagLine | None:
 _BYLINE_CLASS = re.compile(r"(^|[\s_-])(author|byline|tac-?gia|writer|reporter)([\s_-]|$)", re.IGNORECASE)
 
 
+_BYLINE_PREFIX = re.compile(r"^(tác giả|bài và ảnh|bài|theo|bởi|by)\s*:?\s*", re.IGNORECASE)
+
+
+def trailing_byline(zone: HtmlElement) -> str | None:
+    """The short right-aligned last paragraph many Vietnamese CMS use for the author."""
+    paragraphs = [p for p in zone.iter("p") if p.text_content().strip()]
+    if not paragraphs:
+        return None
+    last = paragraphs[-1]
+    right = last.get("align") == "right" or "text-align:right" in last.get("style", "").replace(" ", "")
+    text = _squash(last.text_content())
+    if right and len(text) <= 60 and len(text.split()) <= 8 and not text.endswith("."):
+        return _BYLINE_PREFIX.sub("", text)
+    return None
+
+
 def byline(zone: HtmlElement) -> str | None:
     """A byline element inside the article zone (`<p class="author">Duy Chương - Thanh Tùng</p>`)."""
     for node in zone.iter():
         if isinstance(node.tag, str) and _BYLINE_CLASS.search(_marker(node)):
             text = _squash(node.text_content())
             if 2 < len(text) <= 80:
-                return re.sub(r"^(tác giả|bài|theo|by)\s*:?\s*", "", text, flags=re.IGNORECASE) or None
+                return _BYLINE_PREFIX.sub("", text) or None
     return None
 
 
-def assemble_body(text: str, title: str | None, lead: str | None, tag_line: TagLine | None = None) -> str:
+def assemble_body(text: str, title: str | None, lead: str | None, tag_line: TagLine | None = None,
+                  signature: str | None = None) -> str:
     """Paragraphs one per line; the headline repeated as first line dropped; the lead put
-    back; the tag line taken out."""
+    back; the tag line and a trailing signature (byline) taken out."""
     lines = [_squash(line) for line in text.splitlines()]
     lines = [line for line in lines if line]
     if title and lines and lines[0] == _squash(title):
@@ -201,45 +198,56 @@ def assemble_body(text: str, title: str | None, lead: str | None, tag_line: TagL
     if tag_line:
         lines = [line for line in lines if line != tag_line.text]
     lines = drop_teasers(lines)
+    if signature and lines and signature in lines[-1] and len(lines[-1]) <= len(signature) + 12:
+        lines.pop()
     if lead and lead not in " ".join(lines[:3]):
         lines.insert(0, lead)
     return "\n".join(lines)
 
 
 def extract_page(body: bytes, url: str | None, content_type: str | None = None,
-                 hint_date: str | None = None, min_chars: int = MIN_BODY_CHARS) -> dict[str, Any] | None:
+                 hint_date: str | None = None, *, min_chars: int = MIN_BODY_CHARS,
+                 rules: ExtractRules | dict[str, Any] | None = None) -> dict[str, Any] | None:
     """Extract one page; None when it has no article body (a listing, a contact page...).
 
     trafilatura finds the body; the metadata (title, dates, author, tags) newsmon reads
     itself from the same parsed tree, which is both more faithful for Vietnamese pages
-    and cheaper than trafilatura's own metadata pass.
+    and cheaper than trafilatura's own metadata pass. `rules` are the site's overrides.
     `min_chars=0` accepts any body, with or without a headline (for benchmarks)."""
     tree = load_html(decode_html(body, content_type))
     if tree is None:
         return None
+    site_rules = rules_of(rules) or ExtractRules()
     page = PageMeta.read(tree)
-    drop_hidden_and_captions(tree)
-    title = page_title(tree, page)
+    drop_selected(tree, site_rules.drop)
+    # Site rules are looked up before clean-up, which re-tags layout tables.
+    head, body_node, date_node, author_node = (first_match(tree, sel) for sel in (
+        site_rules.title, site_rules.body, site_rules.date, site_rules.author))
+    clean_page(tree)
+    title = _squash(head.text_content()) if head is not None else page_title(tree, page)
     if min_chars and not title:
         return None
     published, modified = structured_dates(tree, page)
-    zone = article_zone(tree, title)
+    zone = article_zone(tree, title, head)
     lead = find_lead(zone) if zone is not None else None
     tag_line = find_tag_line(zone) if zone is not None else None
-    body_text = engine_text(tree, url)
+    signature = trailing_byline(zone) if zone is not None else None
+    body_text = block_text(body_node) if body_node is not None else engine_text(tree, url)
     if not body_text:
         return None
-    text = assemble_body(body_text, title, lead, tag_line)
+    text = assemble_body(body_text, title, lead, tag_line, signature)
     if len(text) < min_chars:
         return None
     if not published:
-        published = to_iso(hint_date) or (zone_date(zone) if zone is not None else None) \
-            or last_resort_date(tree, zone)
+        published = to_iso(hint_date) or element_date(date_node) \
+            or (zone_date(zone) if zone is not None else None) or last_resort_date(tree, zone)
+    author = _BYLINE_PREFIX.sub("", _squash(author_node.text_content())) if author_node is not None else None
     return {
         "url": url,
         "canonical_url": canonical_href(tree, page, url),
         "title": title,
-        "author": declared_author(page) or (byline(zone) if zone is not None else None),
+        "author": author or declared_author(page) or signature
+        or (byline(zone) if zone is not None else None),
         "published": published,
         "modified": modified,
         "text": text,
@@ -247,6 +255,13 @@ def extract_page(body: bytes, url: str | None, content_type: str | None = None,
         "tags": (tag_line.tags if tag_line else None) or page_tags(page),
         "language": page_language(tree, page) or "vi",
     }
+
+
+def element_date(node: HtmlElement | None) -> str | None:
+    """The date a site rule points at: its datetime/content attribute, else its text."""
+    if node is None:
+        return None
+    return to_iso(node.get("datetime") or node.get("content")) or zone_date(node)
 
 
 _SHORT_BODY = 500
@@ -305,10 +320,9 @@ class ExtractPipeline:
     async def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
         try:
-            article = await loop.run_in_executor(
-                extraction_pool(), extract_page, item["body"], item["url"],
-                item.get("content_type"), item.get("hint_date"),
-            )
+            article = await loop.run_in_executor(extraction_pool(), partial(
+                extract_page, item["body"], item["url"], item.get("content_type"), item.get("hint_date"),
+                rules=self.crawler.spider.site.extract))
         except Exception as exc:  # noqa: BLE001 - a bad page is counted and the crawl goes on
             self.stats.inc_value("newsmon/errors/extract")
             log.warning("cannot extract %s: %s: %s", item["url"], type(exc).__name__, exc)

@@ -55,6 +55,12 @@ def test_bundled_registry_is_valid() -> None:
     ("sites:\n  - name: ok\n    url: https://a.vn/\n  - name: ok\n    url: https://b.vn/\n", "ok", "name",
      "duplicate"),
     ("sites:\n  - name: ok\n", "ok", "url", "missing"),
+    ("sites:\n  - name: ok\n    url: https://a.vn/\n    extract:\n      title: 'td..x'\n", "ok", "extract.title",
+     "CSS selector or XPath"),
+    ("sites:\n  - name: ok\n    url: https://a.vn/\n    extract:\n      drop: ['//div[']\n", "ok", "extract.drop",
+     "CSS selector or XPath"),
+    ("sites:\n  - name: ok\n    url: https://a.vn/\n    extract:\n      headline: h1\n", "ok",
+     "extract.headline", "unknown key"),
 ])
 def test_invalid_registry_names_file_site_and_key(tmp_path: Path, text: str, site: str, key: str,
                                                    words: str) -> None:
