@@ -168,19 +168,26 @@ def extract(
     url: Annotated[str | None, typer.Option("--url", help="address the file(s) came from")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per input")] = False,
 ) -> None:
-    """Extract articles without indexing anything."""
+    """Extract articles without indexing anything. A page from a registry site is read
+    with that site's `extract:` rules."""
     from pipelines.extract import extract_page
-    from pipelines.normalize import normalize_article, site_host
+    from pipelines.normalize import normalize_article, same_site, site_host
 
+    settings = _settings()
+    try:
+        sites = load_registry(settings.config) if settings.config.exists() else []
+    except RegistryError as exc:
+        raise _fail(str(exc), 2) from None
     failed = 0
     for arg in inputs:
         try:
             body, page_url, ctype = _read_input(arg, url)
-            article = extract_page(body, page_url, ctype)
+            site = next((s for s in sites if page_url and same_site(page_url, s.domain)), None)
+            article = extract_page(body, page_url, ctype, rules=site.extract if site else None)
             if article is None:
                 raise ValueError("no article body found on this page")
             if page_url:
-                article = normalize_article(article, site_host(page_url))
+                article = normalize_article(article, site.domain if site else site_host(page_url))
             record = {"input": arg, **{k: article.get(k) for k in (
                 "url", "canonical_url", "title", "author", "published", "text", "tags", "language")}}
         except Exception as exc:  # noqa: BLE001 - one bad input never stops the others

@@ -21,6 +21,7 @@ from urllib.parse import urljoin
 
 import trafilatura
 from htmldate import find_date
+from lxml import etree
 from lxml.html import HtmlElement
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
@@ -54,6 +55,10 @@ def _squash(text: str) -> str:
     return " ".join(text.split())
 
 
+_MARKED = etree.XPath("descendant-or-self::*[@class or @id]")
+_TAG_CANDIDATES = etree.XPath("descendant-or-self::*[@class or @id or contains(text(), ':')]")
+
+
 def _marker(node: HtmlElement) -> str:
     """What a template calls an element: its class and id."""
     return f"{node.get('class', '')} {node.get('id', '')}"
@@ -61,8 +66,8 @@ def _marker(node: HtmlElement) -> str:
 
 def find_lead(zone: HtmlElement) -> str | None:
     """The lead paragraph (sapo), which generic extractors often drop, if the page marks it."""
-    for node in zone.iter():
-        if not isinstance(node.tag, str) or node.tag in ("a", "img", "script", "style"):
+    for node in _MARKED(zone):
+        if node.tag in ("a", "img", "script", "style"):
             continue
         if _LEAD_CLASS.search(_marker(node)):
             text = _squash(node.text_content())
@@ -141,8 +146,8 @@ _TAG_CLASS = re.compile(r"(^|[\s_-])(tags?|keywords?|tu-?khoa)([\s_-]|$)", re.IG
 
 
 def find_tag_line(zone: HtmlElement) -> TagLine | None:
-    for node in zone.iter():
-        if not isinstance(node.tag, str) or node.tag in ("a", "script", "style"):
+    for node in _TAG_CANDIDATES(zone):
+        if node.tag in ("a", "script", "style"):
             continue
         if not (_TAG_CLASS.search(_marker(node)) or (node.text and _TAG_LABEL.match(node.text))):
             continue
@@ -179,8 +184,8 @@ def trailing_byline(zone: HtmlElement) -> str | None:
 
 def byline(zone: HtmlElement) -> str | None:
     """A byline element inside the article zone (`<p class="author">Duy Chương - Thanh Tùng</p>`)."""
-    for node in zone.iter():
-        if isinstance(node.tag, str) and _BYLINE_CLASS.search(_marker(node)):
+    for node in _MARKED(zone):
+        if _BYLINE_CLASS.search(_marker(node)):
             text = _squash(node.text_content())
             if 2 < len(text) <= 80:
                 return _BYLINE_PREFIX.sub("", text) or None
@@ -287,10 +292,12 @@ def canonical_href(tree: HtmlElement, page: PageMeta, url: str | None) -> str | 
 
 
 def last_resort_date(tree: HtmlElement, zone: HtmlElement | None) -> str | None:
-    """htmldate's best guess (original date, not the last modification), looking only
-    inside the article zone when there is one: the header clock is never a candidate."""
-    scope = deepcopy(zone) if zone is not None else tree
-    found = find_date(scope, original_date=True, extensive_search=True, outputformat="%Y-%m-%d")
+    """htmldate's best guess (original date, not the last modification), searching free
+    text only inside the article zone: the header clock is never a candidate."""
+    if zone is None:  # the page's free text is where the site clock lives: markup only
+        found = find_date(tree, original_date=True, extensive_search=False, outputformat="%Y-%m-%d")
+    else:
+        found = find_date(deepcopy(zone), original_date=True, outputformat="%Y-%m-%d")
     return to_iso(found)
 
 

@@ -6,7 +6,9 @@ NFD text and old-style tone marks."""
 
 from __future__ import annotations
 
+import gzip
 import json
+import os
 import unicodedata
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from crawler.registry import load_registry
 from pipelines.cleanup import is_spam_text
 from pipelines.extract import extract_page
 from pipelines.siterules import ExtractRules
+from tests.conftest import run_cli
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pages"
 PAGES = sorted(FIXTURES.glob("*/*.html"))
@@ -43,8 +46,10 @@ def test_fixture_page_extracts_as_expected(page: Path) -> None:
     assert unicodedata.is_normalized("NFC", article["text"])
     assert unicodedata.is_normalized("NFC", article["title"])
     for noise in expected.get("absent", []):
-        assert noise not in article["text"] and noise not in article["title"], noise
-    assert not is_spam_text(article["text"]) and not is_spam_text(article["title"])
+        assert noise not in article["text"], noise
+        assert noise not in article["title"], noise
+    assert not is_spam_text(article["text"])
+    assert not is_spam_text(article["title"])
 
 
 def test_old_cms_needs_its_site_rule() -> None:
@@ -58,5 +63,30 @@ def test_old_style_tone_marks_are_kept_as_published() -> None:
     page = FIXTURES / "congdoan-tinh-cu" / "nhiem-vu-trong-tam.html"
     article = extract_page(page.read_bytes(), None, rules=site_rules(page))
     assert article is not None
-    assert "hoà giải" in article["text"] and "Thuỷ Nguyên" in article["text"]
+    assert "hoà giải" in article["text"]
+    assert "Thuỷ Nguyên" in article["text"]
     assert "sức khoẻ" in article["text"]
+
+
+def test_extract_command_reads_files_gzip_and_site_rules_one_line_per_input(tmp_path: Path) -> None:
+    """`newsmon extract --json`: input order kept, gzip read, the registry site's rules used,
+    a failing input reported in its own line while the others go on."""
+    old_cms = FIXTURES / "congdoan-tinh-cu" / "nhiem-vu-trong-tam.html"
+    packed = tmp_path / "page.html.gz"
+    packed.write_bytes(gzip.compress(old_cms.read_bytes()))
+    env = {**os.environ, "NEWSMON_CONFIG": str(old_cms.parent / "site.yaml"),
+           "NEWSMON_DATA_DIR": str(tmp_path / "data")}
+    missing = tmp_path / "missing.html"
+    result = run_cli("extract", "--json", "--url", "https://ldldtinh.example.vn/default.aspx?cat=1&id=1205",
+                     str(packed), str(missing), str(old_cms), env=env)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["input"] for line in lines] == [str(packed), str(missing), str(old_cms)]
+    expected = json.loads(old_cms.with_suffix(".json").read_text(encoding="utf-8"))
+    for line in (lines[0], lines[2]):
+        assert line["title"] == expected["title"]
+        assert line["published"] == expected["published"]
+        assert line["text"] == expected["text"]
+        assert set(line) == {"input", "url", "canonical_url", "title", "author", "published", "text", "tags",
+                             "language"}
+    assert set(lines[1]) == {"input", "error"}
