@@ -22,6 +22,14 @@ COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "WARNING"
 
+# Conditional GET for discovery pages (feeds, sitemaps, listings, home): the spider asks
+# for revalidation (max-age=0) and RFC 2616 rules turn a 304 into the stored copy.
+# Article pages are never cached (`dont_cache`); the seen store decides about them.
+# HTTPCACHE_DIR and NEWSMON_SEEN_DB are set per run under $NEWSMON_DATA_DIR/crawl/.
+HTTPCACHE_ENABLED = True
+HTTPCACHE_POLICY = "scrapy.extensions.httpcache.RFC2616Policy"
+HTTPCACHE_STORAGE = "scrapy.extensions.httpcache.FilesystemCacheStorage"
+
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.PrivateAddressGuard": 50,
 }

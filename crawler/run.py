@@ -12,11 +12,15 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings as ScrapySettings
 
 from config import scrapy_settings
+from config.settings import Settings
 from crawler.registry import Site
 from crawler.spiders.news import NewsSpider
 
 SUMMARY_KEYS = {
+    "requests": "downloader/request_count",
     "pages": "downloader/response_count",
+    "not_modified": "httpcache/revalidate",
+    "seen_skipped": "newsmon/seen_skipped",
     "new": "newsmon/new",
     "updated": "newsmon/updated",
     "unchanged": "newsmon/unchanged",
@@ -47,17 +51,33 @@ def summarize(stats: dict[str, Any]) -> dict[str, Any]:
         errors["index"] = stats["newsmon/index_errors"]
     out["errors"] = errors
     out["finish_reason"] = stats.get("finish_reason")
+    out["duration_s"] = round(float(stats.get("elapsed_time_seconds", 0.0)), 1)
+    depth_limit = stats.get("newsmon/depth_limit")
+    if depth_limit and stats.get("request_depth_max", 0) >= depth_limit:
+        out["cut_off"] = f"depth limit {depth_limit} reached"
+    if stats.get("finish_reason") == "closespider_pagecount":
+        out["cut_off"] = "page budget reached"
     return out
 
 
 def run_crawl(sites: list[Site], overrides: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
     """Crawl `sites` concurrently (one crawler each); block until done; summaries by site."""
-    process = CrawlerProcess(scrapy_settings_for(overrides))
+    data = Settings().resolved_data_dir / "crawl"
+    settings = {"HTTPCACHE_DIR": str(data / "httpcache"), "NEWSMON_SEEN_DB": str(data / "seen.sqlite"),
+                **(overrides or {})}
+    process = CrawlerProcess(scrapy_settings_for(settings))
     crawlers = []
     for site in sites:
         crawler = process.create_crawler(NewsSpider)
         crawlers.append((site, crawler))
         process.crawl(crawler, site=site)
     process.start()
-    return {site.name: summarize(crawler.stats.get_stats() if crawler.stats else {})
-            for site, crawler in crawlers}
+    summaries = {}
+    for site, crawler in crawlers:
+        try:
+            stats = crawler.stats.get_stats()
+        except RuntimeError:  # the crawler never started (its error is already logged)
+            stats = {"finish_reason": "not started"}
+        stats["newsmon/depth_limit"] = crawler.settings.getint("DEPTH_LIMIT")
+        summaries[site.name] = summarize(stats)
+    return summaries

@@ -63,11 +63,20 @@ def test_crawl_index_search_and_recrawl(registry: Path, sample_sites: dict[str, 
     older = _search(env, "công đoàn", "--until", "2018-12-31")["hits"]
     assert {h["published"][:4] for h in older} == {"2018"}
 
+    # The second crawl re-fetches no article: discovery pages are revalidated (304) and
+    # the articles they list are known from the first crawl.
+    for site in sample_sites.values():
+        site.requests.clear()
+        site.not_modified.clear()
     second = run_cli("crawl", "--json", env=env)
     assert second.returncode == 0, second.stderr
     again = json.loads(second.stdout)
     assert sum(s["new"] + s["updated"] for s in again.values()) == 0
-    assert sum(s["unchanged"] for s in again.values()) == 9
+    assert sum(s["seen_skipped"] for s in again.values()) == 9
+    for name, site in sample_sites.items():
+        assert site.requests, name
+        assert site.not_modified == site.requests, name  # every request answered 304
+        assert again[name]["not_modified"] == len(site.requests)
     assert _count(es, env) == 9
 
 

@@ -6,10 +6,12 @@ such as `<link rel=canonical>` point back at the loopback site.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -19,7 +21,7 @@ import yaml
 SITES_DIR = Path(__file__).parent / "sites"
 _TYPES = {".html": "text/html; charset=utf-8", ".htm": "text/html; charset=utf-8",
           ".txt": "text/plain; charset=utf-8", ".xml": "application/xml",
-          ".rss": "application/rss+xml"}
+          ".rss": "application/rss+xml", ".atom": "application/atom+xml", ".gz": "application/gzip"}
 
 
 @dataclass
@@ -30,6 +32,7 @@ class SampleSite:
     root: Path
     server: ThreadingHTTPServer
     requests: list[str] = field(default_factory=list)
+    not_modified: list[str] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -50,12 +53,21 @@ def _handler(site_ref: list[SampleSite]) -> type[BaseHTTPRequestHandler]:
                 self.send_error(404, "Not Found")
                 return
             body = target.read_bytes()
-            if target.suffix in (".html", ".htm"):
+            if target.suffix in (".html", ".htm", ".xml", ".rss", ".atom"):
                 host = self.headers.get("Host") or site.url.split("/")[2]
                 body = body.replace(b"{HOST}", host.encode("ascii", "replace"))
+            etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+            if self.headers.get("If-None-Match") == etag:
+                site.not_modified.append(self.path)
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.end_headers()
+                return
             self.send_response(200)
             self.send_header("Content-Type", _TYPES.get(target.suffix, "application/octet-stream"))
             self.send_header("Content-Length", str(len(body)))
+            self.send_header("ETag", etag)
+            self.send_header("Last-Modified", formatdate(target.stat().st_mtime, usegmt=True))
             self.end_headers()
             self.wfile.write(body)
 

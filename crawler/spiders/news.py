@@ -1,22 +1,31 @@
 """NewsSpider: one generic spider, parametrised by a `Site` from the registry.
 
-It discovers pages by following same-site links from the home page and yields the
-raw page of every URL that looks like an article; the pipelines do the rest.
+Discovery, per site: its sitemaps, feeds and listing pages (with pagination) when the
+registry names any, otherwise same-site link following from the home page. Discovery
+pages are fetched conditionally (`If-None-Match`/`If-Modified-Since` through Scrapy's
+HTTP cache with the RFC 2616 policy), so an unchanged feed costs a 304. An article URL
+already fetched by an earlier crawl is not fetched again unless a feed or sitemap now
+dates it later (`crawler/seen.py`). Only URLs that look like articles are extracted.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 import scrapy
+from scrapy import signals
+from scrapy.crawler import Crawler
 from scrapy.http import HtmlResponse, Response
 from scrapy.linkextractors import LinkExtractor
+from scrapy.utils.sitemap import sitemap_urls_from_robots
 
+from crawler.discovery import feed_entries, pagination_links, sitemap_body, sitemap_entries
 from crawler.registry import Site
+from crawler.seen import SeenStore
 from pipelines.normalize import canonical_url, same_site
 
 # Pages that are about the site, not news: followed for links, never extracted.
@@ -27,6 +36,9 @@ _NOT_ARTICLE = re.compile(
 )
 _ARTICLE_ID = re.compile(r"[-_/](\d{4,})(\.html?|\.aspx?|\.htm|/)?$", re.IGNORECASE)
 _ARTICLE_EXT = re.compile(r"\.(html?|aspx?|php)$", re.IGNORECASE)
+# Revalidate discovery pages every time: a cached copy is used only after a 304.
+_REVALIDATE = {"Cache-Control": "max-age=0"}
+MAX_LISTING_PAGES = 20
 
 
 def looks_like_article(url: str, pattern: re.Pattern[str] | None = None) -> bool:
@@ -51,16 +63,118 @@ class NewsSpider(scrapy.Spider):
         super().__init__(name=site.name, **kwargs)
         self.site = site
         self.links = LinkExtractor(deny_extensions=None, tags=("a", "area"), attrs=("href",))
-        self.seen: set[str] = set()
+        self.queued: set[str] = set()
+        self.seen: SeenStore | None = None
+        self.fetched: dict[str, tuple[list[str], str | None]] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        path = crawler.settings.get("NEWSMON_SEEN_DB")
+        if path:
+            spider.seen = SeenStore(path)
+        crawler.signals.connect(spider._secured, signal=signals.item_scraped)
+        crawler.signals.connect(spider._dropped, signal=signals.item_dropped)
+        return spider
+
+    # ------------------------------------------------------------------ requests
+
+    def _discovery(self, url: str, callback: Callable[..., Any], **meta: Any) -> scrapy.Request | None:
+        key = canonical_url(url)
+        if key in self.queued:
+            return None
+        self.queued.add(key)
+        return scrapy.Request(url, callback=callback, headers=_REVALIDATE, meta=meta)
+
+    def _article(self, url: str, source_date: str | None = None) -> scrapy.Request | None:
+        """A request for an article URL, unless queued already or fetched by an earlier
+        crawl (and not re-dated since by a feed or sitemap)."""
+        key = canonical_url(url)
+        if key in self.queued:
+            return None
+        self.queued.add(key)
+        if self.seen is not None and not self.seen.needs_fetch(key, source_date):
+            self.crawler.stats.inc_value("newsmon/seen_skipped")
+            return None
+        return scrapy.Request(url, callback=self.parse_page, meta={
+            "dont_cache": True, "hint_date": source_date, "source_date": source_date, "url_key": key})
+
+    def _is_article(self, url: str) -> bool:
+        return same_site(url, self.site.domain) and looks_like_article(url, self.site.article_pattern)
 
     async def start(self) -> AsyncIterator[Any]:
-        self.seen.add(canonical_url(self.site.url))
-        yield scrapy.Request(self.site.url, callback=self.parse)
+        sources = [(u, self.parse_sitemap, {}) for u in self.site.sitemaps]
+        sources += [(u, self.parse_feed, {}) for u in self.site.feeds]
+        sources += [(u, self.parse_listing, {"listing_page": 1}) for u in self.site.listings]
+        if not sources:
+            sources = [(self.site.url, self.parse_page, {})]
+        for url, callback, meta in sources:
+            request = self._discovery(url, callback, **meta)
+            if request is not None:
+                yield request
 
-    def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+    # ------------------------------------------------------------------ discovery
+
+    def parse_feed(self, response: Response) -> Iterator[Any]:
+        entries = feed_entries(response)
+        self.crawler.stats.inc_value("newsmon/feed_entries", len(entries))
+        for entry in entries:
+            if self._is_article(entry.url):
+                request = self._article(entry.url, entry.date)
+                if request is not None:
+                    yield request
+
+    def parse_sitemap(self, response: Response) -> Iterator[Any]:
+        if response.url.endswith("/robots.txt"):
+            for url in sitemap_urls_from_robots(response.body, base_url=response.url):
+                request = self._discovery(url, self.parse_sitemap)
+                if request is not None:
+                    yield request
+            return
+        body = sitemap_body(response, self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
+        if body is None:
+            self.crawler.stats.inc_value("newsmon/errors/sitemap")
+            self.logger.warning("not a sitemap: %s", response.url)
+            return
+        kind, entries = sitemap_entries(body)
+        for entry in entries:
+            if kind == "sitemapindex":
+                request = self._discovery(entry.url, self.parse_sitemap)
+            elif self._is_article(entry.url):
+                request = self._article(entry.url, entry.date)
+            else:
+                continue
+            if request is not None:
+                yield request
+
+    def parse_listing(self, response: Response) -> Iterator[Any]:
+        """Article links of a listing page; the next page only while this one brought
+        something new (an incremental crawl stops at the first page of known articles)."""
+        if not isinstance(response, HtmlResponse):
+            return
+        links = [link for link in self.links.extract_links(response) if same_site(link.url, self.site.domain)]
+        new = 0
+        for link in links:
+            if self._is_article(link.url):
+                request = self._article(link.url)
+                if request is not None:
+                    new += 1
+                    yield request
+        page = response.meta.get("listing_page", 1)
+        if new and page < MAX_LISTING_PAGES:
+            for url in pagination_links(response, links):
+                request = self._discovery(url, self.parse_listing, listing_page=page + 1)
+                if request is not None:
+                    yield request
+
+    # ------------------------------------------------------------------ pages
+
+    def parse_page(self, response: Response) -> Iterator[Any]:
         if not isinstance(response, HtmlResponse):
             return
         if looks_like_article(response.url, self.site.article_pattern):
+            keys = [response.meta.get("url_key") or canonical_url(response.url), canonical_url(response.url)]
+            self.fetched[response.url] = (keys, response.meta.get("source_date"))
             yield {
                 "site": self.site.name,
                 "url": response.url,
@@ -72,8 +186,32 @@ class NewsSpider(scrapy.Spider):
         for link in self.links.extract_links(response):
             if not same_site(link.url, self.site.domain):
                 continue
-            key = canonical_url(link.url)
-            if key in self.seen:
-                continue
-            self.seen.add(key)
-            yield response.follow(link.url, callback=self.parse)
+            if looks_like_article(link.url, self.site.article_pattern):
+                request = self._article(link.url)
+            else:
+                request = self._discovery(link.url, self.parse_page)
+            if request is not None:
+                yield request
+
+    # ------------------------------------------------------------------ seen store
+
+    def _secured(self, item: dict[str, Any], **_: Any) -> None:
+        self._mark(item)
+
+    def _dropped(self, item: dict[str, Any], exception: BaseException, **_: Any) -> None:
+        if not str(exception).startswith("extraction failed"):  # a broken page is retried next time
+            self._mark(item)
+
+    def _mark(self, item: dict[str, Any]) -> None:
+        fetched = self.fetched.pop(item.get("url", ""), None)
+        if self.seen is None or fetched is None:
+            return
+        keys, source_date = fetched
+        for key in dict.fromkeys(keys):
+            self.seen.mark(key, self.site.name, source_date)
+
+    def closed(self, reason: str) -> None:
+        """After the pipelines have closed (the last batch indexed or spooled)."""
+        if self.seen is not None:
+            self.seen.commit()
+            self.seen.close()

@@ -1,0 +1,99 @@
+"""Where article URLs come from: RSS/Atom feeds, sitemaps (index, gzipped, Google News),
+and listing pages with their pagination. Parsing relies on Scrapy's own helpers
+(`Sitemap`, `sitemap_urls_from_robots`, gunzip, selectors)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from scrapy.http import Response, TextResponse
+from scrapy.link import Link
+from scrapy.selector import Selector
+from scrapy.utils.gz import gunzip, gzip_magic_number
+from scrapy.utils.sitemap import Sitemap
+
+from pipelines.dates import to_iso
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A URL a feed or sitemap lists, with the date it gives (ISO 8601, +07:00 if naive)."""
+
+    url: str
+    date: str | None = None
+
+
+def _rfc822(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value.strip()).isoformat()
+    except (TypeError, ValueError):
+        return to_iso(value)
+
+
+def feed_entries(response: Response) -> list[Entry]:
+    """Items of an RSS 2.0 or Atom feed (link and date: Atom `updated`/`published`, RSS `pubDate`)."""
+    selector = Selector(text=response.text if isinstance(response, TextResponse)
+                        else response.body.decode("utf-8", "replace"), type="xml")
+    selector.remove_namespaces()
+    entries = []
+    for item in selector.xpath("//item"):
+        link = item.xpath("normalize-space(link)").get() or item.xpath("normalize-space(guid)").get()
+        date = item.xpath("normalize-space(pubDate)").get() or item.xpath("normalize-space(date)").get()
+        if link:
+            entries.append(Entry(response.urljoin(link), _rfc822(date)))
+    for item in selector.xpath("//entry"):
+        link = (item.xpath("link[@rel='alternate']/@href").get()
+                or item.xpath("link[not(@rel)]/@href").get())
+        date = item.xpath("normalize-space(updated)").get() or item.xpath("normalize-space(published)").get()
+        if link:
+            entries.append(Entry(response.urljoin(link), to_iso(date)))
+    return entries
+
+
+class NewsSitemap(Sitemap):
+    """Scrapy's sitemap parser, also keeping a Google News `<news:publication_date>`."""
+
+    def _process_sitemap_element(self, elem: Any) -> dict[str, Any] | None:
+        published = next((child.text for child in elem.iter() if isinstance(child.tag, str)
+                          and child.tag.endswith("publication_date") and child.text), None)
+        entry = super()._process_sitemap_element(elem)
+        if entry is not None and published:
+            entry["publication_date"] = published.strip()
+        return entry
+
+
+def sitemap_body(response: Response, max_size: int) -> bytes | None:
+    """The XML of a sitemap response, gunzipped when it is a `.xml.gz` file."""
+    if gzip_magic_number(response):
+        try:
+            return gunzip(response.body, max_size=max_size)
+        except Exception:  # noqa: BLE001 - a broken archive is an invalid sitemap
+            return None
+    return response.body if response.body.lstrip()[:1] == b"<" else None
+
+
+def sitemap_entries(body: bytes) -> tuple[str, list[Entry]]:
+    """(`urlset` or `sitemapindex`, its entries with their dates)."""
+    sitemap = NewsSitemap(body)
+    entries = [Entry(e["loc"], to_iso(e.get("lastmod") or e.get("publication_date")))
+               for e in sitemap if e.get("loc")]
+    return sitemap.type, entries
+
+
+_NEXT_TEXT = re.compile(r"^\s*(xem thêm|trang sau|tiếp|tiếp theo|sau|next|older|»|›|>>|>)\s*$", re.IGNORECASE)
+_PAGE_URL = re.compile(r"([?&](page|trang|p)=\d+|/(trang|page|p)[-/]\d+/?$|/trang-\d+\.html?$)",
+                       re.IGNORECASE)
+
+
+def pagination_links(response: Response, links: list[Link]) -> list[str]:
+    """Links to the next listing pages: `rel=next`, "Xem thêm"/"Trang sau"/"»" links,
+    and URLs numbered like `?page=N` or `/trang-N`."""
+    found = [response.urljoin(h) for h in response.xpath("//a[@rel='next']/@href | //link[@rel='next']/@href")
+             .getall()] if isinstance(response, TextResponse) else []
+    found += [link.url for link in links if _NEXT_TEXT.match(link.text or "") or _PAGE_URL.search(link.url)]
+    return list(dict.fromkeys(found))
