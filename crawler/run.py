@@ -21,6 +21,7 @@ SUMMARY_KEYS = {
     "pages": "downloader/response_count",
     "not_modified": "httpcache/revalidate",
     "seen_skipped": "newsmon/seen_skipped",
+    "robots_blocked": "robotstxt/forbidden",
     "new": "newsmon/new",
     "updated": "newsmon/updated",
     "unchanged": "newsmon/unchanged",
@@ -43,8 +44,9 @@ def summarize(stats: dict[str, Any]) -> dict[str, Any]:
     out = {name: int(stats.get(key, 0)) for name, key in SUMMARY_KEYS.items()}
     errors = {k.removeprefix("newsmon/errors/"): v for k, v in stats.items()
               if k.startswith("newsmon/errors/")}
-    http_errors = sum(v for k, v in stats.items()
-                      if k.startswith("downloader/exception_type_count/"))
+    # IgnoreRequest is a decision (robots.txt, private address), not a download failure.
+    http_errors = sum(v for k, v in stats.items() if k.startswith("downloader/exception_type_count/")
+                      and not k.endswith(".IgnoreRequest"))
     if http_errors:
         errors["download"] = http_errors
     if stats.get("newsmon/index_errors"):

@@ -11,10 +11,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import yaml
 
@@ -40,12 +41,31 @@ class SampleSite:
         return f"http://{host}:{port}/"
 
 
+def _redirects(root: Path) -> dict[str, str]:
+    """`_redirects.txt` in a site directory: one `path target` pair per line (301)."""
+    table = root / "_redirects.txt"
+    if not table.exists():
+        return {}
+    pairs = (line.split() for line in table.read_text(encoding="utf-8").splitlines())
+    return {p[0]: p[1] for p in pairs if len(p) == 2}
+
+
 def _handler(site_ref: list[SampleSite]) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             site = site_ref[0]
             path = unquote(urlsplit(self.path).path)
             site.requests.append(self.path)
+            moved = _redirects(site.root).get(path)
+            if moved:
+                self.send_response(301)
+                self.send_header("Location", moved)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if path.startswith("/lich/") and (site.root / "_calendar").exists():
+                self._calendar(urlsplit(self.path).query)
+                return
             target = (site.root / path.lstrip("/")).resolve()
             if path.endswith("/"):
                 target = target / "index.html"
@@ -68,6 +88,22 @@ def _handler(site_ref: list[SampleSite]) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(body)))
             self.send_header("ETag", etag)
             self.send_header("Last-Modified", formatdate(target.stat().st_mtime, usegmt=True))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _calendar(self, query: str) -> None:
+            """A spider trap: every day of an endless calendar links to the next one."""
+            day = dict(parse_qsl(query)).get("ngay", "2021-12-01")
+            try:
+                current = date.fromisoformat(day)
+            except ValueError:
+                current = date(2021, 12, 1)
+            following = current + timedelta(days=1)
+            body = (f'<html><body><h1>Lịch công tác ngày {current:%d/%m/%Y}</h1>'
+                    f'<a href="/lich/?ngay={following.isoformat()}">Ngày sau</a></body></html>').encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
 

@@ -183,6 +183,8 @@ class NewsSpider(scrapy.Spider):
                 "fetched_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "hint_date": response.meta.get("hint_date"),
             }
+        if self.site.feeds or self.site.sitemaps or self.site.listings:
+            return  # the site's sources are its discovery; its pages are not walked
         for link in self.links.extract_links(response):
             if not same_site(link.url, self.site.domain):
                 continue

@@ -1,0 +1,158 @@
+"""Generate a realistic Vietnamese union news site on disk, of any size, for crawl tests
+and `bench/crawl.py`: article pages (header clock, related links, tag line, footer),
+a paginated listing, an RSS feed, a gzipped sitemap behind a sitemap index, robots.txt
+with a disallowed area, and an endless calendar (a spider trap) linked from every page.
+Served with `crawler.samples.server.serve_sites`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from html import escape
+from pathlib import Path
+
+_PLACES = ["Nghệ An", "Thanh Hoá", "Bắc Ninh", "Hải Phòng", "Đà Nẵng", "Bình Dương", "Đồng Nai", "Cần Thơ",
+           "Quảng Ninh", "Thái Nguyên", "Long An", "Khánh Hoà"]
+_NAMES = ["Nguyễn Văn Hùng", "Trần Thị Thuỷ", "Lê Minh Tuấn", "Phạm Thu Hà", "Hoàng Đức Anh", "Vũ Thị Hoà"]
+_TOPICS = [
+    ("chăm lo Tết cho đoàn viên",
+     "trao {n} suất quà Tết cho đoàn viên, người lao động có hoàn cảnh khó khăn"),
+    ("đối thoại về tiền lương",
+     "tổ chức đối thoại với {n} doanh nghiệp về tiền lương, thưởng và nợ lương"),
+    ("phát triển đoàn viên",
+     "kết nạp {n} đoàn viên mới và thành lập công đoàn cơ sở tại doanh nghiệp"),
+    ("an toàn vệ sinh lao động",
+     "kiểm tra an toàn vệ sinh lao động tại {n} doanh nghiệp trong khu công nghiệp"),
+    ("nhà ở cho công nhân",
+     "hỗ trợ tiền thuê nhà cho {n} công nhân đang làm việc tại các khu công nghiệp"),
+    ("thoả ước lao động tập thể",
+     "ký kết {n} bản thỏa ước lao động tập thể có nhiều điều khoản có lợi"),
+]
+_PARAS = [
+    "Theo báo cáo, trong năm qua Liên đoàn Lao động tỉnh {place} đã {action}, vượt chỉ tiêu được giao.",
+    "Phát biểu tại hội nghị, đồng chí {name}, Chủ tịch LĐLĐ tỉnh {place} đề nghị các cấp công đoàn tiếp tục "
+    "đổi mới nội dung, phương thức hoạt động, hướng mạnh về cơ sở.",
+    "Nhiều công nhân cho biết, hoạt động của công đoàn đã giúp họ yên tâm gắn bó với doanh nghiệp, nhất là "
+    "trong giai đoạn đơn hàng giảm, thu nhập không ổn định.",
+    "Dịp này, LĐLĐ tỉnh {place} cũng biểu dương {k} cán bộ công đoàn cơ sở tiêu biểu và trao bằng khen cho "
+    "các tập thể có thành tích xuất sắc.",
+    "Kết thúc chương trình, ban tổ chức ghi nhận ý kiến của người lao động về bữa ăn ca, "
+    "thời giờ làm thêm và việc đóng bảo hiểm xã hội để kiến nghị doanh nghiệp giải quyết.",
+]
+
+
+@dataclass(frozen=True)
+class GeneratedArticle:
+    path: str
+    title: str
+    published: datetime
+
+
+def _slug(text: str) -> str:
+    table = str.maketrans("àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ",
+                          "aaaaaaaaaaaaaaaaaeeeeeeeeeeeiiiiiooooooooooooooooouuuuuuuuuuuyyyyyd")
+    words = "".join(c if c.isalnum() else " " for c in text.lower().translate(table)).split()
+    return "-".join(words)
+
+
+def article_page(title: str, published: datetime, paras: list[str], related: list[GeneratedArticle],
+                 author: str) -> str:
+    # Related links carry tracking parameters and a fragment: the same article by another URL.
+    links = "".join(f'<li><a href="/{r.path}?utm_source=related#top">{escape(r.title)}</a></li>'
+                    for r in related)
+    body = "".join(f"<p>{escape(p)}</p>" for p in paras)
+    stamp = published.strftime("%H:%M %d/%m/%Y")
+    return f"""<!DOCTYPE html><html lang="vi"><head><meta charset="utf-8">
+<title>{escape(title)} - Công đoàn Mẫu</title></head><body>
+<div class="top"><span class="clock">Thứ sáu, 20/11/2026 08:15</span>
+<a href="/lich/?ngay=2021-12-01">Lịch</a></div>
+<div class="menu"><a href="/">Trang chủ</a> <a href="/tin-tuc/">Tin tức</a>
+<a href="/admin/bai-viet-moi-99999.html">Quản trị</a></div>
+<div class="main"><div class="detail"><h1>{escape(title)}</h1>
+<div class="meta"><span class="time">{stamp}</span></div>
+<div class="content">{body}</div><p class="author">{escape(author)}</p>
+<div class="tags">Từ khóa: <a href="/tag/cong-doan/">công đoàn</a></div></div>
+<div class="other"><h3>Tin cùng chuyên mục</h3><ul>{links}</ul></div></div>
+<div class="footer">Công đoàn Mẫu - Cơ quan của LĐLĐ tỉnh. Địa chỉ: 10 Lê Lợi.</div></body></html>"""
+
+
+def write_article(root: Path, index: int, published: datetime, related: list[GeneratedArticle],
+                  *, rng: random.Random, edition: int = 0) -> GeneratedArticle:
+    topic, action = _TOPICS[index % len(_TOPICS)]
+    place = _PLACES[(index // len(_TOPICS)) % len(_PLACES)]
+    n = 50 + (index * 37) % 950
+    title = f"LĐLĐ tỉnh {place}: {topic} năm {published.year} (bài {index})"
+    fill = {"place": place, "action": action.format(n=n), "name": _NAMES[index % len(_NAMES)],
+            "k": 5 + index % 40}
+    rest = [p.format(**fill) for p in _PARAS[1:]]
+    rng.shuffle(rest)
+    paras = [_PARAS[0].format(**fill), *rest]
+    if edition:
+        paras.append(f"Cập nhật lần {edition}: ban tổ chức bổ sung danh sách {n + edition} người.")
+    path = f"tin-tuc/{_slug(title)}-{100000 + index}.html"
+    article = GeneratedArticle(path, title, published)
+    target = root / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(article_page(title, published, paras, related, _NAMES[(index + 2) % len(_NAMES)]),
+                      encoding="utf-8")
+    return article
+
+
+def write_indexes(root: Path, articles: list[GeneratedArticle], host: str, per_page: int = 20,
+                  lastmod: dict[str, datetime] | None = None) -> None:
+    """Listing pages, feed, sitemaps, home page and robots.txt for `articles` (newest first)."""
+    newest = sorted(articles, key=lambda a: a.published, reverse=True)
+    pages = [newest[i:i + per_page] for i in range(0, len(newest), per_page)] or [[]]
+    for number, chunk in enumerate(pages, start=1):
+        items = "".join(f'<li><a href="/{a.path}">{escape(a.title)}</a> {a.published:%d/%m/%Y}</li>'
+                        for a in chunk)
+        more = (f'<a class="more" href="/tin-tuc/trang-{number + 1}.html">Xem thêm</a>'
+                if number < len(pages) else "")
+        name = "tin-tuc/index.html" if number == 1 else f"tin-tuc/trang-{number}.html"
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(f"""<!DOCTYPE html><html lang="vi"><head><meta charset="utf-8">
+<title>Tin tức</title></head><body><h1>Tin tức</h1><ul>{items}</ul>{more}</body></html>""", encoding="utf-8")
+    rss = "".join(f"<item><title>{escape(a.title)}</title><link>http://{host}/{a.path}</link>"
+                  f"<pubDate>{a.published:%a, %d %b %Y %H:%M:%S} +0700</pubDate></item>" for a in newest[:50])
+    (root / "rss").mkdir(exist_ok=True)
+    (root / "rss" / "tin-moi.rss").write_text(
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Tin mới</title>{rss}'
+        "</channel></rss>", encoding="utf-8")
+    stamps = lastmod or {}
+    urls = "".join(f"<url><loc>http://{host}/{a.path}</loc>"
+                   f"<lastmod>{stamps.get(a.path, a.published):%Y-%m-%dT%H:%M:%S}+07:00</lastmod></url>"
+                   for a in newest)
+    (root / "sitemaps").mkdir(exist_ok=True)
+    (root / "sitemaps" / "articles-1.xml.gz").write_bytes(gzip.compress(
+        f'<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"{urls}</urlset>".encode(), mtime=0))
+    (root / "sitemap.xml").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<sitemap><loc>http://{host}/sitemaps/articles-1.xml.gz</loc></sitemap></sitemapindex>",
+        encoding="utf-8")
+    latest = "".join(f'<li><a href="/{a.path}">{escape(a.title)}</a></li>' for a in newest[:10])
+    (root / "index.html").write_text(f"""<!DOCTYPE html><html lang="vi"><head><meta charset="utf-8">
+<title>Công đoàn Mẫu</title></head><body><div class="clock">Thứ sáu, 20/11/2026 08:15</div>
+<a href="/tin-tuc/">Tin tức</a> <a href="/lich/?ngay=2021-12-01">Lịch công tác</a>
+<a href="/admin/">Quản trị</a><ul>{latest}</ul></body></html>""", encoding="utf-8")
+    (root / "robots.txt").write_text("User-agent: *\nDisallow: /admin/\n", encoding="utf-8")
+
+
+def generate_site(root: Path, count: int, host: str, seed: int = 7) -> list[GeneratedArticle]:
+    """`count` articles, one every 6 hours back from 2021-12-08 08:00, with all indexes;
+    `host` (`127.0.0.1:8740`) is where the site will be served (sitemaps and feeds
+    carry absolute URLs)."""
+    rng = random.Random(seed)  # noqa: S311 - reproducible sample text, not security
+    root.mkdir(parents=True, exist_ok=True)
+    start = datetime(2021, 12, 8, 8, 0)
+    articles: list[GeneratedArticle] = []
+    for index in range(count):
+        related = articles[-3:]
+        articles.append(write_article(root, index, start - timedelta(hours=6 * index), related, rng=rng))
+    write_indexes(root, articles, host)
+    (root / "_calendar").write_text("an endless calendar is served under /lich/\n", encoding="utf-8")
+    return articles
