@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from config.settings import Settings
-from crawler.registry import RegistryError, load_registry, select_sites
+from crawler.registry import RegistryError, Site, load_registry, select_sites
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="newsmon: crawl, search and alert on Vietnamese trade-union news.")
@@ -138,14 +138,18 @@ def crawl(
     if as_json:
         _print_json(summaries)
     else:
-        table = Table("site", "pages", "new", "updated", "unchanged", "duplicates", "non-articles",
-                      "errors", title="crawl summary")
+        table = Table("site", "requests", "304", "new", "updated", "unchanged", "known", "duplicates",
+                      "non-articles", "errors", "note", title="crawl summary")
         for name, s in summaries.items():
+            if "skipped" in s:
+                table.add_row(name, *["-"] * 9, s["skipped"])
+                continue
             errors = ", ".join(f"{k} {v}" for k, v in s["errors"].items()) or "0"
-            table.add_row(name, *(str(s[k]) for k in ("pages", "new", "updated", "unchanged",
-                                                       "duplicates", "non_articles")), errors)
+            counts = ("requests", "not_modified", "new", "updated", "unchanged", "seen_skipped",
+                      "duplicates", "non_articles")
+            table.add_row(name, *(str(s[k]) for k in counts), errors, s.get("cut_off", ""))
         out.print(table)
-    spooled = sum(s["spooled"] for s in summaries.values())
+    spooled = sum(s.get("spooled", 0) for s in summaries.values())
     if spooled:
         raise _fail(f"Elasticsearch was unreachable: {spooled} articles were kept in "
                     f"{settings.spool_dir} and will be indexed by the next crawl.")
@@ -283,6 +287,83 @@ def export(
         es.close()
 
 
+# ---------------------------------------------------------------- scheduler
+
+
+def _registry_sites(settings: Settings) -> list[Site]:
+    try:
+        return load_registry(settings.config)
+    except RegistryError as exc:
+        raise _fail(str(exc), 2) from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address of the web app")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port of the web app")] = 8000,
+) -> None:
+    """The long-running service: every site's crawl on its cron (Asia/Ho_Chi_Minh)."""
+    import logging
+    import signal
+    import threading
+
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from crawler.schedule import configure, planned_runs, sync_jobs
+
+    settings = _settings()
+    sites = _registry_sites(settings)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    scheduler = configure(BackgroundScheduler(), settings.resolved_data_dir)
+    scheduler.start(paused=True)
+    sync_jobs(scheduler, sites)
+    for run in planned_runs(scheduler, sites):
+        err.print(f"{run.site}: '{run.schedule}', next {run.next_run:%d/%m/%Y %H:%M}", markup=False)
+    err.print(f"web app: not built yet (would listen on {host}:{port}); scheduler running, Ctrl-C stops",
+              markup=False)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    scheduler.resume()  # crawls missed while the service was down run now, once
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        scheduler.shutdown(wait=True)
+
+
+@app.command("schedule")
+def schedule_list(
+    as_json: Annotated[bool, typer.Option("--json", help="as JSON")] = False,
+) -> None:
+    """Each enabled site's schedule and next crawl (from `newsmon serve`'s job store)."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from crawler.schedule import configure, planned_runs
+
+    settings = _settings()
+    sites = _registry_sites(settings)
+    scheduler = configure(BackgroundScheduler(), settings.resolved_data_dir)
+    scheduler.start(paused=True)
+    try:
+        runs = planned_runs(scheduler, sites)
+    finally:
+        scheduler.shutdown(wait=False)
+    rows = [{"site": r.site, "schedule": r.schedule,
+             "next_run": r.next_run.isoformat() if r.next_run else None, "scheduled": r.stored} for r in runs]
+    if as_json:
+        _print_json(rows)
+        return
+    for row, run in zip(rows, runs, strict=True):
+        when = f"{run.next_run:%d/%m/%Y %H:%M}" if run.next_run else "-"
+        note = "" if run.stored else "  (not yet in the job store: start `newsmon serve`)"
+        out.print(f"{row['site']:<24} {row['schedule']:<16} {when}{note}", markup=False, highlight=False)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+if __name__ == "__main__":
+    main()

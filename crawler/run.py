@@ -6,7 +6,11 @@ scheduler starts each crawl as its own subprocess.
 
 from __future__ import annotations
 
-from typing import Any
+import fcntl
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings as ScrapySettings
@@ -62,19 +66,41 @@ def summarize(stats: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _lock(path: Path) -> IO[str] | None:
+    """An exclusive, non-blocking lock on `path`; None when another process holds it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return None
+    return handle
+
+
 def run_crawl(sites: list[Site], overrides: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
-    """Crawl `sites` concurrently (one crawler each); block until done; summaries by site."""
+    """Crawl `sites` concurrently (one crawler each); block until done; summaries by site.
+
+    A site another process is crawling right now is skipped. Each site's summary is also
+    appended to `$NEWSMON_DATA_DIR/crawl/runs.jsonl`."""
     data = Settings().resolved_data_dir / "crawl"
     settings = {"HTTPCACHE_DIR": str(data / "httpcache"), "NEWSMON_SEEN_DB": str(data / "seen.sqlite"),
                 **(overrides or {})}
     process = CrawlerProcess(scrapy_settings_for(settings))
-    crawlers = []
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    crawlers, locks, summaries = [], [], {}
     for site in sites:
+        lock = _lock(data / "locks" / f"{site.name}.lock")
+        if lock is None:
+            summaries[site.name] = {"skipped": "a crawl of this site is already running"}
+            continue
+        locks.append(lock)
         crawler = process.create_crawler(NewsSpider)
         crawlers.append((site, crawler))
         process.crawl(crawler, site=site)
-    process.start()
-    summaries = {}
+    if crawlers:
+        process.start()
+    finished = datetime.now(UTC).isoformat(timespec="seconds")
     for site, crawler in crawlers:
         try:
             stats = crawler.stats.get_stats()
@@ -82,4 +108,10 @@ def run_crawl(sites: list[Site], overrides: dict[str, Any] | None = None) -> dic
             stats = {"finish_reason": "not started"}
         stats["newsmon/depth_limit"] = crawler.settings.getint("DEPTH_LIMIT")
         summaries[site.name] = summarize(stats)
+    with (data / "runs.jsonl").open("a", encoding="utf-8") as log:
+        for name, summary in summaries.items():
+            log.write(json.dumps({"site": name, "started": started, "finished": finished, **summary},
+                                 ensure_ascii=False) + "\n")
+    for lock in locks:
+        lock.close()
     return summaries

@@ -1,0 +1,101 @@
+"""The scheduler behind `newsmon serve`: one cron job per enabled site (APScheduler 3.11,
+jobs persisted in SQLite under `$NEWSMON_DATA_DIR/scheduler.sqlite`, Asia/Ho_Chi_Minh).
+
+- `coalesce=True` and no misfire limit: crawls missed while the service was down run
+  once when it starts again, not once per missed day.
+- `max_instances=1`, and each crawl holds a per-site lock (`crawler/run.py`), so a site
+  is never crawled twice at a time, not even by a manual `newsmon crawl`.
+- Each crawl runs as its own subprocess (a Twisted reactor cannot be restarted).
+- The registry is read at start-up: jobs whose schedule is unchanged keep their stored
+  next run time (so a missed run is still due); changed ones are rescheduled; removed or
+  disabled sites lose their job.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from crawler.registry import TIMEZONE, Site
+
+log = logging.getLogger(__name__)
+
+JOB_PREFIX = "crawl:"
+CRAWL_FUNC = "crawler.schedule:run_site_crawl"
+JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+
+
+def jobstore(data_dir: Path) -> SQLAlchemyJobStore:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return SQLAlchemyJobStore(url=f"sqlite:///{data_dir / 'scheduler.sqlite'}")
+
+
+def configure(scheduler: BaseScheduler, data_dir: Path) -> BaseScheduler:
+    scheduler.configure(jobstores={"default": jobstore(data_dir)}, job_defaults=JOB_DEFAULTS,
+                        timezone=TIMEZONE)
+    return scheduler
+
+
+def trigger_for(site: Site) -> CronTrigger:
+    return CronTrigger.from_crontab(site.schedule, timezone=TIMEZONE)
+
+
+def sync_jobs(scheduler: BaseScheduler, sites: list[Site], func: str = CRAWL_FUNC) -> None:
+    """Make the stored jobs match the registry (call on a started, possibly paused, scheduler)."""
+    wanted = {JOB_PREFIX + s.name: s for s in sites if s.enabled}
+    for job in scheduler.get_jobs():
+        if job.id.startswith(JOB_PREFIX) and job.id not in wanted:
+            log.info("site %s left the registry: job removed", job.id.removeprefix(JOB_PREFIX))
+            job.remove()
+    for job_id, site in wanted.items():
+        trigger = trigger_for(site)
+        job = scheduler.get_job(job_id)
+        if job is None:
+            scheduler.add_job(func, trigger, args=[site.name], id=job_id, name=f"crawl {site.name}")
+        elif str(job.trigger) != str(trigger) or job.func_ref != func:
+            scheduler.modify_job(job_id, func=func, args=[site.name])
+            scheduler.reschedule_job(job_id, trigger=trigger)
+
+
+def run_site_crawl(name: str) -> int:
+    """One crawl of one site, in a subprocess; its summary goes to the run log."""
+    command = [sys.executable, "-m", "crawler.cli", "crawl", "--site", name]
+    log.info("crawl of %s starts", name)
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode:
+        log.warning("crawl of %s ended with status %s: %s", name, result.returncode, result.stderr[-2000:])
+    else:
+        log.info("crawl of %s done", name)
+    return result.returncode
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    site: str
+    schedule: str
+    next_run: datetime | None
+    stored: bool
+
+
+def planned_runs(scheduler: BaseScheduler, sites: list[Site]) -> list[PlannedRun]:
+    """Each enabled site's next crawl: the stored job's time, else what its cron gives."""
+    runs = []
+    now = datetime.now(trigger_for(sites[0]).timezone) if sites else None
+    for site in sites:
+        if not site.enabled:
+            continue
+        job = scheduler.get_job(JOB_PREFIX + site.name)
+        if job is not None:
+            runs.append(PlannedRun(site.name, site.schedule, job.next_run_time, True))
+        else:
+            runs.append(PlannedRun(site.name, site.schedule, trigger_for(site).get_next_fire_time(None, now),
+                                   False))
+    return runs
