@@ -53,7 +53,8 @@ class PrivateAddressGuard:
         if self.allow_all:
             return None
         host = urlsplit(request.url).hostname or ""
-        own = urlsplit(self.crawler.spider.site.url).hostname if self.crawler.spider else None
+        site = getattr(self.crawler.spider, "site", None)
+        own = urlsplit(site.url).hostname if site is not None else None
         if host == own and host:
             return None
         if is_private_host(host):

@@ -16,9 +16,10 @@ from elasticsearch import Elasticsearch
 from search import textnorm
 
 
-def content_hash(text: str) -> str:
-    """Fingerprint of the folded body, blind to accent encoding, case and spacing."""
-    folded = " ".join(textnorm.fold(text).split())
+def content_hash(text: str, folded: str | None = None) -> str:
+    """Fingerprint of the folded body, blind to accent encoding, case and spacing
+    (`folded`: the body already folded, when the extraction stage provided it)."""
+    folded = " ".join((folded if folded is not None else textnorm.fold(text)).split())
     return hashlib.sha256(folded.encode("utf-8")).hexdigest()[:32]
 
 
@@ -26,7 +27,7 @@ class DedupPipeline:
     """Scrapy stage: adds `content_hash`; the index stage resolves it against the index."""
 
     def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
-        item["content_hash"] = content_hash(item["text"])
+        item["content_hash"] = content_hash(item["text"], item.get("text_fold"))
         return item
 
 
@@ -43,8 +44,13 @@ class Decision:
 _STORED_FIELDS = ["content_hash", "cluster", "duplicate_of", "indexed_at", "published"]
 
 
-def resolve(es: Elasticsearch, index: str, docs: list[dict[str, Any]], now: str) -> Decision:
-    """Classify a batch with two round trips (an mget and one search), whatever its size."""
+def resolve(es: Elasticsearch, index: str, docs: list[dict[str, Any]], now: str,
+            recent: dict[str, dict[str, str]] | None = None) -> Decision:
+    """Classify a batch with two round trips (an mget and one search), whatever its size.
+
+    `recent` holds the first-seen copies this process wrote itself (content hash -> id and
+    cluster), which a search may not see yet: writes are not refreshed one by one. It is
+    updated with this batch's new stories."""
     by_id: dict[str, dict[str, Any]] = {}
     for doc in docs:
         by_id[doc["id"]] = doc  # the last fetch of one URL in a batch wins
@@ -66,7 +72,9 @@ def resolve(es: Elasticsearch, index: str, docs: list[dict[str, Any]], now: str)
                        indexed_at=old["indexed_at"], modified=doc.get("modified") or now)
             doc["published"] = doc.get("published") or old.get("published")
             decision.updated.append(doc)
-    firsts = _first_seen(es, index, {d["content_hash"] for d in fresh})
+    hashes = {d["content_hash"] for d in fresh}
+    known = recent if recent is not None else {}
+    firsts = {h: known[h] for h in hashes if h in known} | _first_seen(es, index, hashes)
     for doc in fresh:
         first = firsts.get(doc["content_hash"])
         doc["indexed_at"] = now
@@ -76,6 +84,7 @@ def resolve(es: Elasticsearch, index: str, docs: list[dict[str, Any]], now: str)
             decision.duplicates += 1
         else:
             firsts[doc["content_hash"]] = {"id": doc["id"], "cluster": doc["cluster"]}
+            known[doc["content_hash"]] = firsts[doc["content_hash"]]
         decision.new.append(doc)
     return decision
 

@@ -301,6 +301,20 @@ def last_resort_date(tree: HtmlElement, zone: HtmlElement | None) -> str | None:
     return to_iso(found)
 
 
+def extract_for_index(body: bytes, url: str | None, content_type: str | None = None,
+                      hint_date: str | None = None, *,
+                      rules: ExtractRules | dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """`extract_page` plus the matching forms of title and text (tone-normalized, folded),
+    computed here in the worker process rather than on the crawl's reactor thread."""
+    article = extract_page(body, url, content_type, hint_date, rules=rules)
+    if article is not None:
+        for field in ("title", "text"):
+            value = (article.get(field) or "").strip()
+            article[f"{field}_norm"] = textnorm.normalize(value)
+            article[f"{field}_fold"] = textnorm.fold(value)
+    return article
+
+
 _pool: Executor | None = None
 
 
@@ -309,7 +323,11 @@ def extraction_pool() -> Executor:
     global _pool
     if _pool is None:
         workers = max(1, min(os.cpu_count() or 2, 4))
-        _pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        # A fork server imports the extractor once and forks clean workers from it: no fork
+        # of the threaded reactor process, and no second import per worker (as spawn would).
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["pipelines.extract"])
+        _pool = ProcessPoolExecutor(workers, mp_context=context)
     return _pool
 
 
@@ -328,7 +346,7 @@ class ExtractPipeline:
         loop = asyncio.get_running_loop()
         try:
             article = await loop.run_in_executor(extraction_pool(), partial(
-                extract_page, item["body"], item["url"], item.get("content_type"), item.get("hint_date"),
+                extract_for_index, item["body"], item["url"], item.get("content_type"), item.get("hint_date"),
                 rules=self.crawler.spider.site.extract))
         except Exception as exc:  # noqa: BLE001 - a bad page is counted and the crawl goes on
             self.stats.inc_value("newsmon/errors/extract")

@@ -32,6 +32,8 @@ _FIELDS = set(article_index.MAPPING["properties"])
 # copies of a story in concurrent batches cannot both be taken for the first one.
 _write_lock = threading.Lock()
 _ready: set[str] = set()
+# First-seen stories this process wrote, per index prefix (see `resolve`).
+_recent: dict[str, dict[str, dict[str, str]]] = {}
 
 
 class Spool:
@@ -69,7 +71,7 @@ def write_batch(es: Elasticsearch, prefix: str, docs: list[dict[str, Any]]) -> d
         if prefix not in _ready:
             article_index.setup(es, prefix)
             _ready.add(prefix)
-        decision = resolve(es, index, docs, now)
+        decision = resolve(es, index, docs, now, _recent.setdefault(prefix, {}))
         actions = [
             {"_op_type": "create", "_index": index, "_id": d["id"], "_source": _es_source(d)}
             for d in decision.new
@@ -78,8 +80,10 @@ def write_batch(es: Elasticsearch, prefix: str, docs: list[dict[str, Any]]) -> d
             for d in decision.updated
         ]
         errors = 0
-        for ok, info in helpers.streaming_bulk(es, actions, raise_on_error=False,
-                                               raise_on_exception=True, refresh="wait_for"):
+        # No refresh per batch (it would wait up to a refresh interval each time); the
+        # crawl refreshes once at the end, and `_recent` covers what is not searchable yet.
+        for ok, info in helpers.streaming_bulk(es, actions, raise_on_error=False, raise_on_exception=True,
+                                               chunk_size=BATCH_SIZE):
             if not ok:
                 errors += 1
                 log.error("indexing failed: %s", info)
@@ -117,7 +121,17 @@ class IndexPipeline:
     async def close_spider(self) -> None:
         await self.flush()
         if self.es is not None:
+            try:
+                await asyncio.get_running_loop().run_in_executor(None, self._refresh)
+            except (ESConnectionError, ApiError) as exc:
+                log.warning("could not refresh the index at the end of the crawl: %s", exc)
             self.es.close()
+
+    def _refresh(self) -> None:
+        """Make this crawl's articles searchable as soon as the command returns."""
+        assert self.es is not None
+        if self.settings.index_prefix in _ready:
+            self.es.indices.refresh(index=article_index.alias_name(self.settings.index_prefix))
 
     async def flush(self) -> None:
         async with self.lock:

@@ -81,8 +81,10 @@ def with_matching_fields(doc: dict[str, Any]) -> dict[str, Any]:
     out = dict(doc)
     for field in ("title", "text"):
         value = doc.get(field) or ""
-        out[f"{field}_norm"] = textnorm.normalize(value)
-        out[f"{field}_fold"] = textnorm.fold(value)
+        if f"{field}_norm" not in doc:  # the crawl computes them in its extraction workers
+            out[f"{field}_norm"] = textnorm.normalize(value)
+        if f"{field}_fold" not in doc:
+            out[f"{field}_fold"] = textnorm.fold(value)
     return out
 
 

@@ -1,0 +1,186 @@
+"""Crawl throughput: fetching, extraction and newsmon's whole crawl, on one generated site.
+
+Generates a local site of N article pages (realistic Vietnamese pages, paginated
+listings, a gzipped sitemap; `crawler/samples/sitegen.py`), serves it on loopback and
+reports, in one run:
+  (a) Scrapy-only fetch rate: the same sitemap crawl with no pipelines;
+  (b) extraction-only rate: newsmon's extractor over the same pages in 2 processes;
+  (c) newsmon's end-to-end crawl -> index rate (`run_crawl`, real Elasticsearch);
+  (c) / min(a, b) (target >= 0.8), and the crawl's peak RSS (main process and largest
+  extraction worker). Then a second crawl of the unchanged site and its request count
+  as a share of the first's (target <= 10 %).
+Politeness throttling is off for (a) and (c) alike (loopback site, same concurrency),
+so the numbers measure newsmon, not the delays it adds for real sites.
+
+Needs Elasticsearch (NEWSMON_ES_URL, or the local node `newsmon es start`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import yaml
+
+from crawler.samples.server import serve_sites
+from crawler.samples.sitegen import generate_site
+from pipelines.extract import extract_page
+
+ROOT = Path(__file__).resolve().parent.parent
+
+FAST = {"AUTOTHROTTLE_ENABLED": False, "CONCURRENT_REQUESTS_PER_DOMAIN": 16, "CONCURRENT_REQUESTS": 16,
+        "LOG_LEVEL": "ERROR"}
+
+FETCH_ONLY = """
+import json, resource, sys
+from scrapy import Request, Spider
+from scrapy.crawler import CrawlerProcess
+from crawler.discovery import sitemap_body, sitemap_entries
+from crawler.run import scrapy_settings_for
+
+class FetchOnly(Spider):
+    name = "fetch-only"
+    async def start(self):
+        yield Request(sys.argv[1], callback=self.sitemap)
+    def sitemap(self, response):
+        kind, entries = sitemap_entries(sitemap_body(response, 10**8))
+        for entry in entries:
+            yield Request(entry.url, callback=self.sitemap if kind == "sitemapindex" else self.page)
+    def page(self, response):
+        pass
+
+overrides = json.loads(sys.argv[2])
+overrides.update(ITEM_PIPELINES={}, HTTPCACHE_ENABLED=False)
+process = CrawlerProcess(scrapy_settings_for(overrides))
+crawler = process.create_crawler(FetchOnly)
+process.crawl(crawler)
+process.start()
+stats = crawler.stats.get_stats()
+print(json.dumps({"pages": stats.get("response_received_count", 0),
+                  "seconds": stats["elapsed_time_seconds"]}))
+"""
+
+NEWSMON_CRAWL = """
+import json, resource, sys
+from crawler.registry import load_registry
+from crawler.run import run_crawl
+from pipelines import extract
+summary = run_crawl(load_registry(__import__("pathlib").Path(sys.argv[1])), json.loads(sys.argv[2]))
+if extract._pool is not None:
+    extract._pool.shutdown()
+me, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+summary["_rss_kb"] = {"main": me.ru_maxrss, "largest_worker": workers.ru_maxrss}
+summary["_cpu_s"] = {"main": me.ru_utime + me.ru_stime, "workers": workers.ru_utime + workers.ru_stime}
+print(json.dumps(summary))
+"""
+
+
+def _python(code: str, *args: str, env: dict[str, str]) -> dict:
+    """Run `code` as a script in its own process (a Twisted reactor runs once per process;
+    Scrapy reads callbacks' source, so the code goes to a file, not `-c`)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as script:
+        script.write(code)
+    try:
+        result = subprocess.run([sys.executable, script.name, *args], env=env, cwd=ROOT, capture_output=True,
+                                text=True, check=False)
+    finally:
+        os.unlink(script.name)
+    if os.environ.get("BENCH_DEBUG"):
+        print(result.stderr[-5000:])
+    if result.returncode:
+        sys.exit(f"benchmark step failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _es_cpu_ms(env: dict[str, str]) -> float:
+    """Elasticsearch's own CPU time so far (all nodes), from its node stats."""
+    code = ("import json; from config.settings import Settings; from search.es import make_client; "
+            "n = make_client(Settings()).nodes.stats(metric='process')['nodes']; "
+            "print(sum(v['process']['cpu']['total_in_millis'] for v in n.values()))")
+    result = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True,
+                            check=True)
+    return float(result.stdout.strip())
+
+
+def _extract_one(path: str) -> bool:
+    return extract_page(Path(path).read_bytes(), "http://bench.local/" + path) is not None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pages", type=int, default=2000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        tmp = Path(tmp_dir)
+        (tmp / "www" / "bench").mkdir(parents=True)
+        env = {**os.environ, "NEWSMON_DATA_DIR": str(tmp / "data"), "NEWSMON_INDEX_PREFIX": "newsmon-bench",
+               "PYTHONPATH": str(ROOT)}
+        with serve_sites(tmp / "www") as sites:
+            site = sites["bench"]
+            host = site.url.split("/")[2]
+            articles = generate_site(site.root, args.pages, host)
+            registry = tmp / "sites.yaml"
+            registry.write_text(yaml.safe_dump({"sites": [{"name": "bench", "url": site.url,
+                                                           "sitemaps": [site.url + "sitemap.xml"]}]}))
+            print(f"site: {len(articles)} articles on {site.url}")
+
+            fetch = _python(FETCH_ONLY, site.url + "sitemap.xml", json.dumps(FAST),
+                            env={**env, "NEWSMON_ALLOW_PRIVATE_HOSTS": "true"})
+            rate_a = fetch["pages"] / fetch["seconds"]
+            print(f"(a) Scrapy fetch only:      {fetch['pages']} pages in {fetch['seconds']:.1f} s "
+                  f"= {rate_a:.0f} pages/s")
+
+            paths = [str(site.root / a.path) for a in articles]
+            start = time.perf_counter()
+            with ProcessPoolExecutor(2) as pool:
+                extracted = sum(pool.map(_extract_one, paths, chunksize=16))
+            seconds_b = time.perf_counter() - start
+            rate_b = extracted / seconds_b
+            print(f"(b) extraction, 2 processes: {extracted} pages in {seconds_b:.1f} s "
+                  f"= {rate_b:.0f} pages/s")
+
+            site.requests.clear()
+            es_cpu, server_cpu = _es_cpu_ms(env), _own_cpu()
+            crawl = _python(NEWSMON_CRAWL, str(registry), json.dumps(FAST), env=env)
+            es_cpu, server_cpu = (_es_cpu_ms(env) - es_cpu) / 1000, _own_cpu() - server_cpu
+            first_requests = len(site.requests)
+            summary = crawl["bench"]
+            rate_c = summary["new"] / summary["duration_s"]
+            print(f"(c) newsmon crawl -> index:  {summary['new']} articles in {summary['duration_s']:.1f} s "
+                  f"= {rate_c:.0f} articles/s")
+            print(f"(c) / min(a, b) = {rate_c / min(rate_a, rate_b):.2f}  (target >= 0.8)")
+            cpu = crawl["_cpu_s"]
+            print(f"    CPU seconds during (c): crawl process {cpu['main']:.1f}, extraction workers "
+                  f"{cpu['workers']:.1f}, Elasticsearch {es_cpu:.1f}, loopback web server {server_cpu:.1f} "
+                  f"(2 cores: {2 * summary['duration_s']:.1f} available)")
+            rss = crawl["_rss_kb"]
+            print(f"peak RSS of the crawl: main process {rss['main'] / 1024:.0f} MiB, "
+                  f"largest extraction worker {rss['largest_worker'] / 1024:.0f} MiB")
+
+            site.requests.clear()
+            again = _python(NEWSMON_CRAWL, str(registry), json.dumps(FAST), env=env)["bench"]
+            print(f"second crawl: {len(site.requests)} requests vs {first_requests} "
+                  f"({len(site.requests) / first_requests:.1%}, target <= 10 %); new {again['new']}, "
+                  f"known and skipped {again['seen_skipped']}")
+        subprocess.run([sys.executable, "-c", "from config.settings import Settings; from search.es import "
+                        "make_client; c = make_client(Settings()); "
+                        "names = list(c.indices.get(index='newsmon-bench-*', expand_wildcards='all')); "
+                        "names and c.indices.delete(index=','.join(names))"],
+                       env=env, cwd=ROOT, check=False)
+
+if __name__ == "__main__":
+    main()
