@@ -64,8 +64,9 @@ crawler = process.create_crawler(FetchOnly)
 process.crawl(crawler)
 process.start()
 stats = crawler.stats.get_stats()
-print(json.dumps({"pages": stats.get("response_received_count", 0),
-                  "seconds": stats["elapsed_time_seconds"]}))
+me = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"pages": stats.get("response_received_count", 0), "seconds": stats["elapsed_time_seconds"],
+                  "cpu": me.ru_utime + me.ru_stime}))
 """
 
 NEWSMON_CRAWL = """
@@ -142,7 +143,7 @@ def main() -> None:
                             env={**env, "NEWSMON_ALLOW_PRIVATE_HOSTS": "true"})
             rate_a = fetch["pages"] / fetch["seconds"]
             print(f"(a) Scrapy fetch only:      {fetch['pages']} pages in {fetch['seconds']:.1f} s "
-                  f"= {rate_a:.0f} pages/s")
+                  f"= {rate_a:.0f} pages/s (crawl process CPU {fetch['cpu']:.1f} s)")
 
             paths = [str(site.root / a.path) for a in articles]
             start = time.perf_counter()

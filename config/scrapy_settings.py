@@ -34,6 +34,11 @@ HTTPCACHE_ENABLED = True
 HTTPCACHE_POLICY = "scrapy.extensions.httpcache.RFC2616Policy"
 HTTPCACHE_STORAGE = "scrapy.extensions.httpcache.FilesystemCacheStorage"
 
+# A progress line per site when stderr is a terminal.
+EXTENSIONS = {
+    "crawler.progress.CrawlProgress": 500,
+}
+
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.PrivateAddressGuard": 50,
 }
