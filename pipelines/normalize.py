@@ -7,6 +7,7 @@ addresses is fetched and stored once.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -30,6 +31,7 @@ def site_host(url: str) -> str:
     return host
 
 
+@lru_cache(maxsize=65536)
 def canonical_url(url: str) -> str:
     """One spelling per page: lower-case host without www./m., no fragment, no tracking
     parameters, sorted query, no `/m/` mobile prefix, no trailing slash."""
