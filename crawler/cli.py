@@ -317,12 +317,12 @@ def serve(
     scheduler = configure(BackgroundScheduler(), settings.resolved_data_dir)
     scheduler.start(paused=True)
     sync_jobs(scheduler, sites)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     for run in planned_runs(scheduler, sites):
         err.print(f"{run.site}: '{run.schedule}', next {run.next_run:%d/%m/%Y %H:%M}", markup=False)
     err.print(f"web app: not built yet (would listen on {host}:{port}); scheduler running, Ctrl-C stops",
               markup=False)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     scheduler.resume()  # crawls missed while the service was down run now, once
     try:
         stop.wait()
