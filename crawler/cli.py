@@ -6,7 +6,9 @@ usage or configuration.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import sys
 import urllib.request
 from datetime import date, datetime
@@ -17,6 +19,7 @@ from urllib.parse import urlsplit
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from config.settings import Settings
 from crawler.registry import RegistryError, Site, load_registry, select_sites
@@ -211,6 +214,14 @@ def extract(
 # ---------------------------------------------------------------- search / export
 
 
+def _terminal_snippet(snippet_html: str) -> Text:
+    """The HTML snippet for a terminal: matched words in bold, entities decoded."""
+    text = Text()
+    for index, part in enumerate(re.split(r"</?mark>", snippet_html)):
+        text.append(html.unescape(part), style="bold" if index % 2 else "")
+    return text
+
+
 def _date(value: str | None, option: str) -> date | None:
     if value is None:
         return None
@@ -260,7 +271,7 @@ def search_cmd(  # noqa: PLR0917 - one parameter per CLI option
         when = (hit["published"] or "")[:16].replace("T", " ")
         out.print(f"\n[bold]{hit['title']}[/bold]", highlight=False)
         out.print(f"{hit['site']}  {when}  {hit['url']}", markup=False, highlight=False)
-        out.print(hit["snippet"], markup=False, highlight=False)
+        out.print(_terminal_snippet(hit["snippet"]), highlight=False)
         for dup in hit["duplicates"]:
             out.print(f"  cũng đăng trên {dup['site']}: {dup['url']}", markup=False, highlight=False)
 

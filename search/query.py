@@ -1,8 +1,18 @@
-"""The query language compiled to Elasticsearch structured queries (never query_string).
+"""The query language (SPEC.md) parsed and compiled to Elasticsearch structured queries.
 
-Walking-skeleton version: words and "quoted phrases", all required. The diacritics
-rule applies per term: typed without diacritics it matches the folded field, typed
-with diacritics it matches the tone-normalized field exactly.
+Search and alerts share this module. Grammar (implicit AND binds tighter than OR):
+
+    query   := or_expr
+    or_expr := and_expr ("OR" and_expr)*
+    and_expr:= unary unary*
+    unary   := "-" primary | primary
+    primary := WORD | "PHRASE" | "(" or_expr ")"
+
+`OR` is an operator only in capitals (as in web search engines); `or` is a word. Per
+word or phrase the diacritics rule applies: typed without diacritics it matches the
+folded field (any diacritics, đ = d), typed with diacritics it matches the
+tone-normalized field (those diacritics only, old and new tone placement equal). User
+text only ever reaches Elasticsearch inside `match_phrase` values, never a query string.
 """
 
 from __future__ import annotations
@@ -13,7 +23,8 @@ from typing import Any
 
 from search import textnorm
 
-_TOKEN = re.compile(r'"([^"]*)"|(\S+)')
+FIELDS = ("title", "text")
+_TOKENS = re.compile(r'\s+|(?P<neg>-)?(?:"(?P<phrase>[^"]*)"|(?P<open>\()|(?P<close>\))|(?P<word>[^\s()"]+))')
 
 
 class QueryError(ValueError):
@@ -39,31 +50,157 @@ class Term:
         return textnorm.normalize(self.text) if self.exact else textnorm.fold(self.text)
 
 
-def parse(query: str) -> list[Term]:
-    """Split a query into terms; raise QueryError on unbalanced quotes or an empty query."""
+@dataclass(frozen=True)
+class Not:
+    node: Node
+
+
+@dataclass(frozen=True)
+class And:
+    nodes: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    nodes: tuple[Node, ...]
+
+
+Node = Term | Not | And | Or
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str  # word, phrase, open, close, or
+    text: str
+    negated: bool
+
+
+def _tokens(query: str) -> list[_Token]:
     text = textnorm.display(query)
     if text.count('"') % 2:
         raise QueryError('unbalanced quotes: every " needs its closing "')
-    terms = [Term((m.group(1) if m.group(1) is not None else m.group(2)).strip())
-             for m in _TOKEN.finditer(text)]
-    terms = [t for t in terms if textnorm.fold(t.text).strip()]
-    if not terms:
+    tokens: list[_Token] = []
+    for match in _TOKENS.finditer(text):
+        negated = match.group("neg") is not None
+        if match.group("phrase") is not None:
+            tokens.append(_Token("phrase", match.group("phrase").strip(), negated))
+        elif match.group("open"):
+            tokens.append(_Token("open", "(", negated))
+        elif match.group("close"):
+            if negated:
+                raise QueryError("a '-' must be followed by a word, a phrase or a group")
+            tokens.append(_Token("close", ")", False))
+        elif match.group("word") is not None:
+            word = match.group("word")
+            kind = "or" if word == "OR" and not negated else "word"
+            tokens.append(_Token(kind, word, negated))
+        elif match.group("neg"):
+            raise QueryError("a '-' must be followed by a word, a phrase or a group")
+    return tokens
+
+
+class _Parser:
+    def __init__(self, tokens: list[_Token]) -> None:
+        self.tokens = tokens
+        self.pos = 0
+
+    def peek(self) -> _Token | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def take(self) -> _Token:
+        token = self.tokens[self.pos]
+        self.pos += 1
+        return token
+
+    def or_expr(self) -> Node | None:
+        parts = [self.and_expr()]
+        while (token := self.peek()) is not None and token.kind == "or":
+            self.take()
+            parts.append(self.and_expr())
+        if len(parts) > 1 and any(p is None for p in parts):
+            raise QueryError("OR needs something to look for on both sides")
+        nodes = tuple(p for p in parts if p is not None)
+        if not nodes:
+            return None
+        return nodes[0] if len(nodes) == 1 else Or(nodes)
+
+    def and_expr(self) -> Node | None:
+        nodes: list[Node] = []
+        while (token := self.peek()) is not None and token.kind not in ("or", "close"):
+            node = self.unary()
+            if node is not None:
+                nodes.append(node)
+        if not nodes:
+            return None
+        return nodes[0] if len(nodes) == 1 else And(tuple(nodes))
+
+    def unary(self) -> Node | None:
+        token = self.take()
+        if token.kind == "open":
+            inner = self.or_expr()
+            closing = self.peek()
+            if closing is None or closing.kind != "close":
+                raise QueryError("unbalanced parentheses: a '(' is never closed")
+            self.take()
+            if inner is None:
+                raise QueryError("empty parentheses: put words inside '( )'")
+            node: Node = inner
+        else:
+            if not textnorm.fold(token.text).strip() or not re.search(r"\w", token.text):
+                return None  # punctuation alone finds nothing; ignore it
+            node = Term(token.text)
+        return Not(node) if token.negated else node
+
+
+def parse(query: str) -> Node:
+    """The query's syntax tree; QueryError (with a message for the user) when malformed."""
+    parser = _Parser(_tokens(query))
+    tree = parser.or_expr()
+    if parser.peek() is not None:
+        raise QueryError("unbalanced parentheses: a ')' has no '('")
+    if tree is None:
         raise QueryError("the query is empty")
-    return terms
+    if not positive_terms(tree):
+        raise QueryError("the query only excludes words: add at least one word to look for")
+    return tree
+
+
+def positive_terms(node: Node) -> list[Term]:
+    """The words and phrases the query looks for (not the excluded ones), in order."""
+    if isinstance(node, Term):
+        return [node]
+    if isinstance(node, Not):
+        return []
+    return [t for child in node.nodes for t in positive_terms(child)]
 
 
 def _term_clause(term: Term) -> dict[str, Any]:
-    fields = [f"title_{term.field_suffix}", f"text_{term.field_suffix}"]
-    return {"bool": {"should": [{"match_phrase": {f: term.matching_form}} for f in fields],
-                     "minimum_should_match": 1}}
+    return {"bool": {"should": [{"match_phrase": {f"{f}_{term.field_suffix}": term.matching_form}}
+                                for f in FIELDS], "minimum_should_match": 1}}
+
+
+def _compile(node: Node) -> dict[str, Any]:
+    if isinstance(node, Term):
+        return _term_clause(node)
+    if isinstance(node, Not):
+        return {"bool": {"must_not": [_compile(node.node)]}}
+    if isinstance(node, Or):
+        return {"bool": {"should": [_compile(n) for n in node.nodes], "minimum_should_match": 1}}
+    must = [_compile(n) for n in node.nodes if not isinstance(n, Not)]
+    must_not = [_compile(n.node) for n in node.nodes if isinstance(n, Not)]
+    clause: dict[str, Any] = {"must": must}
+    if must_not:
+        clause["must_not"] = must_not
+    return {"bool": clause}
 
 
 def compile_query(query: str) -> dict[str, Any]:
-    """Elasticsearch bool query: every term required; title hits and adjacency rank higher."""
-    terms = parse(query)
-    whole = " ".join(textnorm.fold(t.text) for t in terms)
+    """Elasticsearch query for `query`: its logic, plus a ranking boost when the words it
+    looks for occur close together (title first)."""
+    tree = parse(query)
+    whole = " ".join(textnorm.fold(t.text) for t in positive_terms(tree))
     return {"bool": {
-        "must": [_term_clause(t) for t in terms],
+        "must": [_compile(tree)],
         "should": [
             {"match_phrase": {"title_fold": {"query": whole, "slop": 2, "boost": 3}}},
             {"match_phrase": {"text_fold": {"query": whole, "slop": 2}}},
@@ -72,5 +209,5 @@ def compile_query(query: str) -> dict[str, Any]:
 
 
 def matching_forms(query: str) -> list[tuple[str, bool]]:
-    """(matching form, exact?) of each term, for snippet highlighting in Python."""
-    return [(t.matching_form, t.exact) for t in parse(query)]
+    """(matching form, exact?) of each word or phrase looked for, for highlighting."""
+    return [(t.matching_form, t.exact) for t in positive_terms(parse(query))]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from datetime import date
@@ -32,21 +33,32 @@ def _filters(sites: list[str], since: date | None, until: date | None) -> list[d
 
 
 def snippet(text: str, forms: list[tuple[str, bool]], width: int = SNIPPET_CHARS) -> str:
-    """A window of the body around the first matched term (offsets agree across forms)."""
+    """A window of the body around the first match, as HTML: crawled text escaped, every
+    matched word or phrase in `<mark>`. Matching runs on the normalized and folded forms,
+    whose offsets agree with the display text character for character."""
     norm, folded = textnorm.normalize(text), textnorm.fold(text)
-    starts = []
+    spans: list[tuple[int, int]] = []
     for form, exact in forms:
         hay = norm if exact else folded
-        match = re.search(r"(?<!\w)" + re.escape(form) + r"(?!\w)", hay)
-        if match:
-            starts.append(match.start())
-    start = max(0, min(starts) - width // 4) if starts else 0
-    piece = text[start:start + width]
-    if start > 0:
-        piece = "…" + piece[piece.find(" ") + 1:] if " " in piece else "…" + piece
-    if start + width < len(text):
-        piece = piece[: piece.rfind(" ")] + "…" if " " in piece else piece + "…"
-    return " ".join(piece.split())
+        pattern = r"(?<!\w)" + re.escape(form).replace(" ", r"\s+") + r"(?!\w)"
+        spans.extend(m.span() for m in re.finditer(pattern, hay))
+    spans.sort()
+    start = max(0, spans[0][0] - width // 4) if spans else 0
+    end = min(len(text), start + width)
+    if start > 0 and " " in text[start:end]:
+        start = text.index(" ", start) + 1
+    if end < len(text) and " " in text[start:end]:
+        end = text.rindex(" ", start, end)
+    out, pos = [], start
+    for s_start, s_end in spans:
+        if s_start < pos or s_end > end:
+            continue
+        out.append(html.escape(text[pos:s_start]))
+        out.append(f"<mark>{html.escape(text[s_start:s_end])}</mark>")
+        pos = s_end
+    out.append(html.escape(text[pos:end]))
+    piece = " ".join("".join(out).split())
+    return ("…" if start > 0 else "") + piece + ("…" if end < len(text) else "")
 
 
 def search(es: Elasticsearch, prefix: str, query: str, *, sites: list[str] | None = None,
