@@ -1,19 +1,38 @@
-"""Stage 3: fingerprint each article, then (per indexing batch) decide what it is:
-new, an update of a stored article, unchanged, or a copy of a story already stored.
+"""Stage 3: fingerprint each article, then (per indexing batch) decide what it is: new,
+an update of a stored article, unchanged, or another copy of a story already stored.
 
-For now a "copy" is an exact copy of the folded body; the cluster id is the
-fingerprint of the first-seen copy, so copies found by concurrent crawls agree.
+A copy is found, in this order of evidence:
+1. the same folded body (`content_hash`);
+2. the article names its origin (`(Nguồn: URL)`) and that URL is indexed;
+3. near-duplicate text: MinHash (datasketch) over word 5-shingles of the folded body,
+   banded for locality-sensitive lookup (32 bands of 4 rows, stored as keywords so the
+   index itself is the LSH table), then accepted when the estimated Jaccard similarity
+   is at least `NEAR_DUP_JACCARD`. A republished story differs by a trimmed paragraph, a
+   source line, a title prefix or boilerplate: still far above the threshold; two
+   different stories on one topic share sentences, not most of their shingles.
+
+Every copy gets the story's `cluster` and `duplicate_of` = the story's first-seen article.
+A stored article keeps its cluster when it is re-crawled, so clusters never split.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from datasketch import MinHash
 from elasticsearch import Elasticsearch
 
+from pipelines.normalize import canonical_url
 from search import textnorm
+from search.index import doc_id
+
+NUM_PERM, BANDS, ROWS, SHINGLE = 128, 32, 4, 5
+NEAR_DUP_JACCARD = 0.5
+_SEED = 20211208
+_WORDS = re.compile(r"\w+")
 
 
 def content_hash(text: str, folded: str | None = None) -> str:
@@ -23,12 +42,46 @@ def content_hash(text: str, folded: str | None = None) -> str:
     return hashlib.sha256(folded.encode("utf-8")).hexdigest()[:32]
 
 
+def signature(folded: str) -> list[int]:
+    """MinHash of the word 5-shingles of a folded text."""
+    words = _WORDS.findall(folded)
+    shingles = {" ".join(words[i:i + SHINGLE]).encode() for i in range(max(1, len(words) - SHINGLE + 1))}
+    minhash = MinHash(num_perm=NUM_PERM, seed=_SEED)
+    minhash.update_batch(list(shingles))
+    return [int(v) for v in minhash.hashvalues]
+
+
+def lsh_bands(sig: list[int]) -> list[str]:
+    """One keyword per band: two texts sharing any band are candidates."""
+    return [f"{band}:" + hashlib.blake2b(repr(sig[band * ROWS:(band + 1) * ROWS]).encode(),
+                                         digest_size=8).hexdigest()
+            for band in range(BANDS)]
+
+
+def similarity(a: list[int], b: list[int]) -> float:
+    """Estimated Jaccard similarity of two signatures."""
+    return sum(x == y for x, y in zip(a, b, strict=True)) / len(a) if a and len(a) == len(b) else 0.0
+
+
+def fingerprint(item: dict[str, Any]) -> dict[str, Any]:
+    """Add `content_hash`, `minhash` and `lsh_bands` (from `text_fold` when present)."""
+    folded = item.get("text_fold")
+    if folded is None:
+        folded = textnorm.fold(item.get("text") or "")
+    if "content_hash" not in item:
+        item["content_hash"] = content_hash(item.get("text") or "", folded)
+    if "minhash" not in item:
+        item["minhash"] = signature(folded)
+        item["lsh_bands"] = lsh_bands(item["minhash"])
+    return item
+
+
 class DedupPipeline:
-    """Scrapy stage: adds `content_hash`; the index stage resolves it against the index."""
+    """Scrapy stage: fingerprints (usually computed already in the extraction workers);
+    the index stage resolves them against the index, batch by batch."""
 
     def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
-        item["content_hash"] = content_hash(item["text"], item.get("text_fold"))
-        return item
+        return fingerprint(item)
 
 
 @dataclass
@@ -41,28 +94,43 @@ class Decision:
     duplicates: int = 0
 
 
+@dataclass
+class Recent:
+    """Stories this process wrote and a search may not see yet (no refresh per batch)."""
+
+    by_hash: dict[str, dict[str, str]] = field(default_factory=dict)
+    by_band: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def add(self, doc: dict[str, Any]) -> None:
+        story = {"id": doc["id"], "cluster": doc["cluster"], "first": doc["duplicate_of"] or doc["id"],
+                 "minhash": doc.get("minhash") or []}
+        self.by_hash.setdefault(doc["content_hash"], story)
+        for band in doc.get("lsh_bands") or []:
+            self.by_band.setdefault(band, []).append(story)
+
+
 _STORED_FIELDS = ["content_hash", "cluster", "duplicate_of", "indexed_at", "published"]
+_CANDIDATES_PER_DOC = 5
 
 
 def resolve(es: Elasticsearch, index: str, docs: list[dict[str, Any]], now: str,
-            recent: dict[str, dict[str, str]] | None = None) -> Decision:
-    """Classify a batch with two round trips (an mget and one search), whatever its size.
-
-    `recent` holds the first-seen copies this process wrote itself (content hash -> id and
-    cluster), which a search may not see yet: writes are not refreshed one by one. It is
-    updated with this batch's new stories."""
+            recent: Recent | None = None) -> Decision:
+    """Classify a batch with three round trips (an mget, one search, one msearch)."""
+    recent = recent if recent is not None else Recent()
     by_id: dict[str, dict[str, Any]] = {}
     for doc in docs:
-        by_id[doc["id"]] = doc  # the last fetch of one URL in a batch wins
+        by_id[doc["id"]] = fingerprint(doc)  # the last fetch of one URL in a batch wins
+    sources = {d["id"]: doc_id(canonical_url(d["source_url"])) for d in by_id.values() if d.get("source_url")}
     stored = {
         d["_id"]: d["_source"]
-        for d in es.mget(index=index, ids=list(by_id), source=_STORED_FIELDS)["docs"]
+        for d in es.mget(index=index, ids=list(dict.fromkeys([*by_id, *sources.values()])),
+                         source=_STORED_FIELDS)["docs"]
         if d.get("found")
     }
     decision = Decision()
     fresh: list[dict[str, Any]] = []
-    for doc_id, doc in by_id.items():
-        old = stored.get(doc_id)
+    for doc_id_, doc in by_id.items():
+        old = stored.get(doc_id_)
         if old is None:
             fresh.append(doc)
         elif old.get("content_hash") == doc["content_hash"]:
@@ -72,35 +140,80 @@ def resolve(es: Elasticsearch, index: str, docs: list[dict[str, Any]], now: str,
                        indexed_at=old["indexed_at"], modified=doc.get("modified") or now)
             doc["published"] = doc.get("published") or old.get("published")
             decision.updated.append(doc)
-    hashes = {d["content_hash"] for d in fresh}
-    known = recent if recent is not None else {}
-    firsts = {h: known[h] for h in hashes if h in known} | _first_seen(es, index, hashes)
+    exact = _first_seen(es, index, {d["content_hash"] for d in fresh})
+    near = _near_candidates(es, index, [d for d in fresh if d["content_hash"] not in exact])
     for doc in fresh:
-        first = firsts.get(doc["content_hash"])
         doc["indexed_at"] = now
-        doc["cluster"] = first["cluster"] if first else doc["content_hash"]
-        doc["duplicate_of"] = first["id"] if first else None
-        if first:
+        story = (recent.by_hash.get(doc["content_hash"]) or exact.get(doc["content_hash"])
+                 or _story_of(stored.get(sources.get(doc["id"], "")), sources.get(doc["id"]))
+                 or _nearest(doc, near.get(doc["id"], []) + _recent_candidates(recent, doc)))
+        if story is not None:
+            doc["cluster"], doc["duplicate_of"] = story["cluster"], story["first"]
             decision.duplicates += 1
         else:
-            firsts[doc["content_hash"]] = {"id": doc["id"], "cluster": doc["cluster"]}
-            known[doc["content_hash"]] = firsts[doc["content_hash"]]
+            doc["cluster"], doc["duplicate_of"] = doc["content_hash"], None
+        recent.add(doc)
         decision.new.append(doc)
     return decision
 
 
+def _story_of(source: dict[str, Any] | None, source_id: str | None) -> dict[str, Any] | None:
+    """The story of the article a republished copy names as its source, if indexed."""
+    if source is None or source_id is None:
+        return None
+    return {"cluster": source["cluster"], "first": source.get("duplicate_of") or source_id}
+
+
+def _nearest(doc: dict[str, Any], candidates: list[dict[str, Any]]) -> dict[str, Any] | None:
+    best, best_score = None, NEAR_DUP_JACCARD
+    for candidate in candidates:
+        score = similarity(doc["minhash"], candidate.get("minhash") or [])
+        if score >= best_score and candidate["id"] != doc["id"]:
+            best, best_score = candidate, score
+    return best
+
+
+def _recent_candidates(recent: Recent, doc: dict[str, Any]) -> list[dict[str, Any]]:
+    seen: dict[str, dict[str, Any]] = {}
+    for band in doc["lsh_bands"]:
+        for story in recent.by_band.get(band, []):
+            seen.setdefault(story["id"], story)
+    return list(seen.values())
+
+
+def _near_candidates(es: Elasticsearch, index: str,
+                     docs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Stored articles sharing LSH bands with each doc (one msearch for the batch)."""
+    if not docs:
+        return {}
+    searches: list[dict[str, Any]] = []
+    for doc in docs:
+        searches.append({"index": index})
+        searches.append({"size": _CANDIDATES_PER_DOC, "_source": ["cluster", "duplicate_of", "minhash"],
+                         "query": {"bool": {"should": [{"term": {"lsh_bands": b}} for b in doc["lsh_bands"]],
+                                            "minimum_should_match": 1}}})
+    responses = es.msearch(searches=searches)["responses"]
+    found: dict[str, list[dict[str, Any]]] = {}
+    for doc, response in zip(docs, responses, strict=True):
+        found[doc["id"]] = [{"id": h["_id"], "cluster": h["_source"]["cluster"],
+                             "first": h["_source"].get("duplicate_of") or h["_id"],
+                             "minhash": h["_source"].get("minhash") or []}
+                            for h in response.get("hits", {}).get("hits", [])]
+    return found
+
+
 def _first_seen(es: Elasticsearch, index: str, hashes: set[str]) -> dict[str, dict[str, str]]:
-    """For each fingerprint already stored: the first-seen article's id and its cluster."""
+    """For each fingerprint already stored: the story's cluster and first-seen article."""
     if not hashes:
         return {}
     result = es.search(
-        index=index, size=len(hashes), source=["cluster"],
-        query={"bool": {"filter": [{"terms": {"content_hash": sorted(hashes)}},
-                                   {"bool": {"must_not": {"exists": {"field": "duplicate_of"}}}}]}},
+        index=index, size=len(hashes), source=["cluster", "duplicate_of"],
+        query={"terms": {"content_hash": sorted(hashes)}},
         collapse={"field": "content_hash"}, sort=[{"indexed_at": "asc"}],
         fields=["content_hash"],
     )
     return {
-        hit["fields"]["content_hash"][0]: {"id": hit["_id"], "cluster": hit["_source"]["cluster"]}
+        hit["fields"]["content_hash"][0]: {"id": hit["_id"], "cluster": hit["_source"]["cluster"],
+                                           "first": hit["_source"].get("duplicate_of") or hit["_id"]}
         for hit in result["hits"]["hits"]
     }

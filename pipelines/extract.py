@@ -30,6 +30,7 @@ from w3lib.encoding import html_to_unicode
 
 from pipelines.cleanup import clean_page
 from pipelines.dates import article_zone, structured_dates, to_iso, zone_date
+from pipelines.dedup import fingerprint
 from pipelines.pagemeta import PageMeta, page_canonical, page_language, page_tags, page_title
 from pipelines.siterules import ExtractRules, block_text, drop_selected, first_match, rules_of
 from search import textnorm
@@ -304,14 +305,16 @@ def last_resort_date(tree: HtmlElement, zone: HtmlElement | None) -> str | None:
 def extract_for_index(body: bytes, url: str | None, content_type: str | None = None,
                       hint_date: str | None = None, *,
                       rules: ExtractRules | dict[str, Any] | None = None) -> dict[str, Any] | None:
-    """`extract_page` plus the matching forms of title and text (tone-normalized, folded),
-    computed here in the worker process rather than on the crawl's reactor thread."""
+    """`extract_page` plus what later stages derive from the text alone (matching forms of
+    title and text, dedup fingerprints), computed in the worker process rather than on the
+    crawl's reactor thread."""
     article = extract_page(body, url, content_type, hint_date, rules=rules)
     if article is not None:
         for field in ("title", "text"):
             value = (article.get(field) or "").strip()
             article[f"{field}_norm"] = textnorm.normalize(value)
             article[f"{field}_fold"] = textnorm.fold(value)
+        fingerprint(article)  # the dedup stage's signatures, computed here off the reactor
     return article
 
 

@@ -20,7 +20,7 @@ from elasticsearch import ConnectionError as ESConnectionError
 from scrapy.crawler import Crawler
 
 from config.settings import Settings
-from pipelines.dedup import resolve
+from pipelines.dedup import Recent, resolve
 from search import index as article_index
 from search.es import make_client
 
@@ -33,7 +33,7 @@ _FIELDS = set(article_index.MAPPING["properties"])
 _write_lock = threading.Lock()
 _ready: set[str] = set()
 # First-seen stories this process wrote, per index prefix (see `resolve`).
-_recent: dict[str, dict[str, dict[str, str]]] = {}
+_recent: dict[str, Recent] = {}
 
 
 class Spool:
@@ -71,7 +71,7 @@ def write_batch(es: Elasticsearch, prefix: str, docs: list[dict[str, Any]]) -> d
         if prefix not in _ready:
             article_index.setup(es, prefix)
             _ready.add(prefix)
-        decision = resolve(es, index, docs, now, _recent.setdefault(prefix, {}))
+        decision = resolve(es, index, docs, now, _recent.setdefault(prefix, Recent()))
         actions = [
             {"_op_type": "create", "_index": index, "_id": d["id"], "_source": _es_source(d)}
             for d in decision.new

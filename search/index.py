@@ -52,6 +52,10 @@ MAPPING: dict[str, Any] = {
         "content_hash": {"type": "keyword"},
         "cluster": {"type": "keyword"},
         "duplicate_of": {"type": "keyword"},
+        # Near-duplicate detection (pipelines/dedup.py): the MinHash signature, kept for
+        # comparing candidates, and its LSH bands, searched to find them.
+        "minhash": {"type": "long", "index": False, "doc_values": False},
+        "lsh_bands": {"type": "keyword"},
     },
 }
 

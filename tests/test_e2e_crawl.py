@@ -54,6 +54,13 @@ def test_crawl_index_search_and_recrawl(registry: Path, sample_sites: dict[str, 
     # Old-style tone marks in the page (Hoà, Thuỷ) are found with new-style typing.
     assert any("Thuỷ Nguyên" in h["title"] for h in _search(env, "hòa giải thủy nguyên")["hits"])
 
+    # The story republished by two sample sites (one names its source) is one hit.
+    story = _search(env, "quán triệt Nghị quyết Đại hội XII")
+    assert story["total"] == 1
+    copies = {story["hits"][0]["site"]} | {d["site"] for d in story["hits"][0]["duplicates"]}
+    assert copies == {"ldld-tinh-mau", "laodongthudo-mau"}
+    assert sum(s["duplicates"] for s in summary.values()) == 1
+
     # Filters and sorting: site, day-first dates, newest first.
     by_site = _search(env, "công đoàn", "--site", "ldld-tinh-mau")["hits"]
     assert by_site

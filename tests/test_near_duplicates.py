@@ -1,0 +1,117 @@
+"""Near-duplicate clustering: a story republished with changes is one cluster; two different
+stories on one topic are not; search shows the story once with its copies."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from pipelines.dedup import NEAR_DUP_JACCARD, fingerprint, similarity
+from pipelines.index import write_batch
+from pipelines.normalize import normalize_article
+from search.index import alias_name
+from search.search import search
+
+pytestmark = pytest.mark.es
+
+STORY = [
+    "Sáng 6-12, Đoàn Chủ tịch Tổng LĐLĐ Việt Nam tổ chức hội nghị trực tuyến học tập, quán triệt Nghị quyết "
+    "Đại hội XIII Công đoàn Việt Nam tới hơn 10.000 điểm cầu trên cả nước.",
+    "Chủ tịch Tổng LĐLĐ Việt Nam cho biết Nghị quyết đề ra ba khâu đột phá: đổi mới nội dung, phương thức "
+    "hoạt động; nâng cao chất lượng đội ngũ cán bộ; ứng dụng chuyển đổi số trong quản lý đoàn viên.",
+    "Với khâu đột phá thứ hai, tổ chức Công đoàn tập trung đào tạo cán bộ công đoàn cơ sở có kỹ năng thương "
+    "lượng, đối thoại, đủ bản lĩnh bảo vệ quyền lợi hợp pháp, chính đáng của người lao động.",
+    "Tại TP HCM, hội nghị được kết nối tới 312 điểm cầu ở các khu chế xuất, khu công nghiệp; nhiều cán bộ "
+    "công đoàn cơ sở cho rằng cách học tập trực tuyến giúp nắm bắt Nghị quyết nhanh, tiết kiệm chi phí.",
+    "Hội nghị cũng giới thiệu chương trình hành động thực hiện Nghị quyết với 12 nhóm nhiệm vụ, trong đó "
+    "phát triển đoàn viên ở doanh nghiệp ngoài nhà nước được giao chỉ tiêu cụ thể cho từng địa phương.",
+    "Kết luận hội nghị, lãnh đạo Tổng LĐLĐ yêu cầu các cấp công đoàn xây dựng kế hoạch cụ thể, hoàn thành "
+    "trước ngày 31-12 và báo cáo kết quả về Ban Tuyên giáo.",
+]
+BONUS_A = [
+    "LĐLĐ tỉnh Bình Dương vừa tổng hợp tình hình thưởng Tết Nhâm Dần 2022 tại các doanh nghiệp trên địa bàn.",
+    "Theo đó, mức thưởng cao nhất thuộc về một doanh nghiệp vốn đầu tư nước ngoài ngành điện tử với 300 "
+    "triệu đồng, mức thưởng bình quân khoảng 1,2 tháng lương.",
+    "Công đoàn các khu công nghiệp đã làm việc với 215 doanh nghiệp để đề nghị công bố sớm kế hoạch thưởng.",
+    "LĐLĐ tỉnh đề nghị các công đoàn cơ sở giám sát việc chi trả, kịp thời báo cáo những nơi nợ lương.",
+]
+BONUS_B = [
+    "LĐLĐ tỉnh Bình Dương vừa tổng hợp tình hình thưởng Tết Nhâm Dần 2022 tại các doanh nghiệp trên địa bàn.",
+    "Công ty TNHH May mặc Phú Lợi thông báo thưởng Tết cho 4.000 công nhân mỗi người một tháng lương và quà "
+    "trị giá 500.000 đồng, chi trả trước ngày 20 tháng Chạp.",
+    "Chủ tịch công đoàn cơ sở cho biết doanh nghiệp đã bố trí xe đưa công nhân về quê ăn Tết miễn phí.",
+    "Nhiều công nhân phấn khởi vì mức thưởng năm nay cao hơn năm trước dù đơn hàng giảm.",
+]
+
+
+def _article(site: str, slug: str, title: str, paragraphs: list[str], source_url: str | None = None) -> dict:
+    article = normalize_article({
+        "url": f"https://{site}.example.vn/{slug}-1001.html", "site": site, "title": title,
+        "text": "\n".join(paragraphs), "published": "2021-12-06T10:05:00+07:00", "source_url": source_url,
+        "fetched_at": "2021-12-06T11:00:00+00:00", "tags": []}, f"{site}.example.vn")
+    return fingerprint(article)
+
+
+def _corpus() -> dict[str, dict]:
+    original = _article("nld", "hoi-nghi", "Hội nghị trực tuyến quán triệt Nghị quyết Đại hội XIII", STORY)
+    return {
+        "original": original,
+        # Trimmed last paragraph, a title prefix, a source line naming no indexed URL.
+        "trimmed": _article("ldld", "hoi-nghi", "[Tin tổng hợp] Hội nghị trực tuyến quán triệt Nghị quyết",
+                            [*STORY[:-1], "(Theo Báo Người Lao Động)"]),
+        # Different boilerplate around the same text.
+        "boilerplate": _article("cdn", "hoi-nghi", "Quán triệt Nghị quyết Đại hội XIII Công đoàn",
+                                ["Tin từ Ban Tuyên giáo.", *STORY, "Bản quyền thuộc Công đoàn ngành."]),
+        "bonus_a": _article("ldld", "thuong-tet-a", "Bình Dương: thưởng Tết cao nhất 300 triệu", BONUS_A),
+        "bonus_b": _article("ldld", "thuong-tet-b", "Bình Dương: công nhân Phú Lợi được thưởng", BONUS_B),
+    }
+
+
+def test_signatures_separate_copies_from_near_misses() -> None:
+    corpus = _corpus()
+    same = {("original", "trimmed"), ("original", "boilerplate"), ("trimmed", "boilerplate")}
+    for a, b in itertools.combinations(corpus, 2):
+        score = similarity(corpus[a]["minhash"], corpus[b]["minhash"])
+        if (a, b) in same:
+            assert score >= NEAR_DUP_JACCARD, (a, b, score)
+        else:
+            assert score < NEAR_DUP_JACCARD / 2, (a, b, score)
+
+
+@pytest.mark.parametrize("batches", [1, 3], ids=["one batch", "three batches, no refresh"])
+def test_copies_share_a_cluster_and_near_misses_do_not(es: Elasticsearch, env: dict[str, str],
+                                                      batches: int) -> None:
+    prefix = env["NEWSMON_INDEX_PREFIX"]
+    corpus = _corpus()
+    docs = list(corpus.values())
+    size = -(-len(docs) // batches)
+    for start in range(0, len(docs), size):
+        write_batch(es, prefix, docs[start:start + size])
+    es.indices.refresh(index=alias_name(prefix))
+    stored = {name: es.get(index=alias_name(prefix), id=doc["id"])["_source"] for name, doc in corpus.items()}
+    original_id = corpus["original"]["id"]
+    assert stored["original"]["duplicate_of"] is None
+    for copy in ("trimmed", "boilerplate"):
+        assert stored[copy]["cluster"] == stored["original"]["cluster"]
+        assert stored[copy]["duplicate_of"] == original_id
+    assert stored["bonus_a"]["cluster"] != stored["bonus_b"]["cluster"]
+    assert stored["bonus_a"]["cluster"] != stored["original"]["cluster"]
+
+    result = search(es, prefix, "quán triệt nghị quyết")
+    assert result["total"] == 1
+    assert {d["site"] for d in result["hits"][0]["duplicates"]} | {result["hits"][0]["site"]} == \
+        {"nld", "ldld", "cdn"}
+
+
+def test_source_line_joins_the_named_article(es: Elasticsearch, env: dict[str, str]) -> None:
+    prefix = env["NEWSMON_INDEX_PREFIX"]
+    original = _article("nld", "tin-goc", "Công nhân được hỗ trợ tiền thuê nhà", STORY[:2])
+    write_batch(es, prefix, [original])
+    rewritten = _article("ldld", "tin-lai", "Hỗ trợ tiền thuê nhà cho công nhân",
+                         ["Bài viết lại bằng lời của biên tập viên địa phương, không trùng câu nào."],
+                         source_url=original["url"])
+    write_batch(es, prefix, [rewritten])
+    stored = es.get(index=alias_name(prefix), id=rewritten["id"])["_source"]
+    assert stored["duplicate_of"] == original["id"]
