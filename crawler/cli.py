@@ -241,6 +241,7 @@ def search_cmd(  # noqa: PLR0917 - one parameter per CLI option
     until: Annotated[str | None, typer.Option("--until")] = None,
     sort: Annotated[str, typer.Option("--sort", help="relevance or date")] = "relevance",
     limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 10,
+    page: Annotated[int, typer.Option("--page", min=1, help="page of --limit results")] = 1,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Full-text search; near-duplicates come back as one hit with their copies listed."""
@@ -256,7 +257,7 @@ def search_cmd(  # noqa: PLR0917 - one parameter per CLI option
     try:
         result = search(es, settings.index_prefix, query, sites=site or [],
                         since=_date(since, "--since"), until=_date(until, "--until"),
-                        sort=sort, limit=limit)
+                        sort=sort, limit=limit, page=page)
     except QueryError as exc:
         raise _fail(f"invalid query: {exc}", 2) from None
     except ESConnectionError:

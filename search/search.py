@@ -63,8 +63,9 @@ def snippet(text: str, forms: list[tuple[str, bool]], width: int = SNIPPET_CHARS
 
 def search(es: Elasticsearch, prefix: str, query: str, *, sites: list[str] | None = None,
            since: date | None = None, until: date | None = None, sort: str = "relevance",
-           limit: int = 10) -> dict[str, Any]:
-    """Run a query; returns {"total", "hits"} per SPEC.md (total counts stories, not copies)."""
+           limit: int = 10, page: int = 1) -> dict[str, Any]:
+    """Run a query; returns {"total", "hits", "facets"} per SPEC.md: total counts stories,
+    not copies; facets count stories per site and per day (Asia/Ho_Chi_Minh)."""
     body_query = {"bool": {"must": [compile_query(query)],
                            "filter": _filters(sites or [], since, until)}}
     order: list[Any] = ["_score", {"published": {"order": "desc", "missing": "_last"}}]
@@ -72,15 +73,21 @@ def search(es: Elasticsearch, prefix: str, query: str, *, sites: list[str] | Non
         order = [{"published": {"order": "desc", "missing": "_last"}}, "_score"]
     try:
         result = es.search(
-            index=alias_name(prefix), query=body_query, size=limit, sort=order,
+            index=alias_name(prefix), query=body_query, size=limit, from_=(page - 1) * limit, sort=order,
             source=_DISPLAY, track_scores=True,
             collapse={"field": "cluster", "inner_hits": {
                 "name": "copies", "size": 20, "_source": ["url", "site"],
                 "sort": [{"indexed_at": "asc"}]}},
-            aggs={"stories": {"cardinality": {"field": "cluster"}}},
+            aggs={"stories": {"cardinality": {"field": "cluster"}},
+                  "site": {"terms": {"field": "site", "size": 100},
+                           "aggs": {"stories": {"cardinality": {"field": "cluster"}}}},
+                  "day": {"date_histogram": {"field": "published", "calendar_interval": "day",
+                                             "time_zone": "+07:00", "format": "yyyy-MM-dd",
+                                             "min_doc_count": 1},
+                          "aggs": {"stories": {"cardinality": {"field": "cluster"}}}}},
         )
     except NotFoundError:
-        return {"total": 0, "hits": []}
+        return {"total": 0, "hits": [], "facets": {"site": {}, "day": {}}}
     forms = matching_forms(query)
     hits = []
     for hit in result["hits"]["hits"]:
@@ -93,7 +100,10 @@ def search(es: Elasticsearch, prefix: str, query: str, *, sites: list[str] | Non
             "duplicates": [{"url": c["_source"]["url"], "site": c["_source"]["site"]}
                            for c in copies if c["_id"] != hit["_id"]],
         })
-    return {"total": int(result["aggregations"]["stories"]["value"]), "hits": hits}
+    aggs = result["aggregations"]
+    facets = {name: {b.get("key_as_string", b["key"]): int(b["stories"]["value"])
+                     for b in aggs[name]["buckets"]} for name in ("site", "day")}
+    return {"total": int(aggs["stories"]["value"]), "hits": hits, "facets": facets}
 
 
 EXPORT_FIELDS = ["url", "canonical_url", "site", "title", "published", "author", "tags", "text",

@@ -115,3 +115,14 @@ def test_search_command_rejects_malformed_query_with_exit_2(env: dict[str, str],
     assert result.returncode == 2
     assert "parentheses" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.es
+def test_facets_and_pages(corpus: dict[str, str], es: Elasticsearch, env: dict[str, str]) -> None:
+    prefix = env["NEWSMON_INDEX_PREFIX"]
+    first = search(es, prefix, "công đoàn", limit=2, sort="date")
+    assert first["total"] == 5
+    assert first["facets"] == {"site": {"cd": 5}, "day": {"2021-12-08": 5}}
+    second = search(es, prefix, "công đoàn", limit=2, page=2, sort="date")
+    assert len(second["hits"]) == 2
+    assert not {h["id"] for h in first["hits"]} & {h["id"] for h in second["hits"]}

@@ -1,0 +1,138 @@
+"""Search latency and bulk indexing throughput on a synthetic Vietnamese corpus.
+
+Generates N articles (default 100,000) from the sample-site generator's sentence templates
+with varied provinces, people, numbers, dates and sites (a tenth of them republished
+copies with a source line), indexes them through newsmon's own bulk path
+(`pipelines.index.write_batch`: dedup resolution, near-duplicate lookup, bulk helper), then
+runs a mix of 50 queries (words, phrases, accent-less, OR, negation, site and date
+filters, date sort) through `search.search.search` and prints p50/p95/p99 latency.
+
+Needs Elasticsearch (NEWSMON_ES_URL, or the local node `newsmon es start`). The corpus
+goes to the index prefix `newsmon-bench-search` and is deleted at the end unless --keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+from datetime import date, datetime, timedelta
+
+from config.settings import Settings
+from crawler.samples import sitegen
+from pipelines.index import write_batch
+from pipelines.normalize import normalize_article
+from search import textnorm
+from search.es import make_client
+from search.search import search
+
+PREFIX = "newsmon-bench-search"
+SITES = [f"ldld-{i:02d}" for i in range(40)]
+QUERIES = [
+    "công đoàn", "nợ lương", '"nợ lương"', "no luong", "thưởng Tết", "thuong tet",
+    '"thỏa ước lao động tập thể"', "thoa uoc", "an toàn vệ sinh lao động", "nhà ở công nhân",
+    "đoàn viên -Tết", '"khu công nghiệp" -"nhà ở"', "Nghệ An OR Thanh Hoá",
+    "(Bắc Ninh OR Hải Phòng) đối thoại",
+    "hoà giải", "hòa giải", "thuỷ", "Khánh Hoà", "bảo hiểm xã hội", "bao hiem xa hoi", "bữa ăn ca",
+    "thời giờ làm thêm", '"trao bằng khen"', "biểu dương", "Nguyễn Văn Hùng", "nguyen van hung",
+    "Trần Thị Thuỷ", "Lê Minh Tuấn OR Phạm Thu Hà", "công nhân -lương", "doanh nghiệp đơn hàng", "đình công",
+    "dinh cong", "kết nạp đoàn viên mới", "quà Tết", "Đồng Nai", "Bình Dương công nhân", "Cần Thơ OR Long An",
+    "tiền thuê nhà", "tien thue nha", '"công đoàn cơ sở"',
+]
+FILTERED = [  # (query, sites, since, until, sort)
+    ("công đoàn", SITES[:1], None, None, "relevance"),
+    ("nợ lương", SITES[:3], None, None, "date"),
+    ("thưởng Tết", [], "2021-01-01", "2021-06-30", "relevance"),
+    ("đoàn viên", [], "2021-11-01", None, "date"),
+    ("an toàn", SITES[5:6], "2020-01-01", "2021-12-31", "date"),
+    ("nhà ở", [], None, "2020-12-31", "relevance"),
+    ("hoà giải", SITES[:10], None, None, "date"),
+    ("no luong", [], "2021-06-01", None, "date"),
+    ("Nghệ An OR Thanh Hoá", SITES[:5], None, None, "relevance"),
+    ("công nhân -lương", [], "2021-01-01", None, "date"),
+]
+
+
+def corpus(count: int, seed: int = 11):
+    """Synthetic articles, in batches of 500 (the shape the crawl's index stage sees)."""
+    rng = random.Random(seed)
+    start = datetime(2021, 12, 8, 8, 0)
+    batch = []
+    for index in range(count):
+        topic, action = sitegen._TOPICS[rng.randrange(len(sitegen._TOPICS))]
+        place = rng.choice(sitegen._PLACES)
+        name = rng.choice(sitegen._NAMES)
+        n = rng.randrange(20, 5000)
+        fill = {"place": place, "action": action.format(n=n), "name": name, "k": rng.randrange(3, 90)}
+        paras = [p.format(**fill) for p in rng.sample(sitegen._PARAS, k=4)]
+        site = rng.choice(SITES)
+        published = start - timedelta(minutes=rng.randrange(0, 3 * 365 * 24 * 60))
+        title = f"LĐLĐ tỉnh {place}: {topic} ({n} người, bài {index})"
+        if index % 10 == 9 and batch:  # a republished copy of an earlier article of this batch
+            origin = batch[rng.randrange(len(batch))]
+            title = "[Tin tổng hợp] " + origin["title"]
+            paras = [*origin["text"].split("\n"), "(Nguồn: báo Lao Động)"]
+        article = normalize_article({
+            "url": f"https://{site}.example.vn/tin-tuc/bai-{index}.html", "site": site, "title": title,
+            "text": "\n".join(paras), "published": published.isoformat() + "+07:00", "tags": [],
+            "fetched_at": "2021-12-08T09:00:00+00:00"}, f"{site}.example.vn")
+        for field in ("title", "text"):
+            article[f"{field}_norm"] = textnorm.normalize(article[field])
+            article[f"{field}_fold"] = textnorm.fold(article[field])
+        batch.append(article)
+        if len(batch) == 500:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--docs", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=5, help="times each query runs (after a warm-up)")
+    parser.add_argument("--keep", action="store_true", help="keep the corpus index afterwards")
+    args = parser.parse_args()
+    es = make_client(Settings(es_timeout=120))
+    try:
+        indexed, started = 0, time.perf_counter()
+        for batch in corpus(args.docs):
+            counts = write_batch(es, PREFIX, batch)
+            indexed += counts["new"] - counts["index_errors"]
+        seconds = time.perf_counter() - started
+        es.indices.refresh(index=f"{PREFIX}-articles")
+        print(f"indexed {indexed} articles in {seconds:.1f} s = {indexed / seconds:.0f} docs/s "
+              f"(bulk path with dedup and near-duplicate lookup; fingerprints and matching forms "
+              f"computed as the crawl's workers would)")
+        mix = [(q, [], None, None, "relevance") for q in QUERIES] + FILTERED
+        for query, sites, since, until, sort in mix:  # warm-up
+            search(es, PREFIX, query, sites=sites, since=since and date.fromisoformat(since),
+                   until=until and date.fromisoformat(until), sort=sort)
+        latencies = []
+        for _ in range(args.rounds):
+            for query, sites, since, until, sort in mix:
+                t0 = time.perf_counter()
+                search(es, PREFIX, query, sites=sites, since=since and date.fromisoformat(since),
+                       until=until and date.fromisoformat(until), sort=sort)
+                latencies.append((time.perf_counter() - t0) * 1000)
+        print(f"{len(mix)} queries x {args.rounds} rounds on {indexed} articles: "
+              f"p50 {percentile(latencies, 0.5):.1f} ms, p95 {percentile(latencies, 0.95):.1f} ms, "
+              f"p99 {percentile(latencies, 0.99):.1f} ms, mean {statistics.mean(latencies):.1f} ms "
+              f"(target p95 <= 50 ms)")
+    finally:
+        if not args.keep:
+            names = list(es.indices.get(index=f"{PREFIX}-*", expand_wildcards="all"))
+            if names:
+                es.indices.delete(index=",".join(names))
+        es.close()
+
+
+if __name__ == "__main__":
+    main()
