@@ -16,16 +16,21 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
+import sys
 import time
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
-from config.settings import Settings
-from crawler.samples import sitegen
-from pipelines.index import write_batch
-from pipelines.normalize import normalize_article
-from search import textnorm
-from search.es import make_client
-from search.search import search
+# Run as `python bench/search.py`, this file would shadow the `search` package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from config.settings import Settings  # noqa: E402
+from crawler.samples import sitegen  # noqa: E402
+from pipelines.index import write_batch  # noqa: E402
+from pipelines.normalize import normalize_article  # noqa: E402
+from search import textnorm  # noqa: E402
+from search.es import make_client  # noqa: E402
+from search.search import search  # noqa: E402
 
 PREFIX = "newsmon-bench-search"
 SITES = [f"ldld-{i:02d}" for i in range(40)]
@@ -54,22 +59,56 @@ FILTERED = [  # (query, sites, since, until, sort)
 ]
 
 
+_SUBJECTS = [
+    "Liên đoàn Lao động tỉnh {place}", "Công đoàn các khu công nghiệp {place}",
+    "Ban chấp hành công đoàn cơ sở", "Đồng chí {name}", "Công đoàn ngành Dệt may",
+    "Công đoàn ngành Giáo dục {place}", "Nhiều công nhân", "Đại diện doanh nghiệp", "Ban nữ công",
+    "Hội đồng thi đua", "Đoàn kiểm tra liên ngành", "Công đoàn Viên chức tỉnh {place}",
+    "Văn phòng tư vấn pháp luật", "Quỹ Trợ vốn CEP", "Nhà văn hoá lao động",
+]
+_ACTIONS = [
+    "đã tổ chức", "vừa phối hợp triển khai", "đề nghị doanh nghiệp thực hiện", "kiểm tra việc thực hiện",
+    "trao tặng", "tổng kết", "phát động", "giám sát", "hướng dẫn", "đối thoại về", "kiến nghị sửa đổi",
+    "hỗ trợ kinh phí cho", "biểu dương", "ký kết", "khảo sát", "tập huấn về", "tuyên truyền", "thăm hỏi",
+]
+_OBJECTS = [
+    "{n} suất quà Tết cho đoàn viên", "chế độ bảo hiểm xã hội cho {n} lao động",
+    "bữa ăn ca trị giá {n} nghìn đồng", "thỏa ước lao động tập thể tại {n} doanh nghiệp",
+    "an toàn vệ sinh lao động ở {n} cơ sở", "nhà ở xã hội cho {n} công nhân",
+    "tiền thuê nhà cho {n} người lao động", "{n} cán bộ công đoàn cơ sở",
+    "thời giờ làm thêm tối đa {n} giờ mỗi năm", "khoản nợ lương {n} triệu đồng",
+    "thưởng Tết bình quân {n} nghìn", "kết nạp {n} đoàn viên mới",
+    "chương trình Tết Sum vầy với {n} vé xe", "hội thi tay nghề cho {n} thí sinh",
+    "mái ấm công đoàn cho {n} gia đình", "quỹ khuyến học {n} suất", "đình công của {n} công nhân",
+]
+_TAILS = [
+    "trong năm {year}", "tại {place}", "trước Tết Nguyên đán", "nhân Tháng Công nhân",
+    "theo Nghị quyết 02", "từ nguồn tài chính công đoàn", "với sự tham gia của {name}",
+    "ở các khu chế xuất", "",
+]
+
+
 def corpus(count: int, seed: int = 11):
-    """Synthetic articles, in batches of 500 (the shape the crawl's index stage sees)."""
+    """Synthetic articles, in batches of 500 (the shape the crawl's index stage sees): each
+    paragraph a few random sentences from subject/action/object pools, so unrelated
+    articles share phrases but not most of their text; every tenth one republishes an
+    earlier article of its batch with a source line (a near-duplicate)."""
     rng = random.Random(seed)
     start = datetime(2021, 12, 8, 8, 0)
     batch = []
     for index in range(count):
-        topic, action = sitegen._TOPICS[rng.randrange(len(sitegen._TOPICS))]
-        place = rng.choice(sitegen._PLACES)
-        name = rng.choice(sitegen._NAMES)
-        n = rng.randrange(20, 5000)
-        fill = {"place": place, "action": action.format(n=n), "name": name, "k": rng.randrange(3, 90)}
-        paras = [p.format(**fill) for p in rng.sample(sitegen._PARAS, k=4)]
-        site = rng.choice(SITES)
         published = start - timedelta(minutes=rng.randrange(0, 3 * 365 * 24 * 60))
-        title = f"LĐLĐ tỉnh {place}: {topic} ({n} người, bài {index})"
-        if index % 10 == 9 and batch:  # a republished copy of an earlier article of this batch
+
+        def sentence(year: int = published.year) -> str:
+            fill = {"place": rng.choice(sitegen._PLACES), "name": rng.choice(sitegen._NAMES),
+                    "n": rng.randrange(3, 5000), "year": year}
+            parts = [rng.choice(_SUBJECTS), rng.choice(_ACTIONS), rng.choice(_OBJECTS), rng.choice(_TAILS)]
+            return " ".join(p.format(**fill) for p in parts if p).strip() + "."
+
+        paras = [" ".join(sentence() for _ in range(rng.randrange(2, 4))) for _ in range(5)]
+        site = rng.choice(SITES)
+        title = sentence().rstrip(".")
+        if index % 10 == 9 and batch:
             origin = batch[rng.randrange(len(batch))]
             title = "[Tin tổng hợp] " + origin["title"]
             paras = [*origin["text"].split("\n"), "(Nguồn: báo Lao Động)"]

@@ -100,13 +100,22 @@ class Recent:
 
     by_hash: dict[str, dict[str, str]] = field(default_factory=dict)
     by_band: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    limit: int = 50_000  # stories remembered (oldest forgotten first: by then searchable)
+    per_band: int = 8    # candidates kept per band (template-heavy sites share many bands)
 
     def add(self, doc: dict[str, Any]) -> None:
         story = {"id": doc["id"], "cluster": doc["cluster"], "first": doc["duplicate_of"] or doc["id"],
                  "minhash": doc.get("minhash") or []}
         self.by_hash.setdefault(doc["content_hash"], story)
+        while len(self.by_hash) > self.limit:
+            self.by_hash.pop(next(iter(self.by_hash)))
         for band in doc.get("lsh_bands") or []:
-            self.by_band.setdefault(band, []).append(story)
+            stories = self.by_band.setdefault(band, [])
+            stories.append(story)
+            if len(stories) > self.per_band:
+                del stories[0]
+        while len(self.by_band) > self.limit * BANDS:
+            self.by_band.pop(next(iter(self.by_band)))
 
 
 _STORED_FIELDS = ["content_hash", "cluster", "duplicate_of", "indexed_at", "published"]
