@@ -138,18 +138,22 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=5, help="times each query runs (after a warm-up)")
     parser.add_argument("--keep", action="store_true", help="keep the corpus index afterwards")
+    parser.add_argument("--reuse", action="store_true", help="query a corpus kept by --keep, index nothing")
     args = parser.parse_args()
     es = make_client(Settings(es_timeout=120))
     try:
         indexed, started = 0, time.perf_counter()
-        for batch in corpus(args.docs):
+        for batch in corpus(0 if args.reuse else args.docs):
             counts = write_batch(es, PREFIX, batch)
             indexed += counts["new"] - counts["index_errors"]
         seconds = time.perf_counter() - started
         es.indices.refresh(index=f"{PREFIX}-articles")
-        print(f"indexed {indexed} articles in {seconds:.1f} s = {indexed / seconds:.0f} docs/s "
-              f"(bulk path with dedup and near-duplicate lookup; fingerprints and matching forms "
-              f"computed as the crawl's workers would)")
+        if args.reuse:
+            indexed = int(es.count(index=f"{PREFIX}-articles")["count"])
+        else:
+            print(f"indexed {indexed} articles in {seconds:.1f} s = {indexed / seconds:.0f} docs/s "
+                  f"(bulk path with dedup and near-duplicate lookup; fingerprints and matching forms "
+                  f"computed as the crawl's workers would)")
         mix = [(q, [], None, None, "relevance") for q in QUERIES] + FILTERED
         for query, sites, since, until, sort in mix:  # warm-up
             search(es, PREFIX, query, sites=sites, since=since and date.fromisoformat(since),
@@ -165,6 +169,14 @@ def main() -> None:
               f"p50 {percentile(latencies, 0.5):.1f} ms, p95 {percentile(latencies, 0.95):.1f} ms, "
               f"p99 {percentile(latencies, 0.99):.1f} ms, mean {statistics.mean(latencies):.1f} ms "
               f"(target p95 <= 50 ms)")
+        faceted = []
+        for query, sites, since, until, sort in mix:
+            t0 = time.perf_counter()
+            search(es, PREFIX, query, sites=sites, since=since and date.fromisoformat(since),
+                   until=until and date.fromisoformat(until), sort=sort, facets=True)
+            faceted.append((time.perf_counter() - t0) * 1000)
+        print(f"the same with facets (what `search --json` adds): p50 {percentile(faceted, 0.5):.1f} ms, "
+              f"p95 {percentile(faceted, 0.95):.1f} ms")
     finally:
         if not args.keep:
             names = list(es.indices.get(index=f"{PREFIX}-*", expand_wildcards="all"))

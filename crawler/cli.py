@@ -257,7 +257,7 @@ def search_cmd(  # noqa: PLR0917 - one parameter per CLI option
     try:
         result = search(es, settings.index_prefix, query, sites=site or [],
                         since=_date(since, "--since"), until=_date(until, "--until"),
-                        sort=sort, limit=limit, page=page)
+                        sort=sort, limit=limit, page=page, facets=as_json)
     except QueryError as exc:
         raise _fail(f"invalid query: {exc}", 2) from None
     except ESConnectionError:

@@ -120,7 +120,7 @@ def test_search_command_rejects_malformed_query_with_exit_2(env: dict[str, str],
 @pytest.mark.es
 def test_facets_and_pages(corpus: dict[str, str], es: Elasticsearch, env: dict[str, str]) -> None:
     prefix = env["NEWSMON_INDEX_PREFIX"]
-    first = search(es, prefix, "công đoàn", limit=2, sort="date")
+    first = search(es, prefix, "công đoàn", limit=2, sort="date", facets=True)
     assert first["total"] == 5
     assert first["facets"] == {"site": {"cd": 5}, "day": {"2021-12-08": 5}}
     second = search(es, prefix, "công đoàn", limit=2, page=2, sort="date")
