@@ -79,17 +79,17 @@ def write_batch(es: Elasticsearch, prefix: str, docs: list[dict[str, Any]]) -> d
             {"_op_type": "index", "_index": index, "_id": d["id"], "_source": _es_source(d)}
             for d in decision.updated
         ]
-        errors = 0
+        errors = {"create": 0, "index": 0}
         # No refresh per batch (it would wait up to a refresh interval each time); the
         # crawl refreshes once at the end, and `_recent` covers what is not searchable yet.
         for ok, info in helpers.streaming_bulk(es, actions, raise_on_error=False, raise_on_exception=True,
                                                chunk_size=BATCH_SIZE):
             if not ok:
-                errors += 1
+                errors[next(iter(info))] += 1
                 log.error("indexing failed: %s", info)
-    return {"new": len(decision.new), "updated": len(decision.updated),
+    return {"new": len(decision.new) - errors["create"], "updated": len(decision.updated) - errors["index"],
             "unchanged": decision.unchanged, "duplicates": decision.duplicates,
-            "index_errors": errors}
+            "index_errors": sum(errors.values())}
 
 
 class IndexPipeline:

@@ -50,3 +50,16 @@ def test_migration_copies_documents_and_flips_the_alias(es: Elasticsearch, env: 
     # The derived matching fields were recomputed during the copy.
     hits = es.search(index=current, query={"match_phrase": {"text_fold": "no luong"}})
     assert hits["hits"]["total"]["value"] == 1
+
+
+def test_a_rejected_document_is_an_error_not_a_new_article(es: Elasticsearch, env: dict[str, str]) -> None:
+    from pipelines.index import write_batch
+    from pipelines.normalize import normalize_article
+
+    good, bad = (normalize_article({"url": f"https://a.example.vn/bai-{n}-1001.html", "site": "a",
+                                    "title": f"Tin {n}", "text": f"Nội dung bài số {n} về công đoàn.",
+                                    "fetched_at": stamp, "tags": []}, "a.example.vn")
+                 for n, stamp in ((1, "2021-12-08T09:00:00+00:00"), (2, "not a date")))
+    counts = write_batch(es, env["NEWSMON_INDEX_PREFIX"], [good, bad])
+    assert counts["new"] == 1
+    assert counts["index_errors"] == 1
