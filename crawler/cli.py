@@ -15,6 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -152,10 +153,26 @@ def crawl(
                       "duplicates", "non_articles")
             table.add_row(name, *(str(s[k]) for k in counts), errors, s.get("cut_off", ""))
         out.print(table)
+    _instant_alerts(settings)
     spooled = sum(s.get("spooled", 0) for s in summaries.values())
     if spooled:
         raise _fail(f"Elasticsearch was unreachable: {spooled} articles were kept in "
                     f"{settings.spool_dir} and will be indexed by the next crawl.")
+
+
+def _instant_alerts(settings: Settings) -> None:
+    """After a crawl: instant alerts for what it indexed. A failure here never fails the crawl."""
+    from elasticsearch import ApiError
+    from elasticsearch import ConnectionError as ESConnectionError
+
+    try:
+        report = _run_alerts(settings, None, ("instant",))
+    except (ESConnectionError, ApiError) as exc:
+        err.print(f"alerts not evaluated ({type(exc).__name__}); the next run covers these articles",
+                  markup=False)
+        return
+    if report["alerts"] or report["waiting"]:
+        err.print(f"alerts: {report['sent']} mail(s) sent, {report['waiting']} waiting", markup=False)
 
 
 # ---------------------------------------------------------------- extract
@@ -297,6 +314,160 @@ def export(
         raise _fail(f"cannot reach Elasticsearch at {settings.effective_es_url}") from None
     finally:
         es.close()
+
+
+# ---------------------------------------------------------------- alerts
+
+alerts_app = typer.Typer(help="Keyword alerts by e-mail.", no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
+
+
+def _alert_store(settings: Settings) -> Any:
+    from search.alerts import AlertStore
+
+    return AlertStore(settings.resolved_data_dir)
+
+
+def _when(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise _fail(f"--now: not an ISO date-time: {value!r}", 2) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+
+
+@alerts_app.command("add")
+def alerts_add(
+    name: Annotated[str, typer.Option("--name")],
+    query: Annotated[str, typer.Option("--query")],
+    email: Annotated[list[str], typer.Option("--email", help="recipient (repeatable)")],
+    site: Annotated[list[str] | None, typer.Option("--site", help="only these sites (repeatable)")] = None,
+    mode: Annotated[str, typer.Option("--mode", help="instant or daily")] = "instant",
+) -> None:
+    """Add an alert; it mails what is indexed from now on."""
+    from search.alerts import AlertError
+    from search.query import QueryError
+
+    settings = _settings()
+    if site:
+        known = {s.name for s in _registry_sites(settings)}
+        unknown = [s for s in site if s not in known]
+        if unknown:
+            raise _fail(f"{settings.config}: no site named {', '.join(map(repr, unknown))}", 2)
+    store = _alert_store(settings)
+    try:
+        rule = store.add(name, query, email, site or [], mode=mode)
+    except QueryError as exc:
+        raise _fail(f"invalid query: {exc}", 2) from None
+    except AlertError as exc:
+        raise _fail(str(exc), 2) from None
+    finally:
+        store.close()
+    err.print(f"alert {rule.name!r} added ({rule.mode}, {len(rule.emails)} recipient(s))", markup=False)
+
+
+@alerts_app.command("list")
+def alerts_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """The alerts and their recipients."""
+    store = _alert_store(_settings())
+    rules = store.rules()
+    store.close()
+    rows = [{"name": r.name, "query": r.query, "emails": r.emails, "sites": r.sites, "mode": r.mode}
+            for r in rules]
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("name", "query", "mode", "emails", "sites", title="alerts")
+    for row in rows:
+        table.add_row(row["name"], row["query"], row["mode"], ", ".join(row["emails"]),
+                      ", ".join(row["sites"]) or "all")
+    out.print(table)
+
+
+@alerts_app.command("remove")
+def alerts_remove(name: Annotated[str, typer.Argument()]) -> None:
+    """Remove an alert (what it already sent stays recorded)."""
+    from search.alerts import AlertError
+
+    store = _alert_store(_settings())
+    try:
+        store.remove(name)
+    except AlertError as exc:
+        raise _fail(str(exc), 2) from None
+    finally:
+        store.close()
+    err.print(f"alert {name!r} removed", markup=False)
+
+
+@alerts_app.command("test")
+def alerts_test(
+    name: Annotated[str, typer.Argument()],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """What the alert would send now (new stories since its last run); sends nothing."""
+    from elasticsearch import ConnectionError as ESConnectionError
+
+    from search.alerts import AlertError, evaluate
+
+    settings = _settings()
+    store = _alert_store(settings)
+    es = _client(settings)
+    try:
+        rule = store.get(name)
+        matches = evaluate(es, settings.index_prefix, [rule], datetime.now(ZoneInfo("UTC")))[name].matches
+    except AlertError as exc:
+        raise _fail(str(exc), 2) from None
+    except ESConnectionError:
+        raise _fail(f"cannot reach Elasticsearch at {settings.effective_es_url}") from None
+    finally:
+        store.close()
+        es.close()
+    rows = [{"url": m.url, "site": m.site, "title": m.title, "published": m.published,
+             "also": [c["site"] for c in m.also]} for m in matches]
+    if as_json:
+        _print_json(rows)
+        return
+    for row in rows:
+        out.print(f"{row['title']}\n  {row['site']}  {row['published'] or ''}  {row['url']}", markup=False,
+                  highlight=False)
+    err.print(f"{len(rows)} stories would be sent", markup=False)
+
+
+def _run_alerts(settings: Settings, now: datetime | None, modes: tuple[str, ...]) -> dict[str, Any]:
+    from search.notify import run_alerts
+
+    store = _alert_store(settings)
+    es = _client(settings)
+    try:
+        return run_alerts(es, store, settings, now=now, modes=modes)
+    finally:
+        store.close()
+        es.close()
+
+
+@alerts_app.command("run")
+def alerts_run(
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    now: Annotated[str | None, typer.Option("--now", hidden=True, help="act as of this time (tests)")] = None,
+) -> None:
+    """Evaluate the instant alerts and the daily digests that are due; send what is queued."""
+    from elasticsearch import ConnectionError as ESConnectionError
+
+    settings = _settings()
+    try:
+        report = _run_alerts(settings, _when(now), ("instant", "daily"))
+    except ESConnectionError:
+        raise _fail(f"cannot reach Elasticsearch at {settings.effective_es_url}; no alert was evaluated "
+                    "(nothing is lost: the next run covers the same articles)") from None
+    if as_json:
+        _print_json(report)
+    else:
+        err.print(f"{report['sent']} mail(s) sent, {report['waiting']} waiting", markup=False)
+    if report["waiting"]:
+        raise _fail(f"{report['waiting']} mail(s) could not be delivered; they are kept and retried "
+                    "by the next run")
 
 
 # ---------------------------------------------------------------- scheduler

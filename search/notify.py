@@ -1,0 +1,40 @@
+"""One alert run: evaluate the due rules against newly indexed articles, decide (ledger +
+queued mail, atomically), then deliver what is queued. Called after every crawl (instant
+rules), by the scheduler at 07:00 (daily digests) and by `newsmon alerts run`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from elasticsearch import Elasticsearch
+
+from config.settings import Settings
+from search.alerts import AlertStore, digest_due, evaluate
+from search.mail import deliver, renderer
+
+
+def run_alerts(es: Elasticsearch, store: AlertStore, settings: Settings, *, now: datetime | None = None,
+               modes: tuple[str, ...] = ("instant", "daily")) -> dict[str, Any]:
+    """Returns {"alerts": {name: {"matches", "mails"}}, "sent", "waiting"}."""
+    now = now or datetime.now(UTC)
+    due, days = [], {}
+    for rule in store.rules():
+        if rule.mode not in modes:
+            continue
+        if rule.mode == "daily":
+            day = digest_due(rule, now)
+            if day is None:
+                continue
+            days[rule.name] = day
+        due.append(rule)
+    results = evaluate(es, settings.index_prefix, due, now)
+    report: dict[str, Any] = {}
+    render = renderer(settings)
+    for rule in due:
+        found = results[rule.name]
+        mails = store.decide(rule, found.matches, render, watermark=found.watermark, now=now,
+                             digest_day=days.get(rule.name))
+        report[rule.name] = {"matches": len(found.matches), "mails": mails}
+    sent, waiting = deliver(store, settings, now)
+    return {"alerts": report, "sent": sent, "waiting": waiting}
