@@ -11,6 +11,8 @@ import json
 import re
 import sys
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -328,6 +330,23 @@ def _alert_store(settings: Settings) -> Any:
     return AlertStore(settings.resolved_data_dir)
 
 
+@contextmanager
+def _rules(settings: Settings) -> Iterator[Any]:
+    """The alert store, closed afterwards; a rule or query error is a usage error (exit 2)."""
+    from search.alerts import AlertError
+    from search.query import QueryError
+
+    store = _alert_store(settings)
+    try:
+        yield store
+    except QueryError as exc:
+        raise _fail(f"invalid query: {exc}", 2) from None
+    except AlertError as exc:
+        raise _fail(str(exc), 2) from None
+    finally:
+        store.close()
+
+
 def _when(value: str | None) -> datetime | None:
     if value is None:
         return None
@@ -347,24 +366,14 @@ def alerts_add(
     mode: Annotated[str, typer.Option("--mode", help="instant or daily")] = "instant",
 ) -> None:
     """Add an alert; it mails what is indexed from now on."""
-    from search.alerts import AlertError
-    from search.query import QueryError
-
     settings = _settings()
     if site:
         known = {s.name for s in _registry_sites(settings)}
         unknown = [s for s in site if s not in known]
         if unknown:
             raise _fail(f"{settings.config}: no site named {', '.join(map(repr, unknown))}", 2)
-    store = _alert_store(settings)
-    try:
+    with _rules(settings) as store:
         rule = store.add(name, query, email, site or [], mode=mode)
-    except QueryError as exc:
-        raise _fail(f"invalid query: {exc}", 2) from None
-    except AlertError as exc:
-        raise _fail(str(exc), 2) from None
-    finally:
-        store.close()
     err.print(f"alert {rule.name!r} added ({rule.mode}, {len(rule.emails)} recipient(s))", markup=False)
 
 
@@ -389,15 +398,8 @@ def alerts_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
 @alerts_app.command("remove")
 def alerts_remove(name: Annotated[str, typer.Argument()]) -> None:
     """Remove an alert (what it already sent stays recorded)."""
-    from search.alerts import AlertError
-
-    store = _alert_store(_settings())
-    try:
+    with _rules(_settings()) as store:
         store.remove(name)
-    except AlertError as exc:
-        raise _fail(str(exc), 2) from None
-    finally:
-        store.close()
     err.print(f"alert {name!r} removed", markup=False)
 
 
