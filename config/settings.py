@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -37,7 +38,14 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_security: Literal["none", "starttls", "ssl"] = "none"
     mail_from: str = "newsmon@localhost"
+    # Daily digests are sent at this local time (Asia/Ho_Chi_Minh), HH:MM.
+    digest_at: str = Field(default="07:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     allow_private_hosts: bool = False
+
+    @property
+    def digest_time(self) -> time:
+        hour, minute = self.digest_at.split(":")
+        return time(int(hour), int(minute))
 
     @property
     def managed_es(self) -> bool:

@@ -494,7 +494,7 @@ def serve(
 
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from crawler.schedule import configure, planned_runs, sync_jobs
+    from crawler.schedule import configure, planned_runs, sync_digest_job, sync_jobs
 
     settings = _settings()
     sites = _registry_sites(settings)
@@ -502,6 +502,7 @@ def serve(
     scheduler = configure(BackgroundScheduler(), settings.resolved_data_dir)
     scheduler.start(paused=True)
     sync_jobs(scheduler, sites)
+    sync_digest_job(scheduler, settings.digest_at)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     for run in planned_runs(scheduler, sites):

@@ -1,7 +1,9 @@
-"""`make demo`: serve the bundled sample sites on loopback, crawl them, show search results.
+"""`make demo`: serve the bundled sample sites on loopback, crawl them (which runs a demo
+alert; its mail goes to the outbox as an `.eml` file), show search results.
 
-Uses the index prefix `newsmon-demo` (unless NEWSMON_INDEX_PREFIX is set) so the demo
-never mixes sample pages into a real archive.
+Uses the index prefix `newsmon-demo` (unless NEWSMON_INDEX_PREFIX is set) and its own
+state directory `$NEWSMON_DATA_DIR/demo/`, so the demo never mixes sample pages, alerts or
+mails into a real archive.
 """
 
 from __future__ import annotations
@@ -24,9 +26,14 @@ def main() -> int:
     newsmon = str(Path(sys.executable).with_name("newsmon"))
     with serve_sites(ports=DEMO_PORTS) as sites:
         registry = write_registry(settings.resolved_data_dir / "demo" / "sites.yaml", sites)
-        env = dict(os.environ, NEWSMON_CONFIG=str(registry))
+        demo_dir = settings.resolved_data_dir / "demo"
+        env = dict(os.environ, NEWSMON_CONFIG=str(registry), NEWSMON_DATA_DIR=str(demo_dir))
+        env.pop("NEWSMON_SMTP_HOST", None)
         if settings.managed_es:
             env["NEWSMON_ES_URL"] = settings.effective_es_url
+        subprocess.run([newsmon, "alerts", "add", "--name", "Nợ lương (demo)", "--query",
+                        'nợ lương OR "trả lương"', "--email", "demo@localhost.localdomain"],
+                       env=env, check=False, capture_output=True)  # exists already on a second run
         print(f"Đang thu thập {len(sites)} trang mẫu: " + ", ".join(s.url for s in sites.values()),
               flush=True)
         crawl = subprocess.run([newsmon, "crawl"], env=env, check=False)
@@ -35,6 +42,9 @@ def main() -> int:
     for query in DEMO_QUERIES:
         print(f"\n$ newsmon search {query!r}", flush=True)
         subprocess.run([newsmon, "search", query, "--limit", "3"], env=env, check=False)
+    mails = sorted((demo_dir / "outbox").glob("*.eml"))
+    if mails:
+        print(f"\nThư cảnh báo (không có SMTP nên ghi vào hộp thư đi): {mails[-1]}")
     prefix = os.environ["NEWSMON_INDEX_PREFIX"]
     print(f"\nThử thêm: NEWSMON_INDEX_PREFIX={prefix} .venv/bin/newsmon search 'công đoàn'")
     return 0

@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 JOB_PREFIX = "crawl:"
 CRAWL_FUNC = "crawler.schedule:run_site_crawl"
+DIGEST_JOB = "alerts:digest"
+DIGEST_FUNC = "crawler.schedule:run_alerts"
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
 
 
@@ -48,8 +50,30 @@ def trigger_for(site: Site) -> CronTrigger:
     return CronTrigger.from_crontab(site.schedule, timezone=TIMEZONE)
 
 
+def sync_digest_job(scheduler: BaseScheduler, at: str, func: str = DIGEST_FUNC) -> None:
+    """The daily digest run at `at` (HH:MM, Asia/Ho_Chi_Minh), kept like the crawl jobs."""
+    hour, minute = at.split(":")
+    trigger = CronTrigger(hour=int(hour), minute=int(minute), timezone=TIMEZONE)
+    job = scheduler.get_job(DIGEST_JOB)
+    if job is None:
+        scheduler.add_job(func, trigger, id=DIGEST_JOB, name="daily alert digests")
+    elif str(job.trigger) != str(trigger) or job.func_ref != func:
+        scheduler.modify_job(DIGEST_JOB, func=func)
+        scheduler.reschedule_job(DIGEST_JOB, trigger=trigger)
+
+
+def run_alerts() -> int:
+    """`newsmon alerts run` in a subprocess: due daily digests (and any queued mail)."""
+    result = subprocess.run([sys.executable, "-m", "crawler.cli", "alerts", "run"], capture_output=True,
+                            text=True, check=False)
+    if result.returncode:
+        log.warning("alert run ended with status %s: %s", result.returncode, result.stderr[-2000:])
+    return result.returncode
+
+
 def sync_jobs(scheduler: BaseScheduler, sites: list[Site], func: str = CRAWL_FUNC) -> None:
-    """Make the stored jobs match the registry (call on a started, possibly paused, scheduler)."""
+    """Make the stored crawl jobs match the registry (call on a started, possibly paused,
+    scheduler)."""
     wanted = {JOB_PREFIX + s.name: s for s in sites if s.enabled}
     for job in scheduler.get_jobs():
         if job.id.startswith(JOB_PREFIX) and job.id not in wanted:

@@ -75,6 +75,7 @@ class Rule:
     mode: str
     watermark: str
     last_digest: str | None = None
+    created_at: str | None = None
 
 
 @dataclass
@@ -87,8 +88,14 @@ class Match:
     site: str
     title: str
     published: str | None
-    snippet: str
+    text: str
+    forms: list[tuple[str, bool]]
     also: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def snippet(self) -> str:
+        """Computed when a mail is rendered, not for every candidate."""
+        return snippet(self.text, self.forms)
 
 
 def _now() -> datetime:
@@ -202,7 +209,7 @@ class AlertStore:
 
 def _rule(row: sqlite3.Row) -> Rule:
     return Rule(row["name"], row["query"], json.loads(row["emails"]), json.loads(row["sites"]), row["mode"],
-                row["watermark"], row["last_digest"])
+                row["watermark"], row["last_digest"], row["created_at"])
 
 
 def _valid_address(address: str) -> bool:
@@ -251,8 +258,10 @@ def evaluate(es: Elasticsearch, prefix: str, rules: list[Rule], until: datetime)
         chunk = rules[start:start + _MSEARCH_CHUNK]
         searches: list[dict[str, Any]] = []
         for rule in chunk:
-            since = (datetime.fromisoformat(rule.watermark) - OVERLAP).isoformat()
-            searches += [{"index": index}, _rule_search(rule, since, until.isoformat())]
+            since = datetime.fromisoformat(rule.watermark) - OVERLAP
+            if rule.created_at:  # never what was indexed before the alert existed
+                since = max(since, datetime.fromisoformat(rule.created_at))
+            searches += [{"index": index}, _rule_search(rule, since.isoformat(), until.isoformat())]
         responses = es.msearch(searches=searches)["responses"]
         for rule, response in zip(chunk, responses, strict=True):
             if "error" in response:
@@ -267,7 +276,7 @@ def evaluate(es: Elasticsearch, prefix: str, rules: list[Rule], until: datetime)
                 copies = hit["inner_hits"]["copies"]["hits"]["hits"]
                 found[rule.name].matches.append(Match(
                     hit["_id"], src["cluster"], src["url"], src["site"], src["title"], src.get("published"),
-                    snippet(src.get("text", ""), forms),
+                    src.get("text", ""), forms,
                     [{"url": c["_source"]["url"], "site": c["_source"]["site"]} for c in copies
                      if c["_id"] != hit["_id"]]))
     return found

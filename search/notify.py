@@ -23,7 +23,7 @@ def run_alerts(es: Elasticsearch, store: AlertStore, settings: Settings, *, now:
         if rule.mode not in modes:
             continue
         if rule.mode == "daily":
-            day = digest_due(rule, now)
+            day = digest_due(rule, now, settings.digest_time)
             if day is None:
                 continue
             days[rule.name] = day

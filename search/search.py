@@ -36,7 +36,8 @@ def snippet(text: str, forms: list[tuple[str, bool]], width: int = SNIPPET_CHARS
     """A window of the body around the first match, as HTML: crawled text escaped, every
     matched word or phrase in `<mark>`. Matching runs on the normalized and folded forms,
     whose offsets agree with the display text character for character."""
-    norm, folded = textnorm.normalize(text), textnorm.fold(text)
+    folded = textnorm.fold(text)
+    norm = textnorm.normalize(text) if any(exact for _, exact in forms) else folded
     spans: list[tuple[int, int]] = []
     for form, exact in forms:
         hay = norm if exact else folded

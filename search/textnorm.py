@@ -68,11 +68,14 @@ def _fix_word(match: re.Match[str]) -> str:
     return word if word.isascii() else _canonical_tone(word)
 
 
-def normalize(text: str) -> str:
-    """Matching form: NFC, one tone-mark placement, lower case; same length as `display()`."""
-    text = _WORD.sub(_fix_word, display(text))
+def _lower(text: str) -> str:
     lowered = text.lower()
     return lowered if len(lowered) == len(text) else "".join(c.lower()[:1] or c for c in text)
+
+
+def normalize(text: str) -> str:
+    """Matching form: NFC, one tone-mark placement, lower case; same length as `display()`."""
+    return _lower(_WORD.sub(_fix_word, display(text)))
 
 
 def _build_fold_table() -> dict[int, str]:
@@ -93,8 +96,9 @@ _FOLD_TABLE = _build_fold_table()
 
 
 def fold(text: str) -> str:
-    """Accent-free matching form (`Nợ lương` -> `no luong`, `đ` -> `d`)."""
-    return normalize(text).translate(_FOLD_TABLE)
+    """Accent-free matching form (`Nợ lương` -> `no luong`, `đ` -> `d`). Equal to folding
+    `normalize(text)`: where a tone mark sits cannot matter once every mark is gone."""
+    return _lower(display(text)).translate(_FOLD_TABLE)
 
 
 def has_diacritics(word: str) -> bool:

@@ -131,3 +131,10 @@ def test_serve_stores_the_jobs_and_stops_on_sigterm(tmp_path: Path) -> None:
     assert "laodong: '0 6 * * *', next" in seen
     rows = json.loads(run_cli("schedule", "--json", env=env).stdout)
     assert rows[0]["scheduled"] is True
+    # The daily digest job is stored too, at 07:00 Vietnam time by default.
+    store = configure(BackgroundScheduler(), tmp_path / "data")
+    store.start(paused=True)
+    digest = store.get_job("alerts:digest")
+    store.shutdown(wait=False)
+    assert digest is not None
+    assert (digest.next_run_time.hour, digest.next_run_time.minute) == (7, 0)
