@@ -29,6 +29,7 @@ from pipelines.index import write_batch  # noqa: E402
 from search import alerts as alert_rules  # noqa: E402
 from search import mail, notify  # noqa: E402
 from search.es import make_client  # noqa: E402
+from search.index import drop_all  # noqa: E402
 
 PREFIX = "newsmon-bench-alerts"
 
@@ -78,7 +79,11 @@ def main() -> None:
             print(f"evaluation: {args.rules} rules against {len(new)} new articles in an index of "
                   f"{args.docs + len(new)}: {evaluated:.2f} s, {matches} rule-story matches "
                   f"(target <= 5 s)")
-            render = mail.renderer(settings)
+            base = mail.renderer(settings)
+
+            def render(rule, recipient, fresh, mail_id):
+                return base(rule, recipient, alert_rules.enrich(es, PREFIX, fresh), mail_id)
+
             started = time.perf_counter()
             queued = sum(store.decide(rule, found[rule.name].matches, render, watermark=now.isoformat(),
                                       now=now) for rule in store.rules())
@@ -92,9 +97,7 @@ def main() -> None:
             print(f"a second run at once: {again['sent']} mails (the ledger holds every story)")
             store.close()
         finally:
-            names = list(es.indices.get(index=f"{PREFIX}-*", expand_wildcards="all"))
-            if names:
-                es.indices.delete(index=",".join(names))
+            drop_all(es, PREFIX)
             es.close()
 
 

@@ -30,6 +30,7 @@ from pipelines.index import write_batch  # noqa: E402
 from pipelines.normalize import normalize_article  # noqa: E402
 from search import textnorm  # noqa: E402
 from search.es import make_client  # noqa: E402
+from search.index import drop_all  # noqa: E402
 from search.search import search  # noqa: E402
 
 PREFIX = "newsmon-bench-search"
@@ -179,9 +180,7 @@ def main() -> None:
               f"p95 {percentile(faceted, 0.95):.1f} ms")
     finally:
         if not args.keep:
-            names = list(es.indices.get(index=f"{PREFIX}-*", expand_wildcards="all"))
-            if names:
-                es.indices.delete(index=",".join(names))
+            drop_all(es, PREFIX)
         es.close()
 
 

@@ -411,7 +411,7 @@ def alerts_test(
     """What the alert would send now (new stories since its last run); sends nothing."""
     from elasticsearch import ConnectionError as ESConnectionError
 
-    from search.alerts import AlertError, evaluate
+    from search.alerts import AlertError, enrich, evaluate
 
     settings = _settings()
     store = _alert_store(settings)
@@ -419,6 +419,7 @@ def alerts_test(
     try:
         rule = store.get(name)
         matches = evaluate(es, settings.index_prefix, [rule], datetime.now(ZoneInfo("UTC")))[name].matches
+        matches = enrich(es, settings.index_prefix, matches)
     except AlertError as exc:
         raise _fail(str(exc), 2) from None
     except ESConnectionError:

@@ -84,12 +84,12 @@ class Match:
 
     article_id: str
     cluster: str
-    url: str
-    site: str
-    title: str
-    published: str | None
-    text: str
     forms: list[tuple[str, bool]]
+    url: str = ""
+    site: str = ""
+    title: str = ""
+    published: str | None = None
+    text: str = ""
     also: list[dict[str, str]] = field(default_factory=list)
 
     @property
@@ -228,9 +228,8 @@ def _rule_search(rule: Rule, since: str, until: str) -> dict[str, Any]:
         "size": MAX_PER_RULE,
         "query": {"bool": {"must": [compile_query(rule.query)], "filter": filters}},
         "sort": [{"indexed_at": "asc"}],
-        "_source": ["url", "site", "title", "published", "text", "cluster", "indexed_at"],
-        "collapse": {"field": "cluster", "inner_hits": {
-            "name": "copies", "size": 10, "_source": ["url", "site"], "sort": [{"indexed_at": "asc"}]}},
+        "_source": ["cluster", "indexed_at"],
+        "collapse": {"field": "cluster"},
     }
 
 
@@ -271,15 +270,30 @@ def evaluate(es: Elasticsearch, prefix: str, rules: list[Rule], until: datetime)
             hits = response["hits"]["hits"]
             if len(hits) == MAX_PER_RULE:
                 found[rule.name].watermark = hits[-1]["_source"]["indexed_at"]
-            for hit in hits:
-                src = hit["_source"]
-                copies = hit["inner_hits"]["copies"]["hits"]["hits"]
-                found[rule.name].matches.append(Match(
-                    hit["_id"], src["cluster"], src["url"], src["site"], src["title"], src.get("published"),
-                    src.get("text", ""), forms,
-                    [{"url": c["_source"]["url"], "site": c["_source"]["site"]} for c in copies
-                     if c["_id"] != hit["_id"]]))
+            found[rule.name].matches += [Match(h["_id"], h["_source"]["cluster"], forms) for h in hits]
     return found
+
+
+def enrich(es: Elasticsearch, prefix: str, matches: list[Match]) -> list[Match]:
+    """Fill in what a mail shows (title, site, date, link, text, other copies) for the
+    stories about to be sent: one mget and one search, instead of fetching it for every
+    candidate of every rule."""
+    if not matches:
+        return matches
+    index = alias_name(prefix)
+    docs = {d["_id"]: d["_source"] for d in es.mget(
+        index=index, ids=[m.article_id for m in matches],
+        source=["url", "site", "title", "published", "text"])["docs"] if d.get("found")}
+    copies = es.search(index=index, size=min(10_000, 20 * len(matches)), source=["url", "site", "cluster"],
+                       query={"terms": {"cluster": sorted({m.cluster for m in matches})}},
+                       sort=[{"indexed_at": "asc"}])["hits"]["hits"]
+    for match in matches:
+        src = docs.get(match.article_id, {})
+        match.url, match.site, match.title = src.get("url", ""), src.get("site", ""), src.get("title", "")
+        match.published, match.text = src.get("published"), src.get("text", "")
+        match.also = [{"url": c["_source"]["url"], "site": c["_source"]["site"]} for c in copies
+                      if c["_source"]["cluster"] == match.cluster and c["_id"] != match.article_id]
+    return matches
 
 
 def digest_due(rule: Rule, now: datetime, at: time = DIGEST_AT) -> str | None:

@@ -149,3 +149,10 @@ def count(es: Elasticsearch, prefix: str) -> int:
         return int(es.count(index=alias_name(prefix))["count"])
     except NotFoundError:
         return 0
+
+
+def drop_all(es: Elasticsearch, prefix: str) -> None:
+    """Delete every index under `prefix` (benchmarks and tests clean up with it)."""
+    names = list(es.indices.get(index=f"{prefix}-*", expand_wildcards="all"))
+    if names:
+        es.indices.delete(index=",".join(names))

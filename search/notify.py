@@ -10,7 +10,7 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from config.settings import Settings
-from search.alerts import AlertStore, digest_due, evaluate
+from search.alerts import AlertStore, digest_due, enrich, evaluate
 from search.mail import deliver, renderer
 
 
@@ -30,7 +30,11 @@ def run_alerts(es: Elasticsearch, store: AlertStore, settings: Settings, *, now:
         due.append(rule)
     results = evaluate(es, settings.index_prefix, due, now)
     report: dict[str, Any] = {}
-    render = renderer(settings)
+    base = renderer(settings)
+
+    def render(rule: Any, recipient: str, fresh: list[Any], mail_id: str) -> bytes:
+        return base(rule, recipient, enrich(es, settings.index_prefix, fresh), mail_id)
+
     for rule in due:
         found = results[rule.name]
         mails = store.decide(rule, found.matches, render, watermark=found.watermark, now=now,

@@ -16,6 +16,7 @@ from elasticsearch import Elasticsearch
 from config.settings import Settings
 from crawler.samples.server import SampleSite, serve_sites, write_registry
 from search.es import make_client
+from search.index import drop_all
 
 NEWSMON = str(Path(sys.executable).with_name("newsmon"))
 
@@ -48,10 +49,7 @@ def env(tmp_path: Path, es_url: str) -> dict[str, str]:
 def es(env: dict[str, str]) -> Iterator[Elasticsearch]:
     client = make_client(Settings(es_url=env["NEWSMON_ES_URL"]))
     yield client
-    prefix = env["NEWSMON_INDEX_PREFIX"]
-    names = list(client.indices.get(index=f"{prefix}-*", expand_wildcards="all"))
-    if names:
-        client.indices.delete(index=",".join(names))
+    drop_all(client, env["NEWSMON_INDEX_PREFIX"])
     client.close()
 
 

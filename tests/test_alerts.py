@@ -161,9 +161,9 @@ def test_alert_names_cannot_inject_headers(tmp_path: Path) -> None:
 
 def test_crawled_text_is_escaped_and_never_reaches_a_header() -> None:
     rule = Rule("Lương", "lương", ["a@cd.example.vn"], [], "instant", "2021-12-08T00:00:00+00:00")
-    match = Match("id1", "c1", "https://cd.example.vn/a-1001.html", "cd",
+    match = Match("id1", "c1", [("luong", False)], "https://cd.example.vn/a-1001.html", "cd",
                   "Tiêu đề\r\nBcc: spy@example.org <script>alert(1)</script>", "2021-12-08T01:40:00+00:00",
-                  "trả lương <img src=x onerror=alert(1)>", [("luong", False)])
+                  "trả lương <img src=x onerror=alert(1)>")
     raw = render(rule, "a@cd.example.vn", [match], "Lương|a@cd.example.vn|x", "newsmon@localhost")
     message = email.message_from_bytes(raw, policy=email.policy.default)
     assert message["Bcc"] is None
