@@ -114,6 +114,10 @@ def test_daily_digest_once_a_day_at_seven(registry: Path, env: dict[str, str], e
          "a@cd.example.vn", "--mode", "daily")
     _cli(env, "crawl")
     assert smtp.messages == []  # a daily alert does not mail after a crawl
+    preview = json.loads(_cli(env, "alerts", "test", "Công đoàn mỗi ngày", "--json").splitlines()[0])
+    assert len(preview) >= 5
+    assert all(row["title"] and row["url"].startswith("http://127.0.0.1:") for row in preview)
+    assert smtp.messages == []  # `alerts test` sends nothing
     tomorrow = datetime.now(VN).date() + timedelta(days=1)
     at = lambda hour, minute, day=tomorrow: datetime(day.year, day.month, day.day, hour, minute,  # noqa: E731
                                                      tzinfo=VN).isoformat()
