@@ -81,8 +81,8 @@ def main() -> None:
                   f"(target <= 5 s)")
             base = mail.renderer(settings)
 
-            def render(rule, recipient, fresh, mail_id):
-                return base(rule, recipient, alert_rules.enrich(es, PREFIX, fresh), mail_id)
+            def render(rule, recipient, fresh, mail_id, part):
+                return base(rule, recipient, alert_rules.enrich(es, PREFIX, fresh), mail_id, part)
 
             started = time.perf_counter()
             queued = sum(store.decide(rule, found[rule.name].matches, render, watermark=now.isoformat(),

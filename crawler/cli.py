@@ -175,6 +175,15 @@ def _instant_alerts(settings: Settings) -> None:
         return
     if report["alerts"] or report["waiting"]:
         err.print(f"alerts: {report['sent']} mail(s) sent, {report['waiting']} waiting", markup=False)
+    _print_alert_errors(report)
+
+
+def _print_alert_errors(report: dict[str, Any]) -> int:
+    failed = {name: r["error"] for name, r in report["alerts"].items() if r.get("error")}
+    for name, error in failed.items():
+        err.print(f"alert {name!r} not evaluated: {error}; the next run covers the same articles",
+                  markup=False)
+    return len(failed)
 
 
 # ---------------------------------------------------------------- extract
@@ -468,9 +477,12 @@ def alerts_run(
         _print_json(report)
     else:
         err.print(f"{report['sent']} mail(s) sent, {report['waiting']} waiting", markup=False)
+    failed = _print_alert_errors(report)
     if report["waiting"]:
         raise _fail(f"{report['waiting']} mail(s) could not be delivered; they are kept and retried "
                     "by the next run")
+    if failed:
+        raise _fail(f"{failed} alert(s) could not be evaluated")
 
 
 # ---------------------------------------------------------------- scheduler

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from elasticsearch import Elasticsearch
+from elasticsearch.serializer import OrjsonSerializer
 
 from config.settings import Settings
 
@@ -24,7 +25,9 @@ def make_client(settings: Settings, *, timeout: float | None = None) -> Elastics
         kwargs["ca_certs"] = str(settings.es_ca_certs)
     if not settings.es_verify_certs:
         kwargs["verify_certs"] = False
-    return Elasticsearch(settings.effective_es_url, **kwargs)
+    # orjson parses the large msearch/bulk answers (alerts, near-duplicate lookups) several
+    # times faster than the standard library.
+    return Elasticsearch(settings.effective_es_url, serializer=OrjsonSerializer(), **kwargs)
 
 
 def node_version(es: Elasticsearch) -> str:

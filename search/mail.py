@@ -62,22 +62,24 @@ _env = Environment(loader=FileSystemLoader(_TEMPLATES), autoescape=select_autoes
 _env.filters.update(vn_date=_vn_date, safe_snippet=_safe_snippet, plain=_plain)
 
 
-def subject(rule: Rule, count: int) -> str:
+def subject(rule: Rule, count: int, part: tuple[int, int] = (1, 1)) -> str:
     """`[newsmon] <alert>: 3 bài mới` - the alert name cannot carry a line break."""
     name = " ".join(rule.name.split())
     kind = "bản tin ngày" if rule.mode == "daily" else "bài mới"
-    return f"[newsmon] {name}: {count} {kind}" if rule.mode == "instant" else \
+    text = f"[newsmon] {name}: {count} {kind}" if rule.mode == "instant" else \
         f"[newsmon] {name}: {kind}, {count} bài"
+    return text + (f" (phần {part[0]}/{part[1]})" if part[1] > 1 else "")
 
 
-def render(rule: Rule, recipient: str, matches: list[Match], mail_id: str, sender: str) -> bytes:
+def render(rule: Rule, recipient: str, matches: list[Match], mail_id: str, sender: str, *,
+           part: tuple[int, int] = (1, 1)) -> bytes:
     """The whole message (RFC 5322 bytes), ready to queue."""
     context: dict[str, Any] = {
         "alert": rule.name, "query": rule.query, "recipient": recipient, "matches": matches,
         "heading": f"{len(matches)} bài mới cho cảnh báo “{rule.name}”",
     }
     message = EmailMessage()
-    message["Subject"] = subject(rule, len(matches))
+    message["Subject"] = subject(rule, len(matches), part)
     message["From"] = sender
     message["To"] = recipient
     message["Date"] = formatdate(localtime=False)
@@ -91,8 +93,8 @@ def render(rule: Rule, recipient: str, matches: list[Match], mail_id: str, sende
 
 def renderer(settings: Settings) -> Any:
     """`render` with the configured sender, in the shape `AlertStore.decide` calls."""
-    return lambda rule, recipient, matches, mail_id: render(rule, recipient, matches, mail_id,
-                                                            settings.mail_from)
+    return lambda rule, recipient, matches, mail_id, part: render(rule, recipient, matches, mail_id,
+                                                                  settings.mail_from, part=part)
 
 
 def _smtp(settings: Settings) -> smtplib.SMTP:

@@ -4,6 +4,7 @@ rules), by the scheduler at 07:00 (daily digests) and by `newsmon alerts run`.""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,10 +14,13 @@ from config.settings import Settings
 from search.alerts import AlertStore, digest_due, enrich, evaluate
 from search.mail import deliver, renderer
 
+log = logging.getLogger(__name__)
+
 
 def run_alerts(es: Elasticsearch, store: AlertStore, settings: Settings, *, now: datetime | None = None,
                modes: tuple[str, ...] = ("instant", "daily")) -> dict[str, Any]:
-    """Returns {"alerts": {name: {"matches", "mails"}}, "sent", "waiting"}."""
+    """Returns {"alerts": {name: {"matches", "mails"[, "error"]}}, "sent", "waiting"}. A rule
+    Elasticsearch could not evaluate keeps its watermark (the next run covers it again)."""
     now = now or datetime.now(UTC)
     due, days = [], {}
     for rule in store.rules():
@@ -32,11 +36,15 @@ def run_alerts(es: Elasticsearch, store: AlertStore, settings: Settings, *, now:
     report: dict[str, Any] = {}
     base = renderer(settings)
 
-    def render(rule: Any, recipient: str, fresh: list[Any], mail_id: str) -> bytes:
-        return base(rule, recipient, enrich(es, settings.index_prefix, fresh), mail_id)
+    def render(rule: Any, recipient: str, fresh: list[Any], mail_id: str, part: tuple[int, int]) -> bytes:
+        return base(rule, recipient, enrich(es, settings.index_prefix, fresh), mail_id, part)
 
     for rule in due:
         found = results[rule.name]
+        if found.error:
+            log.warning("alert %r not evaluated: %s", rule.name, found.error)
+            report[rule.name] = {"matches": 0, "mails": 0, "error": found.error}
+            continue
         mails = store.decide(rule, found.matches, render, watermark=found.watermark, now=now,
                              digest_day=days.get(rule.name))
         report[rule.name] = {"matches": len(found.matches), "mails": mails}

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from elasticsearch import Elasticsearch
 
 from config.settings import Settings
@@ -80,3 +81,25 @@ def unused_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[SampleSite]:
+    """An empty site `gen` on loopback, for `crawler/samples/sitegen.py` to fill."""
+    root = tmp_path / "www"
+    (root / "gen").mkdir(parents=True)
+    with serve_sites(root) as sites:
+        yield sites["gen"]
+
+
+def site_registry(env: dict[str, str], site: SampleSite, **sources: list[str]) -> None:
+    """A registry with the generated site only, its sources (`sitemaps=["/sitemap.xml"]`...)."""
+    path = Path(env["NEWSMON_DATA_DIR"]).parent / "sites.yaml"
+    entry = {"name": "gen", "url": site.url, **{k: [site.url + v.lstrip("/") for v in vs]
+                                                 for k, vs in sources.items()}}
+    path.write_text(yaml.safe_dump({"sites": [entry]}), encoding="utf-8")
+    env["NEWSMON_CONFIG"] = str(path)
+
+
+def host_of(site: SampleSite) -> str:
+    return site.url.split("/")[2]

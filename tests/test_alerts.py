@@ -8,6 +8,7 @@ import email
 import email.policy
 import json
 import os
+import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,9 +17,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiosmtpd.controller import Controller
 
-from search.alerts import AlertError, AlertStore, Match, Rule
-from search.mail import render
-from tests.conftest import run_cli
+from config.settings import Settings
+from crawler.samples.server import SampleSite
+from crawler.samples.sitegen import generate_site, write_article, write_indexes
+from search import alerts
+from search.alerts import AlertError, AlertStore, Match, Rule, evaluate
+from search.index import alias_name
+from search.mail import render, renderer
+from search.notify import run_alerts
+from tests.conftest import host_of, run_cli, site_registry
+from tests.test_query import GRAMMAR, index_corpus
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -87,6 +95,129 @@ def test_instant_alert_after_crawl_each_story_once(registry: Path, env: dict[str
     assert len(smtp.messages) == 3
     _cli(env, "alerts", "run")
     assert len(smtp.messages) == 3
+
+
+@pytest.mark.es
+def _settings(env: dict[str, str], port: int | None = None) -> Settings:
+    return Settings(es_url=env["NEWSMON_ES_URL"], index_prefix=env["NEWSMON_INDEX_PREFIX"],
+                    data_dir=Path(env["NEWSMON_DATA_DIR"]), smtp_host=port and "127.0.0.1", smtp_port=port)
+
+
+def _slugs(es, env: dict[str, str]) -> dict[str, str]:
+    """Document id -> the corpus slug in its URL."""
+    hits = es.search(index=alias_name(env["NEWSMON_INDEX_PREFIX"]), size=100, source=["url"])["hits"]["hits"]
+    return {h["_id"]: h["_source"]["url"].split("/")[-1].rsplit("-", 1)[0] for h in hits}
+
+
+@pytest.mark.es
+def test_every_grammar_form_alerts_on_what_search_finds(env: dict[str, str], es, smtp: Inbox,
+                                                        unused_port: int) -> None:
+    settings = _settings(env, int(env["NEWSMON_SMTP_PORT"]))
+    store = AlertStore(settings.resolved_data_dir)
+    for number, (query, _) in enumerate(GRAMMAR):
+        store.add(f"rule {number}", query, ["a@cd.example.vn"], [], mode="instant")
+    index_corpus(es, settings.index_prefix)  # indexed after the rules exist
+
+    found = evaluate(es, settings.index_prefix, store.rules(), datetime.now(UTC))
+    slugs = _slugs(es, env)
+    for number, (query, expected) in enumerate(GRAMMAR):
+        assert {slugs[m.article_id] for m in found[f"rule {number}"].matches} == expected, query
+
+    report = run_alerts(es, store, settings)
+    assert report["sent"] == sum(1 for _, expected in GRAMMAR if expected)
+    subjects = {m["Subject"] for m in smtp.messages}
+    for number, (_, expected) in enumerate(GRAMMAR):
+        if expected:
+            assert f"[newsmon] rule {number}: {len(expected)} bài mới" in subjects
+    assert run_alerts(es, store, settings)["sent"] == 0
+    store.close()
+
+
+@pytest.mark.es
+def test_a_long_list_is_paged_and_split_into_numbered_mails(env: dict[str, str], es, smtp: Inbox,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(alerts, "PAGE_SIZE", 2)     # five matches: three pages
+    monkeypatch.setattr(alerts, "MAIL_STORIES", 2)  # and three mails
+    settings = _settings(env, int(env["NEWSMON_SMTP_PORT"]))
+    store = AlertStore(settings.resolved_data_dir)
+    store.add("Công đoàn", "công đoàn", ["a@cd.example.vn"], [], mode="instant")
+    index_corpus(es, settings.index_prefix)
+    report = run_alerts(es, store, settings)
+    assert report["sent"] == 3, report
+    assert sorted(m["Subject"] for m in smtp.messages) == [
+        "[newsmon] Công đoàn: 1 bài mới (phần 3/3)", "[newsmon] Công đoàn: 2 bài mới (phần 1/3)",
+        "[newsmon] Công đoàn: 2 bài mới (phần 2/3)"]
+    titles = [line for m in smtp.messages for line in _body(m, "plain").splitlines()
+              if line[:3] in {"1. ", "2. "}]
+    assert len(titles) == len(set(titles)) == 5
+    assert run_alerts(es, store, settings)["sent"] == 0
+    store.close()
+
+
+@pytest.mark.es
+def test_a_rule_elasticsearch_refuses_is_reported_and_retried_the_others_go_out(
+        env: dict[str, str], es, smtp: Inbox) -> None:
+    settings = _settings(env, int(env["NEWSMON_SMTP_PORT"]))
+    store = AlertStore(settings.resolved_data_dir)
+    store.add("Lương", "lương", ["a@cd.example.vn"], [], mode="instant")
+    huge = store.add("Danh sách dài", " OR ".join(f"từ{i}" for i in range(5000)), ["a@cd.example.vn"], [],
+                     mode="instant")  # more clauses than Elasticsearch accepts in one query
+    index_corpus(es, settings.index_prefix)
+    report = run_alerts(es, store, settings)
+    assert "refused" in report["alerts"]["Danh sách dài"]["error"]
+    assert [m["Subject"] for m in smtp.messages] == ["[newsmon] Lương: 2 bài mới"]
+    assert store.get("Danh sách dài").watermark == huge.watermark  # nothing skipped for next time
+    store.close()
+    output = _cli(env, "alerts", "run", code=1)
+    assert "alert 'Danh sách dài' not evaluated" in output
+    assert "1 alert(s) could not be evaluated" in output
+
+
+@pytest.mark.es
+def test_a_decided_mail_survives_a_crash_before_sending(env: dict[str, str], es, smtp: Inbox) -> None:
+    settings = _settings(env)
+    store = AlertStore(settings.resolved_data_dir)
+    store.add("Lương", "lương", ["a@cd.example.vn"], [], mode="instant")
+    index_corpus(es, settings.index_prefix)
+    now = datetime.now(UTC)
+    found = evaluate(es, settings.index_prefix, store.rules(), now)["Lương"]
+    base = renderer(settings)
+    store.decide(store.get("Lương"), found.matches,
+                 lambda rule, to, fresh, mail_id, part: base(rule, to, alerts.enrich(
+                     es, settings.index_prefix, fresh), mail_id, part),
+                 watermark=found.watermark, now=now)
+    store.db.close()  # the process dies here: decided and queued, not delivered
+    assert smtp.messages == []
+
+    _cli(env, "alerts", "run")  # a new process delivers the queued mail
+    _cli(env, "alerts", "run")
+    assert [m["Subject"] for m in smtp.messages] == ["[newsmon] Lương: 2 bài mới"]
+
+
+@pytest.mark.es
+def test_second_crawl_mails_only_new_articles_not_updated_ones(site: SampleSite, env: dict[str, str], es,
+                                                               smtp: Inbox) -> None:
+    articles = generate_site(site.root, 10, host_of(site))
+    site_registry(env, site, sitemaps=["/sitemap.xml"])
+    _cli(env, "alerts", "add", "--name", "LĐLĐ", "--query", '"LĐLĐ tỉnh"', "--email", "a@cd.example.vn")
+    _cli(env, "crawl")
+    assert [m["Subject"] for m in smtp.messages] == ["[newsmon] LĐLĐ: 10 bài mới"]
+
+    rng = random.Random(3)
+    newer = [write_article(site.root, index, datetime(2021, 12, 9, 8 + index - 10), articles[:3], rng=rng)
+             for index in (10, 11)]
+    changed = articles[4]
+    write_article(site.root, 4, changed.published, articles[:3], rng=rng, edition=1)
+    write_indexes(site.root, articles + newer, host_of(site),
+                  lastmod={changed.path: datetime(2021, 12, 10, 9, 30)})
+    summary = json.loads(run_cli("crawl", "--json", env=env).stdout)["gen"]
+    assert (summary["new"], summary["updated"]) == (2, 1)
+    assert len(smtp.messages) == 2
+    second = smtp.messages[1]
+    assert second["Subject"] == "[newsmon] LĐLĐ: 2 bài mới"
+    text = _body(second, "plain")
+    assert all(a.title in text for a in newer)
+    assert changed.title not in text
 
 
 @pytest.mark.es

@@ -7,36 +7,17 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
-import yaml
 from elasticsearch import Elasticsearch
 
-from crawler.samples.server import SampleSite, serve_sites
+from crawler.samples.server import SampleSite
 from crawler.samples.sitegen import GeneratedArticle, generate_site, write_article, write_indexes
 from search.index import alias_name
-from tests.conftest import run_cli
+from tests.conftest import host_of, run_cli, site_registry
 
 pytestmark = pytest.mark.es
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[SampleSite]:
-    root = tmp_path / "www"
-    (root / "gen").mkdir(parents=True)
-    with serve_sites(root) as sites:
-        yield sites["gen"]
-
-
-def _registry(env: dict[str, str], site: SampleSite, **sources: list[str]) -> None:
-    path = Path(env["NEWSMON_DATA_DIR"]).parent / "sites.yaml"
-    entry = {"name": "gen", "url": site.url, **{k: [site.url + v.lstrip("/") for v in vs]
-                                                 for k, vs in sources.items()}}
-    path.write_text(yaml.safe_dump({"sites": [entry]}), encoding="utf-8")
-    env["NEWSMON_CONFIG"] = str(path)
 
 
 def _crawl(env: dict[str, str]) -> dict:
@@ -51,10 +32,6 @@ def _count(es: Elasticsearch, env: dict[str, str]) -> int:
     return int(es.count(index=alias)["count"])
 
 
-def _host(site: SampleSite) -> str:
-    return site.url.split("/")[2]
-
-
 def _article_requests(site: SampleSite) -> list[str]:
     return [p for p in site.requests if p.startswith("/tin-tuc/") and p.endswith(".html")
             and "/trang-" not in p]
@@ -67,8 +44,8 @@ def _article_requests(site: SampleSite) -> list[str]:
 ])
 def test_each_source_finds_every_article_once(site: SampleSite, env: dict[str, str], es: Elasticsearch,
                                               sources: dict[str, list[str]], expected: int) -> None:
-    generate_site(site.root, 45, _host(site))
-    _registry(env, site, **sources)
+    generate_site(site.root, 45, host_of(site))
+    site_registry(env, site, **sources)
     summary = _crawl(env)
     assert summary["new"] == expected
     assert _count(es, env) == expected
@@ -80,11 +57,11 @@ def test_each_source_finds_every_article_once(site: SampleSite, env: dict[str, s
 
 def test_sitemap_date_travels_to_the_article(site: SampleSite, env: dict[str, str],
                                              es: Elasticsearch) -> None:
-    articles = generate_site(site.root, 3, _host(site))
+    articles = generate_site(site.root, 3, host_of(site))
     page = site.root / articles[0].path
     page.write_text(page.read_text(encoding="utf-8").replace('<span class="time">', '<span class="x">'),
                     encoding="utf-8")
-    _registry(env, site, sitemaps=["/sitemap.xml"])
+    site_registry(env, site, sitemaps=["/sitemap.xml"])
     _crawl(env)
     exported = [json.loads(line) for line in run_cli("export", env=env).stdout.splitlines()]
     by_title = {d["title"]: d for d in exported}
@@ -93,8 +70,8 @@ def test_sitemap_date_travels_to_the_article(site: SampleSite, env: dict[str, st
 
 def test_second_crawl_fetches_a_tenth_and_finds_what_is_new(site: SampleSite, env: dict[str, str],
                                                            es: Elasticsearch) -> None:
-    articles = generate_site(site.root, 60, _host(site))
-    _registry(env, site, listings=["/tin-tuc/"])
+    articles = generate_site(site.root, 60, host_of(site))
+    site_registry(env, site, listings=["/tin-tuc/"])
     first = _crawl(env)
     assert first["new"] == 60
     first_requests = len(site.requests)
@@ -104,7 +81,7 @@ def test_second_crawl_fetches_a_tenth_and_finds_what_is_new(site: SampleSite, en
     for index in (60, 61):
         newer.append(write_article(site.root, index, datetime(2021, 12, 9, 8) + timedelta(hours=index - 60),
                                    articles[:3], rng=rng))
-    write_indexes(site.root, articles + newer, _host(site))
+    write_indexes(site.root, articles + newer, host_of(site))
     site.requests.clear()
     second = _crawl(env)
     assert second["new"] == 2
@@ -116,12 +93,12 @@ def test_second_crawl_fetches_a_tenth_and_finds_what_is_new(site: SampleSite, en
 
 def test_changed_article_is_reindexed_when_the_sitemap_says_so(site: SampleSite, env: dict[str, str],
                                                               es: Elasticsearch) -> None:
-    articles = generate_site(site.root, 10, _host(site))
-    _registry(env, site, sitemaps=["/sitemap.xml"])
+    articles = generate_site(site.root, 10, host_of(site))
+    site_registry(env, site, sitemaps=["/sitemap.xml"])
     assert _crawl(env)["new"] == 10
     changed = articles[4]
     write_article(site.root, 4, changed.published, articles[:3], rng=random.Random(2), edition=1)
-    write_indexes(site.root, articles, _host(site), lastmod={changed.path: datetime(2021, 12, 10, 9, 30)})
+    write_indexes(site.root, articles, host_of(site), lastmod={changed.path: datetime(2021, 12, 10, 9, 30)})
     site.requests.clear()
     second = _crawl(env)
     assert second["updated"] == 1
@@ -133,8 +110,8 @@ def test_changed_article_is_reindexed_when_the_sitemap_says_so(site: SampleSite,
 
 def test_spider_trap_is_cut_off_and_reported(site: SampleSite, env: dict[str, str],
                                              es: Elasticsearch) -> None:
-    generate_site(site.root, 5, _host(site))
-    _registry(env, site)  # no sources: link following from the home page
+    generate_site(site.root, 5, host_of(site))
+    site_registry(env, site)  # no sources: link following from the home page
     summary = _crawl(env)
     assert summary["new"] == 5
     calendar = [p for p in site.requests if p.startswith("/lich/")]
@@ -146,15 +123,15 @@ def test_spider_trap_is_cut_off_and_reported(site: SampleSite, env: dict[str, st
 
 def test_redirects_are_followed_to_one_document_and_never_to_private_addresses(
         site: SampleSite, env: dict[str, str], es: Elasticsearch) -> None:
-    articles = generate_site(site.root, 3, _host(site))
+    articles = generate_site(site.root, 3, host_of(site))
     (site.root / "_redirects.txt").write_text(
         f"/bai-cu-100901.html /{articles[0].path}\n/bai-cu-100902.html http://10.255.255.1/noi-bo-123456.html\n",
         encoding="utf-8")
     feed = site.root / "rss" / "tin-moi.rss"
-    extra = "".join(f"<item><link>http://{_host(site)}/bai-cu-10090{i}.html</link></item>" for i in (1, 2))
+    extra = "".join(f"<item><link>http://{host_of(site)}/bai-cu-10090{i}.html</link></item>" for i in (1, 2))
     feed.write_text(feed.read_text(encoding="utf-8").replace("</channel>", extra + "</channel>"),
                     encoding="utf-8")
-    _registry(env, site, feeds=["/rss/tin-moi.rss"])
+    site_registry(env, site, feeds=["/rss/tin-moi.rss"])
     summary = _crawl(env)
     assert summary["new"] == 3  # the old address of article 0 is the same document
     assert summary["errors"].get("private_address") == 1

@@ -44,6 +44,31 @@ _PARAS = [
 ]
 
 
+# Sentence parts combined at random, so that every article has paragraphs of its own:
+# articles that shared all their text would be (rightly) clustered as one story.
+_WHO = ["Công ty TNHH May mặc Hưng Thịnh", "Công ty CP Giày da Phú Mỹ", "Công ty Điện tử Tân Hoà",
+        "Nhà máy Chế biến gỗ An Phát", "Công ty TNHH Thực phẩm Sao Mai", "Xí nghiệp Cơ khí Bình Minh",
+        "Công ty CP Dệt Thành Công", "Công ty TNHH Linh kiện Quang Minh"]
+_GROUPS = ["công nhân ca đêm", "lao động nữ", "người lao động ngoại tỉnh", "đoàn viên công đoàn",
+           "công nhân mới tuyển dụng", "tổ trưởng sản xuất", "lao động lớn tuổi", "cán bộ công đoàn cơ sở"]
+_DEEDS = ["được nâng mức hỗ trợ tiền ăn ca", "kiến nghị sắp xếp lại thời giờ làm thêm",
+          "nhận thêm phụ cấp nhà trọ hằng tháng", "được khám sức khoẻ định kỳ miễn phí",
+          "tham gia lớp tập huấn pháp luật lao động", "được bố trí xe đưa đón về quê",
+          "đề xuất điều chỉnh định mức sản phẩm", "nhận hỗ trợ học phí cho con"]
+_SINCE = ["từ đầu tháng {m}", "trong quý {q}", "kể từ ngày {d}/{m}", "sau cuộc đối thoại tháng {m}",
+          "theo thoả thuận ký ngày {d}/{m}"]
+
+
+def _detail(rng: random.Random) -> str:
+    """A paragraph of three sentences from the parts above, with its own numbers."""
+    sentences = []
+    for _ in range(3):
+        since = rng.choice(_SINCE).format(m=rng.randint(1, 12), q=rng.randint(1, 4), d=rng.randint(1, 28))
+        sentences.append(f"Tại {rng.choice(_WHO)}, {rng.randint(12, 950)} {rng.choice(_GROUPS)} "
+                         f"{rng.choice(_DEEDS)} {since}.")
+    return " ".join(sentences)
+
+
 @dataclass(frozen=True)
 class GeneratedArticle:
     path: str
@@ -87,7 +112,7 @@ def write_article(root: Path, index: int, published: datetime, related: list[Gen
     title = f"LĐLĐ tỉnh {place}: {topic} năm {published.year} (bài {index})"
     fill = {"place": place, "action": action.format(n=n), "name": _NAMES[index % len(_NAMES)],
             "k": 5 + index % 40}
-    rest = [p.format(**fill) for p in _PARAS[1:]]
+    rest = rng.sample([p.format(**fill) for p in _PARAS[1:]], 2) + [_detail(rng) for _ in range(3)]
     rng.shuffle(rest)
     paras = [_PARAS[0].format(**fill), *rest]
     if edition:
