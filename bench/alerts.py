@@ -80,9 +80,10 @@ def main() -> None:
                   f"{args.docs + len(new)}: {evaluated:.2f} s, {matches} rule-story matches "
                   f"(target <= 5 s)")
             base = mail.renderer(settings)
+            details = alert_rules.Details()
 
             def render(rule, recipient, fresh, mail_id, part):
-                return base(rule, recipient, alert_rules.enrich(es, PREFIX, fresh), mail_id, part)
+                return base(rule, recipient, alert_rules.enrich(es, PREFIX, fresh, details), mail_id, part)
 
             started = time.perf_counter()
             queued = sum(store.decide(rule, found[rule.name].matches, render, watermark=now.isoformat(),

@@ -328,25 +328,43 @@ def _evaluate_chunk(es: Elasticsearch, index: str, chunk: list[tuple[Rule, list[
     return more
 
 
-def enrich(es: Elasticsearch, prefix: str, matches: list[Match]) -> list[Match]:
+@dataclass
+class Details:
+    """What mails show, fetched once per run: many rules and recipients share articles."""
+
+    docs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    copies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+def enrich(es: Elasticsearch, prefix: str, matches: list[Match],
+           details: Details | None = None) -> list[Match]:
     """Fill in what a mail shows (title, site, date, link, text, other copies) for the
-    stories about to be sent: one mget and one search, instead of fetching it for every
-    candidate of every rule."""
+    stories about to be sent: one mget and one search for what `details` does not hold yet,
+    instead of fetching it for every candidate of every rule."""
     if not matches:
         return matches
+    details = details if details is not None else Details()
     index = alias_name(prefix)
-    docs = {d["_id"]: d["_source"] for d in es.mget(
-        index=index, ids=[m.article_id for m in matches],
-        source=["url", "site", "title", "published", "text"])["docs"] if d.get("found")}
-    copies = es.search(index=index, size=min(10_000, 20 * len(matches)), source=["url", "site", "cluster"],
-                       query={"terms": {"cluster": sorted({m.cluster for m in matches})}},
-                       sort=[{"indexed_at": "asc"}])["hits"]["hits"]
+    missing = [m.article_id for m in matches if m.article_id not in details.docs]
+    if missing:
+        found = es.mget(index=index, ids=list(dict.fromkeys(missing)),
+                        source=["url", "site", "title", "published", "text"])["docs"]
+        details.docs.update({d["_id"]: d["_source"] if d.get("found") else {} for d in found})
+    clusters = sorted({m.cluster for m in matches} - details.copies.keys())
+    if clusters:
+        for cluster in clusters:
+            details.copies[cluster] = []
+        hits = es.search(index=index, size=min(10_000, 20 * len(clusters)), source=["url", "site", "cluster"],
+                         query={"terms": {"cluster": clusters}}, sort=[{"indexed_at": "asc"}])["hits"]["hits"]
+        for hit in hits:
+            details.copies[hit["_source"]["cluster"]].append(
+                {"id": hit["_id"], "url": hit["_source"]["url"], "site": hit["_source"]["site"]})
     for match in matches:
-        src = docs.get(match.article_id, {})
+        src = details.docs.get(match.article_id, {})
         match.url, match.site, match.title = src.get("url", ""), src.get("site", ""), src.get("title", "")
         match.published, match.text = src.get("published"), src.get("text", "")
-        match.also = [{"url": c["_source"]["url"], "site": c["_source"]["site"]} for c in copies
-                      if c["_source"]["cluster"] == match.cluster and c["_id"] != match.article_id]
+        match.also = [{"url": c["url"], "site": c["site"]} for c in details.copies[match.cluster]
+                      if c["id"] != match.article_id]
     return matches
 
 

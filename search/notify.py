@@ -11,7 +11,7 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from config.settings import Settings
-from search.alerts import AlertStore, digest_due, enrich, evaluate
+from search.alerts import AlertStore, Details, digest_due, enrich, evaluate
 from search.mail import deliver, renderer
 
 log = logging.getLogger(__name__)
@@ -35,9 +35,10 @@ def run_alerts(es: Elasticsearch, store: AlertStore, settings: Settings, *, now:
     results = evaluate(es, settings.index_prefix, due, now)
     report: dict[str, Any] = {}
     base = renderer(settings)
+    details = Details()
 
     def render(rule: Any, recipient: str, fresh: list[Any], mail_id: str, part: tuple[int, int]) -> bytes:
-        return base(rule, recipient, enrich(es, settings.index_prefix, fresh), mail_id, part)
+        return base(rule, recipient, enrich(es, settings.index_prefix, fresh, details), mail_id, part)
 
     for rule in due:
         found = results[rule.name]
