@@ -106,6 +106,11 @@ def _own_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _es_cpu_ms(env: dict[str, str]) -> float:
     """Elasticsearch's own CPU time so far (all nodes), from its node stats."""
     code = ("import json; from config.settings import Settings; from search.es import make_client; "
@@ -139,20 +144,25 @@ def main() -> None:
                                                            "sitemaps": [site.url + "sitemap.xml"]}]}))
             print(f"site: {len(articles)} articles on {site.url}")
 
+            server_a = _own_cpu()
             fetch = _python(FETCH_ONLY, site.url + "sitemap.xml", json.dumps(FAST),
                             env={**env, "NEWSMON_ALLOW_PRIVATE_HOSTS": "true"})
+            server_a = _own_cpu() - server_a
             rate_a = fetch["pages"] / fetch["seconds"]
             print(f"(a) Scrapy fetch only:      {fetch['pages']} pages in {fetch['seconds']:.1f} s "
-                  f"= {rate_a:.0f} pages/s (crawl process CPU {fetch['cpu']:.1f} s)")
+                  f"= {rate_a:.0f} pages/s (CPU: crawl process {fetch['cpu']:.1f} s, "
+                  f"loopback web server {server_a:.1f} s)")
 
             paths = [str(site.root / a.path) for a in articles]
+            workers_b = _children_cpu()
             start = time.perf_counter()
             with ProcessPoolExecutor(2) as pool:
                 extracted = sum(pool.map(_extract_one, paths, chunksize=16))
             seconds_b = time.perf_counter() - start
+            workers_b = _children_cpu() - workers_b
             rate_b = extracted / seconds_b
             print(f"(b) extraction, 2 processes: {extracted} pages in {seconds_b:.1f} s "
-                  f"= {rate_b:.0f} pages/s")
+                  f"= {rate_b:.0f} pages/s (CPU {workers_b:.1f} s)")
 
             site.requests.clear()
             es_cpu, server_cpu = _es_cpu_ms(env), _own_cpu()
@@ -164,6 +174,14 @@ def main() -> None:
             print(f"(c) newsmon crawl -> index:  {summary['new']} articles in {summary['duration_s']:.1f} s "
                   f"= {rate_c:.0f} articles/s")
             print(f"(c) / min(a, b) = {rate_c / min(rate_a, rate_b):.2f}  (target >= 0.8)")
+            # (c) must do the work of (a) and of (b) for every page, plus indexing, on the same
+            # two cores: the sum of their measured CPU per page bounds it, however well overlapped.
+            per_page = (fetch["cpu"] + server_a) / fetch["pages"] + workers_b / extracted \
+                + es_cpu / max(summary["new"], 1)
+            ceiling = (os.cpu_count() or 1) / per_page
+            print(f"    CPU ceiling for (c) on {os.cpu_count()} cores: {ceiling:.0f} articles/s "
+                  f"= {ceiling / min(rate_a, rate_b):.2f} x min(a, b) (CPU of (a) + (b) + indexing per page, "
+                  f"{per_page * 1000:.2f} ms)")
             cpu = crawl["_cpu_s"]
             print(f"    CPU seconds during (c): crawl process {cpu['main']:.1f}, extraction workers "
                   f"{cpu['workers']:.1f}, Elasticsearch {es_cpu:.1f}, loopback web server {server_cpu:.1f} "

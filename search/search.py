@@ -6,6 +6,7 @@ import html
 import re
 from collections.abc import Iterator
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from elasticsearch import Elasticsearch, NotFoundError, helpers
@@ -32,12 +33,24 @@ def _filters(sites: list[str], since: date | None, until: date | None) -> list[d
     return filters
 
 
+# An alert run renders the same article for many rules and recipients: its matching forms
+# are computed once.
+@lru_cache(maxsize=1024)
+def _folded(text: str) -> str:
+    return textnorm.fold(text)
+
+
+@lru_cache(maxsize=1024)
+def _normalized(text: str) -> str:
+    return textnorm.normalize(text)
+
+
 def snippet(text: str, forms: list[tuple[str, bool]], width: int = SNIPPET_CHARS) -> str:
     """A window of the body around the first match, as HTML: crawled text escaped, every
     matched word or phrase in `<mark>`. Matching runs on the normalized and folded forms,
     whose offsets agree with the display text character for character."""
-    folded = textnorm.fold(text)
-    norm = textnorm.normalize(text) if any(exact for _, exact in forms) else folded
+    folded = _folded(text)
+    norm = _normalized(text) if any(exact for _, exact in forms) else folded
     spans: list[tuple[int, int]] = []
     for form, exact in forms:
         hay = norm if exact else folded
