@@ -228,7 +228,9 @@ def _valid_address(address: str) -> bool:
 
 
 def _rule_search(rule: Rule, since: str, until: str, after: list[Any] | None) -> dict[str, Any]:
-    filters: list[dict[str, Any]] = [{"range": {"indexed_at": {"gt": since, "lte": until}}}]
+    # `gte`: indexing times have millisecond resolution, so an article indexed in the same
+    # millisecond a rule was added must count (a repeat is removed by the ledger).
+    filters: list[dict[str, Any]] = [{"range": {"indexed_at": {"gte": since, "lte": until}}}]
     if rule.sites:
         filters.append({"terms": {"site": rule.sites}})
     body: dict[str, Any] = {
