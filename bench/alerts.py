@@ -1,6 +1,6 @@
 """Alert evaluation at scale: R rules against A newly indexed articles in an index of N.
 
-Indexes N background articles (bench/search.py's synthetic corpus), creates R alert rules
+Indexes N background articles (bench/search_speed.py's synthetic corpus), creates R alert rules
 (queries drawn from the same vocabulary: words, phrases, accent-less, OR, negation, site
 filters; one or two recipients each), indexes A new articles, then times one
 `run_alerts` (instant rules): the batched evaluation (`msearch`, 100 rules per request)
@@ -15,27 +15,23 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import random
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-# Run as `python bench/alerts.py`, bench/search.py would shadow the `search` package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-from config.settings import Settings  # noqa: E402
-from pipelines.index import write_batch  # noqa: E402
-from search import alerts as alert_rules  # noqa: E402
-from search import mail, notify  # noqa: E402
-from search.es import make_client  # noqa: E402
-from search.index import drop_all  # noqa: E402
+from config.settings import Settings
+from pipelines.index import write_batch
+from search import alerts as alert_rules
+from search import mail, notify
+from search.es import make_client
+from search.index import drop_all
 
 PREFIX = "newsmon-bench-alerts"
 
 
 def _search_bench():
-    spec = importlib.util.spec_from_file_location("bench_search", Path(__file__).with_name("search.py"))
+    spec = importlib.util.spec_from_file_location("search_speed", Path(__file__).with_name("search_speed.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -16,22 +16,17 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import sys
 import time
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
-# Run as `python bench/search.py`, this file would shadow the `search` package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-from config.settings import Settings  # noqa: E402
-from crawler.samples import sitegen  # noqa: E402
-from pipelines.index import write_batch  # noqa: E402
-from pipelines.normalize import normalize_article  # noqa: E402
-from search import textnorm  # noqa: E402
-from search.es import make_client  # noqa: E402
-from search.index import drop_all  # noqa: E402
-from search.search import search  # noqa: E402
+from config.settings import Settings
+from crawler.samples import sitegen
+from pipelines.index import write_batch
+from pipelines.normalize import normalize_article
+from search import textnorm
+from search.es import make_client
+from search.index import drop_all
+from search.search import search
 
 PREFIX = "newsmon-bench-search"
 SITES = [f"ldld-{i:02d}" for i in range(40)]
