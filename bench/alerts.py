@@ -75,12 +75,7 @@ def main() -> None:
             print(f"evaluation: {args.rules} rules against {len(new)} new articles in an index of "
                   f"{args.docs + len(new)}: {evaluated:.2f} s, {matches} rule-story matches "
                   f"(target <= 5 s)")
-            base = mail.renderer(settings)
-            details = alert_rules.Details()
-
-            def render(rule, recipient, fresh, mail_id, part):
-                return base(rule, recipient, alert_rules.enrich(es, PREFIX, fresh, details), mail_id, part)
-
+            render = notify.mail_renderer(es, settings)
             started = time.perf_counter()
             queued = sum(store.decide(rule, found[rule.name].matches, render, watermark=now.isoformat(),
                                       now=now) for rule in store.rules())

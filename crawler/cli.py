@@ -427,8 +427,10 @@ def alerts_test(
     es = _client(settings)
     try:
         rule = store.get(name)
-        matches = evaluate(es, settings.index_prefix, [rule], datetime.now(ZoneInfo("UTC")))[name].matches
-        matches = enrich(es, settings.index_prefix, matches)
+        found = evaluate(es, settings.index_prefix, [rule], datetime.now(ZoneInfo("UTC")))[name]
+        if found.error:
+            raise _fail(f"alert {name!r} not evaluated: {found.error}")
+        matches = enrich(es, settings.index_prefix, found.matches)
     except AlertError as exc:
         raise _fail(str(exc), 2) from None
     except ESConnectionError:

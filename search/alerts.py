@@ -176,9 +176,8 @@ class AlertStore:
         stamp = now.isoformat()
         with self.transaction() as db:
             for recipient in rule.emails:
-                fresh = [m for m in matches if not db.execute(
-                    "SELECT 1 FROM ledger WHERE alert = ? AND recipient = ? AND cluster = ?",
-                    (rule.name, recipient, m.cluster)).fetchone()]
+                sent = _ledgered(db, rule.name, recipient, [m.cluster for m in matches])
+                fresh = [m for m in matches if m.cluster not in sent]
                 parts = [fresh[i:i + MAIL_STORIES] for i in range(0, len(fresh), MAIL_STORIES)]
                 for number, part in enumerate(parts, start=1):
                     mail_id = f"{rule.name}|{recipient}|{stamp}" + (f"|{number}" if len(parts) > 1 else "")
@@ -212,6 +211,18 @@ class AlertStore:
         with self.transaction() as db:
             db.execute("UPDATE mails SET attempts = ?, last_error = ?, next_try = ? WHERE mail_id = ?",
                        (attempts + 1, error[:500], (now + delay).isoformat(), mail_id))
+
+
+def _ledgered(db: sqlite3.Connection, alert: str, recipient: str, clusters: list[str]) -> set[str]:
+    """Which of `clusters` this recipient already got from this alert (a query per 500,
+    not one per story)."""
+    sent: set[str] = set()
+    for start in range(0, len(clusters), 500):
+        chunk = clusters[start:start + 500]
+        marks = ", ".join("?" * len(chunk))  # placeholders only: the values are bound
+        query = f"SELECT cluster FROM ledger WHERE alert = ? AND recipient = ? AND cluster IN ({marks})"  # noqa: S608
+        sent.update(row[0] for row in db.execute(query, (alert, recipient, *chunk)))
+    return sent
 
 
 def _rule(row: sqlite3.Row) -> Rule:

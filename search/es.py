@@ -25,8 +25,7 @@ def make_client(settings: Settings, *, timeout: float | None = None) -> Elastics
         kwargs["ca_certs"] = str(settings.es_ca_certs)
     if not settings.es_verify_certs:
         kwargs["verify_certs"] = False
-    # orjson parses the large msearch/bulk answers (alerts, near-duplicate lookups) several
-    # times faster than the standard library.
+    # orjson for the large msearch and bulk bodies (alert evaluation, near-duplicate lookups).
     return Elasticsearch(settings.effective_es_url, serializer=OrjsonSerializer(), **kwargs)
 
 

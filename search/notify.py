@@ -5,16 +5,28 @@ rules), by the scheduler at 07:00 (daily digests) and by `newsmon alerts run`.""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from elasticsearch import Elasticsearch
 
 from config.settings import Settings
-from search.alerts import AlertStore, Details, digest_due, enrich, evaluate
+from search.alerts import AlertStore, Details, Match, Rule, digest_due, enrich, evaluate
 from search.mail import deliver, renderer
 
 log = logging.getLogger(__name__)
+
+
+def mail_renderer(es: Elasticsearch, settings: Settings) -> Callable[..., bytes]:
+    """`render` in the shape `AlertStore.decide` calls it, fetching what the mail shows for
+    the stories it carries; details are fetched once per run and shared by every rule."""
+    base, details = renderer(settings), Details()
+
+    def render(rule: Rule, recipient: str, fresh: list[Match], mail_id: str, part: tuple[int, int]) -> bytes:
+        return base(rule, recipient, enrich(es, settings.index_prefix, fresh, details), mail_id, part)
+
+    return render
 
 
 def run_alerts(es: Elasticsearch, store: AlertStore, settings: Settings, *, now: datetime | None = None,
@@ -34,12 +46,7 @@ def run_alerts(es: Elasticsearch, store: AlertStore, settings: Settings, *, now:
         due.append(rule)
     results = evaluate(es, settings.index_prefix, due, now)
     report: dict[str, Any] = {}
-    base = renderer(settings)
-    details = Details()
-
-    def render(rule: Any, recipient: str, fresh: list[Any], mail_id: str, part: tuple[int, int]) -> bytes:
-        return base(rule, recipient, enrich(es, settings.index_prefix, fresh, details), mail_id, part)
-
+    render = mail_renderer(es, settings)
     for rule in due:
         found = results[rule.name]
         if found.error:

@@ -23,8 +23,8 @@ from crawler.samples.sitegen import generate_site, write_article, write_indexes
 from search import alerts
 from search.alerts import AlertError, AlertStore, Match, Rule, evaluate
 from search.index import alias_name
-from search.mail import render, renderer
-from search.notify import run_alerts
+from search.mail import render
+from search.notify import mail_renderer, run_alerts
 from tests.conftest import host_of, run_cli, site_registry
 from tests.test_query import GRAMMAR, index_corpus
 
@@ -181,10 +181,7 @@ def test_a_decided_mail_survives_a_crash_before_sending(env: dict[str, str], es,
     index_corpus(es, settings.index_prefix)
     now = datetime.now(UTC)
     found = evaluate(es, settings.index_prefix, store.rules(), now)["Lương"]
-    base = renderer(settings)
-    store.decide(store.get("Lương"), found.matches,
-                 lambda rule, to, fresh, mail_id, part: base(rule, to, alerts.enrich(
-                     es, settings.index_prefix, fresh), mail_id, part),
+    store.decide(store.get("Lương"), found.matches, mail_renderer(es, settings),
                  watermark=found.watermark, now=now)
     store.db.close()  # the process dies here: decided and queued, not delivered
     assert smtp.messages == []
