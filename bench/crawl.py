@@ -70,16 +70,27 @@ print(json.dumps({"pages": stats.get("response_received_count", 0), "seconds": s
 """
 
 NEWSMON_CRAWL = """
-import json, resource, sys
+import json, os, resource, sys
+from pathlib import Path
 from crawler.registry import load_registry
 from crawler.run import run_crawl
 from pipelines import extract
-summary = run_crawl(load_registry(__import__("pathlib").Path(sys.argv[1])), json.loads(sys.argv[2]))
+
+def worker_usage(pid):
+    # The workers are children of the fork server, not of this process: RUSAGE_CHILDREN
+    # never sees them, so their CPU and peak RSS are read from /proc before shutdown.
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+    return cpu, int(status["VmHWM"].split()[0])
+
+summary = run_crawl(load_registry(Path(sys.argv[1])), json.loads(sys.argv[2]))
+workers = [worker_usage(pid) for pid in (extract._pool._processes if extract._pool else {})]
 if extract._pool is not None:
     extract._pool.shutdown()
-me, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-summary["_rss_kb"] = {"main": me.ru_maxrss, "largest_worker": workers.ru_maxrss}
-summary["_cpu_s"] = {"main": me.ru_utime + me.ru_stime, "workers": workers.ru_utime + workers.ru_stime}
+me = resource.getrusage(resource.RUSAGE_SELF)
+summary["_rss_kb"] = {"main": me.ru_maxrss, "largest_worker": max((kb for _, kb in workers), default=0)}
+summary["_cpu_s"] = {"main": me.ru_utime + me.ru_stime, "workers": sum(cpu for cpu, _ in workers)}
 print(json.dumps(summary))
 """
 

@@ -65,8 +65,8 @@ def _es_source(doc: dict[str, Any]) -> dict[str, Any]:
 
 def write_batch(es: Elasticsearch, prefix: str, docs: list[dict[str, Any]]) -> dict[str, int]:
     """Dedup-resolve and bulk-write one batch; returns outcome counts."""
-    # Milliseconds (the date type's resolution): alerts select by indexing time, and an
-    # article indexed in the same second as a rule was added must not fall before it.
+    # Milliseconds (the date type's resolution): alerts compare indexing times with the
+    # moment a rule was added.
     now = datetime.now(UTC).isoformat(timespec="milliseconds")
     index = article_index.alias_name(prefix)
     with _write_lock:
