@@ -55,35 +55,6 @@ FILTERED = [  # (query, sites, since, until, sort)
 ]
 
 
-_SUBJECTS = [
-    "Liên đoàn Lao động tỉnh {place}", "Công đoàn các khu công nghiệp {place}",
-    "Ban chấp hành công đoàn cơ sở", "Đồng chí {name}", "Công đoàn ngành Dệt may",
-    "Công đoàn ngành Giáo dục {place}", "Nhiều công nhân", "Đại diện doanh nghiệp", "Ban nữ công",
-    "Hội đồng thi đua", "Đoàn kiểm tra liên ngành", "Công đoàn Viên chức tỉnh {place}",
-    "Văn phòng tư vấn pháp luật", "Quỹ Trợ vốn CEP", "Nhà văn hoá lao động",
-]
-_ACTIONS = [
-    "đã tổ chức", "vừa phối hợp triển khai", "đề nghị doanh nghiệp thực hiện", "kiểm tra việc thực hiện",
-    "trao tặng", "tổng kết", "phát động", "giám sát", "hướng dẫn", "đối thoại về", "kiến nghị sửa đổi",
-    "hỗ trợ kinh phí cho", "biểu dương", "ký kết", "khảo sát", "tập huấn về", "tuyên truyền", "thăm hỏi",
-]
-_OBJECTS = [
-    "{n} suất quà Tết cho đoàn viên", "chế độ bảo hiểm xã hội cho {n} lao động",
-    "bữa ăn ca trị giá {n} nghìn đồng", "thỏa ước lao động tập thể tại {n} doanh nghiệp",
-    "an toàn vệ sinh lao động ở {n} cơ sở", "nhà ở xã hội cho {n} công nhân",
-    "tiền thuê nhà cho {n} người lao động", "{n} cán bộ công đoàn cơ sở",
-    "thời giờ làm thêm tối đa {n} giờ mỗi năm", "khoản nợ lương {n} triệu đồng",
-    "thưởng Tết bình quân {n} nghìn", "kết nạp {n} đoàn viên mới",
-    "chương trình Tết Sum vầy với {n} vé xe", "hội thi tay nghề cho {n} thí sinh",
-    "mái ấm công đoàn cho {n} gia đình", "quỹ khuyến học {n} suất", "đình công của {n} công nhân",
-]
-_TAILS = [
-    "trong năm {year}", "tại {place}", "trước Tết Nguyên đán", "nhân Tháng Công nhân",
-    "theo Nghị quyết 02", "từ nguồn tài chính công đoàn", "với sự tham gia của {name}",
-    "ở các khu chế xuất", "",
-]
-
-
 def corpus(count: int, seed: int = 11):
     """Synthetic articles, in batches of 500 (the shape the crawl's index stage sees): each
     paragraph a few random sentences from subject/action/object pools, so unrelated
@@ -95,15 +66,10 @@ def corpus(count: int, seed: int = 11):
     for index in range(count):
         published = start - timedelta(minutes=rng.randrange(0, 3 * 365 * 24 * 60))
 
-        def sentence(year: int = published.year) -> str:
-            fill = {"place": rng.choice(sitegen._PLACES), "name": rng.choice(sitegen._NAMES),
-                    "n": rng.randrange(3, 5000), "year": year}
-            parts = [rng.choice(_SUBJECTS), rng.choice(_ACTIONS), rng.choice(_OBJECTS), rng.choice(_TAILS)]
-            return " ".join(p.format(**fill) for p in parts if p).strip() + "."
-
-        paras = [" ".join(sentence() for _ in range(rng.randrange(2, 4))) for _ in range(5)]
+        paras = [" ".join(sitegen.sentence(rng, published.year) for _ in range(rng.randrange(2, 4)))
+                 for _ in range(5)]
         site = rng.choice(SITES)
-        title = sentence().rstrip(".")
+        title = sitegen.sentence(rng, published.year).rstrip(".")
         if index % 10 == 9 and batch:
             origin = batch[rng.randrange(len(batch))]
             title = "[Tin tổng hợp] " + origin["title"]

@@ -156,9 +156,8 @@ class AlertStore:
             raise AlertError(f"no alert named {name!r}")
         return _rule(row)
 
-    def rules(self, mode: str | None = None) -> list[Rule]:
-        rows = self.db.execute("SELECT * FROM rules ORDER BY name").fetchall()
-        return [r for r in map(_rule, rows) if mode is None or r.mode == mode]
+    def rules(self) -> list[Rule]:
+        return [_rule(row) for row in self.db.execute("SELECT * FROM rules ORDER BY name")]
 
     def remove(self, name: str) -> None:
         self.get(name)

@@ -98,9 +98,11 @@ def test_instant_alert_after_crawl_each_story_once(registry: Path, env: dict[str
 
 
 @pytest.mark.es
-def _settings(env: dict[str, str], port: int | None = None) -> Settings:
+def _settings(env: dict[str, str]) -> Settings:
+    """In-process settings for this test's index, data directory and SMTP server (if any)."""
     return Settings(es_url=env["NEWSMON_ES_URL"], index_prefix=env["NEWSMON_INDEX_PREFIX"],
-                    data_dir=Path(env["NEWSMON_DATA_DIR"]), smtp_host=port and "127.0.0.1", smtp_port=port)
+                    data_dir=Path(env["NEWSMON_DATA_DIR"]), smtp_host=env.get("NEWSMON_SMTP_HOST"),
+                    smtp_port=env.get("NEWSMON_SMTP_PORT"))
 
 
 def _slugs(es, env: dict[str, str]) -> dict[str, str]:
@@ -110,9 +112,8 @@ def _slugs(es, env: dict[str, str]) -> dict[str, str]:
 
 
 @pytest.mark.es
-def test_every_grammar_form_alerts_on_what_search_finds(env: dict[str, str], es, smtp: Inbox,
-                                                        unused_port: int) -> None:
-    settings = _settings(env, int(env["NEWSMON_SMTP_PORT"]))
+def test_every_grammar_form_alerts_on_what_search_finds(env: dict[str, str], es, smtp: Inbox) -> None:
+    settings = _settings(env)
     store = AlertStore(settings.resolved_data_dir)
     for number, (query, _) in enumerate(GRAMMAR):
         store.add(f"rule {number}", query, ["a@cd.example.vn"], [], mode="instant")
@@ -138,7 +139,7 @@ def test_a_long_list_is_paged_and_split_into_numbered_mails(env: dict[str, str],
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(alerts, "PAGE_SIZE", 2)     # five matches: three pages
     monkeypatch.setattr(alerts, "MAIL_STORIES", 2)  # and three mails
-    settings = _settings(env, int(env["NEWSMON_SMTP_PORT"]))
+    settings = _settings(env)
     store = AlertStore(settings.resolved_data_dir)
     store.add("Công đoàn", "công đoàn", ["a@cd.example.vn"], [], mode="instant")
     index_corpus(es, settings.index_prefix)
@@ -157,7 +158,7 @@ def test_a_long_list_is_paged_and_split_into_numbered_mails(env: dict[str, str],
 @pytest.mark.es
 def test_a_rule_elasticsearch_refuses_is_reported_and_retried_the_others_go_out(
         env: dict[str, str], es, smtp: Inbox) -> None:
-    settings = _settings(env, int(env["NEWSMON_SMTP_PORT"]))
+    settings = _settings(env)
     store = AlertStore(settings.resolved_data_dir)
     store.add("Lương", "lương", ["a@cd.example.vn"], [], mode="instant")
     huge = store.add("Danh sách dài", " OR ".join(f"từ{i}" for i in range(5000)), ["a@cd.example.vn"], [],

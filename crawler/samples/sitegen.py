@@ -44,29 +44,44 @@ _PARAS = [
 ]
 
 
-# Sentence parts combined at random, so that every article has paragraphs of its own:
-# articles that shared all their text would be (rightly) clustered as one story.
-_WHO = ["Công ty TNHH May mặc Hưng Thịnh", "Công ty CP Giày da Phú Mỹ", "Công ty Điện tử Tân Hoà",
-        "Nhà máy Chế biến gỗ An Phát", "Công ty TNHH Thực phẩm Sao Mai", "Xí nghiệp Cơ khí Bình Minh",
-        "Công ty CP Dệt Thành Công", "Công ty TNHH Linh kiện Quang Minh"]
-_GROUPS = ["công nhân ca đêm", "lao động nữ", "người lao động ngoại tỉnh", "đoàn viên công đoàn",
-           "công nhân mới tuyển dụng", "tổ trưởng sản xuất", "lao động lớn tuổi", "cán bộ công đoàn cơ sở"]
-_DEEDS = ["được nâng mức hỗ trợ tiền ăn ca", "kiến nghị sắp xếp lại thời giờ làm thêm",
-          "nhận thêm phụ cấp nhà trọ hằng tháng", "được khám sức khoẻ định kỳ miễn phí",
-          "tham gia lớp tập huấn pháp luật lao động", "được bố trí xe đưa đón về quê",
-          "đề xuất điều chỉnh định mức sản phẩm", "nhận hỗ trợ học phí cho con"]
-_SINCE = ["từ đầu tháng {m}", "trong quý {q}", "kể từ ngày {d}/{m}", "sau cuộc đối thoại tháng {m}",
-          "theo thoả thuận ký ngày {d}/{m}"]
+# Sentence parts combined at random, so that articles share phrases but not most of their
+# text (articles that shared all their text would rightly be clustered as one story).
+# Also the corpus of bench/search_speed.py.
+_SUBJECTS = [
+    "Liên đoàn Lao động tỉnh {place}", "Công đoàn các khu công nghiệp {place}",
+    "Ban chấp hành công đoàn cơ sở", "Đồng chí {name}", "Công đoàn ngành Dệt may",
+    "Công đoàn ngành Giáo dục {place}", "Nhiều công nhân", "Đại diện doanh nghiệp", "Ban nữ công",
+    "Hội đồng thi đua", "Đoàn kiểm tra liên ngành", "Công đoàn Viên chức tỉnh {place}",
+    "Văn phòng tư vấn pháp luật", "Quỹ Trợ vốn CEP", "Nhà văn hoá lao động",
+]
+_ACTIONS = [
+    "đã tổ chức", "vừa phối hợp triển khai", "đề nghị doanh nghiệp thực hiện", "kiểm tra việc thực hiện",
+    "trao tặng", "tổng kết", "phát động", "giám sát", "hướng dẫn", "đối thoại về", "kiến nghị sửa đổi",
+    "hỗ trợ kinh phí cho", "biểu dương", "ký kết", "khảo sát", "tập huấn về", "tuyên truyền", "thăm hỏi",
+]
+_OBJECTS = [
+    "{n} suất quà Tết cho đoàn viên", "chế độ bảo hiểm xã hội cho {n} lao động",
+    "bữa ăn ca trị giá {n} nghìn đồng", "thỏa ước lao động tập thể tại {n} doanh nghiệp",
+    "an toàn vệ sinh lao động ở {n} cơ sở", "nhà ở xã hội cho {n} công nhân",
+    "tiền thuê nhà cho {n} người lao động", "{n} cán bộ công đoàn cơ sở",
+    "thời giờ làm thêm tối đa {n} giờ mỗi năm", "khoản nợ lương {n} triệu đồng",
+    "thưởng Tết bình quân {n} nghìn", "kết nạp {n} đoàn viên mới",
+    "chương trình Tết Sum vầy với {n} vé xe", "hội thi tay nghề cho {n} thí sinh",
+    "mái ấm công đoàn cho {n} gia đình", "quỹ khuyến học {n} suất", "đình công của {n} công nhân",
+]
+_TAILS = [
+    "trong năm {year}", "tại {place}", "trước Tết Nguyên đán", "nhân Tháng Công nhân",
+    "theo Nghị quyết 02", "từ nguồn tài chính công đoàn", "với sự tham gia của {name}",
+    "ở các khu chế xuất", "",
+]
 
 
-def _detail(rng: random.Random) -> str:
-    """A paragraph of three sentences from the parts above, with its own numbers."""
-    sentences = []
-    for _ in range(3):
-        since = rng.choice(_SINCE).format(m=rng.randint(1, 12), q=rng.randint(1, 4), d=rng.randint(1, 28))
-        sentences.append(f"Tại {rng.choice(_WHO)}, {rng.randint(12, 950)} {rng.choice(_GROUPS)} "
-                         f"{rng.choice(_DEEDS)} {since}.")
-    return " ".join(sentences)
+def sentence(rng: random.Random, year: int) -> str:
+    """One sentence from the pools above."""
+    fill = {"place": rng.choice(_PLACES), "name": rng.choice(_NAMES), "n": rng.randrange(3, 5000),
+            "year": year}
+    parts = [rng.choice(_SUBJECTS), rng.choice(_ACTIONS), rng.choice(_OBJECTS), rng.choice(_TAILS)]
+    return " ".join(p.format(**fill) for p in parts if p).strip() + "."
 
 
 @dataclass(frozen=True)
@@ -112,7 +127,8 @@ def write_article(root: Path, index: int, published: datetime, related: list[Gen
     title = f"LĐLĐ tỉnh {place}: {topic} năm {published.year} (bài {index})"
     fill = {"place": place, "action": action.format(n=n), "name": _NAMES[index % len(_NAMES)],
             "k": 5 + index % 40}
-    rest = rng.sample([p.format(**fill) for p in _PARAS[1:]], 2) + [_detail(rng) for _ in range(3)]
+    rest = rng.sample([p.format(**fill) for p in _PARAS[1:]], 2) + [
+        " ".join(sentence(rng, published.year) for _ in range(3)) for _ in range(3)]
     rng.shuffle(rest)
     paras = [_PARAS[0].format(**fill), *rest]
     if edition:
