@@ -80,8 +80,10 @@ def main() -> None:
             queued = sum(store.decide(rule, found[rule.name].matches, render, watermark=now.isoformat(),
                                       now=now) for rule in store.rules())
             decided = time.perf_counter() - started
-            print(f"decisions: {queued} mails rendered and queued with their ledger rows in {decided:.2f} s "
-                  f"= {queued / decided:.0f} mails/s")
+            stories = store.db.execute("SELECT count(*) FROM ledger").fetchone()[0]
+            print(f"decisions: {queued} mails ({stories} story entries) rendered and queued with their "
+                  f"ledger rows in {decided:.2f} s = {queued / decided:.0f} mails/s, "
+                  f"{stories / decided:.0f} stories/s")
             started = time.perf_counter()
             sent, _ = mail.deliver(store, settings, now)
             print(f"delivery to the outbox: {sent} .eml files in {time.perf_counter() - started:.2f} s")
