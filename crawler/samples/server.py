@@ -52,6 +52,8 @@ def _redirects(root: Path) -> dict[str, str]:
 
 def _handler(site_ref: list[SampleSite]) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as real sites serve
+
         def do_GET(self) -> None:
             site = site_ref[0]
             path = unquote(urlsplit(self.path).path)
