@@ -98,25 +98,77 @@ def _slug(text: str) -> str:
     return "-".join(words)
 
 
+_SECTIONS = ["Thời sự", "Công đoàn", "Việc làm", "Pháp luật", "Đời sống", "Kinh tế", "Giáo dục", "Y tế",
+             "Văn hoá", "Thể thao", "Bạn đọc", "Multimedia"]
+_SUBSECTIONS = ["Tin tức", "Hoạt động", "Chính sách", "Phóng sự", "Ý kiến", "Hỏi đáp"]
+
+
+def _chrome_head() -> str:
+    """What a real CMS puts in <head>: metadata, style sheets, a large inline style block
+    and the ad and analytics scripts (tens of kilobytes the extractor parses and drops)."""
+    css = "".join(f".box-{i} .title a{{color:#1a{i % 10};font-size:{12 + i % 6}px;margin:0 {i % 8}px}}"
+                  f".box-{i}:hover{{background:#f{i % 10}f{i % 10}f{i % 10}}}\n" for i in range(120))
+    slots = ",".join(f'{{"id":"ads-{i}","size":[300,{250 + i % 4 * 50}],"zone":"zone_{i}"}}'
+                     for i in range(60))
+    sheets = "".join(f'<link rel="stylesheet" href="/static/css/{name}.css?v=2021.12.08">'
+                     for name in ("reset", "layout", "menu", "detail", "sidebar", "footer"))
+    return (f'<meta name="viewport" content="width=device-width, initial-scale=1">{sheets}'
+            f"<style>{css}</style><script>window.adSlots=[{slots}];</script>"
+            "<script>(function(w,d,s,l,i){w[l]=w[l]||[];w[l].push({'gtm.start':new Date().getTime(),"
+            "event:'gtm.js'});})(window,document,'script','dataLayer','GTM-0000');</script>")
+
+
+def _chrome_menu() -> str:
+    """A mega menu: every section with its subsections (the subsections open in place)."""
+    items = "".join(f'<li><a href="/tin-tuc/">{name}</a><ul class="sub">'
+                    + "".join(f'<li><a href="#">{sub} {name.lower()}</a></li>' for sub in _SUBSECTIONS)
+                    + "</ul></li>" for name in _SECTIONS)
+    return f'<nav class="menu"><ul><li><a href="/">Trang chủ</a></li>{items}</ul></nav>'
+
+
+def _chrome_sidebar(related: list[GeneratedArticle]) -> str:
+    """"Tin mới" and "Đọc nhiều" boxes: headlines with their teaser sentences."""
+    rng = random.Random(len(related))  # noqa: S311 - sample text
+    boxes = []
+    for heading in ("Tin mới nhất", "Đọc nhiều", "Pháp luật - Chính sách"):
+        entries = "".join(f'<li><a href="/{r.path}">{escape(r.title)}</a>'
+                          f"<p>{escape(sentence(rng, 2021))}</p></li>" for r in related)
+        entries += "".join(f'<li><a href="/tin-tuc/">{escape(sentence(rng, 2021))}</a></li>'
+                           for _ in range(8))
+        boxes.append(f'<div class="box"><h3>{heading}</h3><ul>{entries}</ul></div>')
+    return f'<aside class="sidebar">{"".join(boxes)}</aside>'
+
+
+_FOOTER = ('<footer class="footer"><div class="links">'
+           + "".join(f'<a href="/tin-tuc/">{name}</a> ' for name in _SECTIONS)
+           + "</div><p>Công đoàn Mẫu - Cơ quan của Liên đoàn Lao động tỉnh. Giấy phép số 123/GP-BTTTT ngày "
+           "08/12/2021. Tổng Biên tập: Nguyễn Văn A. Địa chỉ: 10 Lê Lợi, phường 1, thành phố. Điện thoại: "
+           "0123 456 789. Email: toasoan@congdoanmau.vn. Ghi rõ nguồn khi phát hành lại thông tin từ website "
+           "này.</p></footer>")
+
+
 def article_page(title: str, published: datetime, paras: list[str], related: list[GeneratedArticle],
                  author: str) -> str:
+    """One article page as a union news site serves it: about 30 KB of layout (head, mega
+    menu, share buttons, sidebar boxes, footer) around the article."""
     # Related links carry tracking parameters and a fragment: the same article by another URL.
     links = "".join(f'<li><a href="/{r.path}?utm_source=related#top">{escape(r.title)}</a></li>'
                     for r in related)
     body = "".join(f"<p>{escape(p)}</p>" for p in paras)
     stamp = published.strftime("%H:%M %d/%m/%Y")
     return f"""<!DOCTYPE html><html lang="vi"><head><meta charset="utf-8">
-<title>{escape(title)} - Công đoàn Mẫu</title></head><body>
+<title>{escape(title)} - Công đoàn Mẫu</title>{_chrome_head()}</head><body>
 <div class="top"><span class="clock">Thứ sáu, 20/11/2026 08:15</span>
 <a href="/lich/?ngay=2021-12-01">Lịch</a></div>
 <div class="menu"><a href="/">Trang chủ</a> <a href="/tin-tuc/">Tin tức</a>
-<a href="/admin/bai-viet-moi-99999.html">Quản trị</a></div>
+<a href="/admin/bai-viet-moi-99999.html">Quản trị</a></div>{_chrome_menu()}
 <div class="main"><div class="detail"><h1>{escape(title)}</h1>
 <div class="meta"><span class="time">{stamp}</span></div>
+<div class="share">Chia sẻ: <a href="#">Facebook</a> <a href="#">Zalo</a> <a href="#">In bài</a></div>
 <div class="content">{body}</div><p class="author">{escape(author)}</p>
 <div class="tags">Từ khóa: <a href="/tag/cong-doan/">công đoàn</a></div></div>
-<div class="other"><h3>Tin cùng chuyên mục</h3><ul>{links}</ul></div></div>
-<div class="footer">Công đoàn Mẫu - Cơ quan của LĐLĐ tỉnh. Địa chỉ: 10 Lê Lợi.</div></body></html>"""
+<div class="other"><h3>Tin cùng chuyên mục</h3><ul>{links}</ul></div>{_chrome_sidebar(related)}</div>
+{_FOOTER}</body></html>"""
 
 
 def write_article(root: Path, index: int, published: datetime, related: list[GeneratedArticle],
@@ -131,6 +183,10 @@ def write_article(root: Path, index: int, published: datetime, related: list[Gen
         " ".join(sentence(rng, published.year) for _ in range(3)) for _ in range(3)]
     rng.shuffle(rest)
     paras = [_PARAS[0].format(**fill), *rest]
+    # A real article runs to 500-800 words: more paragraphs, drawn from a generator of
+    # their own so that the texts above stay what they were.
+    more = random.Random(index * 7919 + published.year)  # noqa: S311 - sample text
+    paras += [" ".join(sentence(more, published.year) for _ in range(4)) for _ in range(6)]
     if edition:
         paras.append(f"Cập nhật lần {edition}: ban tổ chức bổ sung danh sách {n + edition} người.")
     path = f"tin-tuc/{_slug(title)}-{100000 + index}.html"
