@@ -6,9 +6,14 @@ from datetime import time
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Every date and time newsmon reads without an offset, and every one it shows, is Vietnam time.
+TIMEZONE = "Asia/Ho_Chi_Minh"
+VN_TZ = ZoneInfo(TIMEZONE)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

@@ -13,18 +13,17 @@ import sys
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from config.settings import Settings
+from config.settings import VN_TZ, Settings
 from crawler.registry import RegistryError, Site, load_registry, select_sites
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -363,7 +362,7 @@ def _when(value: str | None) -> datetime | None:
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise _fail(f"--now: not an ISO date-time: {value!r}", 2) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=VN_TZ)
 
 
 @alerts_app.command("add")
@@ -389,9 +388,8 @@ def alerts_add(
 @alerts_app.command("list")
 def alerts_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """The alerts and their recipients."""
-    store = _alert_store(_settings())
-    rules = store.rules()
-    store.close()
+    with _rules(_settings()) as store:
+        rules = store.rules()
     rows = [{"name": r.name, "query": r.query, "emails": r.emails, "sites": r.sites, "mode": r.mode}
             for r in rules]
     if as_json:
@@ -420,23 +418,20 @@ def alerts_test(
     """What the alert would send now (new stories since its last run); sends nothing."""
     from elasticsearch import ConnectionError as ESConnectionError
 
-    from search.alerts import AlertError, enrich, evaluate
+    from search.alerts import enrich, evaluate
 
     settings = _settings()
-    store = _alert_store(settings)
+    with _rules(settings) as store:
+        rule = store.get(name)
     es = _client(settings)
     try:
-        rule = store.get(name)
-        found = evaluate(es, settings.index_prefix, [rule], datetime.now(ZoneInfo("UTC")))[name]
+        found = evaluate(es, settings.index_prefix, [rule], datetime.now(UTC))[name]
         if found.error:
             raise _fail(f"alert {name!r} not evaluated: {found.error}")
         matches = enrich(es, settings.index_prefix, found.matches)
-    except AlertError as exc:
-        raise _fail(str(exc), 2) from None
     except ESConnectionError:
         raise _fail(f"cannot reach Elasticsearch at {settings.effective_es_url}") from None
     finally:
-        store.close()
         es.close()
     rows = [{"url": m.url, "site": m.site, "title": m.title, "published": m.published,
              "also": [c["site"] for c in m.also]} for m in matches]
@@ -517,7 +512,7 @@ def serve(
     scheduler = configure(BackgroundScheduler(), settings.resolved_data_dir)
     scheduler.start(paused=True)
     sync_jobs(scheduler, sites)
-    sync_digest_job(scheduler, settings.digest_at)
+    sync_digest_job(scheduler, settings.digest_time)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     for run in planned_runs(scheduler, sites):

@@ -14,11 +14,11 @@ import yaml
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from config.settings import TIMEZONE
 from pipelines.normalize import site_host
 from pipelines.siterules import ExtractRules
 
 DEFAULT_SCHEDULE = "0 6 * * *"
-TIMEZONE = "Asia/Ho_Chi_Minh"
 
 
 class RegistryError(Exception):

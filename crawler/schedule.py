@@ -17,14 +17,15 @@ import logging
 import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from pathlib import Path
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from crawler.registry import TIMEZONE, Site
+from config.settings import TIMEZONE
+from crawler.registry import Site
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +51,9 @@ def trigger_for(site: Site) -> CronTrigger:
     return CronTrigger.from_crontab(site.schedule, timezone=TIMEZONE)
 
 
-def sync_digest_job(scheduler: BaseScheduler, at: str, func: str = DIGEST_FUNC) -> None:
-    """The daily digest run at `at` (HH:MM, Asia/Ho_Chi_Minh), kept like the crawl jobs."""
-    hour, minute = at.split(":")
-    trigger = CronTrigger(hour=int(hour), minute=int(minute), timezone=TIMEZONE)
+def sync_digest_job(scheduler: BaseScheduler, at: time, func: str = DIGEST_FUNC) -> None:
+    """The daily digest run at `at` (Asia/Ho_Chi_Minh), kept like the crawl jobs."""
+    trigger = CronTrigger(hour=at.hour, minute=at.minute, timezone=TIMEZONE)
     job = scheduler.get_job(DIGEST_JOB)
     if job is None:
         scheduler.add_job(func, trigger, id=DIGEST_JOB, name="daily alert digests")

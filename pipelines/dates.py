@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from lxml import html as lxml_html
 
+from config.settings import VN_TZ
 from pipelines.pagemeta import PageMeta
-
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 _META_PUBLISHED = (
     "article:published_time", "og:published_time", "og:article:published_time",

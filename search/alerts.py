@@ -30,17 +30,15 @@ from datetime import UTC, datetime, time, timedelta
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from elasticsearch import Elasticsearch, NotFoundError
 
+from config.settings import VN_TZ
 from search.index import alias_name, doc_id
 from search.query import compile_query, matching_forms, parse
 from search.search import snippet
 
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MODES = ("instant", "daily")
-DIGEST_AT = time(7, 0)
 OVERLAP = timedelta(minutes=10)
 MAIL_STORIES = 100  # stories per mail; more (a new site's first crawl) go out in numbered parts
 PAGE_SIZE = 1000  # articles per rule and request; a rule with more gets further pages
@@ -380,7 +378,7 @@ def enrich(es: Elasticsearch, prefix: str, matches: list[Match],
     return matches
 
 
-def digest_due(rule: Rule, now: datetime, at: time = DIGEST_AT) -> str | None:
+def digest_due(rule: Rule, now: datetime, at: time) -> str | None:
     """The local day whose digest is due now (at or after `at`, not yet sent), else None."""
     local = now.astimezone(VN_TZ)
     day = local.date().isoformat()

@@ -26,8 +26,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from config.settings import Settings
-from search.alerts import VN_TZ, AlertStore, Match, Rule
+from config.settings import VN_TZ, Settings
+from search.alerts import AlertStore, Match, Rule
 
 log = logging.getLogger(__name__)
 
@@ -89,12 +89,6 @@ def render(rule: Rule, recipient: str, matches: list[Match], mail_id: str, sende
     message.add_alternative(_env.get_template("alert.html.j2").render(context), subtype="html",
                             charset="utf-8")
     return message.as_bytes(policy=SMTP_POLICY)
-
-
-def renderer(settings: Settings) -> Any:
-    """`render` with the configured sender, in the shape `AlertStore.decide` calls."""
-    return lambda rule, recipient, matches, mail_id, part: render(rule, recipient, matches, mail_id,
-                                                                  settings.mail_from, part=part)
 
 
 def _smtp(settings: Settings) -> smtplib.SMTP:

@@ -13,7 +13,7 @@ from elasticsearch import Elasticsearch
 
 from config.settings import Settings
 from search.alerts import AlertStore, Details, Match, Rule, digest_due, enrich, evaluate
-from search.mail import deliver, renderer
+from search.mail import deliver, render
 
 log = logging.getLogger(__name__)
 
@@ -21,12 +21,14 @@ log = logging.getLogger(__name__)
 def mail_renderer(es: Elasticsearch, settings: Settings) -> Callable[..., bytes]:
     """`render` in the shape `AlertStore.decide` calls it, fetching what the mail shows for
     the stories it carries; details are fetched once per run and shared by every rule."""
-    base, details = renderer(settings), Details()
+    details = Details()
 
-    def render(rule: Rule, recipient: str, fresh: list[Match], mail_id: str, part: tuple[int, int]) -> bytes:
-        return base(rule, recipient, enrich(es, settings.index_prefix, fresh, details), mail_id, part)
+    def render_part(rule: Rule, recipient: str, fresh: list[Match], mail_id: str,
+                    part: tuple[int, int]) -> bytes:
+        return render(rule, recipient, enrich(es, settings.index_prefix, fresh, details), mail_id,
+                      settings.mail_from, part=part)
 
-    return render
+    return render_part
 
 
 def run_alerts(es: Elasticsearch, store: AlertStore, settings: Settings, *, now: datetime | None = None,
@@ -46,14 +48,14 @@ def run_alerts(es: Elasticsearch, store: AlertStore, settings: Settings, *, now:
         due.append(rule)
     results = evaluate(es, settings.index_prefix, due, now)
     report: dict[str, Any] = {}
-    render = mail_renderer(es, settings)
+    render_part = mail_renderer(es, settings)
     for rule in due:
         found = results[rule.name]
         if found.error:
             log.warning("alert %r not evaluated: %s", rule.name, found.error)
             report[rule.name] = {"matches": 0, "mails": 0, "error": found.error}
             continue
-        mails = store.decide(rule, found.matches, render, watermark=found.watermark, now=now,
+        mails = store.decide(rule, found.matches, render_part, watermark=found.watermark, now=now,
                              digest_day=days.get(rule.name))
         report[rule.name] = {"matches": len(found.matches), "mails": mails}
     sent, waiting = deliver(store, settings, now)

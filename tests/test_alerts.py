@@ -12,12 +12,11 @@ import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
 
-from config.settings import Settings
+from config.settings import VN_TZ, Settings
 from crawler.samples.server import SampleSite
 from crawler.samples.sitegen import generate_site, write_article, write_indexes
 from search import alerts
@@ -27,8 +26,6 @@ from search.mail import render
 from search.notify import mail_renderer, run_alerts
 from tests.conftest import host_of, run_cli, site_registry
 from tests.test_query import GRAMMAR, index_corpus
-
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 class Inbox:
@@ -97,7 +94,6 @@ def test_instant_alert_after_crawl_each_story_once(registry: Path, env: dict[str
     assert len(smtp.messages) == 3
 
 
-@pytest.mark.es
 def _settings(env: dict[str, str]) -> Settings:
     """In-process settings for this test's index, data directory and SMTP server (if any)."""
     return Settings(es_url=env["NEWSMON_ES_URL"], index_prefix=env["NEWSMON_INDEX_PREFIX"],
@@ -247,9 +243,9 @@ def test_daily_digest_once_a_day_at_seven(registry: Path, env: dict[str, str], e
     assert len(preview) >= 5
     assert all(row["title"] and row["url"].startswith("http://127.0.0.1:") for row in preview)
     assert smtp.messages == []  # `alerts test` sends nothing
-    tomorrow = datetime.now(VN).date() + timedelta(days=1)
+    tomorrow = datetime.now(VN_TZ).date() + timedelta(days=1)
     at = lambda hour, minute, day=tomorrow: datetime(day.year, day.month, day.day, hour, minute,  # noqa: E731
-                                                     tzinfo=VN).isoformat()
+                                                     tzinfo=VN_TZ).isoformat()
     _cli(env, "alerts", "run", "--now", at(6, 30))
     assert smtp.messages == []
     _cli(env, "alerts", "run", "--now", at(7, 5))

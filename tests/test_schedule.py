@@ -14,7 +14,8 @@ from pathlib import Path
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from crawler.registry import TIMEZONE, parse_registry
+from config.settings import TIMEZONE
+from crawler.registry import parse_registry
 from crawler.schedule import JOB_PREFIX, configure, sync_jobs
 from tests.conftest import NEWSMON, run_cli
 
