@@ -427,15 +427,18 @@ class PageBatches:
         error = BrokenProcessPool("the extraction pool shut down") if task.cancelled() else task.exception()
         if isinstance(error, BrokenProcessPool):
             _discard_pool(pool)
-        for i, future in enumerate(futures):
+        if error is not None:
+            for future in futures:
+                if not future.done():
+                    future.set_exception(error)
+            return
+        for future, (ok, value) in zip(futures, task.result(), strict=True):
             if future.done():
                 continue
-            if error is not None:
-                future.set_exception(error)
-            elif task.result()[i][0]:
-                future.set_result(task.result()[i][1])
+            if ok:
+                future.set_result(value)
             else:
-                future.set_exception(ExtractionError(task.result()[i][1]))
+                future.set_exception(ExtractionError(value))
 
 
 class ExtractPipeline:
@@ -444,15 +447,15 @@ class ExtractPipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.stats = crawler.stats
-        self.batches: PageBatches | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
         return cls(crawler)
 
+    def open_spider(self) -> None:
+        self.batches = PageBatches(self.crawler.spider.site.extract)
+
     async def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
-        if self.batches is None:
-            self.batches = PageBatches(self.crawler.spider.site.extract)
         try:
             article = await self.batches.extract(item["body"], item["url"], item.get("content_type"),
                                                  item.get("hint_date"))
