@@ -30,12 +30,17 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import yaml
+from elasticsearch import Elasticsearch
 
+from config.settings import Settings
 from crawler.samples.server import serve_sites
 from crawler.samples.sitegen import generate_site
 from pipelines.extract import extract_page
+from search.es import make_client
+from search.index import drop_all
 
 ROOT = Path(__file__).resolve().parent.parent
+PREFIX = "newsmon-bench"
 
 FAST = {"AUTOTHROTTLE_ENABLED": False, "CONCURRENT_REQUESTS_PER_DOMAIN": 16, "CONCURRENT_REQUESTS": 16,
         "LOG_LEVEL": "ERROR"}
@@ -127,14 +132,10 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _es_cpu_ms(env: dict[str, str]) -> float:
-    """Elasticsearch's own CPU time so far (all nodes), from its node stats."""
-    code = ("import json; from config.settings import Settings; from search.es import make_client; "
-            "n = make_client(Settings()).nodes.stats(metric='process')['nodes']; "
-            "print(sum(v['process']['cpu']['total_in_millis'] for v in n.values()))")
-    result = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True,
-                            check=True)
-    return float(result.stdout.strip())
+def _es_cpu(es: Elasticsearch) -> float:
+    """Elasticsearch's own CPU seconds so far (all nodes), from its node stats."""
+    nodes = es.nodes.stats(metric="process")["nodes"].values()
+    return sum(node["process"]["cpu"]["total_in_millis"] for node in nodes) / 1000
 
 
 def _extract_one(path: str) -> bool:
@@ -146,15 +147,24 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=int, default=2000)
     args = parser.parse_args()
+    es = make_client(Settings())
+    try:
+        _run(args.pages, es)
+    finally:
+        drop_all(es, PREFIX)
+        es.close()
+
+
+def _run(pages: int, es: Elasticsearch) -> None:
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         (tmp / "www" / "bench").mkdir(parents=True)
-        env = {**os.environ, "NEWSMON_DATA_DIR": str(tmp / "data"), "NEWSMON_INDEX_PREFIX": "newsmon-bench",
+        env = {**os.environ, "NEWSMON_DATA_DIR": str(tmp / "data"), "NEWSMON_INDEX_PREFIX": PREFIX,
                "PYTHONPATH": str(ROOT)}
         with serve_sites(tmp / "www") as sites:
             site = sites["bench"]
             host = site.url.split("/")[2]
-            articles = generate_site(site.root, args.pages, host)
+            articles = generate_site(site.root, pages, host)
             registry = tmp / "sites.yaml"
             registry.write_text(yaml.safe_dump({"sites": [{"name": "bench", "url": site.url,
                                                            "sitemaps": [site.url + "sitemap.xml"]}]}))
@@ -181,9 +191,10 @@ def main() -> None:
                   f"= {rate_b:.0f} pages/s (CPU {workers_b:.1f} s)")
 
             site.requests.clear()
-            es_cpu, server_cpu = _es_cpu_ms(env), _own_cpu()
+            es_cpu, server_cpu = _es_cpu(es), _own_cpu()
             crawl = _python(NEWSMON_CRAWL, str(registry), json.dumps(FAST), env=env)
-            es_cpu, server_cpu = (_es_cpu_ms(env) - es_cpu) / 1000, _own_cpu() - server_cpu
+            server_cpu = _own_cpu() - server_cpu  # before the stats call below adds its own
+            es_cpu = _es_cpu(es) - es_cpu
             first_requests = len(site.requests)
             summary = crawl["bench"]
             rate_c = summary["new"] / summary["duration_s"]
@@ -211,11 +222,7 @@ def main() -> None:
             print(f"second crawl: {len(site.requests)} requests vs {first_requests} "
                   f"({len(site.requests) / first_requests:.1%}, target <= 10 %); new {again['new']}, "
                   f"known and skipped {again['seen_skipped']}")
-        subprocess.run([sys.executable, "-c", "from config.settings import Settings; from search.es import "
-                        "make_client; c = make_client(Settings()); "
-                        "names = list(c.indices.get(index='newsmon-bench-*', expand_wildcards='all')); "
-                        "names and c.indices.delete(index=','.join(names))"],
-                       env=env, cwd=ROOT, check=False)
+
 
 if __name__ == "__main__":
     main()

@@ -204,7 +204,7 @@ def compile_query(query: str) -> dict[str, Any]:
         "should": [
             {"match_phrase": {"title_fold": {"query": whole, "slop": 2, "boost": 3}}},
             # Exact adjacency in the body: a sloppy phrase over every matching body
-            # doubled the 95th-percentile latency at 100k articles (bench/search.py).
+            # doubled the 95th-percentile latency at 100k articles (bench/search_speed.py).
             {"match_phrase": {"text_fold": {"query": whole}}},
         ],
     }}
