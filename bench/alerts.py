@@ -25,7 +25,7 @@ from pipelines.index import write_batch
 from search import alerts as alert_rules
 from search import mail, notify
 from search.es import make_client
-from search.index import drop_all
+from search.schema import drop_all
 
 PREFIX = "newsmon-bench-alerts"
 

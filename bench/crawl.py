@@ -37,7 +37,7 @@ from crawler.samples.server import serve_sites
 from crawler.samples.sitegen import generate_site
 from pipelines.extract import extract_page
 from search.es import make_client
-from search.index import drop_all
+from search.schema import drop_all
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "newsmon-bench"

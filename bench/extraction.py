@@ -22,8 +22,8 @@ from pathlib import Path
 import trafilatura
 
 from crawler.registry import load_registry
-from pipelines.dates import to_iso
 from pipelines.extract import extract_page
+from search.article import to_iso
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -40,7 +40,7 @@ def bare(html: bytes, url: str | None) -> str:
 
 def ours(html: bytes, url: str | None) -> str:
     article = extract_page(html, url, "text/html; charset=utf-8", min_chars=0)
-    return article["text"] if article else ""
+    return article.text if article else ""
 
 
 def timed(name: str, fn: Extractor, pages: dict[str, bytes], urls: dict[str, str | None],
@@ -93,10 +93,10 @@ def fixtures(tmp: Path) -> None:
         doc = trafilatura.bare_extraction(html, url=expected["url"], with_metadata=True)
         base[key] = {"articleBody": doc.text if doc else ""}
         article = extract_page(html, expected["url"], rules=rules)
-        mine[key] = {"articleBody": article["text"] if article else ""}
+        mine[key] = {"articleBody": article.text if article else ""}
         bare_date = to_iso(doc.date) if doc and doc.date else None
         dates["trafilatura"] += bare_date == expected["published"]
-        dates["newsmon"] += bool(article) and article["published"] == expected["published"]
+        dates["newsmon"] += bool(article) and article.published == expected["published"]
     for name, right in dates.items():
         print(f"{name}: publication date and time exact on {right}/{len(gold)} pages")
     score(tmp, gold, {"trafilatura-vi": base, "newsmon-vi": mine})

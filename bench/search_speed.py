@@ -24,8 +24,9 @@ from crawler.samples import sitegen
 from pipelines.index import write_batch
 from pipelines.normalize import normalize_article
 from search import textnorm
+from search.article import Article
 from search.es import make_client
-from search.index import drop_all
+from search.schema import drop_all
 from search.search import search
 
 PREFIX = "newsmon-bench-search"
@@ -72,15 +73,14 @@ def corpus(count: int, seed: int = 11):
         title = sitegen.sentence(rng, published.year).rstrip(".")
         if index % 10 == 9 and batch:
             origin = batch[rng.randrange(len(batch))]
-            title = "[Tin tổng hợp] " + origin["title"]
-            paras = [*origin["text"].split("\n"), "(Nguồn: báo Lao Động)"]
-        article = normalize_article({
-            "url": f"https://{site}.example.vn/tin-tuc/bai-{index}.html", "site": site, "title": title,
-            "text": "\n".join(paras), "published": published.isoformat() + "+07:00", "tags": [],
-            "fetched_at": "2021-12-08T09:00:00+00:00"}, f"{site}.example.vn")
-        for field in ("title", "text"):
-            article[f"{field}_norm"] = textnorm.normalize(article[field])
-            article[f"{field}_fold"] = textnorm.fold(article[field])
+            title = "[Tin tổng hợp] " + (origin.title or "")
+            paras = [*origin.text.split("\n"), "(Nguồn: báo Lao Động)"]
+        article = normalize_article(Article(
+            url=f"https://{site}.example.vn/tin-tuc/bai-{index}.html", site=site, title=title,
+            text="\n".join(paras), published=published.isoformat() + "+07:00",
+            fetched_at="2021-12-08T09:00:00+00:00"), f"{site}.example.vn")
+        article.title_norm, article.title_fold = textnorm.normalize(title), textnorm.fold(title)
+        article.text_norm, article.text_fold = textnorm.normalize(article.text), textnorm.fold(article.text)
         batch.append(article)
         if len(batch) == 500:
             yield batch

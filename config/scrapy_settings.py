@@ -47,9 +47,12 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.PrivateAddressGuard": 50,
 }
 
+# fetch (the spider) -> extract -> normalize -> dedup + index. Dedup decides per index batch
+# (pipelines/dedup.py, called by the index stage): it needs the batch's round trips to
+# Elasticsearch, and deciding and writing under one lock is what keeps two copies of a story
+# in concurrent batches from both being taken for its first.
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 100,
     "pipelines.normalize.NormalizePipeline": 200,
-    "pipelines.dedup.DedupPipeline": 300,
     "pipelines.index.IndexPipeline": 400,
 }

@@ -91,7 +91,7 @@ def es_stop() -> None:
 def es_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Version, health, document counts and installed modules; exit 1 when not reachable."""
     from search.es import installed_modules, node_version
-    from search.index import alias_name, count
+    from search.schema import alias_name, count
 
     settings = _settings()
     es = _client(settings)
@@ -205,7 +205,8 @@ def extract(
     """Extract articles without indexing anything. A page from a registry site is read
     with that site's `extract:` rules."""
     from pipelines.extract import extract_page
-    from pipelines.normalize import normalize_article, same_site, site_host
+    from pipelines.normalize import normalize_article
+    from search.article import same_site, site_host
 
     settings = _settings()
     try:
@@ -222,7 +223,7 @@ def extract(
                 raise ValueError("no article body found on this page")
             if page_url:
                 article = normalize_article(article, site.domain if site else site_host(page_url))
-            record = {"input": arg, **{k: article.get(k) for k in (
+            record = {"input": arg, **{k: getattr(article, k) for k in (
                 "url", "canonical_url", "title", "author", "published", "text", "tags", "language")}}
         except Exception as exc:  # noqa: BLE001 - one bad input never stops the others
             failed += 1

@@ -15,7 +15,7 @@ from scrapy.selector import Selector
 from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import Sitemap
 
-from pipelines.dates import to_iso
+from search.article import to_iso
 
 
 @dataclass(frozen=True)

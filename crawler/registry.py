@@ -13,10 +13,11 @@ from urllib.parse import urlsplit
 import yaml
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 
 from config.settings import TIMEZONE
-from pipelines.normalize import site_host
 from pipelines.siterules import ExtractRules
+from search.article import site_host
 
 DEFAULT_SCHEDULE = "0 6 * * *"
 
@@ -86,7 +87,7 @@ class Site(BaseModel):
         return re.compile(self.article_url) if self.article_url else None
 
 
-def _describe(path: Path, site: str | None, error: dict[str, Any]) -> str:
+def _describe(path: Path, site: str | None, error: ErrorDetails) -> str:
     loc = [str(p) for p in error["loc"]]
     where = f"{path}: site {site!r}" if site else f"{path}"
     key = ".".join(loc) if loc else "(site)"

@@ -46,7 +46,7 @@ def scrapy_settings_for(overrides: dict[str, Any] | None = None) -> ScrapySettin
 
 def summarize(stats: dict[str, Any]) -> dict[str, Any]:
     """The per-site summary a user sees (pages, new/updated/unchanged, duplicates, errors)."""
-    out = {name: int(stats.get(key, 0)) for name, key in SUMMARY_KEYS.items()}
+    out: dict[str, Any] = {name: int(stats.get(key, 0)) for name, key in SUMMARY_KEYS.items()}
     errors = {k.removeprefix("newsmon/errors/"): v for k, v in stats.items()
               if k.startswith("newsmon/errors/")}
     # IgnoreRequest is a decision (robots.txt, private address), not a download failure.

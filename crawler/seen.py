@@ -12,7 +12,7 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipelines.dates import to_iso
+from search.article import to_iso
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS seen (

@@ -16,6 +16,7 @@ from lxml import html as lxml_html
 
 from config.settings import VN_TZ
 from pipelines.pagemeta import PageMeta
+from search.article import to_iso
 
 _META_PUBLISHED = (
     "article:published_time", "og:published_time", "og:article:published_time",
@@ -39,24 +40,6 @@ _LABEL = re.compile(r"(date|ngày\s*(đăng|xuất bản|cập nhật)|cập nh�
                     re.IGNORECASE)
 _STAMP_MAX_CHARS = 90
 _ZONE_MIN_CHARS = 400
-
-
-def to_iso(value: str | None) -> str | None:
-    """A machine-readable timestamp -> ISO 8601 with offset (Vietnam time when none given)."""
-    if not value:
-        return None
-    text = value.strip().replace("Z", "+00:00")
-    text = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", text)
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        match = re.match(r"\d{4}-\d{2}-\d{2}", text)
-        if not match:
-            return None
-        parsed = datetime.fromisoformat(match.group(0))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=VN_TZ)
-    return parsed.isoformat()
 
 
 def structured_dates(tree: lxml_html.HtmlElement, page: PageMeta) -> tuple[str | None, str | None]:

@@ -1,5 +1,9 @@
-"""Stage 3: fingerprint each article, then (per indexing batch) decide what it is: new,
-an update of a stored article, unchanged, or another copy of a story already stored.
+"""Dedup: the one place that decides, per indexing batch, what each article is: new, an
+update of a stored article, unchanged, or another copy of a story already stored.
+
+Its fingerprints (`fingerprint`) are computed in the extraction workers; its decision
+(`resolve`) runs in the index stage, because it needs the whole batch and three round
+trips to Elasticsearch, not one per article.
 
 A copy is found, in this order of evidence:
 1. the same folded body (`content_hash`);
@@ -25,9 +29,8 @@ from typing import Any
 from datasketch import MinHash
 from elasticsearch import Elasticsearch
 
-from pipelines.normalize import canonical_url
 from search import textnorm
-from search.index import doc_id
+from search.article import Article, canonical_url, doc_id
 
 NUM_PERM, BANDS, ROWS, SHINGLE = 128, 32, 4, 5
 NEAR_DUP_JACCARD = 0.5
@@ -68,33 +71,25 @@ def similarity(a: list[int], b: list[int]) -> float:
     return sum(x == y for x, y in zip(a, b, strict=True)) / len(a) if a and len(a) == len(b) else 0.0
 
 
-def fingerprint(item: dict[str, Any]) -> dict[str, Any]:
-    """Add `content_hash`, `minhash` and `lsh_bands` (from `text_fold` when present)."""
-    folded = item.get("text_fold")
+def fingerprint(article: Article) -> Article:
+    """Fill in `content_hash`, `minhash` and `lsh_bands` (from `text_fold` when present)."""
+    folded = article.text_fold
     if folded is None:
-        folded = textnorm.fold(item.get("text") or "")
-    if "content_hash" not in item:
-        item["content_hash"] = content_hash(item.get("text") or "", folded)
-    if "minhash" not in item:
-        item["minhash"] = signature(folded)
-        item["lsh_bands"] = lsh_bands(item["minhash"])
-    return item
-
-
-class DedupPipeline:
-    """Scrapy stage: fingerprints (usually computed already in the extraction workers);
-    the index stage resolves them against the index, batch by batch."""
-
-    def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
-        return fingerprint(item)
+        folded = textnorm.fold(article.text or "")
+    if article.content_hash is None:
+        article.content_hash = content_hash(article.text or "", folded)
+    if article.minhash is None:
+        article.minhash = signature(folded)
+        article.lsh_bands = lsh_bands(article.minhash)
+    return article
 
 
 @dataclass
 class Decision:
     """What one indexing batch will write, and why."""
 
-    new: list[dict[str, Any]] = field(default_factory=list)
-    updated: list[dict[str, Any]] = field(default_factory=list)
+    new: list[Article] = field(default_factory=list)
+    updated: list[Article] = field(default_factory=list)
     unchanged: int = 0
     duplicates: int = 0
 
@@ -103,18 +98,19 @@ class Decision:
 class Recent:
     """Stories this process wrote and a search may not see yet (no refresh per batch)."""
 
-    by_hash: dict[str, dict[str, str]] = field(default_factory=dict)
+    by_hash: dict[str, dict[str, Any]] = field(default_factory=dict)
     by_band: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     limit: int = 50_000  # stories remembered (oldest forgotten first: by then searchable)
     per_band: int = 8    # candidates kept per band (template-heavy sites share many bands)
 
-    def add(self, doc: dict[str, Any]) -> None:
-        story = {"id": doc["id"], "cluster": doc["cluster"], "first": doc["duplicate_of"] or doc["id"],
-                 "minhash": doc.get("minhash") or []}
-        self.by_hash.setdefault(doc["content_hash"], story)
+    def add(self, doc: Article) -> None:
+        """Remember a story this process is about to write."""
+        story = {"id": doc.id, "cluster": doc.cluster, "first": doc.duplicate_of or doc.id,
+                 "minhash": doc.minhash or []}
+        self.by_hash.setdefault(doc.content_hash or "", story)
         while len(self.by_hash) > self.limit:
             self.by_hash.pop(next(iter(self.by_hash)))
-        for band in doc.get("lsh_bands") or []:
+        for band in doc.lsh_bands or []:
             stories = self.by_band.setdefault(band, [])
             stories.append(story)
             if len(stories) > self.per_band:
@@ -127,14 +123,15 @@ _STORED_FIELDS = ["content_hash", "cluster", "duplicate_of", "indexed_at", "publ
 _CANDIDATES_PER_DOC = 5
 
 
-def resolve(es: Elasticsearch, index: str, docs: list[dict[str, Any]], now: str,
+def resolve(es: Elasticsearch, index: str, docs: list[Article], now: str,
             recent: Recent | None = None) -> Decision:
     """Classify a batch with three round trips (an mget, one search, one msearch)."""
     recent = recent if recent is not None else Recent()
-    by_id: dict[str, dict[str, Any]] = {}
+    by_id: dict[str, Article] = {}
     for doc in docs:
-        by_id[doc["id"]] = fingerprint(doc)  # the last fetch of one URL in a batch wins
-    sources = {d["id"]: doc_id(canonical_url(d["source_url"])) for d in by_id.values() if d.get("source_url")}
+        assert doc.id is not None, "normalize_article gives every article its id"
+        by_id[doc.id] = fingerprint(doc)  # the last fetch of one URL in a batch wins
+    sources = {d.id: doc_id(canonical_url(d.source_url)) for d in by_id.values() if d.id and d.source_url}
     stored = {
         d["_id"]: d["_source"]
         for d in es.mget(index=index, ids=list(dict.fromkeys([*by_id, *sources.values()])),
@@ -142,30 +139,31 @@ def resolve(es: Elasticsearch, index: str, docs: list[dict[str, Any]], now: str,
         if d.get("found")
     }
     decision = Decision()
-    fresh: list[dict[str, Any]] = []
+    fresh: list[Article] = []
     for doc_id_, doc in by_id.items():
         old = stored.get(doc_id_)
         if old is None:
             fresh.append(doc)
-        elif old.get("content_hash") == doc["content_hash"]:
+        elif old.get("content_hash") == doc.content_hash:
             decision.unchanged += 1
         else:
-            doc.update(cluster=old["cluster"], duplicate_of=old.get("duplicate_of"),
-                       indexed_at=old["indexed_at"], modified=doc.get("modified") or now)
-            doc["published"] = doc.get("published") or old.get("published")
+            doc.cluster, doc.duplicate_of = old["cluster"], old.get("duplicate_of")
+            doc.indexed_at, doc.modified = old["indexed_at"], doc.modified or now
+            doc.published = doc.published or old.get("published")
             decision.updated.append(doc)
-    exact = _first_seen(es, index, {d["content_hash"] for d in fresh})
-    near = _near_candidates(es, index, [d for d in fresh if d["content_hash"] not in exact])
+    exact = _first_seen(es, index, {d.content_hash for d in fresh if d.content_hash})
+    near = _near_candidates(es, index, [d for d in fresh if d.content_hash not in exact])
     for doc in fresh:
-        doc["indexed_at"] = now
-        story = (recent.by_hash.get(doc["content_hash"]) or exact.get(doc["content_hash"])
-                 or _story_of(stored.get(sources.get(doc["id"], "")), sources.get(doc["id"]))
-                 or _nearest(doc, near.get(doc["id"], []) + _recent_candidates(recent, doc)))
+        key, hashed = doc.id or "", doc.content_hash or ""
+        doc.indexed_at = now
+        story = (recent.by_hash.get(hashed) or exact.get(hashed)
+                 or _story_of(stored.get(sources.get(key, "")), sources.get(key))
+                 or _nearest(doc, near.get(key, []) + _recent_candidates(recent, doc)))
         if story is not None:
-            doc["cluster"], doc["duplicate_of"] = story["cluster"], story["first"]
+            doc.cluster, doc.duplicate_of = story["cluster"], story["first"]
             decision.duplicates += 1
         else:
-            doc["cluster"], doc["duplicate_of"] = doc["content_hash"], None
+            doc.cluster, doc.duplicate_of = doc.content_hash, None
         recent.add(doc)
         decision.new.append(doc)
     return decision
@@ -178,25 +176,25 @@ def _story_of(source: dict[str, Any] | None, source_id: str | None) -> dict[str,
     return {"cluster": source["cluster"], "first": source.get("duplicate_of") or source_id}
 
 
-def _nearest(doc: dict[str, Any], candidates: list[dict[str, Any]]) -> dict[str, Any] | None:
+def _nearest(doc: Article, candidates: list[dict[str, Any]]) -> dict[str, Any] | None:
     best, best_score = None, NEAR_DUP_JACCARD
     for candidate in candidates:
-        score = similarity(doc["minhash"], candidate.get("minhash") or [])
-        if score >= best_score and candidate["id"] != doc["id"]:
+        score = similarity(doc.minhash or [], candidate.get("minhash") or [])
+        if score >= best_score and candidate["id"] != doc.id:
             best, best_score = candidate, score
     return best
 
 
-def _recent_candidates(recent: Recent, doc: dict[str, Any]) -> list[dict[str, Any]]:
+def _recent_candidates(recent: Recent, doc: Article) -> list[dict[str, Any]]:
     seen: dict[str, dict[str, Any]] = {}
-    for band in doc["lsh_bands"]:
+    for band in doc.lsh_bands or []:
         for story in recent.by_band.get(band, []):
             seen.setdefault(story["id"], story)
     return list(seen.values())
 
 
 def _near_candidates(es: Elasticsearch, index: str,
-                     docs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+                     docs: list[Article]) -> dict[str, list[dict[str, Any]]]:
     """Stored articles sharing LSH bands with each doc (one msearch for the batch)."""
     if not docs:
         return {}
@@ -204,27 +202,28 @@ def _near_candidates(es: Elasticsearch, index: str,
     for doc in docs:
         searches.append({"index": index})
         searches.append({"size": _CANDIDATES_PER_DOC, "_source": ["cluster", "duplicate_of", "minhash"],
-                         "query": {"bool": {"should": [{"term": {"lsh_bands": b}} for b in doc["lsh_bands"]],
+                         "query": {"bool": {"should": [{"term": {"lsh_bands": band}}
+                                                       for band in doc.lsh_bands or []],
                                             "minimum_should_match": 1}}})
     responses = es.msearch(searches=searches)["responses"]
     found: dict[str, list[dict[str, Any]]] = {}
     for doc, response in zip(docs, responses, strict=True):
-        found[doc["id"]] = [{"id": h["_id"], "cluster": h["_source"]["cluster"],
+        found[doc.id or ""] = [{"id": h["_id"], "cluster": h["_source"]["cluster"],
                              "first": h["_source"].get("duplicate_of") or h["_id"],
                              "minhash": h["_source"].get("minhash") or []}
                             for h in response.get("hits", {}).get("hits", [])]
     return found
 
 
-def _first_seen(es: Elasticsearch, index: str, hashes: set[str]) -> dict[str, dict[str, str]]:
+def _first_seen(es: Elasticsearch, index: str, hashes: set[str]) -> dict[str, dict[str, Any]]:
     """For each fingerprint already stored: the story's cluster and first-seen article."""
     if not hashes:
         return {}
     result = es.search(
-        index=index, size=len(hashes), source=["cluster", "duplicate_of"],
+        index=index, size=len(hashes), source_includes=["cluster", "duplicate_of"],
         query={"terms": {"content_hash": sorted(hashes)}},
         collapse={"field": "content_hash"}, sort=[{"indexed_at": "asc"}],
-        fields=["content_hash"],
+        fields=[{"field": "content_hash"}],
     )
     return {
         hit["fields"]["content_hash"][0]: {"id": hit["_id"], "cluster": hit["_source"]["cluster"],

@@ -31,11 +31,12 @@ from trafilatura.utils import load_html
 from w3lib.encoding import html_to_unicode
 
 from pipelines.cleanup import clean_page
-from pipelines.dates import article_zone, structured_dates, to_iso, zone_date
+from pipelines.dates import article_zone, structured_dates, zone_date
 from pipelines.dedup import fingerprint
 from pipelines.pagemeta import PageMeta, page_canonical, page_language, page_tags, page_title
 from pipelines.siterules import ExtractRules, block_text, drop_selected, first_match, rules_of
 from search import textnorm
+from search.article import Article, ExtractionFailed, PageItem, to_iso
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +90,8 @@ def declared_author(page: PageMeta) -> str | None:
         if isinstance(authors, dict | str):
             authors = [authors]
         if isinstance(authors, list):
-            names = [a.get("name") if isinstance(a, dict) else a for a in authors]
-            names = [_squash(str(n)) for n in names if n]
+            names = [_squash(str(n)) for n in (a.get("name") if isinstance(a, dict) else a for a in authors)
+                     if n]
             if names:
                 return ", ".join(names)
     author = page.first(("author", "article:author", "dc.creator"))
@@ -215,7 +216,7 @@ def assemble_body(text: str, title: str | None, lead: str | None, tag_line: TagL
 
 def extract_page(body: bytes, url: str | None, content_type: str | None = None,
                  hint_date: str | None = None, *, min_chars: int = MIN_BODY_CHARS,
-                 rules: ExtractRules | dict[str, Any] | None = None) -> dict[str, Any] | None:
+                 rules: ExtractRules | dict[str, Any] | None = None) -> Article | None:
     """Extract one page; None when it has no article body (a listing, a contact page...).
 
     trafilatura finds the body; the metadata (title, dates, author, tags) newsmon reads
@@ -250,19 +251,18 @@ def extract_page(body: bytes, url: str | None, content_type: str | None = None,
         published = to_iso(hint_date) or element_date(date_node) \
             or (zone_date(zone) if zone is not None else None) or last_resort_date(tree, zone)
     author = _BYLINE_PREFIX.sub("", _squash(author_node.text_content())) if author_node is not None else None
-    return {
-        "url": url,
-        "canonical_url": canonical_href(tree, page, url),
-        "title": title,
-        "author": author or declared_author(page) or signature
-        or (byline(zone) if zone is not None else None),
-        "published": published,
-        "modified": modified,
-        "text": text,
-        "source_url": source_url(text),
-        "tags": (tag_line.tags if tag_line else None) or page_tags(page),
-        "language": page_language(tree, page) or "vi",
-    }
+    return Article(
+        url=url,
+        canonical_url=canonical_href(tree, page, url),
+        title=title,
+        author=author or declared_author(page) or signature or (byline(zone) if zone is not None else None),
+        published=published,
+        modified=modified,
+        text=text,
+        source_url=source_url(text),
+        tags=(tag_line.tags if tag_line else None) or page_tags(page),
+        language=page_language(tree, page) or "vi",
+    )
 
 
 def element_date(node: HtmlElement | None) -> str | None:
@@ -296,13 +296,18 @@ def engine_text(tree: HtmlElement, url: str | None) -> str | None:
     The first pass skips trafilatura's comparison with its fallback extractors (`fast`):
     on the public benchmark that scored the same (F1 0.971 vs 0.970) in three quarters of
     the time; the balanced second pass keeps them."""
-    doc = trafilatura.bare_extraction(tree, options=_options_for(True, url))
-    text = doc.text if doc is not None and doc.text else ""
+    text = _engine_pass(tree, url, precise=True)
     if len(text) < _SHORT_BODY:
-        retry = trafilatura.bare_extraction(tree, options=_options_for(False, url))
-        if retry is not None and retry.text and len(retry.text) > 2 * len(text):
-            text = retry.text
+        retry = _engine_pass(tree, url, precise=False)
+        if len(retry) > 2 * len(text):
+            text = retry
     return text or None
+
+
+def _engine_pass(tree: HtmlElement, url: str | None, *, precise: bool) -> str:
+    doc = trafilatura.bare_extraction(tree, options=_options_for(precise, url))
+    # With output_format="python" trafilatura returns its Document, never a dict.
+    return str(getattr(doc, "text", None) or "")
 
 
 def canonical_href(tree: HtmlElement, page: PageMeta, url: str | None) -> str | None:
@@ -322,16 +327,15 @@ def last_resort_date(tree: HtmlElement, zone: HtmlElement | None) -> str | None:
 
 def extract_for_index(body: bytes, url: str | None, content_type: str | None = None,
                       hint_date: str | None = None, *,
-                      rules: ExtractRules | dict[str, Any] | None = None) -> dict[str, Any] | None:
+                      rules: ExtractRules | dict[str, Any] | None = None) -> Article | None:
     """`extract_page` plus what later stages derive from the text alone (matching forms of
     title and text, dedup fingerprints), computed in the worker process rather than on the
     crawl's reactor thread."""
     article = extract_page(body, url, content_type, hint_date, rules=rules)
     if article is not None:
-        for field in ("title", "text"):
-            value = (article.get(field) or "").strip()
-            article[f"{field}_norm"] = textnorm.normalize(value)
-            article[f"{field}_fold"] = textnorm.fold(value)
+        title, text = (article.title or "").strip(), (article.text or "").strip()
+        article.title_norm, article.title_fold = textnorm.normalize(title), textnorm.fold(title)
+        article.text_norm, article.text_fold = textnorm.normalize(text), textnorm.fold(text)
         fingerprint(article)  # the dedup stage's signatures, computed here off the reactor
     return article
 
@@ -393,7 +397,7 @@ class PageBatches:
         self.timer: asyncio.TimerHandle | None = None
 
     async def extract(self, body: bytes, url: str | None, content_type: str | None,
-                      hint_date: str | None) -> dict[str, Any] | None:
+                      hint_date: str | None) -> Article | None:
         """The page's article (None when it is no article); ExtractionError if it raised."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
@@ -453,19 +457,20 @@ class ExtractPipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:
-        self.batches = PageBatches(self.crawler.spider.site.extract)
+        """Page batches carry the site's `extract:` rules to the workers."""
+        self.batches = PageBatches(self.crawler.spider.site.extract)  # type: ignore[union-attr]
 
-    async def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+    async def process_item(self, item: PageItem) -> Article:
+        """The page's article; a page that is none, or that the extractor fails on, is dropped."""
         try:
-            article = await self.batches.extract(item["body"], item["url"], item.get("content_type"),
-                                                 item.get("hint_date"))
+            article = await self.batches.extract(item.body, item.url, item.content_type, item.hint_date)
         except Exception as exc:  # noqa: BLE001 - a bad page is counted and the crawl goes on
             self.stats.inc_value("newsmon/errors/extract")
             message = str(exc) if isinstance(exc, ExtractionError) else f"{type(exc).__name__}: {exc}"
-            log.warning("cannot extract %s: %s", item["url"], message)
-            raise DropItem(f"extraction failed: {item['url']}", log_level="DEBUG") from None
+            log.warning("cannot extract %s: %s", item.url, message)
+            raise ExtractionFailed(f"cannot extract {item.url}", log_level="DEBUG") from None
         if article is None:
             self.stats.inc_value("newsmon/non_articles")
-            raise DropItem(f"not an article: {item['url']}", log_level="DEBUG")
-        article.update(site=item["site"], fetched_at=item["fetched_at"])
+            raise DropItem(f"not an article: {item.url}", log_level="DEBUG")
+        article.site, article.fetched_at = item.site, item.fetched_at
         return article

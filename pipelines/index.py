@@ -21,13 +21,14 @@ from scrapy.crawler import Crawler
 
 from config.settings import Settings
 from pipelines.dedup import Recent, resolve
-from search import index as article_index
+from search import schema
+from search.article import Article
 from search.es import make_client
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
-_FIELDS = set(article_index.MAPPING["properties"])
+_FIELDS = tuple(schema.MAPPING["properties"])
 # Batches from every site's crawler in this process go through one lock, so two
 # copies of a story in concurrent batches cannot both be taken for the first one.
 _write_lock = threading.Lock()
@@ -42,43 +43,45 @@ class Spool:
     def __init__(self, directory: Path) -> None:
         self.path = directory / "articles.jsonl"
 
-    def append(self, docs: list[dict[str, Any]]) -> None:
+    def append(self, docs: list[Article]) -> None:
+        """Add articles at the end of the spool."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as fh:
             for doc in docs:
-                fh.write(json.dumps(doc, ensure_ascii=False) + "\n")
+                fh.write(json.dumps(doc.to_dict(), ensure_ascii=False) + "\n")
 
-    def take(self) -> list[dict[str, Any]]:
+    def take(self) -> list[Article]:
         """Read and remove the spooled articles (the caller re-spools what fails again)."""
         if not self.path.exists():
             return []
         taking = self.path.with_suffix(".taking")
         self.path.rename(taking)
-        docs = [json.loads(line) for line in taking.read_text(encoding="utf-8").splitlines() if line]
+        docs = [Article.from_dict(json.loads(line))
+                for line in taking.read_text(encoding="utf-8").splitlines() if line]
         taking.unlink()
         return docs
 
 
-def _es_source(doc: dict[str, Any]) -> dict[str, Any]:
-    return article_index.with_matching_fields({k: v for k, v in doc.items() if k in _FIELDS})
+def _es_source(doc: Article) -> dict[str, Any]:
+    return schema.with_matching_fields({k: getattr(doc, k) for k in _FIELDS})
 
 
-def write_batch(es: Elasticsearch, prefix: str, docs: list[dict[str, Any]]) -> dict[str, int]:
+def write_batch(es: Elasticsearch, prefix: str, docs: list[Article]) -> dict[str, int]:
     """Dedup-resolve and bulk-write one batch; returns outcome counts."""
     # Milliseconds (the date type's resolution): alerts compare indexing times with the
     # moment a rule was added.
     now = datetime.now(UTC).isoformat(timespec="milliseconds")
-    index = article_index.alias_name(prefix)
+    index = schema.alias_name(prefix)
     with _write_lock:
         if prefix not in _ready:
-            article_index.setup(es, prefix)
+            schema.setup(es, prefix)
             _ready.add(prefix)
         decision = resolve(es, index, docs, now, _recent.setdefault(prefix, Recent()))
         actions = [
-            {"_op_type": "create", "_index": index, "_id": d["id"], "_source": _es_source(d)}
+            {"_op_type": "create", "_index": index, "_id": d.id, "_source": _es_source(d)}
             for d in decision.new
         ] + [
-            {"_op_type": "index", "_index": index, "_id": d["id"], "_source": _es_source(d)}
+            {"_op_type": "index", "_index": index, "_id": d.id, "_source": _es_source(d)}
             for d in decision.updated
         ]
         errors = {"create": 0, "index": 0}
@@ -102,7 +105,7 @@ class IndexPipeline:
         self.stats = crawler.stats
         self.settings = settings
         self.spool = Spool(settings.spool_dir)
-        self.buffer: list[dict[str, Any]] = []
+        self.buffer: list[Article] = []
         self.lock = asyncio.Lock()
         self.es: Elasticsearch | None = None
 
@@ -114,7 +117,7 @@ class IndexPipeline:
         self.es = make_client(self.settings)
         self.buffer.extend(self.spool.take())
 
-    async def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+    async def process_item(self, item: Article) -> Article:
         self.buffer.append(item)
         if len(self.buffer) >= BATCH_SIZE:
             await self.flush()
@@ -133,7 +136,7 @@ class IndexPipeline:
         """Make this crawl's articles searchable as soon as the command returns."""
         assert self.es is not None
         if self.settings.index_prefix in _ready:
-            self.es.indices.refresh(index=article_index.alias_name(self.settings.index_prefix))
+            self.es.indices.refresh(index=schema.alias_name(self.settings.index_prefix))
 
     async def flush(self) -> None:
         async with self.lock:
@@ -153,6 +156,6 @@ class IndexPipeline:
             for key, value in counts.items():
                 self.stats.inc_value(f"newsmon/{key}", value)
 
-    def _write(self, batch: list[dict[str, Any]]) -> dict[str, int]:
+    def _write(self, batch: list[Article]) -> dict[str, int]:
         assert self.es is not None
         return write_batch(self.es, self.settings.index_prefix, batch)

@@ -34,8 +34,9 @@ from typing import Any
 from elasticsearch import Elasticsearch, NotFoundError
 
 from config.settings import VN_TZ
-from search.index import alias_name, doc_id
+from search.article import doc_id
 from search.query import compile_query, matching_forms, parse
+from search.schema import alias_name
 from search.search import snippet
 
 MODES = ("instant", "daily")
@@ -364,7 +365,8 @@ def enrich(es: Elasticsearch, prefix: str, matches: list[Match],
     if clusters:
         for cluster in clusters:
             details.copies[cluster] = []
-        hits = es.search(index=index, size=min(10_000, 20 * len(clusters)), source=["url", "site", "cluster"],
+        hits = es.search(index=index, size=min(10_000, 20 * len(clusters)),
+                         source_includes=["url", "site", "cluster"],
                          query={"terms": {"cluster": clusters}}, sort=[{"indexed_at": "asc"}])["hits"]["hits"]
         for hit in hits:
             details.copies[hit["_source"]["cluster"]].append(

@@ -12,8 +12,8 @@ from typing import Any
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 
 from search import textnorm
-from search.index import alias_name
 from search.query import compile_query, matching_forms
+from search.schema import alias_name
 
 SNIPPET_CHARS = 240
 _DISPLAY = ["url", "site", "title", "published", "text"]
@@ -98,7 +98,7 @@ def search(es: Elasticsearch, prefix: str, query: str, *, sites: list[str] | Non
     try:
         result = es.search(
             index=alias_name(prefix), query=body_query, size=limit, from_=(page - 1) * limit, sort=order,
-            source=_DISPLAY, track_scores=True,
+            source_includes=_DISPLAY, track_scores=True,
             collapse={"field": "cluster", "inner_hits": {
                 "name": "copies", "size": 20, "_source": ["url", "site"],
                 "sort": [{"indexed_at": "asc"}]}},

@@ -17,7 +17,7 @@ from elasticsearch import Elasticsearch
 from config.settings import Settings
 from crawler.samples.server import SampleSite, serve_sites, write_registry
 from search.es import make_client
-from search.index import drop_all
+from search.schema import drop_all
 
 NEWSMON = str(Path(sys.executable).with_name("newsmon"))
 

@@ -21,9 +21,9 @@ from crawler.samples.server import SampleSite
 from crawler.samples.sitegen import generate_site, write_article, write_indexes
 from search import alerts
 from search.alerts import AlertError, AlertStore, Match, Rule, evaluate
-from search.index import alias_name
 from search.mail import render
 from search.notify import mail_renderer, run_alerts
+from search.schema import alias_name
 from tests.conftest import host_of, run_cli, site_registry
 from tests.test_query import GRAMMAR, index_corpus
 

@@ -14,7 +14,7 @@ from elasticsearch import Elasticsearch
 
 from crawler.samples.server import SampleSite
 from crawler.samples.sitegen import GeneratedArticle, generate_site, write_article, write_indexes
-from search.index import alias_name
+from search.schema import alias_name
 from tests.conftest import host_of, run_cli, site_registry
 
 pytestmark = pytest.mark.es

@@ -9,7 +9,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from crawler.samples.server import SampleSite
-from search.index import alias_name
+from search.schema import alias_name
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.es

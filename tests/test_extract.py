@@ -34,7 +34,7 @@ def _page(head: str = "", before: str = "", stamp: str = "", after: str = "") ->
 def test_vietnamese_stamp_in_article_zone_never_the_site_clock(stamp: str, expected: str) -> None:
     article = extract_page(_page(stamp=stamp), "https://ldld.example.vn/tin-tuc/bai-viet-1234.html")
     assert article is not None
-    assert article["published"] == expected
+    assert article.published == expected
 
 
 def test_structured_dates_win_over_stamps_and_keep_their_offset() -> None:
@@ -44,19 +44,19 @@ def test_structured_dates_win_over_stamps_and_keep_their_offset() -> None:
     page = _page(head=head, stamp="<span>22:40 21/10/2021</span>")
     article = extract_page(page, "https://a.vn/b-1234.html")
     assert article is not None
-    assert article["published"] == "2021-11-02T15:30:00+07:00"
-    assert article["modified"] == "2021-11-03T08:00:00+00:00"
+    assert article.published == "2021-11-02T15:30:00+07:00"
+    assert article.modified == "2021-11-03T08:00:00+00:00"
     meta = '<meta property="article:published_time" content="2022-03-02T14:20:00">'
     article = extract_page(_page(head=meta), "https://a.vn/b-1234.html")
     assert article is not None
-    assert article["published"] == "2022-03-02T14:20:00+07:00"
+    assert article.published == "2022-03-02T14:20:00+07:00"
 
 
 def test_feed_date_is_used_before_page_stamps() -> None:
     article = extract_page(_page(stamp="<span>22:40 21/10/2021</span>"), "https://a.vn/b-1234.html",
                            hint_date="2021-10-22T06:00:00+07:00")
     assert article is not None
-    assert article["published"] == "2021-10-22T06:00:00+07:00"
+    assert article.published == "2021-10-22T06:00:00+07:00"
 
 
 def test_lead_is_kept_and_headline_not_repeated() -> None:
@@ -64,7 +64,7 @@ def test_lead_is_kept_and_headline_not_repeated() -> None:
             "Tết cho đoàn viên có hoàn cảnh khó khăn.</strong></div>")
     article = extract_page(_page(stamp=lead), "https://a.vn/b-1234.html")
     assert article is not None
-    lines = article["text"].split("\n")
+    lines = article.text.split("\n")
     assert lines[0].startswith("(LĐTĐ) Sáng 6/12")
     assert "Công đoàn chăm lo Tết cho người lao động" not in lines
     assert len(lines) == 5
@@ -83,10 +83,10 @@ def test_lead_is_kept_and_headline_not_repeated() -> None:
 def test_sample_pages(path: str, published: str, first_words: str) -> None:
     article = extract_page((SAMPLES / path).read_bytes(), f"http://127.0.0.1:8731/{path}")
     assert article is not None
-    assert article["published"] == published
-    assert article["text"].startswith(first_words)
+    assert article.published == published
+    assert article.text.startswith(first_words)
     for noise in ("SỐ LƯỢNG TRUY CẬP", "Tin cùng chuyên mục", "Đọc thêm", "casino", "Chia sẻ"):
-        assert noise not in article["text"]
+        assert noise not in article.text
 
 
 
@@ -95,12 +95,12 @@ def test_author_kept_whole_and_republished_source_found() -> None:
             "ldld-tinh-nghe-an-trien-khai-nghi-quyet-02-ve-doi-moi-to-chuc-cong-doan-651234.htm")
     article = extract_page((SAMPLES / path).read_bytes(), f"http://127.0.0.1:8731/{path}")
     assert article is not None
-    assert article["author"] == "Duy Chương - Thanh Tùng"
-    assert article["source_url"] is None
+    assert article.author == "Duy Chương - Thanh Tùng"
+    assert article.source_url is None
     path = ("ldld-tinh-mau/tin-tuc/"
             "hoi-nghi-truc-tuyen-toan-quoc-quan-triet-nghi-quyet-dai-hoi-xii-cong-doan-viet-nam-5540.html")
     article = extract_page((SAMPLES / path).read_bytes(), f"http://127.0.0.1:8732/{path}")
     assert article is not None
-    assert article["source_url"] == (
+    assert article.source_url == (
         "https://nld.com.vn/cong-doan/hoi-nghi-truc-tuyen-toan-quoc-hoc-tap-quan-triet-nghi-quyet-dai-hoi-"
         "xii-cong-doan-viet-nam-20181206125646445.htm")

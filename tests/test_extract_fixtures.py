@@ -39,33 +39,33 @@ def test_fixture_page_extracts_as_expected(page: Path) -> None:
     article = extract_page(page.read_bytes(), expected["url"], rules=site_rules(page))
     assert article is not None
     for key in ("title", "author", "published", "modified", "tags", "language"):
-        assert article[key] == expected[key], key
+        assert getattr(article, key) == expected[key], key
     if "canonical_url" in expected:
-        assert article["canonical_url"] == expected["canonical_url"]
-    assert article["text"].split("\n") == expected["text"].split("\n")
-    assert unicodedata.is_normalized("NFC", article["text"])
-    assert unicodedata.is_normalized("NFC", article["title"])
+        assert article.canonical_url == expected["canonical_url"]
+    assert article.text.split("\n") == expected["text"].split("\n")
+    assert unicodedata.is_normalized("NFC", article.text)
+    assert unicodedata.is_normalized("NFC", article.title)
     for noise in expected.get("absent", []):
-        assert noise not in article["text"], noise
-        assert noise not in article["title"], noise
-    assert not is_spam_text(article["text"])
-    assert not is_spam_text(article["title"])
+        assert noise not in article.text, noise
+        assert noise not in article.title, noise
+    assert not is_spam_text(article.text)
+    assert not is_spam_text(article.title)
 
 
 def test_old_cms_needs_its_site_rule() -> None:
     """Without `extract.title`, the section name would be filed as the headline."""
     page = FIXTURES / "congdoan-tinh-cu" / "nhiem-vu-trong-tam.html"
     generic = extract_page(page.read_bytes(), "https://ldldtinh.example.vn/default.aspx?cat=1&id=1205")
-    assert generic is None or generic["title"] != "Nhiệm vụ trọng tâm của tổ chức công đoàn năm 2019"
+    assert generic is None or generic.title != "Nhiệm vụ trọng tâm của tổ chức công đoàn năm 2019"
 
 
 def test_old_style_tone_marks_are_kept_as_published() -> None:
     page = FIXTURES / "congdoan-tinh-cu" / "nhiem-vu-trong-tam.html"
     article = extract_page(page.read_bytes(), None, rules=site_rules(page))
     assert article is not None
-    assert "hoà giải" in article["text"]
-    assert "Thuỷ Nguyên" in article["text"]
-    assert "sức khoẻ" in article["text"]
+    assert "hoà giải" in article.text
+    assert "Thuỷ Nguyên" in article.text
+    assert "sức khoẻ" in article.text
 
 
 def test_extract_command_reads_files_gzip_and_site_rules_one_line_per_input(tmp_path: Path) -> None:

@@ -42,10 +42,10 @@ def test_each_page_of_a_batch_gets_its_own_outcome() -> None:
              (None, "http://congdoan.example.vn/broken-651301.htm")]  # no body: the extractor raises
     # 3 pages, batches of 2: one batch dispatched when full, the last page by the timer.
     results = asyncio.run(_outcomes(PageBatches(None, size=2), pages))
-    assert results[0]["title"].startswith("Công đoàn Dệt may đối thoại")
-    assert results[0]["url"] == pages[0][1]
-    assert results[0]["minhash"]  # the later stages' fields come back with the article
-    assert results[0]["text_fold"]
+    assert results[0].title.startswith("Công đoàn Dệt may đối thoại")
+    assert results[0].url == pages[0][1]
+    assert results[0].minhash  # the later stages' fields come back with the article
+    assert results[0].text_fold
     assert results[1] is None  # the contact page is no article
     assert isinstance(results[2], ExtractionError)
     assert "TypeError" in str(results[2])
@@ -70,4 +70,4 @@ def test_a_killed_worker_fails_only_its_pages_and_the_next_pages_get_a_new_pool(
 
     lost, after = asyncio.run(scenario())
     assert all(isinstance(result, BrokenProcessPool) for result in lost)
-    assert [result["url"] for result in after] == [url for _, url in pages[:3]]
+    assert [result.url for result in after] == [url for _, url in pages[:3]]

@@ -11,7 +11,8 @@ from elasticsearch import Elasticsearch
 from pipelines.dedup import NEAR_DUP_JACCARD, fingerprint, similarity
 from pipelines.index import write_batch
 from pipelines.normalize import normalize_article
-from search.index import alias_name
+from search.article import Article
+from search.schema import alias_name
 from search.search import search
 
 pytestmark = pytest.mark.es
@@ -46,15 +47,16 @@ BONUS_B = [
 ]
 
 
-def _article(site: str, slug: str, title: str, paragraphs: list[str], source_url: str | None = None) -> dict:
-    article = normalize_article({
-        "url": f"https://{site}.example.vn/{slug}-1001.html", "site": site, "title": title,
-        "text": "\n".join(paragraphs), "published": "2021-12-06T10:05:00+07:00", "source_url": source_url,
-        "fetched_at": "2021-12-06T11:00:00+00:00", "tags": []}, f"{site}.example.vn")
+def _article(site: str, slug: str, title: str, paragraphs: list[str],
+             source_url: str | None = None) -> Article:
+    article = normalize_article(Article(
+        url=f"https://{site}.example.vn/{slug}-1001.html", site=site, title=title,
+        text="\n".join(paragraphs), published="2021-12-06T10:05:00+07:00", source_url=source_url,
+        fetched_at="2021-12-06T11:00:00+00:00"), f"{site}.example.vn")
     return fingerprint(article)
 
 
-def _corpus() -> dict[str, dict]:
+def _corpus() -> dict[str, Article]:
     original = _article("nld", "hoi-nghi", "Hội nghị trực tuyến quán triệt Nghị quyết Đại hội XIII", STORY)
     return {
         "original": original,
@@ -73,7 +75,7 @@ def test_signatures_separate_copies_from_near_misses() -> None:
     corpus = _corpus()
     same = {("original", "trimmed"), ("original", "boilerplate"), ("trimmed", "boilerplate")}
     for a, b in itertools.combinations(corpus, 2):
-        score = similarity(corpus[a]["minhash"], corpus[b]["minhash"])
+        score = similarity(corpus[a].minhash, corpus[b].minhash)
         if (a, b) in same:
             assert score >= NEAR_DUP_JACCARD, (a, b, score)
         else:
@@ -90,8 +92,8 @@ def test_copies_share_a_cluster_and_near_misses_do_not(es: Elasticsearch, env: d
     for start in range(0, len(docs), size):
         write_batch(es, prefix, docs[start:start + size])
     es.indices.refresh(index=alias_name(prefix))
-    stored = {name: es.get(index=alias_name(prefix), id=doc["id"])["_source"] for name, doc in corpus.items()}
-    original_id = corpus["original"]["id"]
+    stored = {name: es.get(index=alias_name(prefix), id=doc.id)["_source"] for name, doc in corpus.items()}
+    original_id = corpus["original"].id
     assert stored["original"]["duplicate_of"] is None
     for copy in ("trimmed", "boilerplate"):
         assert stored[copy]["cluster"] == stored["original"]["cluster"]
@@ -111,7 +113,7 @@ def test_source_line_joins_the_named_article(es: Elasticsearch, env: dict[str, s
     write_batch(es, prefix, [original])
     rewritten = _article("ldld", "tin-lai", "Hỗ trợ tiền thuê nhà cho công nhân",
                          ["Bài viết lại bằng lời của biên tập viên địa phương, không trùng câu nào."],
-                         source_url=original["url"])
+                         source_url=original.url)
     write_batch(es, prefix, [rewritten])
-    stored = es.get(index=alias_name(prefix), id=rewritten["id"])["_source"]
-    assert stored["duplicate_of"] == original["id"]
+    stored = es.get(index=alias_name(prefix), id=rewritten.id)["_source"]
+    assert stored["duplicate_of"] == original.id

@@ -10,8 +10,9 @@ from elasticsearch import Elasticsearch
 from pipelines.dedup import content_hash
 from pipelines.index import write_batch
 from pipelines.normalize import normalize_article
-from search.index import alias_name
+from search.article import Article
 from search.query import QueryError, compile_query, parse
+from search.schema import alias_name
 from search.search import search
 from tests.conftest import run_cli
 
@@ -35,10 +36,10 @@ def index_corpus(es: Elasticsearch, prefix: str) -> None:
     """CORPUS through the crawl's normalize and bulk-write path, searchable on return."""
     docs = []
     for slug, (title, text) in CORPUS.items():
-        article = normalize_article({"url": f"https://cd.example.vn/{slug}-1001.html", "site": "cd",
-                                     "title": title, "text": text, "published": "2021-12-08T08:00:00+07:00",
-                                     "fetched_at": "2021-12-08T09:00:00+00:00", "tags": []}, "cd.example.vn")
-        article["content_hash"] = content_hash(article["text"])
+        article = normalize_article(Article(url=f"https://cd.example.vn/{slug}-1001.html", site="cd",
+                                            title=title, text=text, published="2021-12-08T08:00:00+07:00",
+                                            fetched_at="2021-12-08T09:00:00+00:00"), "cd.example.vn")
+        article.content_hash = content_hash(article.text)
         docs.append(article)
     write_batch(es, prefix, docs)
     es.indices.refresh(index=alias_name(prefix))

@@ -38,7 +38,7 @@ class SampleSite:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/"
+        return f"http://{host!s}:{port}/"
 
 
 def _redirects(root: Path) -> dict[str, str]:

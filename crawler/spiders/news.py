@@ -26,7 +26,7 @@ from scrapy.utils.sitemap import sitemap_urls_from_robots
 from crawler.discovery import feed_entries, pagination_links, sitemap_body, sitemap_entries
 from crawler.registry import Site
 from crawler.seen import SeenStore
-from pipelines.normalize import canonical_url, same_site
+from search.article import Article, ExtractionFailed, PageItem, canonical_url, same_site
 
 # Pages that are about the site, not news: followed for links, never extracted.
 _NOT_ARTICLE = re.compile(
@@ -103,6 +103,7 @@ class NewsSpider(scrapy.Spider):
         return same_site(url, self.site.domain) and looks_like_article(url, self.site.article_pattern)
 
     async def start(self) -> AsyncIterator[Any]:
+        sources: list[tuple[str, Callable[..., Any], dict[str, Any]]]
         sources = [(u, self.parse_sitemap, {}) for u in self.site.sitemaps]
         sources += [(u, self.parse_feed, {}) for u in self.site.feeds]
         sources += [(u, self.parse_listing, {"listing_page": 1}) for u in self.site.listings]
@@ -175,14 +176,14 @@ class NewsSpider(scrapy.Spider):
         if looks_like_article(response.url, self.site.article_pattern):
             keys = [response.meta.get("url_key") or canonical_url(response.url), canonical_url(response.url)]
             self.fetched[response.url] = (keys, response.meta.get("source_date"))
-            yield {
-                "site": self.site.name,
-                "url": response.url,
-                "body": response.body,
-                "content_type": response.headers.get("Content-Type", b"").decode("latin-1"),
-                "fetched_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "hint_date": response.meta.get("hint_date"),
-            }
+            yield PageItem(
+                site=self.site.name,
+                url=response.url,
+                body=response.body,
+                content_type=(response.headers.get("Content-Type") or b"").decode("latin-1"),
+                fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                hint_date=response.meta.get("hint_date"),
+            )
         if self.site.feeds or self.site.sitemaps or self.site.listings:
             return  # the site's sources are its discovery; its pages are not walked
         for link in self.links.extract_links(response):
@@ -197,15 +198,15 @@ class NewsSpider(scrapy.Spider):
 
     # ------------------------------------------------------------------ seen store
 
-    def _secured(self, item: dict[str, Any], **_: Any) -> None:
+    def _secured(self, item: PageItem | Article, **_: Any) -> None:
         self._mark(item)
 
-    def _dropped(self, item: dict[str, Any], exception: BaseException, **_: Any) -> None:
-        if not str(exception).startswith("extraction failed"):  # a broken page is retried next time
+    def _dropped(self, item: PageItem | Article, exception: BaseException, **_: Any) -> None:
+        if not isinstance(exception, ExtractionFailed):  # a broken page is retried next time
             self._mark(item)
 
-    def _mark(self, item: dict[str, Any]) -> None:
-        fetched = self.fetched.pop(item.get("url", ""), None)
+    def _mark(self, item: PageItem | Article) -> None:
+        fetched = self.fetched.pop(item.url or "", None)
         if self.seen is None or fetched is None:
             return
         keys, source_date = fetched

@@ -10,7 +10,6 @@ always lands on the same document.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -75,19 +74,14 @@ def index_name(prefix: str, version: int = VERSION) -> str:
     return f"{prefix}-articles-v{version}"
 
 
-def doc_id(canonical_url: str) -> str:
-    """Document id: the first 32 hex digits of SHA-256 of the canonical URL."""
-    return hashlib.sha256(canonical_url.encode("utf-8")).hexdigest()[:32]
-
-
 def with_matching_fields(doc: dict[str, Any]) -> dict[str, Any]:
     """Add the normalized and folded copies of title and text (one shared function)."""
     out = dict(doc)
     for field in ("title", "text"):
         value = doc.get(field) or ""
-        if f"{field}_norm" not in doc:  # the crawl computes them in its extraction workers
+        if doc.get(f"{field}_norm") is None:  # the crawl computes them in its extraction workers
             out[f"{field}_norm"] = textnorm.normalize(value)
-        if f"{field}_fold" not in doc:
+        if doc.get(f"{field}_fold") is None:
             out[f"{field}_fold"] = textnorm.fold(value)
     return out
 
