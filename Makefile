@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test venv es-up es-down lint bench-extract
+.PHONY: demo test venv es-up es-down lint gate
 
 venv: $(VENV)/.installed
 
@@ -28,3 +28,8 @@ test: es-up
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+# Extraction quality may not fall below the pinned floors (bench/extraction.py FLOORS).
+gate: venv
+	$(BIN)/python bench/extraction.py --gate

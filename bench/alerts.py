@@ -22,8 +22,11 @@ from pathlib import Path
 
 from config.settings import Settings
 from pipelines.index import write_batch
-from search import alerts as alert_rules
-from search import mail, notify
+from search.alerts.deliver import deliver
+from search.alerts.evaluate import evaluate
+from search.alerts.job import run_alerts
+from search.alerts.render import mail_renderer
+from search.alerts.store import AlertStore
 from search.es import make_client
 from search.schema import drop_all
 
@@ -55,7 +58,7 @@ def main() -> None:
             articles = [a for batch in batches for a in batch]
             for start in range(0, args.docs, 500):
                 write_batch(es, PREFIX, articles[start:min(start + 500, args.docs)])
-            store = alert_rules.AlertStore(Path(tmp))
+            store = AlertStore(Path(tmp))
             for number in range(args.rules):
                 emails = [f"user{number}@cd.example.vn"] + ([f"chief{number % 7}@cd.example.vn"]
                                                              if number % 3 == 0 else [])
@@ -69,13 +72,13 @@ def main() -> None:
 
             now = datetime.now(UTC)
             started = time.perf_counter()
-            found = alert_rules.evaluate(es, PREFIX, store.rules(), now)
+            found = evaluate(es, PREFIX, store.rules(), now)
             evaluated = time.perf_counter() - started
             matches = sum(len(e.matches) for e in found.values())
             print(f"evaluation: {args.rules} rules against {len(new)} new articles in an index of "
                   f"{args.docs + len(new)}: {evaluated:.2f} s, {matches} rule-story matches "
                   f"(target <= 5 s)")
-            render = notify.mail_renderer(es, settings)
+            render = mail_renderer(es, settings)
             started = time.perf_counter()
             queued = sum(store.decide(rule, found[rule.name].matches, render, watermark=now.isoformat(),
                                       now=now) for rule in store.rules())
@@ -85,9 +88,9 @@ def main() -> None:
                   f"ledger rows in {decided:.2f} s = {queued / decided:.0f} mails/s, "
                   f"{stories / decided:.0f} stories/s")
             started = time.perf_counter()
-            sent, _ = mail.deliver(store, settings, now)
+            sent, _ = deliver(store, settings, now)
             print(f"delivery to the outbox: {sent} .eml files in {time.perf_counter() - started:.2f} s")
-            again = notify.run_alerts(es, store, settings, now=now)
+            again = run_alerts(es, store, settings, now=now)
             print(f"a second run at once: {again['sent']} mails (the ledger holds every story)")
             store.close()
         finally:

@@ -35,7 +35,7 @@ from elasticsearch import Elasticsearch
 from config.settings import Settings
 from crawler.samples.server import serve_sites
 from crawler.samples.sitegen import generate_site
-from pipelines.extract import extract_page
+from pipelines.extraction.page import extract_page
 from search.es import make_client
 from search.schema import drop_all
 
@@ -82,9 +82,10 @@ print(json.dumps({"pages": stats.get("response_received_count", 0), "seconds": s
 NEWSMON_CRAWL = """
 import json, os, resource, sys
 from pathlib import Path
+from config.settings import get_settings
 from crawler.registry import load_registry
 from crawler.run import run_crawl
-from pipelines import extract
+from pipelines.extraction import pool as extract
 
 def worker_usage(pid):
     # The workers are children of the fork server, not of this process: RUSAGE_CHILDREN
@@ -94,7 +95,7 @@ def worker_usage(pid):
     status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
     return cpu, int(status["VmHWM"].split()[0])
 
-summary = run_crawl(load_registry(Path(sys.argv[1])), json.loads(sys.argv[2]))
+summary = run_crawl(load_registry(Path(sys.argv[1])), get_settings(), json.loads(sys.argv[2]))
 workers = [worker_usage(pid) for pid in (extract._pool._processes if extract._pool else {})]
 if extract._pool is not None:
     extract._pool.shutdown()

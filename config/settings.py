@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from datetime import time
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -16,6 +17,17 @@ TIMEZONE = "Asia/Ho_Chi_Minh"
 VN_TZ = ZoneInfo(TIMEZONE)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_data_dir() -> Path:
+    """`./var` when run from a newsmon checkout (its `pyproject.toml` and `config/sites.yaml`
+    in the working directory), else `$XDG_DATA_HOME/newsmon` (`~/.local/share/newsmon`): never a
+    folder inside the installed package."""
+    here = Path.cwd()
+    if (here / "pyproject.toml").is_file() and (here / "config" / "sites.yaml").is_file():
+        return here / "var"
+    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(xdg) / "newsmon"
 
 
 class Settings(BaseSettings):
@@ -32,7 +44,7 @@ class Settings(BaseSettings):
     es_verify_certs: bool = True
     es_timeout: float = 30.0
     index_prefix: str = Field(default="newsmon", pattern=r"^[a-z0-9][a-z0-9_-]*$")
-    data_dir: Path = Field(default=PROJECT_ROOT / "var")
+    data_dir: Path = Field(default_factory=default_data_dir)
     cache_dir: Path = Field(default=Path.home() / ".cache" / "newsmon")
     es_version: str = "9.5.4"
     es_heap: str = "1g"
@@ -49,6 +61,7 @@ class Settings(BaseSettings):
 
     @property
     def digest_time(self) -> time:
+        """The digest time as a `time` (Asia/Ho_Chi_Minh)."""
         hour, minute = self.digest_at.split(":")
         return time(int(hour), int(minute))
 
@@ -59,21 +72,31 @@ class Settings(BaseSettings):
 
     @property
     def effective_es_url(self) -> str:
+        """NEWSMON_ES_URL, or the local node's address."""
         return self.es_url or f"http://127.0.0.1:{self.es_port}"
 
     @cached_property
     def resolved_data_dir(self) -> Path:
+        """The data directory as an absolute path."""
         return self.data_dir.expanduser().resolve()
 
     @property
     def spool_dir(self) -> Path:
+        """Where articles wait while Elasticsearch is unreachable."""
         return self.resolved_data_dir / "spool"
 
     @property
     def outbox_dir(self) -> Path:
+        """Where mails go as `.eml` files when no SMTP host is set."""
         return self.resolved_data_dir / "outbox"
 
     @property
     def es_home(self) -> Path:
+        """Where the local Elasticsearch node lives."""
         return self.resolved_data_dir / "elasticsearch"
 
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's one Settings object, read from the environment on first use."""
+    return Settings()

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from config.settings import Settings
+from config.settings import get_settings
 from crawler.samples.server import serve_sites, write_registry
 
 DEMO_PORTS = {"congdoan-mau": 8731, "ldld-tinh-mau": 8732, "laodongthudo-mau": 8733}
@@ -21,8 +21,9 @@ DEMO_QUERIES = ["nợ lương", "no luong", "Nghị quyết 02", "hoà giải"]
 
 
 def main() -> int:
+    """Serve the samples, crawl them, show results; the exit status of the crawl."""
     os.environ.setdefault("NEWSMON_INDEX_PREFIX", "newsmon-demo")
-    settings = Settings()
+    settings = get_settings()
     newsmon = str(Path(sys.executable).with_name("newsmon"))
     with serve_sites(ports=DEMO_PORTS) as sites:
         registry = write_registry(settings.resolved_data_dir / "demo" / "sites.yaml", sites)

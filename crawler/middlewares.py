@@ -17,8 +17,6 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request
 
-from config.settings import Settings
-
 
 @lru_cache(maxsize=4096)
 def _addresses(host: str) -> tuple[str, ...]:
@@ -47,15 +45,15 @@ class PrivateAddressGuard:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PrivateAddressGuard:
-        return cls(crawler, Settings().allow_private_hosts)
+        """The rule is lifted only by NEWSMON_ALLOW_PRIVATE_HOSTS (via the crawl's settings)."""
+        return cls(crawler, crawler.settings.getbool("NEWSMON_ALLOW_PRIVATE_HOSTS"))
 
     def process_request(self, request: Request) -> Any:
+        """Let the request through, or refuse it (counted as an error of the crawl)."""
         if self.allow_all:
             return None
         host = urlsplit(request.url).hostname or ""
-        site = getattr(self.crawler.spider, "site", None)
-        own = urlsplit(site.url).hostname if site is not None else None
-        if host == own and host:
+        if host and host in getattr(self.crawler.spider, "own_hosts", ()):
             return None
         if is_private_host(host):
             self.crawler.stats.inc_value("newsmon/errors/private_address")

@@ -25,6 +25,7 @@ class CrawlProgress:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlProgress:
+        """Only on a terminal, and unless NEWSMON_PROGRESS is off."""
         if not sys.stderr.isatty() or not crawler.settings.getbool("NEWSMON_PROGRESS", True):
             raise NotConfigured
         extension = cls(crawler)
@@ -35,6 +36,7 @@ class CrawlProgress:
         return extension
 
     def opened(self, spider: Spider) -> None:
+        """Start the shared display (first site) and this site's line."""
         if CrawlProgress._progress is None:
             CrawlProgress._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
                                                TimeElapsedColumn(), console=Console(stderr=True),
@@ -45,10 +47,12 @@ class CrawlProgress:
         self._show(spider.name)
 
     def response(self, spider: Spider, **_: Any) -> None:
+        """One more page fetched."""
         self.pages += 1
         self._show(spider.name)
 
     def item(self, spider: Spider, **_: Any) -> None:
+        """One more article through the pipelines."""
         self.articles += 1
         self._show(spider.name)
 
@@ -58,6 +62,7 @@ class CrawlProgress:
                                                                   f"{self.articles} articles processed")
 
     def closed(self, spider: Spider) -> None:
+        """Stop the shared display when the last site closes."""
         CrawlProgress._open -= 1
         if CrawlProgress._progress is not None and CrawlProgress._open == 0:
             CrawlProgress._progress.stop()

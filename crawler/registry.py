@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import ErrorDetails
 
 from config.settings import TIMEZONE
-from pipelines.siterules import ExtractRules
+from pipelines.extraction.siterules import ExtractRules
 from search.article import site_host
 
 DEFAULT_SCHEDULE = "0 6 * * *"
@@ -84,6 +84,7 @@ class Site(BaseModel):
 
     @property
     def article_pattern(self) -> re.Pattern[str] | None:
+        """`article_url` compiled, or None."""
         return re.compile(self.article_url) if self.article_url else None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import gc
 import json
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -19,7 +20,8 @@ from scrapy.settings import Settings as ScrapySettings
 from config import scrapy_settings
 from config.settings import Settings
 from crawler.registry import Site
-from crawler.spiders.news import NewsSpider
+from crawler.spiders.news import NewsSpider, crawl_defaults
+from search.alerts.job import after_crawl
 
 SUMMARY_KEYS = {
     "requests": "downloader/request_count",
@@ -37,6 +39,7 @@ SUMMARY_KEYS = {
 
 
 def scrapy_settings_for(overrides: dict[str, Any] | None = None) -> ScrapySettings:
+    """The project's Scrapy settings with `overrides` on top."""
     settings = ScrapySettings()
     settings.setmodule(scrapy_settings, priority="project")
     for key, value in (overrides or {}).items():
@@ -92,15 +95,35 @@ def _fewer_collections() -> None:
     gc.set_threshold(10_000, 20, 20)
 
 
-def run_crawl(sites: list[Site], overrides: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+def crawl_overrides(config: Settings) -> dict[str, Any]:
+    """What a crawl's Scrapy components take from newsmon's settings (in `from_crawler`)."""
+    return {**crawl_defaults(config), "NEWSMON_SETTINGS": config}
+
+
+@dataclass
+class CrawlResult:
+    """Each site's summary, and what the instant alerts run after the crawl reported."""
+
+    summaries: dict[str, dict[str, Any]]
+    alert_messages: list[str] = field(default_factory=list)
+
+
+def crawl_and_alert(sites: list[Site], config: Settings,
+                    overrides: dict[str, Any] | None = None) -> CrawlResult:
+    """One crawl, then the instant alerts for what it indexed (a failure of the alerts never
+    fails the crawl: the next run covers the same articles)."""
+    summaries = run_crawl(sites, config, overrides)
+    return CrawlResult(summaries, after_crawl(config))
+
+
+def run_crawl(sites: list[Site], config: Settings,
+              overrides: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
     """Crawl `sites` concurrently (one crawler each); block until done; summaries by site.
 
     A site another process is crawling right now is skipped. Each site's summary is also
     appended to `$NEWSMON_DATA_DIR/crawl/runs.jsonl`."""
-    data = Settings().resolved_data_dir / "crawl"
-    settings = {"HTTPCACHE_DIR": str(data / "httpcache"), "NEWSMON_SEEN_DB": str(data / "seen.sqlite"),
-                **(overrides or {})}
-    process = CrawlerProcess(scrapy_settings_for(settings))
+    data = config.resolved_data_dir / "crawl"
+    process = CrawlerProcess(scrapy_settings_for({**crawl_overrides(config), **(overrides or {})}))
     started = datetime.now(UTC).isoformat(timespec="seconds")
     crawlers, locks, summaries = [], [], {}
     for site in sites:

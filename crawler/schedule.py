@@ -37,17 +37,20 @@ JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None
 
 
 def jobstore(data_dir: Path) -> SQLAlchemyJobStore:
+    """The SQLite job store under the data directory."""
     data_dir.mkdir(parents=True, exist_ok=True)
     return SQLAlchemyJobStore(url=f"sqlite:///{data_dir / 'scheduler.sqlite'}")
 
 
 def configure(scheduler: BaseScheduler, data_dir: Path) -> BaseScheduler:
+    """The scheduler with newsmon's job store, job defaults and time zone."""
     scheduler.configure(jobstores={"default": jobstore(data_dir)}, job_defaults=JOB_DEFAULTS,
                         timezone=TIMEZONE)
     return scheduler
 
 
 def trigger_for(site: Site) -> CronTrigger:
+    """The site's cron schedule in Vietnam time."""
     return CronTrigger.from_crontab(site.schedule, timezone=TIMEZONE)
 
 
@@ -103,6 +106,8 @@ def run_site_crawl(name: str) -> int:
 
 @dataclass(frozen=True)
 class PlannedRun:
+    """A site's schedule and next crawl, and whether the job store holds it yet."""
+
     site: str
     schedule: str
     next_run: datetime | None

@@ -48,6 +48,7 @@ class SeenStore:
         self.db.commit()
 
     def needs_fetch(self, url: str, source_date: str | None = None) -> bool:
+        """True when `url` was never fetched, or a feed or sitemap now dates it later."""
         row = self.db.execute("SELECT source_date FROM seen WHERE url = ?", (url,)).fetchone()
         return row is None or _later(source_date, row[0])
 
@@ -57,6 +58,7 @@ class SeenStore:
         self.pending.append((url, site, source_date, datetime.now(UTC).isoformat(timespec="seconds")))
 
     def commit(self) -> None:
+        """Write the marks kept since the last commit."""
         with self.db:
             self.db.executemany(
                 "INSERT INTO seen (url, site, source_date, fetched_at) VALUES (?, ?, ?, ?) "
@@ -65,9 +67,11 @@ class SeenStore:
         self.pending.clear()
 
     def close(self) -> None:
+        """Close the database."""
         self.db.close()
 
     def count(self, site: str | None = None) -> int:
+        """How many URLs are remembered (for one site, or all)."""
         if site is None:
             return int(self.db.execute("SELECT count(*) FROM seen").fetchone()[0])
         return int(self.db.execute("SELECT count(*) FROM seen WHERE site = ?", (site,)).fetchone()[0])

@@ -19,7 +19,7 @@ from elasticsearch import ApiError, Elasticsearch, helpers
 from elasticsearch import ConnectionError as ESConnectionError
 from scrapy.crawler import Crawler
 
-from config.settings import Settings
+from config.settings import Settings, get_settings
 from pipelines.dedup import Recent, resolve
 from search import schema
 from search.article import Article
@@ -111,19 +111,23 @@ class IndexPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> IndexPipeline:
-        return cls(crawler, Settings())
+        """newsmon's settings as the crawl runner passed them, else this process's."""
+        return cls(crawler, crawler.settings.get("NEWSMON_SETTINGS") or get_settings())
 
     async def open_spider(self) -> None:
+        """Connect, and take back what an earlier crawl had to spool."""
         self.es = make_client(self.settings)
         self.buffer.extend(self.spool.take())
 
     async def process_item(self, item: Article) -> Article:
+        """Buffer the article; a full buffer is written as one batch."""
         self.buffer.append(item)
         if len(self.buffer) >= BATCH_SIZE:
             await self.flush()
         return item
 
     async def close_spider(self) -> None:
+        """Write the last batch and make the crawl's articles searchable."""
         await self.flush()
         if self.es is not None:
             try:
@@ -139,6 +143,7 @@ class IndexPipeline:
             self.es.indices.refresh(index=schema.alias_name(self.settings.index_prefix))
 
     async def flush(self) -> None:
+        """Write the buffer: dedup decision and bulk write, or the spool when that fails."""
         async with self.lock:
             batch, self.buffer = self.buffer, []
             if not batch:

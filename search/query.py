@@ -39,29 +39,38 @@ class Term:
 
     @property
     def exact(self) -> bool:
+        """True when the term was typed with diacritics (matched exactly)."""
         return textnorm.has_diacritics(self.text)
 
     @property
     def field_suffix(self) -> str:
+        """`_norm` for exact terms, `_fold` for accent-less ones."""
         return "norm" if self.exact else "fold"
 
     @property
     def matching_form(self) -> str:
+        """The term in the form its field is indexed in."""
         return textnorm.normalize(self.text) if self.exact else textnorm.fold(self.text)
 
 
 @dataclass(frozen=True)
 class Not:
+    """A negated node."""
+
     node: Node
 
 
 @dataclass(frozen=True)
 class And:
+    """Every child must match."""
+
     nodes: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
 class Or:
+    """At least one child must match."""
+
     nodes: tuple[Node, ...]
 
 

@@ -67,10 +67,12 @@ SETTINGS: dict[str, Any] = {
 
 
 def alias_name(prefix: str) -> str:
+    """The alias every reader and writer uses."""
     return f"{prefix}-articles"
 
 
 def index_name(prefix: str, version: int = VERSION) -> str:
+    """The concrete index of a mapping version."""
     return f"{prefix}-articles-v{version}"
 
 

@@ -4,22 +4,17 @@ per-test index prefixes and data directories, sample sites on loopback, the CLI.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 from elasticsearch import Elasticsearch
 
 from config.settings import Settings
 from crawler.samples.server import SampleSite, serve_sites, write_registry
 from search.es import make_client
 from search.schema import drop_all
-
-NEWSMON = str(Path(sys.executable).with_name("newsmon"))
 
 
 @pytest.fixture(scope="session")
@@ -60,11 +55,6 @@ def sample_sites() -> Iterator[dict[str, SampleSite]]:
         yield sites
 
 
-def run_cli(*args: str, env: dict[str, str], timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    """Run the installed `newsmon` command as a user would."""
-    return subprocess.run([NEWSMON, *args], env=env, capture_output=True, text=True,
-                          timeout=timeout, check=False)
-
 
 @pytest.fixture
 def registry(tmp_path: Path, sample_sites: dict[str, SampleSite], env: dict[str, str]) -> Path:
@@ -90,16 +80,3 @@ def site(tmp_path: Path) -> Iterator[SampleSite]:
     (root / "gen").mkdir(parents=True)
     with serve_sites(root) as sites:
         yield sites["gen"]
-
-
-def site_registry(env: dict[str, str], site: SampleSite, **sources: list[str]) -> None:
-    """A registry with the generated site only, its sources (`sitemaps=["/sitemap.xml"]`...)."""
-    path = Path(env["NEWSMON_DATA_DIR"]).parent / "sites.yaml"
-    entry = {"name": "gen", "url": site.url, **{k: [site.url + v.lstrip("/") for v in vs]
-                                                 for k, vs in sources.items()}}
-    path.write_text(yaml.safe_dump({"sites": [entry]}), encoding="utf-8")
-    env["NEWSMON_CONFIG"] = str(path)
-
-
-def host_of(site: SampleSite) -> str:
-    return site.url.split("/")[2]

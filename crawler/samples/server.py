@@ -37,6 +37,7 @@ class SampleSite:
 
     @property
     def url(self) -> str:
+        """The site's home page address on loopback."""
         host, port = self.server.server_address[:2]
         return f"http://{host!s}:{port}/"
 

@@ -86,6 +86,8 @@ def sentence(rng: random.Random, year: int) -> str:
 
 @dataclass(frozen=True)
 class GeneratedArticle:
+    """One generated article: where it is and what the crawl should find."""
+
     path: str
     title: str
     published: datetime
@@ -173,6 +175,7 @@ def article_page(title: str, published: datetime, paras: list[str], related: lis
 
 def write_article(root: Path, index: int, published: datetime, related: list[GeneratedArticle],
                   *, rng: random.Random, edition: int = 0) -> GeneratedArticle:
+    """Write one article page in the generated site's template."""
     topic, action = _TOPICS[index % len(_TOPICS)]
     place = _PLACES[(index // len(_TOPICS)) % len(_PLACES)]
     n = 50 + (index * 37) % 950

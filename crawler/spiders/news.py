@@ -21,10 +21,12 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.http import HtmlResponse, Response
 from scrapy.linkextractors import LinkExtractor
+from scrapy.settings import BaseSettings
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 
+from config.settings import Settings, get_settings
 from crawler.discovery import feed_entries, pagination_links, sitemap_body, sitemap_entries
-from crawler.registry import Site
+from crawler.registry import Site, load_registry, select_sites
 from crawler.seen import SeenStore
 from search.article import Article, ExtractionFailed, PageItem, canonical_url, same_site
 
@@ -54,21 +56,47 @@ def looks_like_article(url: str, pattern: re.Pattern[str] | None = None) -> bool
     return bool(_ARTICLE_ID.search(path)) or slug.count("-") >= 4
 
 
+def crawl_defaults(config: Settings | None = None) -> dict[str, Any]:
+    """Where a crawl keeps its state, and its private-address rule, from newsmon's settings."""
+    config = config or get_settings()
+    data = config.resolved_data_dir / "crawl"
+    return {"HTTPCACHE_DIR": str(data / "httpcache"), "NEWSMON_SEEN_DB": str(data / "seen.sqlite"),
+            "NEWSMON_ALLOW_PRIVATE_HOSTS": config.allow_private_hosts}
+
+
+def _registry_site(name: str) -> Site:
+    config = get_settings()
+    return select_sites(load_registry(config.config), [name], config.config)[0]
+
+
 class NewsSpider(scrapy.Spider):
     """Crawls one site of the registry."""
 
     name = "news"
 
-    def __init__(self, site: Site, **kwargs: Any) -> None:
+    def __init__(self, site: Site | str, **kwargs: Any) -> None:
+        if isinstance(site, str):  # `scrapy crawl news -a site=NAME`
+            site = _registry_site(site)
         super().__init__(name=site.name, **kwargs)
         self.site = site
+        # The site's own host may be a private address (a federation's intranet server).
+        self.own_hosts = frozenset({urlsplit(site.url).hostname or ""})
         self.links = LinkExtractor(deny_extensions=None, tags=("a", "area"), attrs=("href",))
         self.queued: set[str] = set()
         self.seen: SeenStore | None = None
         self.fetched: dict[str, tuple[list[str], str | None]] = {}
 
     @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        """Crawl state under $NEWSMON_DATA_DIR also when started by `scrapy crawl news` (the
+        crawl runner passes the same values with a higher priority)."""
+        super().update_settings(settings)
+        for key, value in crawl_defaults().items():
+            settings.set(key, value, priority="spider")
+
+    @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        """The spider with its seen store, and the signals that fill it."""
         spider = super().from_crawler(crawler, *args, **kwargs)
         path = crawler.settings.get("NEWSMON_SEEN_DB")
         if path:
@@ -103,6 +131,7 @@ class NewsSpider(scrapy.Spider):
         return same_site(url, self.site.domain) and looks_like_article(url, self.site.article_pattern)
 
     async def start(self) -> AsyncIterator[Any]:
+        """The site's sources, or its home page when it names none."""
         sources: list[tuple[str, Callable[..., Any], dict[str, Any]]]
         sources = [(u, self.parse_sitemap, {}) for u in self.site.sitemaps]
         sources += [(u, self.parse_feed, {}) for u in self.site.feeds]
@@ -117,6 +146,7 @@ class NewsSpider(scrapy.Spider):
     # ------------------------------------------------------------------ discovery
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
+        """Article URLs of an RSS or Atom feed, with the dates it gives them."""
         entries = feed_entries(response)
         self.crawler.stats.inc_value("newsmon/feed_entries", len(entries))
         for entry in entries:
@@ -126,6 +156,7 @@ class NewsSpider(scrapy.Spider):
                     yield request
 
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
+        """Article URLs (and child sitemaps) of a sitemap, sitemap index or robots.txt."""
         if response.url.endswith("/robots.txt"):
             for url in sitemap_urls_from_robots(response.body, base_url=response.url):
                 request = self._discovery(url, self.parse_sitemap)
@@ -171,6 +202,7 @@ class NewsSpider(scrapy.Spider):
     # ------------------------------------------------------------------ pages
 
     def parse_page(self, response: Response) -> Iterator[Any]:
+        """An article page becomes a `PageItem`; without sources, its links are followed."""
         if not isinstance(response, HtmlResponse):
             return
         if looks_like_article(response.url, self.site.article_pattern):

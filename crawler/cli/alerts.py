@@ -1,0 +1,151 @@
+"""`newsmon alerts add|list|remove|test|run`: keyword alerts by e-mail."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from config.settings import VN_TZ, Settings
+from crawler.cli.common import app, elasticsearch, err, fail, out, print_json, registry_sites, settings
+
+if TYPE_CHECKING:
+    from search.alerts.store import AlertStore
+
+alerts_app = typer.Typer(help="Keyword alerts by e-mail.", no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
+
+_NOT_LOST = "no alert was evaluated (nothing is lost: the next run covers the same articles)"
+
+
+@contextmanager
+def _store(config: Settings) -> Iterator[AlertStore]:
+    """The alert store, closed afterwards; a rule or query error is a usage error (exit 2)."""
+    from search.alerts.rules import AlertError
+    from search.alerts.store import AlertStore
+    from search.query import QueryError
+
+    store = AlertStore(config.resolved_data_dir)
+    try:
+        yield store
+    except QueryError as exc:
+        raise fail(f"invalid query: {exc}", 2) from None
+    except AlertError as exc:
+        raise fail(str(exc), 2) from None
+    finally:
+        store.close()
+
+
+def _when(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise fail(f"--now: not an ISO date-time: {value!r}", 2) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=VN_TZ)
+
+
+@alerts_app.command("add")
+def alerts_add(
+    name: Annotated[str, typer.Option("--name")],
+    query: Annotated[str, typer.Option("--query")],
+    email: Annotated[list[str], typer.Option("--email", help="recipient (repeatable)")],
+    site: Annotated[list[str] | None, typer.Option("--site", help="only these sites (repeatable)")] = None,
+    mode: Annotated[str, typer.Option("--mode", help="instant or daily")] = "instant",
+) -> None:
+    """Add an alert; it mails what is indexed from now on."""
+    config = settings()
+    if site:
+        known = {s.name for s in registry_sites(config)}
+        unknown = [s for s in site if s not in known]
+        if unknown:
+            raise fail(f"{config.config}: no site named {', '.join(map(repr, unknown))}", 2)
+    with _store(config) as store:
+        rule = store.add(name, query, email, site or [], mode=mode)
+    err.print(f"alert {rule.name!r} added ({rule.mode}, {len(rule.emails)} recipient(s))", markup=False)
+
+
+@alerts_app.command("list")
+def alerts_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """The alerts and their recipients."""
+    with _store(settings()) as store:
+        rules = store.rules()
+    rows = [{"name": r.name, "query": r.query, "emails": r.emails, "sites": r.sites, "mode": r.mode}
+            for r in rules]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("name", "query", "mode", "emails", "sites", title="alerts")
+    for row in rows:  # Text cells: a query or name is never read as Rich markup
+        cells = (row["name"], row["query"], row["mode"], ", ".join(row["emails"]),
+                 ", ".join(row["sites"]) or "all")
+        table.add_row(*(Text(str(cell)) for cell in cells))
+    out.print(table)
+
+
+@alerts_app.command("remove")
+def alerts_remove(name: Annotated[str, typer.Argument()]) -> None:
+    """Remove an alert (what it already sent stays recorded)."""
+    with _store(settings()) as store:
+        store.remove(name)
+    err.print(f"alert {name!r} removed", markup=False)
+
+
+@alerts_app.command("test")
+def alerts_test(
+    name: Annotated[str, typer.Argument()],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """What the alert would send now (new stories since its last run); sends nothing."""
+    from search.alerts.evaluate import enrich, evaluate
+
+    config = settings()
+    with _store(config) as store:
+        rule = store.get(name)
+    with elasticsearch(config) as es:
+        found = evaluate(es, config.index_prefix, [rule], datetime.now(UTC))[name]
+        if found.error:
+            raise fail(f"alert {name!r} not evaluated: {found.error}")
+        matches = enrich(es, config.index_prefix, found.matches)
+    rows = [{"url": m.url, "site": m.site, "title": m.title, "published": m.published,
+             "also": [c["site"] for c in m.also]} for m in matches]
+    if as_json:
+        print_json(rows)
+        return
+    for row in rows:
+        out.print(f"{row['title']}\n  {row['site']}  {row['published'] or ''}  {row['url']}", markup=False,
+                  highlight=False)
+    err.print(f"{len(rows)} stories would be sent", markup=False)
+
+
+@alerts_app.command("run")
+def alerts_run(
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    now: Annotated[str | None, typer.Option("--now", hidden=True, help="act as of this time (tests)")] = None,
+) -> None:
+    """Evaluate the instant alerts and the daily digests that are due; send what is queued."""
+    from search.alerts.job import run_alerts
+
+    config = settings()
+    moment = _when(now)
+    with _store(config) as store, elasticsearch(config, kept=_NOT_LOST) as es:
+        report = run_alerts(es, store, config, now=moment, modes=("instant", "daily"))
+    if as_json:
+        print_json(report)
+    else:
+        err.print(f"{report['sent']} mail(s) sent, {report['waiting']} waiting", markup=False)
+    failed = {n: r["error"] for n, r in report["alerts"].items() if r.get("error")}
+    for alert, error in failed.items():
+        err.print(f"alert {alert!r} not evaluated: {error}; the next run covers the same articles",
+                  markup=False)
+    if report["waiting"]:
+        raise fail(f"{report['waiting']} mail(s) could not be delivered; they are kept and retried "
+                   "by the next run")
+    if failed:
+        raise fail(f"{len(failed)} alert(s) could not be evaluated")

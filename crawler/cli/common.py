@@ -1,0 +1,88 @@
+"""What every command shares: the Typer app, the consoles, the process's settings, exits,
+and one context for "Elasticsearch unreachable". Results go to stdout, messages to stderr.
+
+Exit status: 0 success; 1 the work failed (the message says what was kept); 2 bad usage or
+configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+import typer
+from rich.console import Console
+
+from config.settings import Settings, get_settings
+from crawler.registry import RegistryError, Site, load_registry
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="newsmon: crawl, search and alert on Vietnamese trade-union news.")
+
+err = Console(stderr=True)
+out = Console(soft_wrap=True)
+
+
+def settings() -> Settings:
+    """The process's settings; a bad NEWSMON_* variable is a usage error (exit 2)."""
+    try:
+        return get_settings()
+    except Exception as exc:  # noqa: BLE001 - pydantic names the variable
+        err.print(f"bad NEWSMON_* setting: {exc}", markup=False)
+        raise typer.Exit(2) from None
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print `message` on stderr and return the exit to raise."""
+    sys.stderr.write(message.rstrip("\n") + "\n")
+    return typer.Exit(code)
+
+
+def print_json(obj: Any) -> None:
+    """One JSON document on one line of stdout."""
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+def registry_sites(config: Settings) -> list[Site]:
+    """The registry's sites; an invalid registry is a configuration error (exit 2)."""
+    try:
+        return load_registry(config.config)
+    except RegistryError as exc:
+        raise fail(str(exc), 2) from None
+
+
+@contextmanager
+def elasticsearch(config: Settings, kept: str = "") -> Iterator[Elasticsearch]:
+    """A client, closed afterwards; an unreachable cluster ends the command with exit 1 and
+    a message saying where it was looked for (and `kept`: what was not lost)."""
+    from elasticsearch import ConnectionError as ESConnectionError
+
+    from search.es import make_client
+
+    es = make_client(config)
+    try:
+        yield es
+    except ESConnectionError:
+        where = f"cannot reach Elasticsearch at {config.effective_es_url}"
+        raise fail(where + (f"; {kept}" if kept else "")) from None
+    finally:
+        es.close()
+
+
+def parse_day(value: str | None, option: str) -> date | None:
+    """`2021-12-08` or `08/12/2021` (day first), else a usage error naming the option."""
+    if value is None:
+        return None
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+    raise fail(f"{option}: not a date: {value!r} (use YYYY-MM-DD or dd/mm/yyyy)", 2)

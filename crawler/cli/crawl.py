@@ -1,0 +1,55 @@
+"""`newsmon crawl`: one crawl of the enabled (or named) sites, then their instant alerts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from crawler.cli.common import app, err, fail, out, print_json, settings
+from crawler.registry import RegistryError, load_registry, select_sites
+
+_COUNTS = ("requests", "not_modified", "new", "updated", "unchanged", "seen_skipped", "duplicates",
+           "non_articles")
+
+
+@app.command()
+def crawl(
+    site: Annotated[list[str] | None, typer.Option("--site", help="only this site (repeatable)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="summary as JSON")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """One crawl of the enabled (or named) sites: discover, fetch, extract, dedup, index, alert."""
+    from crawler.run import crawl_and_alert
+
+    config = settings()
+    try:
+        sites = select_sites(load_registry(config.config), site or [], config.config)
+    except RegistryError as exc:
+        raise fail(str(exc), 2) from None
+    if not sites:
+        raise fail(f"{config.config}: no enabled site to crawl", 2)
+    result = crawl_and_alert(sites, config, {"LOG_LEVEL": "INFO" if verbose else "WARNING"})
+    if as_json:
+        print_json(result.summaries)
+    else:
+        out.print(_table(result.summaries))
+    for line in result.alert_messages:
+        err.print(line, markup=False)
+    spooled = sum(s.get("spooled", 0) for s in result.summaries.values())
+    if spooled:
+        raise fail(f"Elasticsearch was unreachable: {spooled} articles were kept in "
+                   f"{config.spool_dir} and will be indexed by the next crawl.")
+
+
+def _table(summaries: dict[str, dict[str, Any]]) -> Table:
+    table = Table("site", "requests", "304", "new", "updated", "unchanged", "known", "duplicates",
+                  "non-articles", "errors", "note", title="crawl summary")
+    for name, summary in summaries.items():
+        if "skipped" in summary:
+            table.add_row(name, *["-"] * 9, summary["skipped"])
+            continue
+        errors = ", ".join(f"{k} {v}" for k, v in summary["errors"].items()) or "0"
+        table.add_row(name, *(str(summary[k]) for k in _COUNTS), errors, summary.get("cut_off", ""))
+    return table

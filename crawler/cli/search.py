@@ -1,0 +1,73 @@
+"""`newsmon search` and `newsmon export`: the archive, one hit per story."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from crawler.cli.common import app, elasticsearch, fail, out, parse_day, print_json, settings
+
+
+def _terminal_snippet(snippet_html: str) -> Text:
+    """The HTML snippet for a terminal: matched words in bold, entities decoded."""
+    text = Text()
+    for index, part in enumerate(re.split(r"</?mark>", snippet_html)):
+        text.append(html.unescape(part), style="bold" if index % 2 else "")
+    return text
+
+
+@app.command("search")
+def search_cmd(  # noqa: PLR0917 - one parameter per CLI option
+    query: Annotated[str, typer.Argument(help='e.g. công đoàn "nợ lương"')],
+    site: Annotated[list[str] | None, typer.Option("--site")] = None,
+    since: Annotated[str | None, typer.Option("--since")] = None,
+    until: Annotated[str | None, typer.Option("--until")] = None,
+    sort: Annotated[str, typer.Option("--sort", help="relevance or date")] = "relevance",
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 10,
+    page: Annotated[int, typer.Option("--page", min=1, help="page of --limit results")] = 1,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Full-text search; near-duplicates come back as one hit with their copies listed."""
+    from search.query import QueryError
+    from search.search import search
+
+    if sort not in ("relevance", "date"):
+        raise fail("--sort must be 'relevance' or 'date'", 2)
+    config = settings()
+    first, last = parse_day(since, "--since"), parse_day(until, "--until")
+    with elasticsearch(config) as es:
+        try:
+            result = search(es, config.index_prefix, query, sites=site or [], since=first, until=last,
+                            sort=sort, limit=limit, page=page, facets=as_json)
+        except QueryError as exc:
+            raise fail(f"invalid query: {exc}", 2) from None
+    if as_json:
+        print_json(result)
+        return
+    out.print(f"{result['total']} bài viết", highlight=False)
+    for hit in result["hits"]:
+        when = (hit["published"] or "")[:16].replace("T", " ")
+        out.print(Text("\n" + (hit["title"] or ""), style="bold"), highlight=False)
+        out.print(f"{hit['site']}  {when}  {hit['url']}", markup=False, highlight=False)
+        out.print(_terminal_snippet(hit["snippet"]), highlight=False)
+        for dup in hit["duplicates"]:
+            out.print(f"  cũng đăng trên {dup['site']}: {dup['url']}", markup=False, highlight=False)
+
+
+@app.command()
+def export(
+    site: Annotated[list[str] | None, typer.Option("--site")] = None,
+    since: Annotated[str | None, typer.Option("--since")] = None,
+) -> None:
+    """Every indexed article as JSON lines."""
+    from search.search import export as export_docs
+
+    config = settings()
+    first = parse_day(since, "--since")
+    with elasticsearch(config) as es:
+        for doc in export_docs(es, config.index_prefix, sites=site or [], since=first):
+            print_json(doc)

@@ -1,0 +1,289 @@
+"""The local managed Elasticsearch node: provision from the cached zip, start, stop, status.
+
+Used only when NEWSMON_ES_URL is unset. The distribution zip comes from the Maven
+repository (`org.elasticsearch.distribution.integ-test-zip:elasticsearch`), is cached in
+`$NEWSMON_CACHE_DIR` (default ~/.cache/newsmon) and unpacked under `$NEWSMON_DATA_DIR`.
+Elasticsearch refuses to run as root, so as root the node runs as the system user `newsmon-es`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from config.settings import Settings
+from search.es import make_client
+
+ES_USER = "newsmon-es"
+MIN_JAVA = 21
+MAVEN_ARTIFACT = "org.elasticsearch.distribution.integ-test-zip:elasticsearch:{version}:zip"
+
+
+class NodeError(Exception):
+    """The local node could not be provisioned, started or stopped; the message says why."""
+
+
+@dataclass(frozen=True)
+class LocalNode:
+    """Paths of one data directory's node."""
+
+    settings: Settings
+
+    @property
+    def base(self) -> Path:
+        """The folder holding the unpacked distribution and the node's data."""
+        return self.settings.es_home
+
+    @property
+    def home(self) -> Path:
+        """The unpacked distribution."""
+        return self.base / f"elasticsearch-{self.settings.es_version}"
+
+    @property
+    def pidfile(self) -> Path:
+        """The running node's pid file."""
+        return self.base / "run" / "elasticsearch.pid"
+
+    @property
+    def logs(self) -> Path:
+        """The node's log folder."""
+        return self.base / "logs"
+
+    @property
+    def cluster_name(self) -> str:
+        """A cluster name per data directory, so two data directories never join."""
+        digest = hashlib.sha256(str(self.settings.resolved_data_dir).encode()).hexdigest()[:10]
+        return f"newsmon-{digest}"
+
+    @property
+    def zip_path(self) -> Path:
+        """The cached distribution zip."""
+        return self.settings.cache_dir / f"elasticsearch-{self.settings.es_version}.zip"
+
+
+def java_major(java_home: Path) -> int | None:
+    """Feature version of the JDK at `java_home` (from its `release` file), or None."""
+    try:
+        text = (java_home / "release").read_text()
+    except OSError:
+        return None
+    match = re.search(r'JAVA_VERSION="(\d+)', text)
+    return int(match.group(1)) if match else None
+
+
+def find_java_home() -> Path:
+    """ES_JAVA_HOME if set, else the newest JDK >= 21 under /usr/lib/jvm."""
+    if os.environ.get("ES_JAVA_HOME"):
+        return Path(os.environ["ES_JAVA_HOME"])
+    candidates = []
+    for home in Path("/usr/lib/jvm").glob("*"):
+        major = java_major(home)
+        if major and major >= MIN_JAVA and (home / "bin" / "java").exists() and not home.is_symlink():
+            candidates.append((major, home))
+    if not candidates:
+        raise NodeError(
+            f"Elasticsearch {MIN_JAVA}+ needs a JDK {MIN_JAVA} or newer; none found under "
+            "/usr/lib/jvm. Install one or set ES_JAVA_HOME."
+        )
+    return max(candidates)[1]
+
+
+def fetch_zip(node: LocalNode) -> Path:
+    """Put the distribution zip in the cache (Maven `dependency:copy`) unless it is there."""
+    if node.zip_path.exists():
+        return node.zip_path
+    if not shutil.which("mvn"):
+        raise NodeError("Maven (`mvn`) is needed once to download Elasticsearch; install it.")
+    node.zip_path.parent.mkdir(parents=True, exist_ok=True)
+    artifact = MAVEN_ARTIFACT.format(version=node.settings.es_version)
+    cmd = ["mvn", "-B", "-q", "dependency:copy", f"-Dartifact={artifact}",
+           f"-DoutputDirectory={node.zip_path.parent}"]
+    result = subprocess.run(cmd, capture_output=True, text=True, cwd=node.zip_path.parent,
+                            check=False)
+    if result.returncode != 0 or not node.zip_path.exists():
+        tail = (result.stdout + result.stderr).strip().splitlines()[-15:]
+        raise NodeError(f"could not download {artifact} with Maven:\n" + "\n".join(tail))
+    return node.zip_path
+
+
+def _unzip(archive: Path, target: Path) -> None:
+    with zipfile.ZipFile(archive) as zf:
+        for info in zf.infolist():
+            path = Path(zf.extract(info, target))
+            mode = info.external_attr >> 16
+            if mode and not info.is_dir():
+                path.chmod(mode & 0o777)
+
+
+def _config_text(node: LocalNode) -> str:
+    data = node.base / "data"
+    return "\n".join([
+        f"cluster.name: {node.cluster_name}",
+        "node.name: newsmon-local",
+        "network.host: 127.0.0.1",
+        f"http.port: {node.settings.es_port}",
+        "transport.port: 9300-9399",
+        "discovery.type: single-node",
+        "# Security is off only because the node listens on loopback alone.",
+        "xpack.security.enabled: false",
+        f"path.data: {data}",
+        f"path.logs: {node.logs}",
+        "# A developer disk that fills up should not turn the indices read-only mid-test.",
+        "cluster.routing.allocation.disk.threshold_enabled: false",
+        "",
+    ])
+
+
+def _es_uid() -> int | None:
+    """The uid to run Elasticsearch as: None when not root, else the system user (created)."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        return pwd.getpwnam(ES_USER).pw_uid
+    except KeyError:
+        pass
+    cmd = ["useradd", "--system", "--user-group", "--no-create-home",
+           "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", ES_USER]
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise NodeError(f"cannot create the system user {ES_USER}: {result.stderr.strip()}")
+    return pwd.getpwnam(ES_USER).pw_uid
+
+
+def _chown_tree(root: Path, uid: int) -> None:
+    gid = pwd.getpwuid(uid).pw_gid
+    for dirpath, dirnames, filenames in os.walk(root):
+        os.chown(dirpath, uid, gid)
+        for name in filenames + dirnames:
+            os.lchown(os.path.join(dirpath, name), uid, gid)
+
+
+def provision(node: LocalNode) -> None:
+    """Unpack and configure the node under the data directory (idempotent)."""
+    if not (node.home / "bin" / "elasticsearch").exists():
+        archive = fetch_zip(node)
+        node.base.mkdir(parents=True, exist_ok=True)
+        staging = node.base / "unpacking"
+        shutil.rmtree(staging, ignore_errors=True)
+        _unzip(archive, staging)
+        (staging / node.home.name).rename(node.home)
+        shutil.rmtree(staging, ignore_errors=True)
+    for sub in ("data", "logs", "run", "tmp"):
+        (node.base / sub).mkdir(parents=True, exist_ok=True)
+    (node.home / "config" / "elasticsearch.yml").write_text(_config_text(node))
+    heap = node.settings.es_heap
+    (node.home / "config" / "jvm.options.d" / "newsmon-heap.options").write_text(
+        f"-Xms{heap}\n-Xmx{heap}\n"
+    )
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _pid(node: LocalNode) -> int | None:
+    try:
+        pid = int(node.pidfile.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass
+    return pid
+
+
+def log_tail(node: LocalNode, lines: int = 30) -> str:
+    """Last lines of the node's main log (what went wrong at start-up)."""
+    log = node.logs / f"{node.cluster_name}.log"
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return f"(no log at {log})"
+
+
+def start(node: LocalNode, timeout: float = 120.0) -> str:
+    """Start the node and wait until the cluster is healthy; return a one-line report."""
+    if _pid(node):
+        if _wait_healthy(node, timeout):
+            return f"Elasticsearch already running (pid {_pid(node)})"
+        raise NodeError(f"the node (pid {_pid(node)}) does not answer.\n{log_tail(node)}")
+    if _port_open(node.settings.es_port):
+        raise NodeError(
+            f"port {node.settings.es_port} on 127.0.0.1 is taken by another process, not by the "
+            f"node of {node.settings.resolved_data_dir}. Stop it, or set NEWSMON_ES_URL to use it."
+        )
+    provision(node)
+    uid = _es_uid()
+    if uid is not None:
+        _chown_tree(node.base, uid)
+    java_home = find_java_home()
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "ES_JAVA_HOME": str(java_home),
+        "ES_TMPDIR": str(node.base / "tmp"),
+        "LANG": "C.UTF-8",
+    }
+    cmd = [str(node.home / "bin" / "elasticsearch"), "-d", "-p", str(node.pidfile)]
+    if uid is not None:
+        cmd = ["setpriv", f"--reuid={uid}", f"--regid={pwd.getpwuid(uid).pw_gid}",
+               "--init-groups", "--", *cmd]
+    result = subprocess.run(cmd, env=env, cwd=node.home, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise NodeError(
+            f"Elasticsearch did not start (exit {result.returncode}):\n"
+            f"{(result.stdout + result.stderr).strip()}\n{log_tail(node)}"
+        )
+    if not _wait_healthy(node, timeout):
+        raise NodeError(f"Elasticsearch did not become healthy in {timeout:.0f} s.\n{log_tail(node)}")
+    return f"Elasticsearch {node.settings.es_version} started on {node.settings.effective_es_url}"
+
+
+def _wait_healthy(node: LocalNode, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    with make_client(node.settings, timeout=5) as es:
+        while time.monotonic() < deadline:
+            try:
+                health = es.cluster.health(timeout="1s")
+            except Exception:  # noqa: BLE001 - any failure means "not answering yet"
+                health = None
+            if health and health.get("status") in ("green", "yellow"):
+                if health.get("cluster_name") != node.cluster_name:
+                    raise NodeError(
+                        f"{node.settings.effective_es_url} answers as cluster "
+                        f"{health.get('cluster_name')!r}, not this data directory's node"
+                    )
+                return True
+            time.sleep(0.5)
+    return False
+
+
+def stop(node: LocalNode, timeout: float = 60.0) -> str:
+    """Stop the node cleanly (SIGTERM, then SIGKILL after `timeout`)."""
+    pid = _pid(node)
+    if pid is None:
+        return "Elasticsearch is not running"
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _pid(node) is None:
+            node.pidfile.unlink(missing_ok=True)
+            return f"Elasticsearch stopped (pid {pid})"
+        time.sleep(0.3)
+    os.kill(pid, signal.SIGKILL)
+    node.pidfile.unlink(missing_ok=True)
+    return f"Elasticsearch did not stop in {timeout:.0f} s and was killed (pid {pid})"

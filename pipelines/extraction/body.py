@@ -1,0 +1,154 @@
+"""The article body from the engine's text and the article zone: the lead (sapo) put back,
+the repeated headline, teaser and label lines, trailing related-lists, the tag line and a
+trailing signature taken out; the byline and a republished article's named origin found."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from lxml import etree
+from lxml.html import HtmlElement
+
+_LEAD_CLASS = re.compile(r"(^|[\s_-])(sapo|lead|chapeau|summary|excerpt|intro|description|desc|"
+                         r"tom-?tat|mo-?ta)([\s_-]|$)", re.IGNORECASE)
+
+_LEAD_MIN, _LEAD_MAX = 40, 1500
+
+def squash(text: str) -> str:
+    """Whitespace runs to one space, ends trimmed."""
+    return " ".join(text.split())
+
+_MARKED = etree.XPath("descendant-or-self::*[@class or @id]")
+
+_TAG_CANDIDATES = etree.XPath("descendant-or-self::*[@class or @id or contains(text(), ':')]")
+
+def _marker(node: HtmlElement) -> str:
+    """What a template calls an element: its class and id."""
+    return f"{node.get('class', '')} {node.get('id', '')}"
+
+def find_lead(zone: HtmlElement) -> str | None:
+    """The lead paragraph (sapo), which generic extractors often drop, if the page marks it."""
+    for node in _MARKED(zone):
+        if node.tag in ("a", "img", "script", "style"):
+            continue
+        if _LEAD_CLASS.search(_marker(node)):
+            text = squash(node.text_content())
+            if _LEAD_MIN <= len(text) <= _LEAD_MAX:
+                return text
+    return None
+
+_SOURCE = re.compile(r"\(\s*(?:Nguồn|Theo|Source)\s*:?\s*(https?://[^\s)]+)\s*\)", re.IGNORECASE)
+
+def source_url(text: str) -> str | None:
+    """The origin a republished article names, e.g. `(Nguồn: https://nld.com.vn/...)`."""
+    match = _SOURCE.search(text)
+    return match.group(1).rstrip(".,;") if match else None
+
+# Teaser lines and trailing lists: a label line ("Related: ...", "Xem thêm: ...") is dropped;
+# a list heading ("Tin cùng chuyên mục") ends the body when it comes in its second half.
+_TEASER_LINE = re.compile(
+    r"^(related( (post|stories|articles?))?|read (more|also)|see (more|also)|also (on|read)|filed under"
+    r"|xem thêm|đọc thêm|tin liên quan|bài liên quan|xem tiếp|tin (bài )?liên quan)\s*:",
+    re.IGNORECASE)
+
+_NOISE_LINE = re.compile(
+    r"^(comments?|advertisement|quảng cáo|you may also like\W*|don'?t miss|like this story\?.*"
+    r"|share (this|on)( (article|story|post|page|facebook|twitter|zalo))?\W*"
+    r"|chia sẻ( bài viết)?\s*:?.*|bình luận( \(\d+\))?|ảnh\s*:.{0,60}"
+    r"|(!function|var \w+\s*=|window\.|document\.)\W.*"          # inline script text
+    r"|(subscribe|sign up)\b.{0,80}\bnewsletters?\b.{0,120})$", re.IGNORECASE)
+
+_TRAILING_LIST = re.compile(
+    r"^(tin cùng chuyên mục|đọc thêm|có thể bạn quan tâm|nên xem|tin khác|các tin khác|bài viết liên quan"
+    r"|tin liên quan|tin tức mới nhất|tin mới nhất|tin đọc nhiều|xem thêm|cùng chuyên mục"
+    r"|related (articles|stories|posts)|you (may|might) also like|more (stories|from)|most read\b.*"
+    r"|tags?|từ khóa|từ khoá)\W*$", re.IGNORECASE)
+
+_CLICK_TO_TWEET = re.compile(r"\s*Click To Tweet$")
+
+def drop_teasers(lines: list[str]) -> list[str]:
+    """Remove teaser/label lines and cut a trailing related-list that the engine kept."""
+    kept: list[str] = []
+    for i, line in enumerate(_CLICK_TO_TWEET.sub("", line) for line in lines):
+        if _TRAILING_LIST.match(line) and i >= len(lines) / 2:
+            break
+        if not (_TEASER_LINE.match(line) or _NOISE_LINE.match(line)):
+            kept.append(line)
+    return kept
+
+@dataclass(frozen=True)
+class TagLine:
+    """A "Từ khóa: a, b, c" line: its tags go to `tags`, its text leaves the body."""
+
+    text: str
+    tags: list[str]
+
+_TAG_LABEL = re.compile(r"^\s*(từ\s*khóa|từ\s*khoá|tags?|chủ\s*đề|keywords?)\s*:", re.IGNORECASE)
+
+_TAG_CLASS = re.compile(r"(^|[\s_-])(tags?|keywords?|tu-?khoa)([\s_-]|$)", re.IGNORECASE)
+
+def find_tag_line(zone: HtmlElement) -> TagLine | None:
+    """The article's tag line ("Từ khóa: ..." or an element marked as tags), if any."""
+    for node in _TAG_CANDIDATES(zone):
+        if node.tag in ("a", "script", "style"):
+            continue
+        if not (_TAG_CLASS.search(_marker(node)) or (node.text and _TAG_LABEL.match(node.text))):
+            continue
+        text = squash(node.text_content())
+        if not text or len(text) > 400:
+            continue
+        tags = [squash(a.text_content()) for a in node.iter("a")]
+        tags = [t for t in tags if t]
+        if not tags:
+            tags = [t.strip() for t in _TAG_LABEL.sub("", text).split(",") if t.strip()]
+        if tags:
+            return TagLine(text, tags)
+    return None
+
+_BYLINE_CLASS = re.compile(r"(^|[\s_-])(author|byline|tac-?gia|writer|reporter)([\s_-]|$)", re.IGNORECASE)
+
+_BYLINE_PREFIX = re.compile(r"^(tác giả|bài và ảnh|bài|theo|bởi|by)\s*:?\s*", re.IGNORECASE)
+
+def trailing_byline(zone: HtmlElement) -> str | None:
+    """The short right-aligned last paragraph many Vietnamese CMS use for the author."""
+    paragraphs = [p for p in zone.iter("p") if p.text_content().strip()]
+    if not paragraphs:
+        return None
+    last = paragraphs[-1]
+    right = last.get("align") == "right" or "text-align:right" in last.get("style", "").replace(" ", "")
+    text = squash(last.text_content())
+    if right and len(text) <= 60 and len(text.split()) <= 8 and not text.endswith("."):
+        return _BYLINE_PREFIX.sub("", text)
+    return None
+
+def byline(zone: HtmlElement) -> str | None:
+    """A byline element inside the article zone (`<p class="author">Duy Chương - Thanh Tùng</p>`)."""
+    for node in _MARKED(zone):
+        if _BYLINE_CLASS.search(_marker(node)):
+            text = squash(node.text_content())
+            if 2 < len(text) <= 80:
+                return _BYLINE_PREFIX.sub("", text) or None
+    return None
+
+def assemble_body(text: str, title: str | None, lead: str | None, tag_line: TagLine | None = None,
+                  signature: str | None = None) -> str:
+    """Paragraphs one per line; the headline repeated as first line dropped; the lead put
+    back; the tag line and a trailing signature (byline) taken out."""
+    lines = [squash(line) for line in text.splitlines()]
+    lines = [line for line in lines if line]
+    if title and lines and lines[0] == squash(title):
+        lines = lines[1:]
+    if tag_line:
+        lines = [line for line in lines if line != tag_line.text]
+    lines = drop_teasers(lines)
+    if signature and lines and signature in lines[-1] and len(lines[-1]) <= len(signature) + 12:
+        lines.pop()
+    if lead and lead not in " ".join(lines[:3]):
+        lines.insert(0, lead)
+    return "\n".join(lines)
+
+
+def strip_byline_prefix(text: str) -> str:
+    """`Bài và ảnh: Duy Chương` -> `Duy Chương`."""
+    return _BYLINE_PREFIX.sub("", squash(text))

@@ -1,0 +1,112 @@
+"""One page's bytes -> an `Article`, or None when the page is no article.
+
+The order of work: decode, parse, read the page's declared metadata once, apply the site's
+rules, clean the tree, then title, dates, the article zone, the engine's body text, and
+the body assembled from it (`body.py`).
+"""
+
+from __future__ import annotations
+
+import gzip
+from typing import Any
+
+from w3lib.encoding import html_to_unicode
+
+from pipelines.dedup import fingerprint
+from pipelines.extraction.body import (
+    assemble_body,
+    byline,
+    find_lead,
+    find_tag_line,
+    source_url,
+    squash,
+    strip_byline_prefix,
+    trailing_byline,
+)
+from pipelines.extraction.cleanup import clean_page
+from pipelines.extraction.dates import article_zone, element_date, structured_dates, zone_date
+from pipelines.extraction.engine import engine_text, last_resort_date, parse_html
+from pipelines.extraction.pagemeta import (
+    PageMeta,
+    canonical_href,
+    declared_author,
+    page_language,
+    page_tags,
+    page_title,
+)
+from pipelines.extraction.siterules import ExtractRules, block_text, drop_selected, first_match, rules_of
+from search import textnorm
+from search.article import Article, to_iso
+
+MIN_BODY_CHARS = 200
+
+def decode_html(body: bytes, content_type: str | None = None) -> str:
+    """Bytes -> NFC text, by the HTTP/meta declared charset (windows-1258 included)."""
+    if body[:2] == b"\x1f\x8b":
+        body = gzip.decompress(body)
+    _, text = html_to_unicode(content_type, body)
+    return textnorm.display(text)
+
+def extract_page(body: bytes, url: str | None, content_type: str | None = None,
+                 hint_date: str | None = None, *, min_chars: int = MIN_BODY_CHARS,
+                 rules: ExtractRules | dict[str, Any] | None = None) -> Article | None:
+    """Extract one page; None when it has no article body (a listing, a contact page...).
+
+    trafilatura finds the body; the metadata (title, dates, author, tags) newsmon reads
+    itself from the same parsed tree, which is both more faithful for Vietnamese pages
+    and cheaper than trafilatura's own metadata pass. `rules` are the site's overrides.
+    `min_chars=0` accepts any body, with or without a headline (for benchmarks)."""
+    tree = parse_html(decode_html(body, content_type))
+    if tree is None:
+        return None
+    site_rules = rules_of(rules) or ExtractRules()
+    page = PageMeta.read(tree)
+    drop_selected(tree, site_rules.drop)
+    # Site rules are looked up before clean-up, which re-tags layout tables.
+    head, body_node, date_node, author_node = (first_match(tree, sel) for sel in (
+        site_rules.title, site_rules.body, site_rules.date, site_rules.author))
+    clean_page(tree)
+    title = squash(head.text_content()) if head is not None else page_title(tree, page)
+    if min_chars and not title:
+        return None
+    published, modified = structured_dates(tree, page)
+    zone = article_zone(tree, title, head)
+    lead = find_lead(zone) if zone is not None else None
+    tag_line = find_tag_line(zone) if zone is not None else None
+    signature = trailing_byline(zone) if zone is not None else None
+    body_text = block_text(body_node) if body_node is not None else engine_text(tree, url)
+    if not body_text:
+        return None
+    text = assemble_body(body_text, title, lead, tag_line, signature)
+    if len(text) < min_chars:
+        return None
+    if not published:
+        published = to_iso(hint_date) or element_date(date_node) \
+            or (zone_date(zone) if zone is not None else None) or last_resort_date(tree, zone)
+    author = strip_byline_prefix(author_node.text_content()) if author_node is not None else None
+    return Article(
+        url=url,
+        canonical_url=canonical_href(tree, page, url),
+        title=title,
+        author=author or declared_author(page) or signature or (byline(zone) if zone is not None else None),
+        published=published,
+        modified=modified,
+        text=text,
+        source_url=source_url(text),
+        tags=(tag_line.tags if tag_line else None) or page_tags(page),
+        language=page_language(tree, page) or "vi",
+    )
+
+def extract_for_index(body: bytes, url: str | None, content_type: str | None = None,
+                      hint_date: str | None = None, *,
+                      rules: ExtractRules | dict[str, Any] | None = None) -> Article | None:
+    """`extract_page` plus what later stages derive from the text alone (matching forms of
+    title and text, dedup fingerprints), computed in the worker process rather than on the
+    crawl's reactor thread."""
+    article = extract_page(body, url, content_type, hint_date, rules=rules)
+    if article is not None:
+        title, text = (article.title or "").strip(), (article.text or "").strip()
+        article.title_norm, article.title_fold = textnorm.normalize(title), textnorm.fold(title)
+        article.text_norm, article.text_fold = textnorm.normalize(text), textnorm.fold(text)
+        fingerprint(article)  # the dedup stage's signatures, computed here off the reactor
+    return article

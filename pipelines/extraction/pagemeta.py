@@ -1,0 +1,146 @@
+"""What a page declares about itself (JSON-LD objects and `<meta>` tags), read once per page."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin
+
+from lxml.html import HtmlElement
+
+
+@dataclass(frozen=True)
+class PageMeta:
+    """JSON-LD objects (with `@graph` members unpacked) and meta tags by lower-case key."""
+
+    jsonld: list[dict[str, Any]]
+    meta: dict[str, str]
+    meta_tags: tuple[str, ...] = ()
+
+    @classmethod
+    def read(cls, tree: HtmlElement) -> PageMeta:
+        """Read the page's JSON-LD and meta tags once."""
+        objects: list[dict[str, Any]] = []
+        for script in tree.xpath('//script[@type="application/ld+json"]'):
+            try:
+                stack = [json.loads(script.text or "")]
+            except ValueError:
+                continue
+            while stack:
+                item = stack.pop()
+                if isinstance(item, list):
+                    stack.extend(item)
+                elif isinstance(item, dict):
+                    objects.append(item)
+                    if "@graph" in item:
+                        stack.append(item["@graph"])
+        meta: dict[str, str] = {}
+        tags: list[str] = []
+        for node in tree.xpath("//meta[@content]"):
+            key = (node.get("property") or node.get("name") or node.get("itemprop") or "").lower()
+            content = node.get("content", "").strip()
+            if key and content:
+                meta.setdefault(key, content)
+                if key == "article:tag":
+                    tags.append(content)
+        return cls(objects, meta, tuple(tags))
+
+    def first(self, names: tuple[str, ...]) -> str | None:
+        """Content of the first of `names` (in the given order) the page has."""
+        return next((self.meta[n] for n in names if n in self.meta), None)
+
+
+_TITLE_SEPARATORS = re.compile(r"\s+[|–—·•»:-]\s+")
+
+
+def _text(node: HtmlElement) -> str:
+    return " ".join(node.text_content().split())
+
+
+def page_title(tree: HtmlElement, page: PageMeta) -> str | None:
+    """The headline, without the site-name suffix `<title>` and og:title usually carry.
+
+    Order: JSON-LD headline, the page's one `<h1>` (or the one the declared titles
+    begin with), og:title, then `<title>`; a declared title loses its last
+    ` - Site name` part when that part names the site or is not in the headline.
+    """
+    for obj in page.jsonld:
+        headline = obj.get("headline")
+        if isinstance(headline, str) and headline.strip():
+            return " ".join(headline.split())
+    declared = [t for t in (page.first(("og:title", "twitter:title")),
+                            _text(tree.find(".//title")) if tree.find(".//title") is not None else None)
+                if t]
+    declared = [" ".join(t.split()) for t in declared]
+    heads = [h for h in (_text(h) for h in tree.iter("h1")) if len(h) > 10]
+    if len(heads) == 1:
+        return heads[0]
+    for head in heads:
+        if any(t.startswith(head) for t in declared):
+            return head
+    site = (page.first(("og:site_name", "application-name")) or "").casefold()
+    for full in declared:
+        parts = _TITLE_SEPARATORS.split(full)
+        title = full
+        if len(parts) > 1 and (len(parts[-1]) < len(full) / 2 or parts[-1].casefold() == site):
+            title = full[: full.rfind(parts[-1])].rstrip(" |–—·•»:-")
+        if title:
+            return title
+    return heads[0] if heads else None
+
+
+def page_canonical(tree: HtmlElement, page: PageMeta) -> str | None:
+    """`<link rel=canonical>`, else og:url (same-site is checked by the caller)."""
+    for link in tree.xpath('//link[@href][contains(concat(" ", normalize-space(@rel), " "), " canonical ")]'):
+        return link.get("href").strip() or None
+    return page.first(("og:url",))
+
+
+def page_language(tree: HtmlElement, page: PageMeta) -> str | None:
+    """The declared language (`vi`), from `<html lang>` or meta."""
+    lang = tree.get("lang") or page.first(("content-language", "og:locale", "language"))
+    return lang.replace("_", "-").split("-")[0].lower() if lang else None
+
+
+def page_tags(page: PageMeta) -> list[str]:
+    """Tags declared in meta (`article:tag`, `news_keywords`, `keywords`)."""
+    if page.meta_tags:
+        return [t for t in page.meta_tags if "," not in t] or \
+            [t.strip() for t in page.meta_tags[0].split(",") if t.strip()]
+    for key in ("news_keywords", "keywords"):
+        if key in page.meta:
+            return [t.strip() for t in page.meta[key].split(",") if t.strip()]
+    for obj in page.jsonld:
+        keywords = obj.get("keywords")
+        if isinstance(keywords, str):
+            keywords = keywords.split(",")
+        if isinstance(keywords, list):
+            return [str(k).strip() for k in keywords if str(k).strip()]
+    return []
+
+
+def declared_author(page: PageMeta) -> str | None:
+    """The byline as the page declares it (JSON-LD, then meta), all names kept."""
+    for obj in page.jsonld:
+        authors = obj.get("author")
+        if isinstance(authors, dict | str):
+            authors = [authors]
+        if isinstance(authors, list):
+            names = [_one_line(str(n)) for n in (a.get("name") if isinstance(a, dict) else a for a in authors)
+                     if n]
+            if names:
+                return ", ".join(names)
+    author = page.first(("author", "article:author", "dc.creator"))
+    return _one_line(author) if author and not author.startswith("http") else None
+
+
+def canonical_href(tree: HtmlElement, page: PageMeta, url: str | None) -> str | None:
+    """The declared canonical address, made absolute against the page's URL."""
+    href = page_canonical(tree, page)
+    return urljoin(url, href) if href and url else href
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -1,0 +1,99 @@
+"""Alert mails rendered: Jinja2 templates (`templates/`), plain text + HTML, Vietnamese, UTF-8.
+
+Crawled text only ever reaches the HTML part escaped (autoescape; the snippet's `<mark>`
+tags are rebuilt around escaped text), and never reaches a header: the subject is made of
+the alert's name (validated, no line breaks) and a count.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from datetime import datetime
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from typing import Any
+
+from elasticsearch import Elasticsearch
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+
+from config.settings import VN_TZ, Settings
+from search.alerts.evaluate import Details, Match, enrich
+from search.alerts.rules import Rule
+
+_TEMPLATES = Path(__file__).parent / "templates"
+
+
+_MARK = re.compile(r"</?mark>")
+
+def _vn_date(value: str) -> str:
+    """dd/mm/yyyy HH:MM in Vietnam time."""
+    try:
+        return datetime.fromisoformat(value).astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M")
+    except ValueError:
+        return value
+
+
+def _parts(snippet_html: str) -> list[tuple[str, bool]]:
+    return [(html.unescape(part), bool(i % 2)) for i, part in enumerate(_MARK.split(snippet_html))]
+
+
+def _safe_snippet(snippet_html: str) -> Markup:
+    """The snippet rebuilt from its text: everything escaped, only `<mark>` kept."""
+    return Markup("").join(Markup("<mark>{}</mark>").format(t) if marked else Markup("{}").format(t)
+                           for t, marked in _parts(snippet_html))
+
+
+def _plain(snippet_html: str) -> str:
+    return "".join(f"[{t}]" if marked else t for t, marked in _parts(snippet_html))
+
+
+_env = Environment(loader=FileSystemLoader(_TEMPLATES), autoescape=select_autoescape(["html.j2"]),
+                   trim_blocks=False, keep_trailing_newline=True)
+_env.filters.update(vn_date=_vn_date, safe_snippet=_safe_snippet, plain=_plain)
+
+
+def subject(rule: Rule, count: int, part: tuple[int, int] = (1, 1)) -> str:
+    """`[newsmon] <alert>: 3 bài mới` - the alert name cannot carry a line break."""
+    name = " ".join(rule.name.split())
+    kind = "bản tin ngày" if rule.mode == "daily" else "bài mới"
+    text = f"[newsmon] {name}: {count} {kind}" if rule.mode == "instant" else \
+        f"[newsmon] {name}: {kind}, {count} bài"
+    return text + (f" (phần {part[0]}/{part[1]})" if part[1] > 1 else "")
+
+
+def render(rule: Rule, recipient: str, matches: list[Match], mail_id: str, sender: str, *,
+           part: tuple[int, int] = (1, 1)) -> bytes:
+    """The whole message (RFC 5322 bytes), ready to queue."""
+    context: dict[str, Any] = {
+        "alert": rule.name, "query": rule.query, "recipient": recipient, "matches": matches,
+        "heading": f"{len(matches)} bài mới cho cảnh báo “{rule.name}”",
+    }
+    message = EmailMessage()
+    message["Subject"] = subject(rule, len(matches), part)
+    message["From"] = sender
+    message["To"] = recipient
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain="newsmon.local")
+    message["X-Newsmon-Mail"] = re.sub(r"[^\w@.|:+-]", "_", mail_id)
+    message.set_content(_env.get_template("alert.txt.j2").render(context), charset="utf-8")
+    message.add_alternative(_env.get_template("alert.html.j2").render(context), subtype="html",
+                            charset="utf-8")
+    return message.as_bytes(policy=SMTP_POLICY)
+
+
+def mail_renderer(es: Elasticsearch, settings: Settings) -> Callable[..., bytes]:
+    """`render` in the shape `AlertStore.decide` calls it, fetching what the mail shows for
+    the stories it carries; details are fetched once per run and shared by every rule."""
+    details = Details()
+
+    def render_part(rule: Rule, recipient: str, fresh: list[Match], mail_id: str,
+                    part: tuple[int, int]) -> bytes:
+        return render(rule, recipient, enrich(es, settings.index_prefix, fresh, details), mail_id,
+                      settings.mail_from, part=part)
+
+    return render_part

@@ -1,0 +1,31 @@
+"""The alert store: rules, ledger and mail queue in one SQLite file
+(`$NEWSMON_DATA_DIR/alerts.sqlite`), so a decision and the mail carrying it commit together."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from search.alerts.deliver import MAILS_SCHEMA, MailQueue
+from search.alerts.ledger import LEDGER_SCHEMA, Ledger
+from search.alerts.rules import RULES_SCHEMA, RuleTable
+
+
+class AlertStore(RuleTable, Ledger, MailQueue):
+    """Rules, ledger and mail queue in one SQLite file."""
+
+    def __init__(self, data_dir: Path) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(data_dir / "alerts.sqlite", timeout=30)
+        self.db.row_factory = sqlite3.Row
+        self.db.executescript(RULES_SCHEMA + LEDGER_SCHEMA + MAILS_SCHEMA)
+
+    def close(self) -> None:
+        """Close the database."""
+        self.db.close()
+
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One SQLite transaction (committed on success, rolled back on error)."""
+        with self.db:
+            yield self.db

@@ -1,0 +1,99 @@
+"""The site registry: valid files load, invalid ones exit 2 naming file, site and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crawler.registry import RegistryError, load_registry, select_sites
+from tests.support import ROOT, run_cli
+
+GOOD = """\
+sites:
+  - name: laodongthudo
+    url: https://laodongthudo.vn/
+    feeds: [https://laodongthudo.vn/rss/cong-doan.rss]
+    article_url: '-\\d+\\.html$'
+    schedule: '0 6 * * *'
+  - name: congdoan
+    url: https://www.congdoan.vn/
+    enabled: false
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "sites.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_valid_registry_loads_with_defaults(tmp_path: Path) -> None:
+    path = _write(tmp_path, GOOD)
+    sites = load_registry(path)
+    assert [s.name for s in sites] == ["laodongthudo", "congdoan"]
+    assert sites[0].article_pattern is not None
+    assert sites[0].article_pattern.search("https://laodongthudo.vn/a-b-123.html")
+    assert sites[1].domain == "congdoan.vn"
+    assert sites[1].schedule == "0 6 * * *"
+    assert [s.name for s in select_sites(sites, [], path)] == ["laodongthudo"]
+    assert [s.name for s in select_sites(sites, ["congdoan"], path)] == ["congdoan"]
+
+
+def test_bundled_registry_is_valid() -> None:
+    sites = load_registry(ROOT / "config" / "sites.yaml")
+    assert sites
+    assert all(s.url.startswith("https://") for s in sites)
+
+
+@pytest.mark.parametrize(("text", "site", "key", "words"), [
+    ("sites:\n  - name: ok\n    url: https://a.vn/\n    color: red\n", "ok", "color", "unknown key"),
+    ("sites:\n  - name: ok\n    url: https://a.vn/\n    schedule: 'every day'\n", "ok", "schedule", "cron"),
+    ("sites:\n  - name: Bad_Name\n    url: https://a.vn/\n", "Bad_Name", "name", "pattern"),
+    ("sites:\n  - name: ok\n    url: ftp://a.vn/\n", "ok", "url", "http"),
+    ("sites:\n  - name: ok\n    url: https://a.vn/\n    article_url: '(['\n", "ok", "article_url", "regular"),
+    ("sites:\n  - name: ok\n    url: https://a.vn/\n  - name: ok\n    url: https://b.vn/\n", "ok", "name",
+     "duplicate"),
+    ("sites:\n  - name: ok\n", "ok", "url", "missing"),
+    ("sites:\n  - name: ok\n    url: https://a.vn/\n    extract:\n      title: 'td..x'\n", "ok",
+     "extract.title", "CSS selector or XPath"),
+    ("sites:\n  - name: ok\n    url: https://a.vn/\n    extract:\n      drop: ['//div[']\n", "ok",
+     "extract.drop", "CSS selector or XPath"),
+    ("sites:\n  - name: ok\n    url: https://a.vn/\n    extract:\n      headline: h1\n", "ok",
+     "extract.headline", "unknown key"),
+])
+def test_invalid_registry_names_file_site_and_key(tmp_path: Path, text: str, site: str, key: str,
+                                                   words: str) -> None:
+    path = _write(tmp_path, text)
+    with pytest.raises(RegistryError) as info:
+        load_registry(path)
+    message = str(info.value)
+    assert str(path) in message
+    assert f"site {site!r}" in message
+    assert f"key {key!r}" in message
+    assert words in message
+
+
+def test_crawl_with_invalid_registry_exits_2(tmp_path: Path) -> None:
+    import os
+
+    path = _write(tmp_path, "sites:\n  - name: ldld-nghean\n    url: https://ldld.nghean.vn/\n    feed: x\n")
+    result = run_cli("crawl", env={**os.environ, "NEWSMON_CONFIG": str(path),
+                                   "NEWSMON_DATA_DIR": str(tmp_path / "data")})
+    assert result.returncode == 2
+    assert str(path) in result.stderr
+    assert "site 'ldld-nghean'" in result.stderr
+    assert "key 'feed'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_site_and_missing_file_exit_2(tmp_path: Path) -> None:
+    import os
+
+    env = {**os.environ, "NEWSMON_CONFIG": str(_write(tmp_path, GOOD))}
+    unknown = run_cli("crawl", "--site", "nope", env=env)
+    assert unknown.returncode == 2
+    assert "no site named 'nope'" in unknown.stderr
+    missing = run_cli("crawl", env={**env, "NEWSMON_CONFIG": str(tmp_path / "absent.yaml")})
+    assert missing.returncode == 2
+    assert "absent.yaml" in missing.stderr

@@ -1,0 +1,73 @@
+"""Pages handed to the extraction processes in batches: each page gets its own outcome,
+and a dead worker costs only the pages it held, never the rest of the crawl."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+import pytest
+
+from pipelines.extraction import pool as extract
+from pipelines.extraction.pool import ExtractionError, PageBatches
+from tests.support import SAMPLE_SITES
+
+SAMPLES = SAMPLE_SITES / "congdoan-mau"
+ARTICLE = next((SAMPLES / "quan-he-lao-dong").glob("cong-doan-det-may-*-651300.htm"))
+CONTACT = SAMPLES / "lien-he.html"
+
+
+@pytest.fixture(autouse=True)
+def own_pool() -> Iterator[None]:
+    """Each test starts without a pool and leaves none running."""
+    extract._pool = None
+    yield
+    if extract._pool is not None:
+        extract._pool.shutdown(cancel_futures=True)
+        extract._pool = None
+
+
+async def _outcomes(batches: PageBatches, pages: list[tuple[Any, str]]) -> list[Any]:
+    return await asyncio.gather(*(batches.extract(body, url, "text/html; charset=utf-8", None)
+                                  for body, url in pages), return_exceptions=True)
+
+
+def test_each_page_of_a_batch_gets_its_own_outcome() -> None:
+    article, contact = ARTICLE.read_bytes(), CONTACT.read_bytes()
+    pages = [(article, "http://congdoan.example.vn/a-651300.htm"), (contact, "http://congdoan.example.vn/lien-he"),
+             (None, "http://congdoan.example.vn/broken-651301.htm")]  # no body: the extractor raises
+    # 3 pages, batches of 2: one batch dispatched when full, the last page by the timer.
+    results = asyncio.run(_outcomes(PageBatches(None, size=2), pages))
+    assert results[0].title.startswith("Công đoàn Dệt may đối thoại")
+    assert results[0].url == pages[0][1]
+    assert results[0].minhash  # the later stages' fields come back with the article
+    assert results[0].text_fold
+    assert results[1] is None  # the contact page is no article
+    assert isinstance(results[2], ExtractionError)
+    assert "TypeError" in str(results[2])
+
+
+def test_a_killed_worker_fails_only_its_pages_and_the_next_pages_get_a_new_pool() -> None:
+    article = ARTICLE.read_bytes()
+    pages = [(article, f"http://congdoan.example.vn/a-{n}.htm") for n in range(64)]
+
+    async def scenario() -> tuple[list[Any], list[Any]]:
+        batches = PageBatches(None, size=64)
+        held = asyncio.gather(*(batches.extract(body, url, None, None) for body, url in pages),
+                              return_exceptions=True)
+        await asyncio.sleep(0)  # the 64th page fills the batch: it is in the pool now
+        pool = extract._pool
+        assert pool is not None
+        for pid in list(pool._processes):  # a page that crashes the parser kills its worker
+            os.kill(pid, signal.SIGKILL)
+        lost = await held
+        assert extract._pool is not pool  # the broken pool was let go
+        return lost, await _outcomes(batches, pages[:3])
+
+    lost, after = asyncio.run(scenario())
+    assert all(isinstance(result, BrokenProcessPool) for result in lost)
+    assert [result.url for result in after] == [url for _, url in pages[:3]]
