@@ -18,7 +18,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings as ScrapySettings
 
 from config import scrapy_settings
-from config.settings import Settings
+from config.settings import Settings, get_settings
 from crawler.registry import Site
 from crawler.spiders.news import NewsSpider, crawl_defaults
 from search.alerts.job import after_crawl
@@ -39,9 +39,10 @@ SUMMARY_KEYS = {
 
 
 def scrapy_settings_for(overrides: dict[str, Any] | None = None) -> ScrapySettings:
-    """The project's Scrapy settings with `overrides` on top."""
+    """The project's Scrapy settings, this process's NEWSMON_* rules, `overrides` on top."""
     settings = ScrapySettings()
     settings.setmodule(scrapy_settings, priority="project")
+    settings.set("NEWSMON_ALLOW_PRIVATE_HOSTS", get_settings().allow_private_hosts, priority="project")
     for key, value in (overrides or {}).items():
         settings.set(key, value, priority="cmdline")
     return settings
