@@ -68,7 +68,45 @@ def summarize(stats: dict[str, Any]) -> dict[str, Any]:
         out["cut_off"] = f"depth limit {depth_limit} reached"
     if stats.get("finish_reason") == "closespider_pagecount":
         out["cut_off"] = "page budget reached"
+    pages = int(stats.get("newsmon/health/pages", 0))
+    if pages:
+        # Extraction health: the share of article pages read with a title, a date and a body
+        # over the floor. A redesign that defeats the extractor shows here first.
+        out["health"] = round(int(stats.get("newsmon/health/complete", 0)) / pages, 2)
+        out["article_pages"] = pages
     return out
+
+
+HEALTH_DROP = 0.2      # a fall of this much below the site's usual health is flagged
+_HEALTH_MIN_PAGES = 5  # fewer article pages say too little to compare
+_HEALTH_HISTORY = 5    # earlier runs the usual health is taken from
+
+
+def flag_health_drop(summary: dict[str, Any], earlier: list[float]) -> None:
+    """Note in `summary` when its extraction health fell well below the site's usual (the
+    median of its earlier runs)."""
+    health = summary.get("health")
+    if health is None or summary.get("article_pages", 0) < _HEALTH_MIN_PAGES or not earlier:
+        return
+    usual = sorted(earlier)[len(earlier) // 2]
+    if usual - health >= HEALTH_DROP:
+        summary["warning"] = (f"extraction health {health:.0%}, usually {usual:.0%}: "
+                              "has the site's template changed?")
+
+
+def earlier_health(log: Path) -> dict[str, list[float]]:
+    """Each site's health in its last runs with enough article pages, from runs.jsonl."""
+    found: dict[str, list[float]] = {}
+    if not log.exists():
+        return found
+    for line in log.read_text(encoding="utf-8").splitlines()[-2000:]:
+        try:
+            run = json.loads(line)
+        except ValueError:
+            continue  # a line cut by a crash says nothing
+        if run.get("health") is not None and run.get("article_pages", 0) >= _HEALTH_MIN_PAGES:
+            found.setdefault(run["site"], []).append(float(run["health"]))
+    return {site: values[-_HEALTH_HISTORY:] for site, values in found.items()}
 
 
 def _lock(path: Path) -> IO[str] | None:
@@ -140,6 +178,7 @@ def run_crawl(sites: list[Site], config: Settings,
         _fewer_collections()
         process.start()
     finished = datetime.now(UTC).isoformat(timespec="seconds")
+    history = earlier_health(data / "runs.jsonl")
     for site, crawler in crawlers:
         try:
             stats = crawler.stats.get_stats()
@@ -147,6 +186,7 @@ def run_crawl(sites: list[Site], config: Settings,
             stats = {"finish_reason": "not started"}
         stats["newsmon/depth_limit"] = crawler.settings.getint("DEPTH_LIMIT")
         summaries[site.name] = summarize(stats)
+        flag_health_drop(summaries[site.name], history.get(site.name, []))
     with (data / "runs.jsonl").open("a", encoding="utf-8") as log:
         for name, summary in summaries.items():
             log.write(json.dumps({"site": name, "started": started, "finished": finished, **summary},

@@ -32,6 +32,7 @@ class ExtractPipeline:
 
     async def process_item(self, item: PageItem) -> Article:
         """The page's article; a page that is none, or that the extractor fails on, is dropped."""
+        self.stats.inc_value("newsmon/health/pages")
         try:
             article = await self.batches.extract(item.body, item.url, item.content_type, item.hint_date)
         except Exception as exc:  # noqa: BLE001 - a bad page is counted and the crawl goes on
@@ -42,5 +43,7 @@ class ExtractPipeline:
         if article is None:
             self.stats.inc_value("newsmon/non_articles")
             raise DropItem(f"not an article: {item.url}", log_level="DEBUG")
+        if article.title and article.published:  # the body is over the floor, or it was no article
+            self.stats.inc_value("newsmon/health/complete")
         article.site, article.fetched_at = item.site, item.fetched_at
         return article

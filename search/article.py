@@ -144,3 +144,9 @@ def to_iso(value: str | None) -> str | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=VN_TZ)
     return parsed.isoformat()
+
+
+def in_vietnam_time(value: str | None) -> str | None:
+    """The same instant shown in Asia/Ho_Chi_Minh (`...Z` -> `...+07:00`), as users read it."""
+    iso = to_iso(value)
+    return datetime.fromisoformat(iso).astimezone(VN_TZ).isoformat() if iso else None

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from crawler.cli.common import app, err, fail, out, print_json, settings
 from crawler.registry import RegistryError, load_registry, select_sites
@@ -45,11 +46,13 @@ def crawl(
 
 def _table(summaries: dict[str, dict[str, Any]]) -> Table:
     table = Table("site", "requests", "304", "new", "updated", "unchanged", "known", "duplicates",
-                  "non-articles", "errors", "note", title="crawl summary")
+                  "non-articles", "errors", "health", "note", title="crawl summary")
     for name, summary in summaries.items():
         if "skipped" in summary:
-            table.add_row(name, *["-"] * 9, summary["skipped"])
+            table.add_row(name, *["-"] * 10, summary["skipped"])
             continue
         errors = ", ".join(f"{k} {v}" for k, v in summary["errors"].items()) or "0"
-        table.add_row(name, *(str(summary[k]) for k in _COUNTS), errors, summary.get("cut_off", ""))
+        health = f"{summary['health']:.0%}" if summary.get("health") is not None else "-"
+        note = "; ".join(n for n in (summary.get("cut_off"), summary.get("warning")) if n)
+        table.add_row(name, *(str(summary[k]) for k in _COUNTS), errors, health, Text(note))
     return table

@@ -30,10 +30,11 @@ from crawler.registry import Site, load_registry, select_sites
 from crawler.seen import SeenStore
 from search.article import Article, ExtractionFailed, PageItem, canonical_url, same_site
 
-# Pages that are about the site, not news: followed for links, never extracted.
+# Pages that are about the site, not news: followed for links, never extracted. (Photo and
+# video sections are news: a photo story is an article, its captions its text.)
 _NOT_ARTICLE = re.compile(
     r"/(tag|tags|chu-de|chuyen-muc|category|categories|danh-muc|tim-kiem|search|lien-he|"
-    r"gioi-thieu|video|anh|photo|rss|author|tac-gia|page|trang)(/|$|-\d+)",
+    r"gioi-thieu|rss|author|tac-gia|page|trang)(/|$|-\d+)",
     re.IGNORECASE,
 )
 _ARTICLE_ID = re.compile(r"[-_/](\d{4,})(\.html?|\.aspx?|\.htm|/)?$", re.IGNORECASE)

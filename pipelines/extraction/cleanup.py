@@ -10,11 +10,13 @@ column for one table.
 from __future__ import annotations
 
 import re
+from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 from lxml.html import HtmlElement
 
 from search import textnorm
+from search.article import site_host
 
 # Attribute-axis selection is the cheap part; the exact checks run in Python on the few hits.
 _SUSPECTS = etree.XPath(
@@ -48,13 +50,22 @@ def _drop(nodes: list[HtmlElement]) -> int:
     return len(nodes)
 
 
-def drop_hidden_and_captions(tree: HtmlElement) -> int:
-    """Hidden/off-screen elements and image captions; returns how many elements went."""
+def _hidden(node: HtmlElement) -> bool:
+    return node.get("hidden") is not None or node.get("aria-hidden") == "true" \
+        or _HIDDEN_STYLE.search(node.get("style", "")) is not None
+
+
+def drop_hidden_and_captions(tree: HtmlElement, captions: list[HtmlElement] | None = None) -> int:
+    """Hidden/off-screen elements and image captions (kept in `captions`, in case the page is
+    a photo story); returns how many elements went."""
     nodes = {hit if isinstance(hit, etree._Element) else hit.getparent() for hit in _SUSPECTS(tree)}
-    return _drop([node for node in nodes
-                  if node.tag == "figcaption" or node.get("hidden") is not None
-                  or node.get("aria-hidden") == "true" or _HIDDEN_STYLE.search(node.get("style", ""))
-                  or (_CAPTION_CLASS.search(node.get("class", "")) and _is_caption_sized(node))])
+    shown = [node for node in nodes
+             if not _hidden(node) and not any(_hidden(a) for a in node.iterancestors())
+             and (node.tag == "figcaption" or (_CAPTION_CLASS.search(node.get("class", ""))
+                                               and _is_caption_sized(node)))]
+    if captions is not None:
+        captions.extend(shown)
+    return _drop([node for node in nodes if _hidden(node) or node in shown])
 
 
 def _is_caption_sized(node: HtmlElement) -> bool:
@@ -81,23 +92,34 @@ def drop_spam_links(tree: HtmlElement) -> int:
     return _drop(doomed)
 
 
-def drop_image_captions(tree: HtmlElement) -> int:
-    """A short italic/centred line right after an image-only block: the photo's caption."""
+def _is_caption_line(node: HtmlElement) -> bool:
+    """Short text that is all italic/emphasised, or centred and naming a photo credit."""
+    text = node.text_content().strip()
+    emphasised = "".join(e.text_content() for e in node.iter("em", "i")).strip()
+    centred = "text-align:center" in node.get("style", "").replace(" ", "") or node.get("align") == "center"
+    credited = centred and _PHOTO_CREDIT.search(text) is not None
+    return bool(text) and len(text) <= 300 and (emphasised == text or credited)
+
+
+def drop_image_captions(tree: HtmlElement, captions: list[HtmlElement] | None = None) -> int:
+    """A photo's caption: a short italic/centred line right after an image-only block, or
+    beside the image in its own block (`<p align=center><img><br><i>caption</i></p>`)."""
     doomed = []
     for img in tree.iter("img"):
         holder = img.getparent()
         while holder is not None and holder.tag in ("a", "span", "strong", "b", "center"):
             holder = holder.getparent()
-        if holder is None or holder.text_content().strip():
+        if holder is None or holder.tag not in ("p", "div", "center", "figure"):
+            continue
+        if holder.text_content().strip():
+            if _is_caption_line(holder):
+                doomed.append(holder)  # the picture and its caption, one block
             continue
         nxt = holder.getnext()
-        if nxt is None or nxt.tag not in ("p", "div"):
-            continue
-        text = nxt.text_content().strip()
-        emphasised = "".join(e.text_content() for e in nxt.iter("em", "i")).strip()
-        centred = "text-align:center" in nxt.get("style", "").replace(" ", "") or nxt.get("align") == "center"
-        if text and len(text) <= 300 and (emphasised == text or (centred and _PHOTO_CREDIT.search(text))):
+        if nxt is not None and nxt.tag in ("p", "div") and _is_caption_line(nxt):
             doomed.append(nxt)
+    if captions is not None:
+        captions.extend(doomed)
     return _drop(doomed)
 
 
@@ -112,10 +134,12 @@ def _is_image_frame(table: HtmlElement) -> bool:
             and len(table.text_content().strip()) <= 300)
 
 
-def unwrap_layout_tables(tree: HtmlElement) -> int:
+def unwrap_layout_tables(tree: HtmlElement, captions: list[HtmlElement] | None = None) -> int:
     """Image frames (picture + caption) go; layout tables become nested `<div>`s."""
     tables = list(tree.iter("table"))
     frames = [t for t in tables if _is_image_frame(t)]
+    if captions is not None:
+        captions.extend(frames)
     _drop(frames)
     count = 0
     for table in tables:
@@ -130,9 +154,128 @@ def unwrap_layout_tables(tree: HtmlElement) -> int:
     return count
 
 
-def clean_page(tree: HtmlElement) -> None:
-    """Every clean-up, in an order where each sees what the previous left."""
-    drop_hidden_and_captions(tree)
+# Teaser lists (other stories' headlines, with or without their sapo), recognised by their
+# structure rather than by their heading: "Tin cùng chuyên mục", "Các tin đã đưa",
+# "Tin nổi bật" or no heading at all look the same to this test.
+_HEADLINE_MIN = 15        # letters of link text that make a link a headline...
+_HEADLINE_WORDS = 5       # ...and words (a section name such as "Nghiên cứu - Trao đổi" has fewer)
+_DENSE_OTHER = 0.3        # a link block: at most this share of its text outside headline links
+_ITEM_MAX = 500           # characters of one teaser item (headline + sapo)
+_ITEMS_SHARE = 0.7        # share of a list's text that its teaser items hold
+_LIST_MAX = 8000          # characters: a teaser list is never a page section this large
+_LABEL_MAX = 20           # characters of a label before an item's headline ("Xem thêm", a category)
+_BOX_TAGS = frozenset({"div", "aside", "section", "figure", "table"})
+_BOX_LINK_SHARE = 0.25    # a teaser box's headline holds at least this share of its text
+_NOISE = re.compile(r"[\W\d_]+")
+_WORD = re.compile(r"\w+")
+_STORY_PATH = re.compile(r"\d{3,}|(?:[^/-]+-){3,}[^/]*$")
+_STORY_QUERY = re.compile(r"(?:^|&)\w*id=\d{3,}", re.IGNORECASE)
+
+
+class _Stats:
+    """Per element: characters of text, of headline-link text, and headline links to stories."""
+
+    __slots__ = ("chars", "linked", "links")
+
+    def __init__(self) -> None:
+        self.chars = self.linked = self.links = 0
+
+
+def _story_link(link: HtmlElement, page_url: str | None, here: str) -> bool:
+    """A link to another article-like page of the same site (a headline in a teaser)."""
+    href = (link.get("href") or "").strip()
+    if not href or href.startswith(("#", "javascript:", "mailto:")):
+        return False
+    target = urljoin(page_url or "", href)
+    parts = urlsplit(target)
+    if page_url and (site_host(target) != here or target.split("#")[0] == page_url.split("#")[0]):
+        return False
+    # ASP/PHP portals name the story in the query (`chi-tiet.asp?id=10231`).
+    return bool(_STORY_PATH.search(parts.path.rstrip("/")) or _STORY_QUERY.search(parts.query))
+
+
+def _chars(text: str | None) -> int:
+    return len(_NOISE.sub("", text)) if text else 0
+
+
+def _link_stats(tree: HtmlElement, page_url: str | None) -> dict[HtmlElement, _Stats]:
+    """One bottom-up pass (children before parents) over the tree."""
+    here = site_host(page_url) if page_url else ""
+    stats: dict[HtmlElement, _Stats] = {}
+    for node in reversed(list(tree.iter(etree.Element))):
+        own = stats[node] = _Stats()
+        own.chars = _chars(node.text)
+        for child in node:
+            if isinstance(child.tag, str):
+                sub = stats[child]
+                own.chars += sub.chars
+                own.linked += sub.linked
+                own.links += sub.links
+            own.chars += _chars(child.tail)
+        if node.tag == "a" and own.chars >= _HEADLINE_MIN and _story_link(node, page_url, here) \
+                and len(_WORD.findall(node.text_content())) >= _HEADLINE_WORDS:
+            own.linked, own.links = own.chars, 1
+    return stats
+
+
+def _starts_with_headline(item: HtmlElement, stats: dict[HtmlElement, _Stats]) -> bool:
+    """The item's first words are a story link (a headline, perhaps in a heading, after its
+    picture or after a short label such as a category), not a link inside a sentence."""
+    before = 0
+    for node in item.iter(etree.Element):
+        if node.tag == "a" and stats[node].links:
+            return True
+        before += _chars(node.text)
+        if before > _LABEL_MAX:
+            return False
+    return False
+
+
+def _is_teaser_list(node: HtmlElement, stats: dict[HtmlElement, _Stats]) -> bool:
+    own = stats[node]
+    if own.links < 2 or own.chars > _LIST_MAX:
+        return False
+    if own.chars - own.linked <= _DENSE_OTHER * own.chars:
+        return True  # a block of headline links: related lists, "most read", sidebars
+    items = [child for child in node if isinstance(child.tag, str) and stats[child].links
+             and stats[child].chars <= _ITEM_MAX and _starts_with_headline(child, stats)]
+    return len(items) >= 2 and sum(stats[i].chars for i in items) >= _ITEMS_SHARE * own.chars
+
+
+def _is_teaser_box(node: HtmlElement, stats: dict[HtmlElement, _Stats]) -> bool:
+    """One other story's headline and sapo in a box of their own inside the body (an inline
+    "Xem thêm"/"Đọc thêm" card); a paragraph with a link in a sentence is not one."""
+    own = stats[node]
+    return (node.tag in _BOX_TAGS and own.links == 1 and own.chars <= _ITEM_MAX
+            and own.linked >= _BOX_LINK_SHARE * own.chars and _starts_with_headline(node, stats))
+
+
+def drop_teaser_lists(tree: HtmlElement, page_url: str | None, keep: HtmlElement | None = None) -> int:
+    """Remove every largest block that is a list of other stories' headlines (with or without
+    their sapo), wherever it stands; never the headline `keep` or what holds it."""
+    stats = _link_stats(tree, page_url)
+    protected = set(keep.iterancestors()) | {keep} if keep is not None else set()
+    doomed = []
+    for node in tree.iter(etree.Element):
+        if node.tag in ("html", "body") or node in protected:
+            continue
+        if not (_is_teaser_list(node, stats) or _is_teaser_box(node, stats)):
+            continue
+        parent = node.getparent()
+        if parent is not None and parent not in protected and _is_teaser_list(parent, stats):
+            continue  # the parent is the list; it goes as a whole
+        doomed.append(node)
+    return _drop(doomed)
+
+
+def clean_page(tree: HtmlElement) -> list[str]:
+    """Every clean-up, in an order where each sees what the previous left. Returns the image
+    captions it removed, in page order (a photo story's text)."""
+    captions: list[HtmlElement] = []
+    drop_hidden_and_captions(tree, captions)
     drop_spam_links(tree)
-    unwrap_layout_tables(tree)
-    drop_image_captions(tree)
+    unwrap_layout_tables(tree, captions)
+    drop_image_captions(tree, captions)
+    captions.sort(key=lambda node: node.sourceline or 0)
+    texts = (" ".join(node.text_content().split()) for node in captions)
+    return list(dict.fromkeys(t for t in texts if t and not is_spam_text(t)))

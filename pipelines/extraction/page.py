@@ -23,22 +23,24 @@ from pipelines.extraction.body import (
     strip_byline_prefix,
     trailing_byline,
 )
-from pipelines.extraction.cleanup import clean_page
+from pipelines.extraction.cleanup import clean_page, drop_teaser_lists
 from pipelines.extraction.dates import article_zone, element_date, structured_dates, zone_date
 from pipelines.extraction.engine import engine_text, last_resort_date, parse_html
 from pipelines.extraction.pagemeta import (
     PageMeta,
     canonical_href,
     declared_author,
+    find_headline,
     page_language,
     page_tags,
     page_title,
 )
 from pipelines.extraction.siterules import ExtractRules, block_text, drop_selected, first_match, rules_of
 from search import textnorm
-from search.article import Article, to_iso
+from search.article import Article, in_vietnam_time, to_iso
 
 MIN_BODY_CHARS = 200
+_PHOTO_STORY_CAPTIONS = 2
 
 def decode_html(body: bytes, content_type: str | None = None) -> str:
     """Bytes -> NFC text, by the HTTP/meta declared charset (windows-1258 included)."""
@@ -46,6 +48,7 @@ def decode_html(body: bytes, content_type: str | None = None) -> str:
         body = gzip.decompress(body)
     _, text = html_to_unicode(content_type, body)
     return textnorm.display(text)
+
 
 def extract_page(body: bytes, url: str | None, content_type: str | None = None,
                  hint_date: str | None = None, *, min_chars: int = MIN_BODY_CHARS,
@@ -65,25 +68,34 @@ def extract_page(body: bytes, url: str | None, content_type: str | None = None,
     # Site rules are looked up before clean-up, which re-tags layout tables.
     head, body_node, date_node, author_node = (first_match(tree, sel) for sel in (
         site_rules.title, site_rules.body, site_rules.date, site_rules.author))
-    clean_page(tree)
-    title = squash(head.text_content()) if head is not None else page_title(tree, page)
+    captions = clean_page(tree)
+    if head is not None:
+        title: str | None = squash(head.text_content())
+    else:
+        found = find_headline(tree, page)
+        title, head = found if found is not None else (page_title(tree, page), None)
     if min_chars and not title:
         return None
+    drop_teaser_lists(tree, url, keep=head)
     published, modified = structured_dates(tree, page)
     zone = article_zone(tree, title, head)
     lead = find_lead(zone) if zone is not None else None
     tag_line = find_tag_line(zone) if zone is not None else None
     signature = trailing_byline(zone) if zone is not None else None
     body_text = block_text(body_node) if body_node is not None else engine_text(tree, url)
-    if not body_text:
-        return None
-    text = assemble_body(body_text, title, lead, tag_line, signature)
-    if len(text) < min_chars:
+    text = assemble_body(body_text or "", title, lead, tag_line, signature)
+    if len(text) < min_chars and len(captions) >= _PHOTO_STORY_CAPTIONS:
+        # A photo story: a lead and captioned pictures; the captions, in order, are its text.
+        text = assemble_body("\n".join([text, *captions]), title, None)
+    if not text or len(text) < min_chars:
         return None
     if not published:
         published = to_iso(hint_date) or element_date(date_node) \
             or (zone_date(zone) if zone is not None else None) or last_resort_date(tree, zone)
     author = strip_byline_prefix(author_node.text_content()) if author_node is not None else None
+    language = page_language(tree, page) or "vi"
+    if language == "vi":  # a Vietnamese page's dates are shown in Vietnam time, whatever the source's offset
+        published, modified = in_vietnam_time(published), in_vietnam_time(modified)
     return Article(
         url=url,
         canonical_url=canonical_href(tree, page, url),
@@ -94,8 +106,9 @@ def extract_page(body: bytes, url: str | None, content_type: str | None = None,
         text=text,
         source_url=source_url(text),
         tags=(tag_line.tags if tag_line else None) or page_tags(page),
-        language=page_language(tree, page) or "vi",
+        language=language,
     )
+
 
 def extract_for_index(body: bytes, url: str | None, content_type: str | None = None,
                       hint_date: str | None = None, *,

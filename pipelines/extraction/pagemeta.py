@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 
@@ -52,7 +53,49 @@ class PageMeta:
         return next((self.meta[n] for n in names if n in self.meta), None)
 
 
-_TITLE_SEPARATORS = re.compile(r"\s+[|–—·•»:-]\s+")
+_TITLE_SEPARATORS = re.compile(r"\s+(?:[|–—·•»:-]|::)\s+")
+# Where a headline may stand, most likely first: a template puts it in a heading, or (old
+# table layouts, portals) in a td/span/div of its own.
+_HEAD_RANK = {"h1": 0, "h2": 1, "h3": 2}
+_HEAD_CANDIDATES = etree.XPath(
+    "//body//*[self::h1 or self::h2 or self::h3 or self::h4 or self::td or self::th or self::span"
+    " or self::div or self::p or self::strong or self::b or self::font or self::header][not(ancestor::a)]")
+_HEAD_MAX = 300
+
+
+def declared_titles(tree: HtmlElement, page: PageMeta) -> list[str]:
+    """The titles a page declares (JSON-LD headline, og/twitter title, `<title>`), and each
+    part of them a separator splits off (`Site - Headline`, `Headline | Site`)."""
+    found = [obj.get("headline") for obj in page.jsonld if isinstance(obj.get("headline"), str)]
+    found += [page.first(("og:title", "twitter:title"))]
+    title = tree.find(".//title")
+    found.append(_text(title) if title is not None else None)
+    titles = [" ".join(t.split()) for t in found if t and t.strip()]
+    parts = [part for t in titles for part in _TITLE_SEPARATORS.split(t) if len(part) > 10]
+    return list(dict.fromkeys(titles + parts))
+
+
+def find_headline(tree: HtmlElement, page: PageMeta) -> tuple[str, HtmlElement] | None:
+    """The element whose whole text is the longest declared title (or title part): the
+    headline as shown, with the site name that `<title>` adds before or after it left out.
+    Headings first, then the first such element in page order."""
+    declared = sorted(declared_titles(tree, page), key=len, reverse=True)
+    if not declared:
+        return None
+    wanted = {t.casefold(): i for i, t in enumerate(declared)}
+    best: tuple[int, int, int, HtmlElement] | None = None
+    for order, node in enumerate(_HEAD_CANDIDATES(tree)):
+        text = node.text_content()
+        if len(text) > 4 * _HEAD_MAX:
+            continue
+        text = " ".join(text.split())
+        rank = wanted.get(text.casefold())
+        if rank is None:
+            continue
+        key = (rank, _HEAD_RANK.get(node.tag, 3), order, node)
+        if best is None or key[:3] < best[:3]:
+            best = key
+    return (" ".join(best[3].text_content().split()), best[3]) if best is not None else None
 
 
 def _text(node: HtmlElement) -> str:

@@ -14,6 +14,7 @@ from crawler.spiders.news import looks_like_article
     "https://cd.example.vn/tin-tuc/bai-viet-5534.html",
     "https://cd.example.vn/2021/12/08/cong-nhan-duoc-ho-tro-tien-thue-nha/",
     "https://cd.example.vn/tin-tuc/cong-doan-co-so-to-chuc-dai-hoi-nhiem-ky-moi",
+    "https://cd.example.vn/tin-tuc/anh/1021-anh-cong-nhan-voi-ngay-hoi-the-thao.html",  # a photo story
 ])
 def test_article_urls(url: str) -> None:
     assert looks_like_article(url)

@@ -13,9 +13,9 @@ PARA = ("Ban Thường vụ Liên đoàn Lao động tỉnh đã làm việc v�
         "đời sống, việc làm và thu nhập cho đoàn viên, người lao động trong những tháng cuối năm. ")
 
 
-def _page(head: str = "", before: str = "", stamp: str = "", after: str = "") -> bytes:
+def _page(head: str = "", before: str = "", stamp: str = "", after: str = "", lang: str = "") -> bytes:
     body = "".join(f"<p>{PARA}{i}</p>" for i in range(4))
-    return f"""<html><head><meta charset="utf-8"><title>Tin bài | Trang</title>{head}</head><body>
+    return f"""<html{lang}><head><meta charset="utf-8"><title>Tin bài | Trang</title>{head}</head><body>
 <header><div class="clock">Thứ sáu 20/11/2026 07:02</div><nav><a href="/">Trang chủ</a></nav></header>
 <div class="wrap"><article>{before}<h1>Công đoàn chăm lo Tết cho người lao động</h1>{stamp}
 <div class="content">{body}</div>{after}</article>
@@ -36,7 +36,7 @@ def test_vietnamese_stamp_in_article_zone_never_the_site_clock(stamp: str, expec
     assert article.published == expected
 
 
-def test_structured_dates_win_over_stamps_and_keep_their_offset() -> None:
+def test_structured_dates_win_over_stamps_and_are_shown_in_vietnam_time() -> None:
     head = ('<script type="application/ld+json">{"@type": "NewsArticle", '
             '"datePublished": "2021-11-02T15:30:00+07:00", "dateModified": "2021-11-03T08:00:00Z"}'
             "</script>")
@@ -44,7 +44,7 @@ def test_structured_dates_win_over_stamps_and_keep_their_offset() -> None:
     article = extract_page(page, "https://a.vn/b-1234.html")
     assert article is not None
     assert article.published == "2021-11-02T15:30:00+07:00"
-    assert article.modified == "2021-11-03T08:00:00+00:00"
+    assert article.modified == "2021-11-03T15:00:00+07:00"  # the same instant as 08:00Z
     meta = '<meta property="article:published_time" content="2022-03-02T14:20:00">'
     article = extract_page(_page(head=meta), "https://a.vn/b-1234.html")
     assert article is not None
@@ -103,3 +103,11 @@ def test_author_kept_whole_and_republished_source_found() -> None:
     assert article.source_url == (
         "https://nld.com.vn/cong-doan/hoi-nghi-truc-tuyen-toan-quoc-hoc-tap-quan-triet-nghi-quyet-dai-hoi-"
         "xii-cong-doan-viet-nam-20181206125646445.htm")
+
+
+def test_a_page_in_another_language_keeps_the_offset_it_gives() -> None:
+    meta = '<meta property="article:published_time" content="2021-11-02T08:30:00Z">'
+    article = extract_page(_page(head=meta, lang=' lang="en"'), "https://a.vn/b-1234.html")
+    assert article is not None
+    assert article.language == "en"
+    assert article.published == "2021-11-02T08:30:00+00:00"
