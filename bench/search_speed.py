@@ -107,7 +107,7 @@ def main() -> None:
         indexed, started = 0, time.perf_counter()
         for batch in corpus(0 if args.reuse else args.docs):
             counts = write_batch(es, PREFIX, batch)
-            indexed += counts["new"]
+            indexed += counts.new
         seconds = time.perf_counter() - started
         es.indices.refresh(index=f"{PREFIX}-articles")
         if args.reuse:

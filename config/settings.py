@@ -7,9 +7,10 @@ from datetime import time
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Every date and time newsmon reads without an offset, and every one it shows, is Vietnam time.
@@ -59,6 +60,23 @@ class Settings(BaseSettings):
     digest_at: str = Field(default="07:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     allow_private_hosts: bool = False
 
+    @field_validator("es_url")
+    @classmethod
+    def _es_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"not an http(s) URL: {value!r} (e.g. http://127.0.0.1:9200)")
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        # A line break here would let a header be injected into every alert mail.
+        if any(c in value for c in "\r\n\0") or "@" not in value:
+            raise ValueError(f"not an e-mail address: {value!r}")
+        return value
+
     @property
     def digest_time(self) -> time:
         """The digest time as a `time` (Asia/Ho_Chi_Minh)."""
@@ -100,3 +118,12 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process's one Settings object, read from the environment on first use."""
     return Settings()
+
+
+def describe(error: ValidationError) -> str:
+    """A settings error as the user can act on it: one line per variable, named as set."""
+    lines = []
+    for item in error.errors():
+        name = "NEWSMON_" + str(item["loc"][0]).upper() if item["loc"] else "NEWSMON_*"
+        lines.append(f"{name}: {item['msg'].removeprefix('Value error, ')}")
+    return "\n".join(lines)

@@ -1,18 +1,19 @@
 """Stage 4: write articles to Elasticsearch in batches with the bulk helper.
 
-If Elasticsearch cannot be reached, the batch is appended to the spool
-(`$NEWSMON_DATA_DIR/spool/articles.jsonl`) and indexed at the start of the next run:
-an outage never loses an article.
+What Elasticsearch does not acknowledge is never lost: a batch it cannot take (unreachable,
+refusing writes) and every item it rejects with a retryable status (429, 5xx, a write
+block) go to the journal (`pipelines/journal.py`), replayed by the next crawl before it
+fetches anything; an item it rejects for good (a mapping error) is kept in
+`spool/rejected.jsonl` and the crawl says so.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, helpers
@@ -21,6 +22,7 @@ from scrapy.crawler import Crawler
 
 from config.settings import Settings, get_settings
 from pipelines.dedup import Recent, resolve
+from pipelines.journal import Journal
 from search import schema
 from search.article import Article
 from search.es import make_client
@@ -37,37 +39,41 @@ _ready: set[str] = set()
 _recent: dict[str, Recent] = {}
 
 
-class Spool:
-    """Articles waiting for Elasticsearch, one JSON document per line."""
-
-    def __init__(self, directory: Path) -> None:
-        self.path = directory / "articles.jsonl"
-
-    def append(self, docs: list[Article]) -> None:
-        """Add articles at the end of the spool."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as fh:
-            for doc in docs:
-                fh.write(json.dumps(doc.to_dict(), ensure_ascii=False) + "\n")
-
-    def take(self) -> list[Article]:
-        """Read and remove the spooled articles (the caller re-spools what fails again)."""
-        if not self.path.exists():
-            return []
-        taking = self.path.with_suffix(".taking")
-        self.path.rename(taking)
-        docs = [Article.from_dict(json.loads(line))
-                for line in taking.read_text(encoding="utf-8").splitlines() if line]
-        taking.unlink()
-        return docs
-
-
 def _es_source(doc: Article) -> dict[str, Any]:
     return schema.with_matching_fields({k: getattr(doc, k) for k in _FIELDS})
 
 
-def write_batch(es: Elasticsearch, prefix: str, docs: list[Article]) -> dict[str, int]:
-    """Dedup-resolve and bulk-write one batch; returns outcome counts."""
+@dataclass
+class Written:
+    """What one batch came to: counts, and the articles Elasticsearch did not take."""
+
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    retry: list[tuple[Article, str]] = field(default_factory=list)      # for the journal
+    rejected: list[tuple[Article, str]] = field(default_factory=list)   # for good (mapping errors)
+
+    def counts(self) -> dict[str, int]:
+        """The counts as crawl statistics."""
+        return {"new": self.new, "updated": self.updated, "unchanged": self.unchanged,
+                "duplicates": self.duplicates, "index_errors": len(self.retry) + len(self.rejected)}
+
+
+# Statuses and error types after which the same item will be accepted later: overload,
+# server errors, and the write blocks a full disk puts on an index (`index.blocks.write`).
+_RETRY_STATUS = frozenset({408, 429})
+_BLOCK = ("cluster_block_exception", "index_closed_exception", "unavailable_shards_exception")
+
+
+def _retryable(status: int, error: Any) -> bool:
+    kind = error.get("type", "") if isinstance(error, dict) else str(error)
+    return status in _RETRY_STATUS or status >= 500 or any(b in kind for b in _BLOCK)
+
+
+def write_batch(es: Elasticsearch, prefix: str, docs: list[Article]) -> Written:
+    """Dedup-resolve and bulk-write one batch. Raises when Elasticsearch cannot be reached
+    (the caller keeps the whole batch); items it refuses come back in `retry`/`rejected`."""
     # Milliseconds (the date type's resolution): alerts compare indexing times with the
     # moment a rule was added.
     now = datetime.now(UTC).isoformat(timespec="milliseconds")
@@ -77,6 +83,7 @@ def write_batch(es: Elasticsearch, prefix: str, docs: list[Article]) -> dict[str
             schema.setup(es, prefix)
             _ready.add(prefix)
         decision = resolve(es, index, docs, now, _recent.setdefault(prefix, Recent()))
+        by_id = {d.id: d for d in [*decision.new, *decision.updated]}
         actions = [
             {"_op_type": "create", "_index": index, "_id": d.id, "_source": _es_source(d)}
             for d in decision.new
@@ -84,17 +91,31 @@ def write_batch(es: Elasticsearch, prefix: str, docs: list[Article]) -> dict[str
             {"_op_type": "index", "_index": index, "_id": d.id, "_source": _es_source(d)}
             for d in decision.updated
         ]
-        errors = {"create": 0, "index": 0}
+        written = Written(new=len(decision.new), updated=len(decision.updated), unchanged=decision.unchanged,
+                          duplicates=decision.duplicates)
         # No refresh per batch (it would wait up to a refresh interval each time); the
         # crawl refreshes once at the end, and `_recent` covers what is not searchable yet.
         for ok, info in helpers.streaming_bulk(es, actions, raise_on_error=False, raise_on_exception=True,
                                                chunk_size=BATCH_SIZE):
-            if not ok:
-                errors[next(iter(info))] += 1
-                log.error("indexing failed: %s", info)
-    return {"new": len(decision.new) - errors["create"], "updated": len(decision.updated) - errors["index"],
-            "unchanged": decision.unchanged, "duplicates": decision.duplicates,
-            "index_errors": sum(errors.values())}
+            if ok:
+                continue
+            op, item = next(iter(info.items()))
+            status, error = int(item.get("status", 0)), item.get("error", "")
+            if op == "create" and status == 409:
+                continue  # written before (a replay after a crash): acknowledged, not a new article
+            written.new -= op == "create"
+            written.updated -= op == "index"
+            doc = by_id[item.get("_id")]
+            reason = f"{status} {error.get('type', '') if isinstance(error, dict) else ''}: " \
+                     f"{error.get('reason', '') if isinstance(error, dict) else error}"
+            (written.retry if _retryable(status, error) else written.rejected).append((doc, reason))
+            log.error("Elasticsearch refused %s (%s)", doc.url, reason)
+    return written
+
+
+# One replay of the journal per process and data directory, however many spiders open.
+_replay_lock = threading.Lock()
+_replayed: set[str] = set()
 
 
 class IndexPipeline:
@@ -104,7 +125,7 @@ class IndexPipeline:
         self.crawler = crawler
         self.stats = crawler.stats
         self.settings = settings
-        self.spool = Spool(settings.spool_dir)
+        self.journal = Journal(settings.spool_dir)
         self.buffer: list[Article] = []
         self.lock = asyncio.Lock()
         self.es: Elasticsearch | None = None
@@ -115,9 +136,33 @@ class IndexPipeline:
         return cls(crawler, crawler.settings.get("NEWSMON_SETTINGS") or get_settings())
 
     async def open_spider(self) -> None:
-        """Connect, and take back what an earlier crawl had to spool."""
+        """Connect, and index what earlier crawls had to keep in the journal."""
         self.es = make_client(self.settings)
-        self.buffer.extend(self.spool.take())
+        await asyncio.get_running_loop().run_in_executor(None, self._replay)
+
+    def _replay(self) -> None:
+        key = str(self.settings.spool_dir)
+        with _replay_lock:
+            if key in _replayed:
+                return
+            _replayed.add(key)
+            assert self.es is not None
+            for rows in self.journal.batches(BATCH_SIZE):
+                try:
+                    written = write_batch(self.es, self.settings.index_prefix, [doc for _, doc in rows])
+                except (ESConnectionError, ApiError, helpers.BulkIndexError) as exc:
+                    log.warning("journal not replayed (%s); its articles wait for the next crawl",
+                                type(exc).__name__)
+                    break
+                kept = {id(doc) for doc, _ in written.retry}
+                for doc, reason in written.rejected:
+                    self.journal.reject(doc, reason)
+                    self.stats.inc_value("newsmon/errors/rejected")
+                self.journal.remove([row for row, doc in rows if id(doc) not in kept])
+                self._count(written)
+                self.stats.inc_value("newsmon/replayed", len(rows) - len(kept))
+            if self.journal.damaged_found:
+                self.stats.inc_value("newsmon/errors/journal_damaged", self.journal.damaged_found)
 
     async def process_item(self, item: Article) -> Article:
         """Buffer the article; a full buffer is written as one batch."""
@@ -133,8 +178,10 @@ class IndexPipeline:
             try:
                 await asyncio.get_running_loop().run_in_executor(None, self._refresh)
             except (ESConnectionError, ApiError) as exc:
-                log.warning("could not refresh the index at the end of the crawl: %s", exc)
+                log.warning("could not refresh the index at the end of the crawl: %s", type(exc).__name__)
             self.es.close()
+        self.stats.set_value("newsmon/journal_waiting", self.journal.count())
+        self.journal.close()
 
     def _refresh(self) -> None:
         """Make this crawl's articles searchable as soon as the command returns."""
@@ -143,24 +190,37 @@ class IndexPipeline:
             self.es.indices.refresh(index=schema.alias_name(self.settings.index_prefix))
 
     async def flush(self) -> None:
-        """Write the buffer: dedup decision and bulk write, or the spool when that fails."""
+        """Write the buffer; what Elasticsearch does not take goes to the journal (or, refused
+        for good, to the rejected file)."""
         async with self.lock:
             batch, self.buffer = self.buffer, []
             if not batch:
                 return
             loop = asyncio.get_running_loop()
             try:
-                counts = await loop.run_in_executor(None, self._write, batch)
+                written = await loop.run_in_executor(None, self._write, batch)
             except (ESConnectionError, ApiError, helpers.BulkIndexError) as exc:
-                # Never lose an article: whatever went wrong, the batch waits in the spool.
-                self.spool.append(batch)
-                self.stats.inc_value("newsmon/spooled", len(batch))
-                log.error("Elasticsearch failed (%s: %s); %d articles kept in %s",
-                          type(exc).__name__, exc, len(batch), self.spool.path)
+                self._keep(batch, type(exc).__name__ if isinstance(exc, ESConnectionError)
+                           else f"{type(exc).__name__}: {exc}")
                 return
-            for key, value in counts.items():
+            if written.retry:
+                self._keep([doc for doc, _ in written.retry], written.retry[0][1])
+            for doc, reason in written.rejected:
+                self.journal.reject(doc, reason)
+                self.stats.inc_value("newsmon/errors/rejected")
+            self._count(written)
+
+    def _keep(self, docs: list[Article], reason: str) -> None:
+        self.journal.append(docs, reason)
+        self.stats.inc_value("newsmon/spooled", len(docs))
+        log.error("Elasticsearch did not take %d articles (%s); they are kept in %s",
+                  len(docs), reason[:200], self.journal.directory)
+
+    def _count(self, written: Written) -> None:
+        for key, value in written.counts().items():
+            if key != "index_errors":
                 self.stats.inc_value(f"newsmon/{key}", value)
 
-    def _write(self, batch: list[Article]) -> dict[str, int]:
+    def _write(self, batch: list[Article]) -> Written:
         assert self.es is not None
         return write_batch(self.es, self.settings.index_prefix, batch)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from elasticsearch import Elasticsearch
@@ -12,6 +13,9 @@ from config.settings import Settings
 
 def make_client(settings: Settings, *, timeout: float | None = None) -> Elasticsearch:
     """A client for NEWSMON_ES_URL (with API key / basic auth / CA when given) or the local node."""
+    # The transport logs every failed attempt with its traceback (a dozen per outage);
+    # newsmon reports an outage itself, once, saying what it kept.
+    logging.getLogger("elastic_transport").setLevel(logging.CRITICAL)
     kwargs: dict[str, Any] = {
         "request_timeout": timeout or settings.es_timeout,
         "retry_on_timeout": True,

@@ -161,9 +161,30 @@ class _Parser:
         return Not(node) if token.negated else node
 
 
+# Bounds on what a query may ask for: the parser recurses once per parenthesis, and every
+# term becomes several clauses in Elasticsearch, which refuses a query past its clause limit.
+MAX_DEPTH = 20
+MAX_TERMS = 200
+MAX_QUERY_CHARS = 4000
+
+
+def _check_size(query: str, tokens: list[_Token]) -> None:
+    if len(query) > MAX_QUERY_CHARS:
+        raise QueryError(f"truy vấn quá dài: tối đa {MAX_QUERY_CHARS} ký tự")
+    if sum(t.kind in ("word", "phrase") for t in tokens) > MAX_TERMS:
+        raise QueryError(f"truy vấn quá dài: tối đa {MAX_TERMS} từ hoặc cụm từ")
+    depth = 0
+    for token in tokens:
+        depth += (token.kind == "open") - (token.kind == "close")
+        if depth > MAX_DEPTH:
+            raise QueryError(f"truy vấn lồng quá sâu: tối đa {MAX_DEPTH} cấp ngoặc")
+
+
 def parse(query: str) -> Node:
     """The query's syntax tree; QueryError (with a message for the user) when malformed."""
-    parser = _Parser(_tokens(query))
+    tokens = _tokens(query)
+    _check_size(query, tokens)
+    parser = _Parser(tokens)
     tree = parser.or_expr()
     if parser.peek() is not None:
         raise QueryError("unbalanced parentheses: a ')' has no '('")

@@ -12,10 +12,12 @@ from typing import Any
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 
 from search import textnorm
-from search.query import compile_query, matching_forms
+from search.query import QueryError, compile_query, matching_forms
 from search.schema import alias_name
 
 SNIPPET_CHARS = 240
+# Elasticsearch's result window (`index.max_result_window`): pages beyond it are refused.
+MAX_RESULTS = 10_000
 _DISPLAY = ["url", "site", "title", "published", "text"]
 
 
@@ -90,6 +92,9 @@ def search(es: Elasticsearch, prefix: str, query: str, *, sites: list[str] | Non
            limit: int = 10, page: int = 1, facets: bool = False) -> dict[str, Any]:
     """Run a query; returns {"total", "hits"} per SPEC.md (total counts stories, not copies)
     and, with `facets`, "facets": stories per site and per day (Asia/Ho_Chi_Minh)."""
+    if page * limit > MAX_RESULTS:
+        raise QueryError(f"chỉ xem được {MAX_RESULTS:,} kết quả đầu tiên: hãy thu hẹp truy vấn "
+                         "hoặc lọc theo trang, theo ngày".replace(",", "."))
     body_query = {"bool": {"must": [compile_query(query)],
                            "filter": _filters(sites or [], since, until)}}
     order: list[Any] = ["_score", {"published": {"order": "desc", "missing": "_last"}}]

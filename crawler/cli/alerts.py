@@ -12,7 +12,17 @@ from rich.table import Table
 from rich.text import Text
 
 from config.settings import VN_TZ, Settings
-from crawler.cli.common import app, elasticsearch, err, fail, out, print_json, registry_sites, settings
+from crawler.cli.common import (
+    app,
+    clean,
+    elasticsearch,
+    err,
+    fail,
+    out,
+    print_json,
+    registry_sites,
+    settings,
+)
 
 if TYPE_CHECKING:
     from search.alerts.store import AlertStore
@@ -41,6 +51,30 @@ def _store(config: Settings) -> Iterator[AlertStore]:
         store.close()
 
 
+def _refused(config: Settings, query: str) -> str | None:
+    """Why Elasticsearch would refuse the query every time (run once before saving), or None.
+    A malformed query is left to the store's validation; an unreachable cluster is no reason
+    to refuse a rule that parses."""
+    from elasticsearch import ConnectionError as ESConnectionError
+
+    from search.alerts.evaluate import refused_by_index
+    from search.es import make_client
+    from search.query import QueryError, parse
+
+    try:
+        parse(query)
+    except QueryError:
+        return None
+    es = make_client(config)
+    try:
+        return refused_by_index(es, config.index_prefix, query)
+    except ESConnectionError:
+        err.print("Elasticsearch is not reachable: the query was checked for syntax only", markup=False)
+        return None
+    finally:
+        es.close()
+
+
 def _when(value: str | None) -> datetime | None:
     if value is None:
         return None
@@ -66,6 +100,9 @@ def alerts_add(
         unknown = [s for s in site if s not in known]
         if unknown:
             raise fail(f"{config.config}: no site named {', '.join(map(repr, unknown))}", 2)
+    refused = _refused(config, query)
+    if refused:
+        raise fail(f"alert {name!r} not added: {refused}", 2)
     with _store(config) as store:
         rule = store.add(name, query, email, site or [], mode=mode)
     err.print(f"alert {rule.name!r} added ({rule.mode}, {len(rule.emails)} recipient(s))", markup=False)
@@ -85,7 +122,7 @@ def alerts_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
     for row in rows:  # Text cells: a query or name is never read as Rich markup
         cells = (row["name"], row["query"], row["mode"], ", ".join(row["emails"]),
                  ", ".join(row["sites"]) or "all")
-        table.add_row(*(Text(str(cell)) for cell in cells))
+        table.add_row(*(Text(clean(str(cell))) for cell in cells))
     out.print(table)
 
 
@@ -119,8 +156,8 @@ def alerts_test(
         print_json(rows)
         return
     for row in rows:
-        out.print(f"{row['title']}\n  {row['site']}  {row['published'] or ''}  {row['url']}", markup=False,
-                  highlight=False)
+        out.print(clean(f"{row['title']}\n  {row['site']}  {row['published'] or ''}  {row['url']}"),
+                  markup=False, highlight=False)
     err.print(f"{len(rows)} stories would be sent", markup=False)
 
 

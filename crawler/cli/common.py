@@ -8,6 +8,7 @@ configuration.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,9 +16,10 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
-from config.settings import Settings, get_settings
+from config.settings import Settings, describe, get_settings
 from crawler.registry import RegistryError, Site, load_registry
 
 if TYPE_CHECKING:
@@ -31,18 +33,36 @@ out = Console(soft_wrap=True)
 
 
 def settings() -> Settings:
-    """The process's settings; a bad NEWSMON_* variable is a usage error (exit 2)."""
+    """The process's settings; a bad NEWSMON_* variable is a usage error (exit 2) naming it."""
     try:
-        return get_settings()
-    except Exception as exc:  # noqa: BLE001 - pydantic names the variable
-        err.print(f"bad NEWSMON_* setting: {exc}", markup=False)
-        raise typer.Exit(2) from None
+        config = get_settings()
+    except ValidationError as exc:
+        raise fail(f"bad setting:\n{describe(exc)}", 2) from None
+    try:
+        config.resolved_data_dir.mkdir(parents=True, exist_ok=True)
+        probe = config.resolved_data_dir / ".newsmon-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise fail(f"NEWSMON_DATA_DIR={config.data_dir}: cannot write there ({exc.strerror})", 2) from None
+    return config
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print `message` on stderr and return the exit to raise."""
     sys.stderr.write(message.rstrip("\n") + "\n")
     return typer.Exit(code)
+
+
+# Control characters (ESC starts terminal escape sequences) in crawled text never reach the
+# terminal; tabs and line breaks stay.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean(text: str | None) -> str:
+    """Crawled text safe for a terminal: control characters removed (print it with
+    `markup=False` or as a `rich.text.Text`, so `[...]` is never read as markup)."""
+    return _CONTROL.sub("", text or "")
 
 
 def print_json(obj: Any) -> None:

@@ -38,10 +38,23 @@ def crawl(
         out.print(_table(result.summaries))
     for line in result.alert_messages:
         err.print(line, markup=False)
-    spooled = sum(s.get("spooled", 0) for s in result.summaries.values())
-    if spooled:
-        raise fail(f"Elasticsearch was unreachable: {spooled} articles were kept in "
-                   f"{config.spool_dir} and will be indexed by the next crawl.")
+    kept = sum(s.get("spooled", 0) for s in result.summaries.values())
+    rejected = sum(s["errors"].get("rejected", 0) for s in result.summaries.values() if "errors" in s)
+    problems = []
+    if kept:
+        problems.append(f"Elasticsearch did not take {kept} articles: they are kept in {config.spool_dir} "
+                        "and will be indexed by the next crawl.")
+    for name, summary in result.summaries.items():
+        if "skipped" in summary:
+            problems.append(f"{name}: not crawled: {summary['skipped']}")
+        elif summary.get("finish_reason") == "shutdown":
+            problems.append(f"{name}: the crawl was interrupted; what it secured is kept, the rest is "
+                            "fetched by the next crawl")
+    if rejected:
+        problems.append(f"Elasticsearch refused {rejected} articles for good (a mapping error): they are "
+                        f"listed with the reason in {config.spool_dir / 'rejected.jsonl'}.")
+    if problems:
+        raise fail("\n".join(problems))
 
 
 def _table(summaries: dict[str, dict[str, Any]]) -> Table:

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import typer
 
-from crawler.cli.common import app, err, out, print_json, registry_sites, settings
+from crawler.cli.common import app, clean, err, out, print_json, registry_sites, settings
 
 _FIELDS = ("url", "canonical_url", "title", "author", "published", "text", "tags", "language")
 
@@ -36,19 +36,28 @@ def extract(
                     raise OSError(page.error)
                 record = _extract(arg, page.body, page.url, page.content_type, sites)
             else:
-                record = _extract(arg, Path(arg).read_bytes(), url, None, sites)
+                record = _extract(arg, _read_file(Path(arg)), url, None, sites)
         except Exception as exc:  # noqa: BLE001 - one bad input never stops the others
             failed += 1
             record = {"input": arg, "error": f"{type(exc).__name__}: {exc}"}
         if as_json:
             print_json(record)
         elif "error" in record:
-            err.print(f"{arg}: {record['error']}", markup=False)
+            err.print(clean(f"{arg}: {record['error']}"), markup=False)
         else:
-            out.print(f"# {record['title']}\n{record['published'] or ''} {record['author'] or ''}\n"
-                      f"{record['text']}\n", markup=False, highlight=False)
+            out.print(clean(f"# {record['title']}\n{record['published'] or ''} {record['author'] or ''}\n"
+                            f"{record['text']}\n"), markup=False, highlight=False)
     if failed == len(inputs):
         raise typer.Exit(1)
+
+
+def _read_file(path: Path) -> bytes:
+    """A page file, refused when larger than a page may be (the crawl's download limit)."""
+    from pipelines.extraction.page import MAX_PAGE_BYTES, PageTooLarge
+
+    if path.stat().st_size > MAX_PAGE_BYTES:
+        raise PageTooLarge(f"larger than {MAX_PAGE_BYTES // (1024 * 1024)} MB")
+    return path.read_bytes()
 
 
 def _extract(arg: str, body: bytes, page_url: str | None, content_type: str | None,

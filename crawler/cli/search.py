@@ -9,14 +9,14 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from crawler.cli.common import app, elasticsearch, fail, out, parse_day, print_json, settings
+from crawler.cli.common import app, clean, elasticsearch, fail, out, parse_day, print_json, settings
 
 
 def _terminal_snippet(snippet_html: str) -> Text:
     """The HTML snippet for a terminal: matched words in bold, entities decoded."""
     text = Text()
     for index, part in enumerate(re.split(r"</?mark>", snippet_html)):
-        text.append(html.unescape(part), style="bold" if index % 2 else "")
+        text.append(clean(html.unescape(part)), style="bold" if index % 2 else "")
     return text
 
 
@@ -51,11 +51,11 @@ def search_cmd(  # noqa: PLR0917 - one parameter per CLI option
     out.print(f"{result['total']} bài viết", highlight=False)
     for hit in result["hits"]:
         when = (hit["published"] or "")[:16].replace("T", " ")
-        out.print(Text("\n" + (hit["title"] or ""), style="bold"), highlight=False)
-        out.print(f"{hit['site']}  {when}  {hit['url']}", markup=False, highlight=False)
+        out.print(Text("\n" + clean(hit["title"]), style="bold"), highlight=False)
+        out.print(clean(f"{hit['site']}  {when}  {hit['url']}"), markup=False, highlight=False)
         out.print(_terminal_snippet(hit["snippet"]), highlight=False)
         for dup in hit["duplicates"]:
-            out.print(f"  cũng đăng trên {dup['site']}: {dup['url']}", markup=False, highlight=False)
+            out.print(clean(f"  cũng đăng trên {dup['site']}: {dup['url']}"), markup=False, highlight=False)
 
 
 @app.command()

@@ -42,9 +42,16 @@ def extraction_pool() -> ProcessPoolExecutor:
         # A fork server imports the extractor once and forks clean workers from it: no fork
         # of the threaded reactor process, and no second import per worker (as spawn would).
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["pipelines.extraction.page"])
-        _pool = ProcessPoolExecutor(workers, mp_context=context)
+        context.set_forkserver_preload(["pipelines.extraction.lifeline", "pipelines.extraction.page"])
+        _pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start)
     return _pool
+
+def _worker_start() -> None:
+    """In each worker: die with the fork server (which dies with the crawl)."""
+    from pipelines.extraction.lifeline import die_with_parent
+
+    die_with_parent()
+
 
 def _discard_pool(pool: ProcessPoolExecutor) -> None:
     """A worker died (a page crashed the parser): the next batch gets a new pool."""

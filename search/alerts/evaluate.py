@@ -21,7 +21,7 @@ from elasticsearch import Elasticsearch, NotFoundError
 
 from search.alerts.rules import Rule
 from search.article import doc_id
-from search.query import compile_query, matching_forms
+from search.query import QueryError, compile_query, matching_forms
 from search.schema import alias_name
 from search.search import snippet
 
@@ -133,14 +133,24 @@ def _evaluate_chunk(es: Elasticsearch, index: str, chunk: list[tuple[Rule, list[
                     until: datetime, found: dict[str, Evaluation]) -> list[tuple[Rule, list[Any] | None]]:
     """One msearch; returns the rules that have another page to fetch."""
     searches: list[dict[str, Any]] = []
+    asked: list[tuple[Rule, list[Any] | None]] = []
     for rule, after in chunk:
         since = datetime.fromisoformat(rule.watermark) - OVERLAP
         if rule.created_at:  # never what was indexed before the alert existed
             since = max(since, datetime.fromisoformat(rule.created_at))
-        searches += [{"index": index}, _rule_search(rule, since.isoformat(), until.isoformat(), after)]
+        try:
+            body = _rule_search(rule, since.isoformat(), until.isoformat(), after)
+        except QueryError as exc:  # a rule saved before the query language's limits
+            found[rule.name].error = f"the query is no longer accepted: {exc}"
+            found[rule.name].matches.clear()
+            continue
+        searches += [{"index": index}, body]
+        asked.append((rule, after))
+    if not asked:
+        return []
     responses = es.msearch(searches=searches, filter_path=_MSEARCH_FIELDS)["responses"]
     more: list[tuple[Rule, list[Any] | None]] = []
-    for (rule, _), response in zip(chunk, responses, strict=True):
+    for (rule, _), response in zip(asked, responses, strict=True):
         evaluation = found[rule.name]
         if "error" in response:
             evaluation.error = f"Elasticsearch refused the search: {response['error']}"
@@ -201,3 +211,19 @@ def enrich(es: Elasticsearch, prefix: str, matches: list[Match],
         match.also = [{"url": c["url"], "site": c["site"]} for c in details.copies[match.cluster]
                       if c["id"] != match.article_id]
     return matches
+
+
+def refused_by_index(es: Elasticsearch, prefix: str, query: str) -> str | None:
+    """Run a rule's query once (a count) before it is saved: the reason when Elasticsearch
+    refuses it, else None (also when there is no index yet to ask)."""
+    from elasticsearch import ApiError
+
+    try:
+        es.count(index=alias_name(prefix), query=compile_query(query))
+    except NotFoundError:
+        return None
+    except ApiError as exc:
+        error = exc.body.get("error", {}) if isinstance(exc.body, dict) else {}
+        kind = error.get("type", "") if isinstance(error, dict) else ""
+        return f"Elasticsearch từ chối truy vấn này ({kind or exc.status_code})"
+    return None

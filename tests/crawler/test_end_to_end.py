@@ -9,6 +9,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from crawler.samples.server import SampleSite
+from pipelines.journal import Journal
 from search.schema import alias_name
 from tests.support import run_cli
 
@@ -108,12 +109,20 @@ def test_unreachable_elasticsearch_loses_no_article(registry: Path, env: dict[st
     down = {**env, "NEWSMON_ES_URL": f"http://127.0.0.1:{unused_port}"}
     failed = run_cli("crawl", "--site", "ldld-tinh-mau", env=down)
     assert failed.returncode == 1
-    assert "3 articles were kept" in failed.stderr
-    spool = Path(env["NEWSMON_DATA_DIR"]) / "spool" / "articles.jsonl"
-    assert len(spool.read_text(encoding="utf-8").splitlines()) == 3
+    assert "3 articles" in failed.stderr
+    journal = Path(env["NEWSMON_DATA_DIR"]) / "spool"
+    assert _waiting(journal) == 3
 
-    # Elasticsearch is back: the next crawl indexes the spooled articles (once).
+    # Elasticsearch is back: the next crawl indexes the journalled articles (once).
     recovered = run_cli("crawl", "--site", "laodongthudo-mau", env=env)
     assert recovered.returncode == 0, recovered.stderr
-    assert not spool.exists()
+    assert _waiting(journal) == 0
     assert _count(es, env) == 6
+
+
+def _waiting(directory: Path) -> int:
+    journal = Journal(directory)
+    try:
+        return journal.count()
+    finally:
+        journal.close()

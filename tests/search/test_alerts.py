@@ -159,11 +159,15 @@ def test_a_rule_elasticsearch_refuses_is_reported_and_retried_the_others_go_out(
     settings = _settings(env)
     store = AlertStore(settings.resolved_data_dir)
     store.add("Lương", "lương", ["a@cd.example.vn"], [], mode="instant")
-    huge = store.add("Danh sách dài", " OR ".join(f"từ{i}" for i in range(5000)), ["a@cd.example.vn"], [],
-                     mode="instant")  # more clauses than Elasticsearch accepts in one query
+    stamp = datetime.now(UTC).isoformat()
+    with store.db:  # saved by an earlier version, before queries had limits: Elasticsearch refuses it
+        store.db.execute("INSERT INTO rules VALUES (?, ?, ?, ?, 'instant', ?, ?, NULL)",
+                         ("Danh sách dài", " OR ".join(f"từ{i}" for i in range(5000)),
+                          '["a@cd.example.vn"]', "[]", stamp, stamp))
+    huge = store.get("Danh sách dài")
     index_corpus(es, settings.index_prefix)
     report = run_alerts(es, store, settings)
-    assert "refused" in report["alerts"]["Danh sách dài"]["error"]
+    assert "truy vấn quá dài" in report["alerts"]["Danh sách dài"]["error"]
     assert [m["Subject"] for m in smtp.messages] == ["[newsmon] Lương: 2 bài mới"]
     assert store.get("Danh sách dài").watermark == huge.watermark  # nothing skipped for next time
     store.close()

@@ -60,6 +60,8 @@ def test_a_rejected_document_is_an_error_not_a_new_article(es: Elasticsearch, en
                                            title=f"Tin {n}", text=f"Nội dung bài số {n} về công đoàn.",
                                            fetched_at=stamp), "a.example.vn")
                  for n, stamp in ((1, "2021-12-08T09:00:00+00:00"), (2, "not a date")))
-    counts = write_batch(es, env["NEWSMON_INDEX_PREFIX"], [good, bad])
-    assert counts["new"] == 1
-    assert counts["index_errors"] == 1
+    written = write_batch(es, env["NEWSMON_INDEX_PREFIX"], [good, bad])
+    assert written.new == 1
+    assert [doc.url for doc, _ in written.rejected] == [bad.url]  # a mapping error: never retried
+    assert "fetched_at" in written.rejected[0][1]
+    assert written.retry == []

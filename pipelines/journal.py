@@ -1,0 +1,143 @@
+"""The journal: articles Elasticsearch has not acknowledged yet, kept until it has.
+
+One SQLite file (`$NEWSMON_DATA_DIR/spool/journal.sqlite`, WAL, one row per article). A batch
+that cannot be written (Elasticsearch unreachable, refusing writes, rejecting items with a
+retryable status) is appended in one transaction; the next crawl replays the rows and
+deletes each only after Elasticsearch acknowledged its article. A SIGKILL at any moment
+leaves every article either in the journal or in the index (replaying one twice writes
+nothing twice: same id, same content). A row that cannot be read back is moved to the
+`damaged` table and reported; the others are replayed. Items Elasticsearch rejects for good
+(a mapping error) go to `rejected.jsonl` beside it, with the URL and the reason, for a person
+to look at.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from search.article import Article
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS entries (id INTEGER PRIMARY KEY AUTOINCREMENT, doc TEXT NOT NULL,
+                                    reason TEXT NOT NULL, added TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS damaged (id INTEGER PRIMARY KEY, doc TEXT NOT NULL, error TEXT NOT NULL,
+                                    found TEXT NOT NULL);
+"""
+# Spool files of earlier versions (a JSON-lines file renamed while it was replayed).
+_LEGACY = ("articles.jsonl", "articles.taking")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class Journal:
+    """Articles waiting for Elasticsearch; safe to share between the spiders of one process."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
+        self.rejected_path = directory / "rejected.jsonl"
+        self.db = sqlite3.connect(directory / "journal.sqlite", timeout=30, check_same_thread=False,
+                                  isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.executescript(_SCHEMA)
+        self.damaged_found = 0
+        self._adopt_legacy()
+
+    def close(self) -> None:
+        """Close the database."""
+        self.db.close()
+
+    def append(self, docs: list[Article], reason: str) -> None:
+        """Keep `docs` until Elasticsearch acknowledges them (one transaction)."""
+        rows = [(json.dumps(doc.to_dict(), ensure_ascii=False), reason[:300], _now()) for doc in docs]
+        with self._transaction():
+            self.db.executemany("INSERT INTO entries (doc, reason, added) VALUES (?, ?, ?)", rows)
+
+    def count(self) -> int:
+        """Articles waiting."""
+        return int(self.db.execute("SELECT count(*) FROM entries").fetchone()[0])
+
+    def damaged(self) -> int:
+        """Rows that could not be read back (kept in the `damaged` table)."""
+        return int(self.db.execute("SELECT count(*) FROM damaged").fetchone()[0])
+
+    def batches(self, size: int) -> Iterator[list[tuple[int, Article]]]:
+        """The waiting articles, oldest first, `size` at a time; a row that cannot be read is
+        moved to `damaged` (and counted in `damaged_found`) instead."""
+        last = 0
+        while True:
+            rows = self.db.execute("SELECT id, doc FROM entries WHERE id > ? ORDER BY id LIMIT ?",
+                                   (last, size)).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            good: list[tuple[int, Article]] = []
+            for row_id, doc in rows:
+                try:
+                    good.append((row_id, Article.from_dict(json.loads(doc))))
+                except (ValueError, TypeError) as exc:
+                    self._quarantine(row_id, doc, f"{type(exc).__name__}: {exc}")
+            if good:
+                yield good
+
+    def remove(self, ids: list[int]) -> None:
+        """Forget the rows whose articles Elasticsearch acknowledged."""
+        with self._transaction():
+            self.db.executemany("DELETE FROM entries WHERE id = ?", [(i,) for i in ids])
+
+    def reject(self, doc: Article, reason: str) -> None:
+        """An article Elasticsearch will never take as it is: kept where a person can see it."""
+        record = {"url": doc.url, "reason": reason[:1000], "at": _now(), "article": doc.to_dict()}
+        with self.rejected_path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+    def _quarantine(self, row_id: int, doc: str, error: str) -> None:
+        with self._transaction():
+            self.db.execute("INSERT OR REPLACE INTO damaged VALUES (?, ?, ?, ?)",
+                            (row_id, doc, error, _now()))
+            self.db.execute("DELETE FROM entries WHERE id = ?", (row_id,))
+        self.damaged_found += 1
+        log.error("journal row %d cannot be read (%s); moved to the 'damaged' table of %s",
+                  row_id, error, self.directory / "journal.sqlite")
+
+    def _adopt_legacy(self) -> None:
+        """Take over a JSON-lines spool an earlier version left (a damaged line is kept aside)."""
+        for name in _LEGACY:
+            path = self.directory / name
+            if not path.exists():
+                continue
+            good, bad = [], []
+            for line in path.read_bytes().splitlines():
+                try:
+                    good.append(Article.from_dict(json.loads(line)))
+                except (ValueError, TypeError) as exc:
+                    bad.append((line.decode("utf-8", "replace"), f"{type(exc).__name__}: {exc}"))
+            with self._transaction():
+                self.db.executemany("INSERT INTO entries (doc, reason, added) VALUES (?, ?, ?)",
+                                    [(json.dumps(d.to_dict(), ensure_ascii=False), "earlier spool", _now())
+                                     for d in good])
+                self.db.executemany("INSERT INTO damaged (doc, error, found) VALUES (?, ?, ?)",
+                                    [(doc, error, _now()) for doc, error in bad if doc.strip()])
+            self.damaged_found += sum(1 for doc, _ in bad if doc.strip())
+            path.unlink()  # after the commit: a crash before it leaves the file to adopt again
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on an error."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")

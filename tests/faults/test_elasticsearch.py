@@ -1,0 +1,86 @@
+"""Elasticsearch refusing writes, and a crawl killed while it replays the journal: every
+article ends up indexed once, none is lost (real node, real crawl processes, SIGKILL by pid)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from pipelines.dedup import fingerprint
+from pipelines.journal import Journal
+from pipelines.normalize import normalize_article
+from search.article import Article
+from search.schema import alias_name, setup
+from tests.support import NEWSMON, run_cli
+
+pytestmark = pytest.mark.es
+
+
+def _count(es: Elasticsearch, env: dict[str, str]) -> int:
+    alias = alias_name(env["NEWSMON_INDEX_PREFIX"])
+    es.indices.refresh(index=alias)
+    return int(es.count(index=alias)["count"])
+
+
+def _waiting(env: dict[str, str]) -> int:
+    journal = Journal(Path(env["NEWSMON_DATA_DIR"]) / "spool")
+    try:
+        return journal.count()
+    finally:
+        journal.close()
+
+
+def test_an_index_that_refuses_writes_loses_nothing(registry: Path, env: dict[str, str],
+                                                   es: Elasticsearch) -> None:
+    assert run_cli("crawl", "--site", "congdoan-mau", env=env).returncode == 0
+    alias = alias_name(env["NEWSMON_INDEX_PREFIX"])
+    es.indices.put_settings(index=alias, settings={"index.blocks.write": True})  # what a full disk does
+    try:
+        refused = run_cli("crawl", "--site", "ldld-tinh-mau", env=env)
+        assert refused.returncode == 1
+        assert "did not take 3 articles" in refused.stderr
+        assert _waiting(env) == 3
+    finally:
+        es.indices.put_settings(index=alias, settings={"index.blocks.write": False})
+    assert run_cli("crawl", "--site", "laodongthudo-mau", env=env).returncode == 0
+    assert _waiting(env) == 0
+    assert _count(es, env) == 9
+
+
+def _journal_articles(env: dict[str, str], count: int) -> list[Article]:
+    articles = []
+    for n in range(count):
+        article = normalize_article(Article(
+            url=f"https://cd.example.vn/tin-tuc/bai-so-{n}-{100000 + n}.html", site="cd",
+            title=f"Bài số {n} về công đoàn cơ sở", text=f"Nội dung riêng của bài số {n}. " * 40,
+            published="2021-12-08T08:00:00+07:00", fetched_at="2021-12-08T09:00:00+00:00"), "cd.example.vn")
+        articles.append(fingerprint(article))
+    journal = Journal(Path(env["NEWSMON_DATA_DIR"]) / "spool")
+    journal.append(articles, "ConnectionError")
+    journal.close()
+    return articles
+
+
+def test_a_crawl_killed_while_replaying_the_journal_loses_nothing(registry: Path, env: dict[str, str],
+                                                                 es: Elasticsearch) -> None:
+    setup(es, env["NEWSMON_INDEX_PREFIX"])
+    articles = _journal_articles(env, 600)
+    for delay in (1.0, 1.6, 2.2, 2.8):  # start-up takes about a second; replay follows
+        crawl = subprocess.Popen([NEWSMON, "crawl", "--site", "congdoan-mau"], env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        time.sleep(delay)
+        os.killpg(crawl.pid, signal.SIGKILL)
+        crawl.wait()
+    finished = run_cli("crawl", "--site", "congdoan-mau", env=env)
+    assert finished.returncode == 0, finished.stderr
+    assert _waiting(env) == 0
+    ids = [a.id for a in articles]
+    found = es.mget(index=alias_name(env["NEWSMON_INDEX_PREFIX"]), ids=ids, source=False)["docs"]
+    assert all(d["found"] for d in found)
+    assert _count(es, env) == 600 + 3

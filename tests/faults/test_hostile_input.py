@@ -1,0 +1,119 @@
+"""Hostile input is refused with a clear message or rendered harmless: compression bombs,
+huge or deeply nested queries, markup and escape sequences in crawled titles, bad settings."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import resource
+from pathlib import Path
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from crawler.registry import RegistryError, load_registry
+from pipelines.dedup import content_hash
+from pipelines.extraction.page import MAX_PAGE_BYTES, PageTooLarge, decode_html
+from pipelines.index import write_batch
+from pipelines.normalize import normalize_article
+from search.article import Article
+from search.query import MAX_DEPTH, MAX_TERMS, QueryError, parse
+from search.schema import alias_name
+from tests.support import run_cli
+
+
+def test_a_gzip_bomb_is_refused_without_unpacking_it() -> None:
+    bomb = gzip.compress(b"<p>" + b"a" * (MAX_PAGE_BYTES + 1024) + b"</p>")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(PageTooLarge):
+        decode_html(bomb, "text/html")
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 64 * 1024  # KiB: no 10 MB+ copies
+    assert decode_html(gzip.compress("<p>Công đoàn</p>".encode()), None) == "<p>Công đoàn</p>"
+
+
+def test_a_gzip_bomb_given_to_extract_is_one_error_line(tmp_path: Path) -> None:
+    bomb = tmp_path / "page.html.gz"
+    bomb.write_bytes(gzip.compress(b" " * (MAX_PAGE_BYTES * 3)))
+    result = run_cli("extract", "--json", str(bomb), env={**os.environ, "NEWSMON_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 1
+    [line] = [json.loads(x) for x in result.stdout.splitlines()]
+    assert "PageTooLarge" in line["error"]
+
+
+@pytest.mark.parametrize("query", ["(" * (MAX_DEPTH + 1) + "lương" + ")" * (MAX_DEPTH + 1),
+                                   " OR ".join(f"từ{n}" for n in range(MAX_TERMS + 1)),
+                                   "công đoàn " * 1000])
+def test_oversized_queries_get_a_clear_message(query: str) -> None:
+    with pytest.raises(QueryError, match="truy vấn"):
+        parse(query)
+
+
+def test_the_deepest_allowed_query_still_parses() -> None:
+    parse("(" * MAX_DEPTH + "lương" + ")" * MAX_DEPTH)
+
+
+def test_a_registry_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "sites.yaml"
+    path.write_bytes("sites:\n  - name: cd\n    url: https://công-đoàn.vn/\n".encode("cp1258"))
+    with pytest.raises(RegistryError, match="not UTF-8"):
+        load_registry(path)
+
+
+@pytest.mark.parametrize(("variable", "value"), [("NEWSMON_ES_URL", "garbage"),
+                                                  ("NEWSMON_MAIL_FROM", "a@b.vn\r\nBcc: x@y.vn"),
+                                                  ("NEWSMON_SMTP_PORT", "port")])
+def test_a_bad_setting_is_named_as_the_user_set_it(tmp_path: Path, variable: str, value: str) -> None:
+    env = {**os.environ, "NEWSMON_DATA_DIR": str(tmp_path), variable: value}
+    result = run_cli("alerts", "list", env=env)
+    assert result.returncode == 2
+    assert variable in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unwritable_data_dir_is_a_usage_error(tmp_path: Path) -> None:
+    result = run_cli("alerts", "list", env={**os.environ, "NEWSMON_DATA_DIR": "/proc/newsmon"})
+    assert result.returncode == 2
+    assert "NEWSMON_DATA_DIR" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.es
+def test_crawled_markup_and_escape_sequences_never_reach_the_terminal(env: dict[str, str],
+                                                                      es: Elasticsearch) -> None:
+    title = "Nợ lương [/] [link=https://x.vn]bấm[/link] \x1b[31mđỏ\x1b[0m"
+    article = normalize_article(Article(
+        url="https://cd.example.vn/no-luong-1001.html", site="cd", title=title,
+        text="Công nhân bị nợ lương ba tháng. \x1b]8;;https://x.vn\x07",
+        published="2021-12-08T08:00:00+07:00"),
+        "cd.example.vn")
+    article.content_hash = content_hash(article.text)
+    write_batch(es, env["NEWSMON_INDEX_PREFIX"], [article])
+    es.indices.refresh(index=alias_name(env["NEWSMON_INDEX_PREFIX"]))
+    result = run_cli("search", "nợ lương", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stdout
+    assert "[/] [link=https://x.vn]bấm[/link]" in result.stdout  # shown as typed, not interpreted
+    deep = run_cli("search", "lương", "--page", "1001", "--limit", "10", env=env)
+    assert deep.returncode == 2
+    assert "10.000" in deep.stderr
+    assert "Traceback" not in deep.stderr
+
+
+@pytest.mark.es
+def test_an_alert_elasticsearch_refuses_is_not_saved(env: dict[str, str], es: Elasticsearch) -> None:
+    from search.schema import setup
+
+    index = setup(es, env["NEWSMON_INDEX_PREFIX"])
+    es.indices.close(index=index)  # every search of it is refused now
+    try:
+        refused = run_cli("alerts", "add", "--name", "Nợ lương", "--query", "nợ lương", "--email", "a@cd.vn",
+                          env=env)
+        assert refused.returncode == 2
+        assert "Elasticsearch từ chối truy vấn này" in refused.stderr
+        assert json.loads(run_cli("alerts", "list", "--json", env=env).stdout) == []
+    finally:
+        es.indices.open(index=index)
+    added = run_cli("alerts", "add", "--name", "Nợ lương", "--query", "nợ lương", "--email", "a@cd.vn",
+                    env=env)
+    assert added.returncode == 0, added.stderr
