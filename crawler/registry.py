@@ -47,6 +47,8 @@ class Site(BaseModel):
     schedule: str = DEFAULT_SCHEDULE
     enabled: bool = True
     extract: ExtractRules | None = None
+    # Articles published within this many days are asked for again on each crawl (conditionally).
+    revisit_days: int = Field(default=7, ge=0, le=365)
 
     @field_validator("url")
     @classmethod

@@ -35,6 +35,9 @@ SUMMARY_KEYS = {
     "duplicates": "newsmon/duplicates",
     "non_articles": "newsmon/non_articles",
     "spooled": "newsmon/spooled",
+    "revisits": "newsmon/revisits",
+    "revisits_unchanged": "newsmon/revisits_unchanged",
+    "dead_links": "newsmon/dead_links",
 }
 
 

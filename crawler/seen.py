@@ -1,15 +1,19 @@
 """What earlier crawls fetched, under `$NEWSMON_DATA_DIR/crawl/seen.sqlite`.
 
 An article URL (canonical form) that was fetched before is not fetched again unless a
-feed or sitemap now gives it a later date than the one recorded. Marks are committed when
-a crawl ends normally, after the index stage has written (or spooled) its last batch, so
-a crawl that dies half-way re-fetches what it had not secured.
+feed or sitemap now gives it a later date than the one recorded, or it was published
+within its site's revisit window: then it is asked for again with `If-None-Match` /
+`If-Modified-Since` (a 304 costs nothing more; a changed page is re-extracted and, if its
+text changed, re-indexed). A URL that answered 404 or 410 is not asked for again for a
+week. Marks are committed when a crawl ends normally, after the index stage has written (or
+journalled) its last batch, so a crawl that dies half-way re-fetches what it had not secured.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from search.article import to_iso
@@ -22,6 +26,17 @@ CREATE TABLE IF NOT EXISTS seen (
     fetched_at TEXT NOT NULL
 )
 """
+# Columns added after the first version; an older file gains them on open.
+_LATER_COLUMNS = {"published": "TEXT", "etag": "TEXT", "last_modified": "TEXT", "dead_until": "TEXT"}
+DEAD_FOR = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What a conditional request for a known article sends."""
+
+    etag: str | None
+    last_modified: str | None
 
 
 def _later(new: str | None, old: str | None) -> bool:
@@ -34,6 +49,10 @@ def _later(new: str | None, old: str | None) -> bool:
     return datetime.fromisoformat(new_iso) > datetime.fromisoformat(old_iso)
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 class SeenStore:
     """Canonical article URLs already fetched, with the feed/sitemap date they had then."""
 
@@ -41,29 +60,65 @@ class SeenStore:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.pending: list[tuple[str, str, str | None, str]] = []
+        self.pending: list[tuple[str | None, ...]] = []
         self.db = sqlite3.connect(path, timeout=30, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute(_SCHEMA)
+        have = {row[1] for row in self.db.execute("PRAGMA table_info(seen)")}
+        for column, kind in _LATER_COLUMNS.items():
+            if column not in have:
+                self.db.execute(f"ALTER TABLE seen ADD COLUMN {column} {kind}")
         self.db.commit()
 
     def needs_fetch(self, url: str, source_date: str | None = None) -> bool:
         """True when `url` was never fetched, or a feed or sitemap now dates it later."""
-        row = self.db.execute("SELECT source_date FROM seen WHERE url = ?", (url,)).fetchone()
-        return row is None or _later(source_date, row[0])
+        row = self.db.execute("SELECT source_date, dead_until FROM seen WHERE url = ?", (url,)).fetchone()
+        if row is None:
+            return True
+        if row[1] and row[1] > _now().isoformat():
+            return False  # a dead link, not asked for again before its week is over
+        return row[1] is not None or _later(source_date, row[0])
 
-    def mark(self, url: str, site: str, source_date: str | None = None) -> None:
+    def revisit(self, url: str, days: int) -> Validators | None:
+        """The validators to revalidate `url` with, when it was published within the last
+        `days` days; else None."""
+        if days <= 0:
+            return None
+        row = self.db.execute("SELECT published, etag, last_modified, dead_until FROM seen WHERE url = ?",
+                              (url,)).fetchone()
+        if row is None or row[3] is not None or not row[0]:
+            return None
+        published = datetime.fromisoformat(row[0])
+        if published < _now() - timedelta(days=days):
+            return None
+        return Validators(row[1], row[2])
+
+    def mark(self, url: str, site: str, source_date: str | None = None, *, published: str | None = None,
+             etag: str | None = None, last_modified: str | None = None) -> None:
         """Remember `url` (kept in memory until `commit`, so spiders sharing the file
         never hold a write lock during the crawl)."""
-        self.pending.append((url, site, source_date, datetime.now(UTC).isoformat(timespec="seconds")))
+        self.pending.append((url, site, source_date, _now().isoformat(timespec="seconds"), published,
+                             etag, last_modified, None))
+
+    def mark_dead(self, url: str, site: str) -> None:
+        """`url` answered 404 or 410: not asked for again for a week."""
+        now = _now()
+        self.pending.append((url, site, None, now.isoformat(timespec="seconds"), None, None, None,
+                             (now + DEAD_FOR).isoformat(timespec="seconds")))
 
     def commit(self) -> None:
         """Write the marks kept since the last commit."""
         with self.db:
+            # A revalidation (304) or a page without validators keeps what is known already.
             self.db.executemany(
-                "INSERT INTO seen (url, site, source_date, fetched_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(url) DO UPDATE SET source_date = excluded.source_date, "
-                "fetched_at = excluded.fetched_at", self.pending)
+                "INSERT INTO seen (url, site, source_date, fetched_at, published, etag, last_modified, "
+                "dead_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(url) DO UPDATE SET "
+                "source_date = COALESCE(excluded.source_date, source_date), "
+                "fetched_at = excluded.fetched_at, "
+                "published = COALESCE(excluded.published, published), "
+                "etag = COALESCE(excluded.etag, etag), "
+                "last_modified = COALESCE(excluded.last_modified, last_modified), "
+                "dead_until = excluded.dead_until", self.pending)
         self.pending.clear()
 
     def close(self) -> None:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from datasketch import MinHash
-from elasticsearch import Elasticsearch
+from elasticsearch import Elasticsearch, helpers
 
 from search import textnorm
 from search.article import Article, canonical_url, doc_id
@@ -100,6 +100,8 @@ class Recent:
 
     by_hash: dict[str, dict[str, Any]] = field(default_factory=dict)
     by_band: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    by_source: dict[str, dict[str, Any]] = field(default_factory=dict)  # origin URL -> its copy's story
+    firsts: dict[str, list[int]] = field(default_factory=dict)  # first-seen article id -> its signature
     limit: int = 50_000  # stories remembered (oldest forgotten first: by then searchable)
     per_band: int = 8    # candidates kept per band (template-heavy sites share many bands)
 
@@ -110,6 +112,14 @@ class Recent:
         self.by_hash.setdefault(doc.content_hash or "", story)
         while len(self.by_hash) > self.limit:
             self.by_hash.pop(next(iter(self.by_hash)))
+        if doc.source_url:
+            self.by_source.setdefault(doc.source_url, story)
+            while len(self.by_source) > self.limit:
+                self.by_source.pop(next(iter(self.by_source)))
+        if doc.duplicate_of is None and doc.id:
+            self.firsts[doc.id] = doc.minhash or []
+            while len(self.firsts) > self.limit:
+                self.firsts.pop(next(iter(self.firsts)))
         for band in doc.lsh_bands or []:
             stories = self.by_band.setdefault(band, [])
             stories.append(story)
@@ -152,13 +162,18 @@ def resolve(es: Elasticsearch, index: str, docs: list[Article], now: str,
             doc.published = doc.published or old.get("published")
             decision.updated.append(doc)
     exact = _first_seen(es, index, {d.content_hash for d in fresh if d.content_hash})
-    near = _near_candidates(es, index, [d for d in fresh if d.content_hash not in exact])
+    unmatched = [d for d in fresh if d.content_hash not in exact]
+    near = _near_candidates(es, index, unmatched)
+    named = _named_as_source(es, index, unmatched)
+    firsts = _first_signatures(es, index, near, recent)
     for doc in fresh:
         key, hashed = doc.id or "", doc.content_hash or ""
         doc.indexed_at = now
         story = (recent.by_hash.get(hashed) or exact.get(hashed)
                  or _story_of(stored.get(sources.get(key, "")), sources.get(key))
-                 or _nearest(doc, near.get(key, []) + _recent_candidates(recent, doc)))
+                 # A copy that names this article as its origin was indexed first (order-independent).
+                 or recent.by_source.get(doc.canonical_url or "") or named.get(doc.canonical_url or "")
+                 or _nearest(doc, near.get(key, []) + _recent_candidates(recent, doc), firsts, recent.firsts))
         if story is not None:
             doc.cluster, doc.duplicate_of = story["cluster"], story["first"]
             decision.duplicates += 1
@@ -176,13 +191,53 @@ def _story_of(source: dict[str, Any] | None, source_id: str | None) -> dict[str,
     return {"cluster": source["cluster"], "first": source.get("duplicate_of") or source_id}
 
 
-def _nearest(doc: Article, candidates: list[dict[str, Any]]) -> dict[str, Any] | None:
+def _nearest(doc: Article, candidates: list[dict[str, Any]], firsts: dict[str, list[int]] | None = None,
+             recent_firsts: dict[str, list[int]] | None = None) -> dict[str, Any] | None:
+    """The most similar candidate above the threshold whose story's first-seen article is
+    similar too: a chain of half-similar texts must not glue different stories together."""
     best, best_score = None, NEAR_DUP_JACCARD
     for candidate in candidates:
         score = similarity(doc.minhash or [], candidate.get("minhash") or [])
-        if score >= best_score and candidate["id"] != doc.id:
-            best, best_score = candidate, score
+        if score < best_score or candidate["id"] == doc.id:
+            continue
+        first = candidate["first"]
+        signature = (firsts or {}).get(first) or (recent_firsts or {}).get(first)
+        if first != candidate["id"] and signature is not None \
+                and similarity(doc.minhash or [], signature) < NEAR_DUP_JACCARD:
+            continue
+        best, best_score = candidate, score
     return best
+
+
+def _named_as_source(es: Elasticsearch, index: str, docs: list[Article]) -> dict[str, dict[str, Any]]:
+    """For articles a stored copy names as its origin (`(Nguồn: URL)`): that copy's story."""
+    urls = sorted({d.canonical_url for d in docs if d.canonical_url})
+    if not urls:
+        return {}
+    hits = es.search(index=index, size=min(10_000, 5 * len(urls)), source_includes=["cluster", "duplicate_of",
+                                                                                     "source_url"],
+                     query={"terms": {"source_url": urls}}, sort=[{"indexed_at": "asc"}])["hits"]["hits"]
+    found: dict[str, dict[str, Any]] = {}
+    for hit in hits:
+        found.setdefault(hit["_source"]["source_url"], {
+            "cluster": hit["_source"]["cluster"], "first": hit["_source"].get("duplicate_of") or hit["_id"]})
+    return found
+
+
+def _first_signatures(es: Elasticsearch, index: str, near: dict[str, list[dict[str, Any]]],
+                      recent: Recent) -> dict[str, list[int]]:
+    """The signatures of the first-seen articles of the candidate stories (one mget)."""
+    firsts: dict[str, list[int]] = {}
+    for candidates in near.values():
+        for candidate in candidates:
+            if candidate["first"] == candidate["id"]:
+                firsts[candidate["id"]] = candidate.get("minhash") or []
+    missing = sorted({c["first"] for cs in near.values() for c in cs} - firsts.keys() - recent.firsts.keys())
+    if missing:
+        for found in es.mget(index=index, ids=missing, source_includes=["minhash"])["docs"]:
+            if found.get("found"):
+                firsts[found["_id"]] = found["_source"].get("minhash") or []
+    return firsts
 
 
 def _recent_candidates(recent: Recent, doc: Article) -> list[dict[str, Any]]:
@@ -230,3 +285,68 @@ def _first_seen(es: Elasticsearch, index: str, hashes: set[str]) -> dict[str, di
                                            "first": hit["_source"].get("duplicate_of") or hit["_id"]}
         for hit in result["hits"]["hits"]
     }
+
+
+def merge_late_copies(es: Elasticsearch, index: str, ids: list[str]) -> list[tuple[str, str]]:
+    """After a crawl's final refresh: the stories it started (`ids`, their first-seen articles)
+    that turn out to be copies of a story another crawl started meanwhile join that story.
+
+    Two crawls running at once cannot see each other's unrefreshed writes, so each may take
+    the same story for new. The story whose first article was indexed first (then the
+    smaller id) keeps its cluster; the other's documents are relabelled (bulk partial
+    updates: the stripped distribution has no update-by-query). One mget and one msearch per
+    100 stories. Returns the (old, new) clusters."""
+    merges: list[tuple[str, str]] = []
+    for start in range(0, len(ids), 100):
+        docs = [d for d in es.mget(index=index, ids=ids[start:start + 100], source_includes=_RECHECK)["docs"]
+                if d.get("found") and d["_source"].get("duplicate_of") is None]
+        if not docs:
+            continue
+        searches: list[dict[str, Any]] = []
+        for doc in docs:
+            source = doc["_source"]
+            should: list[dict[str, Any]] = [{"term": {"content_hash": source["content_hash"]}}]
+            should += [{"term": {"lsh_bands": band}} for band in source.get("lsh_bands") or []]
+            searches += [{"index": index}, {"size": 20, "_source": _RECHECK, "query": {"bool": {
+                "should": should, "minimum_should_match": 1,
+                "must_not": [{"term": {"cluster": source["cluster"]}}]}}}]
+        responses = es.msearch(searches=searches)["responses"]
+        for doc, response in zip(docs, responses, strict=True):
+            other = _same_story(doc, response.get("hits", {}).get("hits", []))
+            if other is None:
+                continue
+            mine = {"cluster": doc["_source"]["cluster"], "first": doc["_id"],
+                    "started": (doc["_source"]["indexed_at"], doc["_id"])}
+            # Whichever crawl looks first, the story started first keeps its cluster.
+            earlier, later = (other, mine) if other["started"] < mine["started"] else (mine, other)
+            _relabel(es, index, later["cluster"], earlier)
+            merges.append((later["cluster"], earlier["cluster"]))
+    return merges
+
+
+_RECHECK = ["content_hash", "minhash", "lsh_bands", "cluster", "duplicate_of", "indexed_at"]
+
+
+def _same_story(doc: dict[str, Any], hits: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Another story whose first article has `doc`'s text or nearly (the earliest started
+    when several), if any."""
+    source = doc["_source"]
+    best: dict[str, Any] | None = None
+    for hit in hits:
+        other = hit["_source"]
+        if other.get("duplicate_of") is not None:
+            continue  # compare with first-seen articles only: no chains
+        same = other.get("content_hash") == source["content_hash"]
+        near = similarity(source.get("minhash") or [], other.get("minhash") or [])
+        started = (other["indexed_at"], hit["_id"])
+        if (same or near >= NEAR_DUP_JACCARD) and (best is None or started < best["started"]):
+            best = {"cluster": other["cluster"], "first": hit["_id"], "started": started}
+    return best
+
+
+def _relabel(es: Elasticsearch, index: str, cluster: str, target: dict[str, Any]) -> None:
+    members = es.search(index=index, size=1000, source=False,
+                        query={"term": {"cluster": cluster}})["hits"]["hits"]
+    actions = [{"_op_type": "update", "_index": index, "_id": hit["_id"],
+                "doc": {"cluster": target["cluster"], "duplicate_of": target["first"]}} for hit in members]
+    helpers.bulk(es, actions)  # searches that must see it (alerts) refresh first

@@ -21,9 +21,11 @@ from elasticsearch import ConnectionError as ESConnectionError
 from scrapy.crawler import Crawler
 
 from config.settings import Settings, get_settings
-from pipelines.dedup import Recent, resolve
+from pipelines.dedup import Recent, merge_late_copies, resolve
 from pipelines.journal import Journal
 from search import schema
+from search.alerts.ledger import follow_merges
+from search.alerts.store import AlertStore
 from search.article import Article
 from search.es import make_client
 
@@ -51,6 +53,7 @@ class Written:
     updated: int = 0
     unchanged: int = 0
     duplicates: int = 0
+    started: list[str] = field(default_factory=list)  # ids of the articles that started a story
     retry: list[tuple[Article, str]] = field(default_factory=list)      # for the journal
     rejected: list[tuple[Article, str]] = field(default_factory=list)   # for good (mapping errors)
 
@@ -110,6 +113,8 @@ def write_batch(es: Elasticsearch, prefix: str, docs: list[Article]) -> Written:
                      f"{error.get('reason', '') if isinstance(error, dict) else error}"
             (written.retry if _retryable(status, error) else written.rejected).append((doc, reason))
             log.error("Elasticsearch refused %s (%s)", doc.url, reason)
+    failed = {id(doc) for doc, _ in written.retry + written.rejected}
+    written.started = [d.id for d in decision.new if d.duplicate_of is None and d.id and id(d) not in failed]
     return written
 
 
@@ -127,6 +132,7 @@ class IndexPipeline:
         self.settings = settings
         self.journal = Journal(settings.spool_dir)
         self.buffer: list[Article] = []
+        self.started: list[str] = []  # stories this crawl started: re-checked at its end
         self.lock = asyncio.Lock()
         self.es: Elasticsearch | None = None
 
@@ -177,11 +183,26 @@ class IndexPipeline:
         if self.es is not None:
             try:
                 await asyncio.get_running_loop().run_in_executor(None, self._refresh)
-            except (ESConnectionError, ApiError) as exc:
-                log.warning("could not refresh the index at the end of the crawl: %s", type(exc).__name__)
+                await asyncio.get_running_loop().run_in_executor(None, self._merge_late_copies)
+            except (ESConnectionError, ApiError, helpers.BulkIndexError) as exc:
+                log.warning("could not finish the crawl's index work: %s", type(exc).__name__)
             self.es.close()
         self.stats.set_value("newsmon/journal_waiting", self.journal.count())
         self.journal.close()
+
+    def _merge_late_copies(self) -> None:
+        """Stories another crawl started at the same time are one story (see dedup)."""
+        if not self.started or self.es is None:
+            return
+        with _write_lock:
+            merges = merge_late_copies(self.es, schema.alias_name(self.settings.index_prefix), self.started)
+        if merges:
+            store = AlertStore(self.settings.resolved_data_dir)
+            try:
+                follow_merges(store.db, merges)
+            finally:
+                store.close()
+            self.stats.inc_value("newsmon/merged", len(merges))
 
     def _refresh(self) -> None:
         """Make this crawl's articles searchable as soon as the command returns."""
@@ -217,6 +238,7 @@ class IndexPipeline:
                   len(docs), reason[:200], self.journal.directory)
 
     def _count(self, written: Written) -> None:
+        self.started += written.started
         for key, value in written.counts().items():
             if key != "index_errors":
                 self.stats.inc_value(f"newsmon/{key}", value)

@@ -24,6 +24,8 @@ def normalize_article(article: Article, site_domain: str) -> Article:
     if base is None:
         raise ValueError("an article needs its URL to be normalized")
     article.canonical_url = canonical_url(base)
+    if article.source_url:  # the origin a copy names, in the form its own canonical URL takes
+        article.source_url = canonical_url(article.source_url)
     article.id = doc_id(article.canonical_url)
     article.domain = site_domain
     return article

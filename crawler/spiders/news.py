@@ -42,6 +42,13 @@ _ARTICLE_EXT = re.compile(r"\.(html?|aspx?|php)$", re.IGNORECASE)
 # Revalidate discovery pages every time: a cached copy is used only after a 304.
 _REVALIDATE = {"Cache-Control": "max-age=0"}
 MAX_LISTING_PAGES = 20
+# Article answers the spider settles itself: not modified since its last visit, or gone.
+_ARTICLE_STATUSES = [304, 404, 410]
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
 
 
 def looks_like_article(url: str, pattern: re.Pattern[str] | None = None) -> bool:
@@ -85,7 +92,8 @@ class NewsSpider(scrapy.Spider):
         self.links = LinkExtractor(deny_extensions=None, tags=("a", "area"), attrs=("href",))
         self.queued: set[str] = set()
         self.seen: SeenStore | None = None
-        self.fetched: dict[str, tuple[list[str], str | None]] = {}
+        # page URL -> its seen-store keys, feed/sitemap date and validators, until it is secured
+        self.fetched: dict[str, tuple[list[str], str | None, tuple[str | None, str | None]]] = {}
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -122,11 +130,19 @@ class NewsSpider(scrapy.Spider):
         if key in self.queued:
             return None
         self.queued.add(key)
+        meta = {"dont_cache": True, "hint_date": source_date, "source_date": source_date, "url_key": key,
+                "handle_httpstatus_list": _ARTICLE_STATUSES}
         if self.seen is not None and not self.seen.needs_fetch(key, source_date):
-            self.crawler.stats.inc_value("newsmon/seen_skipped")
-            return None
-        return scrapy.Request(url, callback=self.parse_page, meta={
-            "dont_cache": True, "hint_date": source_date, "source_date": source_date, "url_key": key})
+            validators = self.seen.revisit(key, self.site.revisit_days)
+            if validators is None:
+                self.crawler.stats.inc_value("newsmon/seen_skipped")
+                return None
+            # Published recently: ask whether it changed since (a 304 costs nothing more).
+            self.crawler.stats.inc_value("newsmon/revisits")
+            headers = {k: v for k, v in (("If-None-Match", validators.etag),
+                                         ("If-Modified-Since", validators.last_modified)) if v}
+            return scrapy.Request(url, callback=self.parse_page, headers=headers, meta=meta)
+        return scrapy.Request(url, callback=self.parse_page, meta=meta)
 
     def _is_article(self, url: str) -> bool:
         return same_site(url, self.site.domain) and looks_like_article(url, self.site.article_pattern)
@@ -204,11 +220,15 @@ class NewsSpider(scrapy.Spider):
 
     def parse_page(self, response: Response) -> Iterator[Any]:
         """An article page becomes a `PageItem`; without sources, its links are followed."""
+        if response.status in _ARTICLE_STATUSES:
+            self._settle(response)
+            return
         if not isinstance(response, HtmlResponse):
             return
         if looks_like_article(response.url, self.site.article_pattern):
             keys = [response.meta.get("url_key") or canonical_url(response.url), canonical_url(response.url)]
-            self.fetched[response.url] = (keys, response.meta.get("source_date"))
+            validators = (_header(response, b"ETag"), _header(response, b"Last-Modified"))
+            self.fetched[response.url] = (keys, response.meta.get("source_date"), validators)
             yield PageItem(
                 site=self.site.name,
                 url=response.url,
@@ -242,9 +262,23 @@ class NewsSpider(scrapy.Spider):
         fetched = self.fetched.pop(item.url or "", None)
         if self.seen is None or fetched is None:
             return
-        keys, source_date = fetched
+        keys, source_date, (etag, last_modified) = fetched
+        published = item.published if isinstance(item, Article) else None
         for key in dict.fromkeys(keys):
-            self.seen.mark(key, self.site.name, source_date)
+            self.seen.mark(key, self.site.name, source_date, published=published, etag=etag,
+                           last_modified=last_modified)
+
+    def _settle(self, response: Response) -> None:
+        """A revisited article that did not change (304), or a dead link (404/410)."""
+        if self.seen is None:
+            return
+        key = response.meta.get("url_key") or canonical_url(response.url)
+        if response.status == 304:
+            self.crawler.stats.inc_value("newsmon/revisits_unchanged")
+            self.seen.mark(key, self.site.name, response.meta.get("source_date"))
+        else:
+            self.crawler.stats.inc_value("newsmon/dead_links")
+            self.seen.mark_dead(key, self.site.name)
 
     def closed(self, reason: str) -> None:
         """After the pipelines have closed (the last batch indexed or spooled)."""

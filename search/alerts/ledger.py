@@ -37,6 +37,9 @@ class Ledger:
         queued = 0
         stamp = now.isoformat()
         with self.db as db:  # one transaction
+            # Taken before the ledger is read: two processes running alerts at once (two
+            # crawls ending together) decide one after the other, never the same story twice.
+            db.execute("BEGIN IMMEDIATE")
             for recipient in rule.emails:
                 sent = _ledgered(db, rule.name, recipient, [m.cluster for m in matches])
                 fresh = [m for m in matches if m.cluster not in sent]
@@ -54,6 +57,15 @@ class Ledger:
             db.execute("UPDATE rules SET watermark = ?, last_digest = COALESCE(?, last_digest) "
                        "WHERE name = ?", (watermark, digest_day, rule.name))
         return queued
+
+
+def follow_merges(db: sqlite3.Connection, merges: list[tuple[str, str]]) -> None:
+    """Two stories became one (`old` cluster relabelled `new`): whoever got the old story
+    has got the new one, so its later copies are not mailed again."""
+    with db:
+        for old, new in merges:
+            db.execute("INSERT OR IGNORE INTO ledger SELECT alert, recipient, ?, article_id, mail_id, "
+                       "decided_at FROM ledger WHERE cluster = ?", (new, old))
 
 
 def _ledgered(db: sqlite3.Connection, alert: str, recipient: str, clusters: list[str]) -> set[str]:

@@ -117,3 +117,80 @@ def test_source_line_joins_the_named_article(es: Elasticsearch, env: dict[str, s
     write_batch(es, prefix, [rewritten])
     stored = es.get(index=alias_name(prefix), id=rewritten.id)["_source"]
     assert stored["duplicate_of"] == original.id
+
+
+@pytest.mark.parametrize("refresh", [True, False], ids=["copy searchable", "copy only in this process"])
+def test_a_copy_indexed_before_the_original_it_names_joins_its_story(es: Elasticsearch, env: dict[str, str],
+                                                                    refresh: bool) -> None:
+    prefix = env["NEWSMON_INDEX_PREFIX"]
+    original = _article("nld", "tin-goc", "Công nhân được hỗ trợ tiền thuê nhà", STORY[:2])
+    copy = _article("ldld", "tin-lai", "Hỗ trợ tiền thuê nhà cho công nhân",
+                    ["Bài viết lại bằng lời của biên tập viên địa phương, không trùng câu nào."],
+                    source_url=original.url + "?utm_source=zalo")  # named in another spelling
+    write_batch(es, prefix, [copy])
+    if refresh:
+        es.indices.refresh(index=alias_name(prefix))
+        from pipelines import index as index_stage
+
+        index_stage._recent.pop(prefix, None)  # another process indexed the copy
+    write_batch(es, prefix, [original])
+    es.indices.refresh(index=alias_name(prefix))
+    stored = {d.id: es.get(index=alias_name(prefix), id=d.id)["_source"] for d in (original, copy)}
+    assert stored[original.id]["cluster"] == stored[copy.id]["cluster"]
+
+
+def test_a_chain_of_half_similar_texts_does_not_glue_two_stories(es: Elasticsearch,
+                                                                 env: dict[str, str]) -> None:
+    prefix = env["NEWSMON_INDEX_PREFIX"]
+    other = [f"Đoạn khác số {n}: công đoàn cơ sở tổ chức hội nghị người lao động tại nhà máy số {n} với "
+             f"nhiều kiến nghị về tiền lương, thời giờ làm việc và an toàn lao động năm {2000 + n}."
+             for n in range(6)]
+    first = _article("a", "tin-a", "Tin A", STORY)
+    second = _article("b", "tin-b", "Tin B", [*STORY[:4], *other[:3]])  # close to the first
+    third = _article("c", "tin-c", "Tin C", [*STORY[2:4], *other[:3]])  # close to the second only
+    assert similarity(first.minhash, second.minhash) >= NEAR_DUP_JACCARD
+    assert similarity(second.minhash, third.minhash) >= NEAR_DUP_JACCARD
+    assert similarity(first.minhash, third.minhash) < NEAR_DUP_JACCARD
+    for doc in (first, second, third):
+        write_batch(es, prefix, [doc])
+    es.indices.refresh(index=alias_name(prefix))
+    cluster = {d.id: es.get(index=alias_name(prefix), id=d.id)["_source"]["cluster"]
+               for d in (first, second, third)}
+    assert cluster[second.id] == cluster[first.id]
+    assert cluster[third.id] != cluster[first.id]
+
+
+def test_stories_started_by_two_crawls_at_once_become_one_and_the_ledger_follows(
+        es: Elasticsearch, env: dict[str, str], tmp_path) -> None:
+    from pipelines.dedup import Recent, merge_late_copies, resolve
+    from search.alerts.ledger import follow_merges
+    from search.alerts.store import AlertStore
+    from search.schema import setup
+
+    prefix = env["NEWSMON_INDEX_PREFIX"]
+    index = setup(es, prefix)
+    es.indices.put_settings(index=index, settings={"index.refresh_interval": "-1"})
+    corpus = _corpus()
+    first, copy = corpus["original"], corpus["boilerplate"]
+    # Two processes, each with its own memory, neither seeing the other's unrefreshed write.
+    for second, doc in enumerate((first, copy)):
+        decision = resolve(es, alias_name(prefix), [doc], f"2021-12-06T11:00:0{second}.000+00:00", Recent())
+        assert decision.duplicates == 0
+        es.index(index=alias_name(prefix), id=doc.id, document={
+            k: getattr(doc, k) for k in ("url", "canonical_url", "site", "title", "text", "content_hash",
+                                         "cluster", "duplicate_of", "indexed_at", "minhash", "lsh_bands")})
+    store = AlertStore(tmp_path)
+    with store.db:
+        store.db.execute("INSERT INTO ledger VALUES ('Tin', 'a@cd.vn', ?, ?, 'm1', 'now')",
+                         (copy.cluster, copy.id))
+    es.indices.refresh(index=alias_name(prefix))
+    merges = merge_late_copies(es, alias_name(prefix), [copy.id])  # the later crawl's end-of-run check
+    assert merges == [(copy.cluster, first.cluster)]
+    follow_merges(store.db, merges)
+    stored = es.get(index=alias_name(prefix), id=copy.id)["_source"]
+    assert (stored["cluster"], stored["duplicate_of"]) == (first.cluster, first.id)
+    sent = {row[0] for row in store.db.execute("SELECT cluster FROM ledger WHERE alert = 'Tin'")}
+    assert first.cluster in sent  # who got the copy's story has got the merged story
+    es.indices.refresh(index=alias_name(prefix))
+    assert merge_late_copies(es, alias_name(prefix), [first.id]) == []  # the earlier story stays put
+    store.close()
