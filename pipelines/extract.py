@@ -8,7 +8,9 @@ import logging
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
+from config.settings import get_settings
 from pipelines.extraction.pool import ExtractionError, PageBatches
+from pipelines.extraction.profile import SiteProfile
 from search.article import Article, ExtractionFailed, PageItem
 
 log = logging.getLogger(__name__)
@@ -27,8 +29,16 @@ class ExtractPipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:
-        """Page batches carry the site's `extract:` rules to the workers."""
-        self.batches = PageBatches(self.crawler.spider.site.extract)  # type: ignore[union-attr]
+        """Page batches carry the site's `extract:` rules and template lines to the workers."""
+        site = self.crawler.spider.site  # type: ignore[union-attr]
+        self.batches = PageBatches(site.extract)
+        config = self.crawler.settings.get("NEWSMON_SETTINGS") or get_settings()
+        self.profile = SiteProfile(config.resolved_data_dir / "crawl" / "profiles.sqlite", site.name)
+        self.batches.boilerplate = self.profile.known
+
+    def close_spider(self) -> None:
+        """Keep what this crawl learnt of the site's template."""
+        self.profile.save()
 
     async def process_item(self, item: PageItem) -> Article:
         """The page's article; a page that is none, or that the extractor fails on, is dropped."""
@@ -43,6 +53,8 @@ class ExtractPipeline:
         if article is None:
             self.stats.inc_value("newsmon/non_articles")
             raise DropItem(f"not an article: {item.url}", log_level="DEBUG")
+        if article.text_fold and self.profile.add_page(article.text_fold):
+            self.batches.boilerplate = self.profile.known
         if article.title and article.published:  # the body is over the floor, or it was no article
             self.stats.inc_value("newsmon/health/complete")
         article.site, article.fetched_at = item.site, item.fetched_at

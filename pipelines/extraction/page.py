@@ -35,6 +35,7 @@ from pipelines.extraction.pagemeta import (
     page_tags,
     page_title,
 )
+from pipelines.extraction.profile import strip_lines
 from pipelines.extraction.siterules import ExtractRules, block_text, drop_selected, first_match, rules_of
 from search import textnorm
 from search.article import Article, in_vietnam_time, to_iso
@@ -130,15 +131,20 @@ def extract_page(body: bytes, url: str | None, content_type: str | None = None,
 
 
 def extract_for_index(body: bytes, url: str | None, content_type: str | None = None,
-                      hint_date: str | None = None, *,
-                      rules: ExtractRules | dict[str, Any] | None = None) -> Article | None:
-    """`extract_page` plus what later stages derive from the text alone (matching forms of
-    title and text, dedup fingerprints), computed in the worker process rather than on the
-    crawl's reactor thread."""
+                      hint_date: str | None = None, *, rules: ExtractRules | dict[str, Any] | None = None,
+                      boilerplate: frozenset[str] = frozenset()) -> Article | None:
+    """`extract_page` without the site's `boilerplate` lines (see profile.py), plus what
+    later stages derive from the text alone (matching forms of title and text, dedup
+    fingerprints), computed in the worker process rather than on the crawl's reactor thread."""
     article = extract_page(body, url, content_type, hint_date, rules=rules)
     if article is not None:
         title, text = (article.title or "").strip(), (article.text or "").strip()
+        folded = textnorm.fold(text)
+        stripped, stripped_folded = strip_lines(text, folded, boilerplate)
+        if len(stripped) >= MIN_BODY_CHARS:  # never strip a page down to nothing
+            text, folded = stripped, stripped_folded
+        article.text = text
         article.title_norm, article.title_fold = textnorm.normalize(title), textnorm.fold(title)
-        article.text_norm, article.text_fold = textnorm.normalize(text), textnorm.fold(text)
+        article.text_norm, article.text_fold = textnorm.normalize(text), folded
         fingerprint(article)  # the dedup stage's signatures, computed here off the reactor
     return article

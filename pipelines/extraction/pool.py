@@ -20,14 +20,15 @@ from search.article import Article
 
 Page = tuple[bytes, str | None, str | None, str | None]  # body, url, content type, hint date
 
-def extract_batch(pages: list[Page],
-                  rules: ExtractRules | dict[str, Any] | None = None) -> list[tuple[bool, Any]]:
+def extract_batch(pages: list[Page], rules: ExtractRules | dict[str, Any] | None = None,
+                  boilerplate: frozenset[str] = frozenset()) -> list[tuple[bool, Any]]:
     """`extract_for_index` over several pages in one worker task: `(True, article or None)`
     per page, or `(False, "Error: message")` for a page that raised."""
     results: list[tuple[bool, Any]] = []
     for body, url, content_type, hint_date in pages:
         try:
-            results.append((True, extract_for_index(body, url, content_type, hint_date, rules=rules)))
+            results.append((True, extract_for_index(body, url, content_type, hint_date, rules=rules,
+                                                    boilerplate=boilerplate)))
         except Exception as exc:  # noqa: BLE001 - one bad page must not fail its batch
             results.append((False, f"{type(exc).__name__}: {exc}"))
     return results
@@ -72,6 +73,7 @@ class PageBatches:
     def __init__(self, rules: ExtractRules | dict[str, Any] | None, size: int = 8,
                  wait: float = 0.002) -> None:
         self.rules, self.size, self.wait = rules, size, wait
+        self.boilerplate: frozenset[str] = frozenset()  # the site's template lines (profile.py)
         self.pending: list[tuple[Page, asyncio.Future[Any]]] = []
         self.timer: asyncio.TimerHandle | None = None
 
@@ -97,7 +99,8 @@ class PageBatches:
             return
         pool = extraction_pool()
         try:
-            task = asyncio.wrap_future(pool.submit(extract_batch, [page for page, _ in batch], self.rules))
+            task = asyncio.wrap_future(pool.submit(extract_batch, [page for page, _ in batch], self.rules,
+                                                          self.boilerplate))
         except BrokenProcessPool as exc:
             _discard_pool(pool)
             for _, future in batch:
