@@ -1,5 +1,7 @@
 """Scrapy settings for newsmon's crawls (politeness first; see README)."""
 
+from config.settings import MAX_PAGE_BYTES
+
 BOT_NAME = "newsmon"
 SPIDER_MODULES = ["crawler.spiders"]
 USER_AGENT = "newsmon/0.1 (+news monitoring for Vietnamese trade-union staff; polite crawler)"
@@ -20,7 +22,7 @@ AUTOTHROTTLE_START_DELAY = 0.5
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 DOWNLOAD_TIMEOUT = 30
-DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
+DOWNLOAD_MAXSIZE = MAX_PAGE_BYTES
 RETRY_ENABLED = True
 RETRY_TIMES = 2
 DEPTH_LIMIT = 6

@@ -18,6 +18,8 @@ TIMEZONE = "Asia/Ho_Chi_Minh"
 VN_TZ = ZoneInfo(TIMEZONE)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The largest page newsmon reads: the download limit, and what a compressed body may unpack to.
+MAX_PAGE_BYTES = 10 * 1024 * 1024
 
 
 def default_data_dir() -> Path:

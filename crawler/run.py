@@ -61,8 +61,6 @@ def summarize(stats: dict[str, Any]) -> dict[str, Any]:
                       and not k.endswith(".IgnoreRequest"))
     if http_errors:
         errors["download"] = http_errors
-    if stats.get("newsmon/index_errors"):
-        errors["index"] = stats["newsmon/index_errors"]
     out["errors"] = errors
     out["finish_reason"] = stats.get("finish_reason")
     out["duration_s"] = round(float(stats.get("elapsed_time_seconds", 0.0)), 1)

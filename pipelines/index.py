@@ -56,11 +56,9 @@ class Written:
     started: list[str] = field(default_factory=list)  # ids of the articles that started a story
     retry: list[tuple[Article, str]] = field(default_factory=list)      # for the journal
     rejected: list[tuple[Article, str]] = field(default_factory=list)   # for good (mapping errors)
+    kept: int = 0   # articles that wait in the journal
+    taken: int = 0  # articles Elasticsearch acknowledged (or refused for good)
 
-    def counts(self) -> dict[str, int]:
-        """The counts as crawl statistics."""
-        return {"new": self.new, "updated": self.updated, "unchanged": self.unchanged,
-                "duplicates": self.duplicates, "index_errors": len(self.retry) + len(self.rejected)}
 
 
 # Statuses and error types after which the same item will be accepted later: overload,
@@ -124,7 +122,9 @@ _replayed: set[str] = set()
 
 
 class IndexPipeline:
-    """Buffers articles and writes them in batches, off the reactor thread."""
+    """Buffers articles and writes them in batches, off the reactor thread: Elasticsearch,
+    the journal and the rejected file are only touched from the thread pool, and the
+    reactor thread only records what a batch came to."""
 
     def __init__(self, crawler: Crawler, settings: Settings) -> None:
         self.crawler = crawler
@@ -144,31 +144,30 @@ class IndexPipeline:
     async def open_spider(self) -> None:
         """Connect, and index what earlier crawls had to keep in the journal."""
         self.es = make_client(self.settings)
-        await asyncio.get_running_loop().run_in_executor(None, self._replay)
+        for written in await asyncio.get_running_loop().run_in_executor(None, self._replay):
+            self._record(written)
+            self.stats.inc_value("newsmon/replayed", written.taken)
+        if self.journal.damaged_found:
+            self.stats.inc_value("newsmon/errors/journal_damaged", self.journal.damaged_found)
 
-    def _replay(self) -> None:
+    def _replay(self) -> list[Written]:
+        """The journal's articles, written batch by batch; a row goes once acknowledged."""
         key = str(self.settings.spool_dir)
+        done: list[Written] = []
         with _replay_lock:
             if key in _replayed:
-                return
+                return done
             _replayed.add(key)
-            assert self.es is not None
             for rows in self.journal.batches(BATCH_SIZE):
-                try:
-                    written = write_batch(self.es, self.settings.index_prefix, [doc for _, doc in rows])
-                except (ESConnectionError, ApiError, helpers.BulkIndexError) as exc:
-                    log.warning("journal not replayed (%s); its articles wait for the next crawl",
-                                type(exc).__name__)
+                docs = [doc for _, doc in rows]
+                written = self._write_or_keep(docs, journalled=True)
+                if written.kept == len(docs):
+                    log.warning("journal not replayed; its articles wait for the next crawl")
                     break
-                kept = {id(doc) for doc, _ in written.retry}
-                for doc, reason in written.rejected:
-                    self.journal.reject(doc, reason)
-                    self.stats.inc_value("newsmon/errors/rejected")
-                self.journal.remove([row for row, doc in rows if id(doc) not in kept])
-                self._count(written)
-                self.stats.inc_value("newsmon/replayed", len(rows) - len(kept))
-            if self.journal.damaged_found:
-                self.stats.inc_value("newsmon/errors/journal_damaged", self.journal.damaged_found)
+                waiting = {id(doc) for doc, _ in written.retry}
+                self.journal.remove([row for row, doc in rows if id(doc) not in waiting])
+                done.append(written)
+        return done
 
     async def process_item(self, item: Article) -> Article:
         """Buffer the article; a full buffer is written as one batch."""
@@ -180,20 +179,23 @@ class IndexPipeline:
     async def close_spider(self) -> None:
         """Write the last batch and make the crawl's articles searchable."""
         await self.flush()
+        loop = asyncio.get_running_loop()
         if self.es is not None:
             try:
-                await asyncio.get_running_loop().run_in_executor(None, self._refresh)
-                await asyncio.get_running_loop().run_in_executor(None, self._merge_late_copies)
+                await loop.run_in_executor(None, self._refresh)
+                merged = await loop.run_in_executor(None, self._merge_late_copies)
+                self.stats.inc_value("newsmon/merged", merged)
             except (ESConnectionError, ApiError, helpers.BulkIndexError) as exc:
                 log.warning("could not finish the crawl's index work: %s", type(exc).__name__)
             self.es.close()
         self.stats.set_value("newsmon/journal_waiting", self.journal.count())
         self.journal.close()
 
-    def _merge_late_copies(self) -> None:
-        """Stories another crawl started at the same time are one story (see dedup)."""
+    def _merge_late_copies(self) -> int:
+        """Stories another crawl started at the same time are one story (see dedup); returns
+        how many were merged."""
         if not self.started or self.es is None:
-            return
+            return 0
         with _write_lock:
             merges = merge_late_copies(self.es, schema.alias_name(self.settings.index_prefix), self.started)
         if merges:
@@ -202,7 +204,7 @@ class IndexPipeline:
                 follow_merges(store.db, merges)
             finally:
                 store.close()
-            self.stats.inc_value("newsmon/merged", len(merges))
+        return len(merges)
 
     def _refresh(self) -> None:
         """Make this crawl's articles searchable as soon as the command returns."""
@@ -215,34 +217,38 @@ class IndexPipeline:
         for good, to the rejected file)."""
         async with self.lock:
             batch, self.buffer = self.buffer, []
-            if not batch:
-                return
-            loop = asyncio.get_running_loop()
-            try:
-                written = await loop.run_in_executor(None, self._write, batch)
-            except (ESConnectionError, ApiError, helpers.BulkIndexError) as exc:
-                self._keep(batch, type(exc).__name__ if isinstance(exc, ESConnectionError)
-                           else f"{type(exc).__name__}: {exc}")
-                return
-            if written.retry:
-                self._keep([doc for doc, _ in written.retry], written.retry[0][1])
-            for doc, reason in written.rejected:
-                self.journal.reject(doc, reason)
-                self.stats.inc_value("newsmon/errors/rejected")
-            self._count(written)
+            if batch:
+                loop = asyncio.get_running_loop()
+                self._record(await loop.run_in_executor(None, self._write_or_keep, batch))
 
-    def _keep(self, docs: list[Article], reason: str) -> None:
-        self.journal.append(docs, reason)
-        self.stats.inc_value("newsmon/spooled", len(docs))
-        log.error("Elasticsearch did not take %d articles (%s); they are kept in %s",
-                  len(docs), reason[:200], self.journal.directory)
-
-    def _count(self, written: Written) -> None:
-        self.started += written.started
-        for key, value in written.counts().items():
-            if key != "index_errors":
-                self.stats.inc_value(f"newsmon/{key}", value)
-
-    def _write(self, batch: list[Article]) -> Written:
+    def _write_or_keep(self, docs: list[Article], journalled: bool = False) -> Written:
+        """In a pool thread: write `docs`; keep in the journal what Elasticsearch did not take
+        (unless they are journalled already), list what it refused for good."""
         assert self.es is not None
-        return write_batch(self.es, self.settings.index_prefix, batch)
+        try:
+            written = write_batch(self.es, self.settings.index_prefix, docs)
+        except (ESConnectionError, ApiError, helpers.BulkIndexError) as exc:
+            reason = type(exc).__name__
+            if not isinstance(exc, ESConnectionError):
+                reason += f": {exc}"
+            written = Written(retry=[(doc, reason) for doc in docs])
+        written.taken = len(docs) - len(written.retry)
+        for doc, reason in written.rejected:
+            self.journal.reject(doc, reason)
+        if written.retry and not journalled:
+            self.journal.append([doc for doc, _ in written.retry], written.retry[0][1])
+        if written.retry:
+            written.kept = len(written.retry)
+            log.error("Elasticsearch did not take %d articles (%s); they are kept in %s",
+                      written.kept, written.retry[0][1][:200], self.journal.directory)
+        return written
+
+    def _record(self, written: Written) -> None:
+        """On the reactor thread: what a batch came to, in the crawl's statistics."""
+        self.started += written.started
+        for key in ("new", "updated", "unchanged", "duplicates"):
+            self.stats.inc_value(f"newsmon/{key}", getattr(written, key))
+        if written.kept:
+            self.stats.inc_value("newsmon/spooled", written.kept)
+        if written.rejected:
+            self.stats.inc_value("newsmon/errors/rejected", len(written.rejected))

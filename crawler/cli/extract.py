@@ -53,7 +53,8 @@ def extract(
 
 def _read_file(path: Path) -> bytes:
     """A page file, refused when larger than a page may be (the crawl's download limit)."""
-    from pipelines.extraction.page import MAX_PAGE_BYTES, PageTooLarge
+    from config.settings import MAX_PAGE_BYTES
+    from pipelines.extraction.page import PageTooLarge
 
     if path.stat().st_size > MAX_PAGE_BYTES:
         raise PageTooLarge(f"larger than {MAX_PAGE_BYTES // (1024 * 1024)} MB")

@@ -10,14 +10,12 @@ from dataclasses import dataclass
 from lxml import etree
 from lxml.html import HtmlElement
 
+from pipelines.extraction.pagemeta import squash
+
 _LEAD_CLASS = re.compile(r"(^|[\s_-])(sapo|lead|chapeau|summary|excerpt|intro|description|desc|"
                          r"tom-?tat|mo-?ta)([\s_-]|$)", re.IGNORECASE)
 
 _LEAD_MIN, _LEAD_MAX = 40, 1500
-
-def squash(text: str) -> str:
-    """Whitespace runs to one space, ends trimmed."""
-    return " ".join(text.split())
 
 _MARKED = etree.XPath("descendant-or-self::*[@class or @id]")
 

@@ -259,14 +259,22 @@ def drop_teaser_lists(tree: HtmlElement, page_url: str | None, keep: HtmlElement
     their sapo), wherever it stands; never the headline `keep` or what holds it."""
     stats = _link_stats(tree, page_url)
     protected = set(keep.iterancestors()) | {keep} if keep is not None else set()
+    # Each element's list test is asked once more by each of its children: answer it once.
+    lists: dict[HtmlElement, bool] = {}
+
+    def is_list(node: HtmlElement) -> bool:
+        if node not in lists:
+            lists[node] = _is_teaser_list(node, stats)
+        return lists[node]
+
     doomed = []
     for node in tree.iter(etree.Element):
-        if node.tag in ("html", "body") or node in protected:
+        if node.tag in ("html", "body") or node in protected or stats[node].links == 0:
             continue
-        if not (_is_teaser_list(node, stats) or _is_teaser_box(node, stats)):
+        if not (is_list(node) or _is_teaser_box(node, stats)):
             continue
         parent = node.getparent()
-        if parent is not None and parent not in protected and _is_teaser_list(parent, stats):
+        if parent is not None and parent not in protected and is_list(parent):
             continue  # the parent is the list; it goes as a whole
         doomed.append(node)
     return _drop(doomed)

@@ -7,11 +7,12 @@ the body assembled from it (`body.py`).
 
 from __future__ import annotations
 
-import zlib
 from typing import Any
 
+from scrapy.utils.gz import gunzip
 from w3lib.encoding import html_to_unicode
 
+from config.settings import MAX_PAGE_BYTES
 from pipelines.dedup import fingerprint
 from pipelines.extraction.body import (
     assemble_body,
@@ -19,7 +20,6 @@ from pipelines.extraction.body import (
     find_lead,
     find_tag_line,
     source_url,
-    squash,
     strip_byline_prefix,
     trailing_byline,
 )
@@ -34,6 +34,7 @@ from pipelines.extraction.pagemeta import (
     page_language,
     page_tags,
     page_title,
+    squash,
 )
 from pipelines.extraction.profile import strip_lines
 from pipelines.extraction.siterules import ExtractRules, block_text, drop_selected, first_match, rules_of
@@ -41,31 +42,19 @@ from search import textnorm
 from search.article import Article, in_vietnam_time, to_iso
 
 MIN_BODY_CHARS = 200
-# The crawl's download limit (DOWNLOAD_MAXSIZE) also bounds what a compressed body unpacks to.
-MAX_PAGE_BYTES = 10 * 1024 * 1024
-
-
+_PHOTO_STORY_CAPTIONS = 2
 class PageTooLarge(ValueError):
     """A page that unpacks to more than MAX_PAGE_BYTES."""
 
-
-def gunzip_bounded(body: bytes, limit: int = MAX_PAGE_BYTES) -> bytes:
-    """Unpack a gzip body, at most `limit` bytes of it; PageTooLarge beyond that."""
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    try:
-        out = inflater.decompress(body, limit + 1)
-    except zlib.error as exc:
-        raise ValueError(f"damaged gzip data: {exc}") from None
-    if len(out) > limit:
-        raise PageTooLarge(f"the page unpacks to more than {limit // (1024 * 1024)} MB")
-    return out
-_PHOTO_STORY_CAPTIONS = 2
 
 def decode_html(body: bytes, content_type: str | None = None) -> str:
     """Bytes -> NFC text, by the HTTP/meta declared charset (windows-1258 included). A gzip
     body is unpacked to at most MAX_PAGE_BYTES: a compression bomb is refused, not expanded."""
     if body[:2] == b"\x1f\x8b":
-        body = gunzip_bounded(body)
+        try:
+            body = gunzip(body, max_size=MAX_PAGE_BYTES)
+        except ValueError:  # Scrapy's bound: the only ValueError gunzip raises
+            raise PageTooLarge(f"the page unpacks to more than {MAX_PAGE_BYTES >> 20} MB") from None
     _, text = html_to_unicode(content_type, body)
     return textnorm.display(text)
 

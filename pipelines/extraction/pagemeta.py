@@ -102,11 +102,16 @@ def _best_match(nodes: list[HtmlElement], wanted: dict[str, int]) -> tuple[str, 
         key = (rank, _HEAD_RANK.get(node.tag, 3), order, node)
         if best is None or key[:3] < best[:3]:
             best = key
-    return (" ".join(best[3].text_content().split()), best[3]) if best is not None else None
+    return (squash(best[3].text_content()), best[3]) if best is not None else None
+
+
+def squash(text: str) -> str:
+    """Whitespace runs to one space, ends trimmed."""
+    return " ".join(text.split())
 
 
 def _text(node: HtmlElement) -> str:
-    return " ".join(node.text_content().split())
+    return squash(node.text_content())
 
 
 def page_title(tree: HtmlElement, page: PageMeta) -> str | None:
@@ -178,19 +183,15 @@ def declared_author(page: PageMeta) -> str | None:
         if isinstance(authors, dict | str):
             authors = [authors]
         if isinstance(authors, list):
-            names = [_one_line(str(n)) for n in (a.get("name") if isinstance(a, dict) else a for a in authors)
+            names = [squash(str(n)) for n in (a.get("name") if isinstance(a, dict) else a for a in authors)
                      if n]
             if names:
                 return ", ".join(names)
     author = page.first(("author", "article:author", "dc.creator"))
-    return _one_line(author) if author and not author.startswith("http") else None
+    return squash(author) if author and not author.startswith("http") else None
 
 
 def canonical_href(tree: HtmlElement, page: PageMeta, url: str | None) -> str | None:
     """The declared canonical address, made absolute against the page's URL."""
     href = page_canonical(tree, page)
     return urljoin(url, href) if href and url else href
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())

@@ -55,10 +55,9 @@ class SiteProfile:
         with self._connect() as db:
             row = db.execute("SELECT pages FROM sites WHERE site = ?", (site,)).fetchone()
             self.pages = int(row[0]) if row else 0
-            self.counts = {key: int(n) for key, n, _ in db.execute(
-                "SELECT key, pages, boilerplate FROM lines WHERE site = ?", (site,))}
-            self.known = frozenset(key for key, _, flag in db.execute(
-                "SELECT key, pages, boilerplate FROM lines WHERE site = ?", (site,)) if flag)
+            rows = db.execute("SELECT key, pages, boilerplate FROM lines WHERE site = ?", (site,)).fetchall()
+        self.counts = {key: int(n) for key, n, _ in rows}
+        self.known = frozenset(key for key, _, flag in rows if flag)
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30)
