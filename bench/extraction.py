@@ -24,15 +24,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import trafilatura
 
 from crawler.registry import load_registry
 from pipelines.extraction.page import extract_page
 from pipelines.extraction.siterules import ExtractRules
-from search.article import to_iso
+from search.article import Article, to_iso
 
 ROOT = Path(__file__).resolve().parent.parent
 # The shared evaluation folder sits beside the checkout; NEWSMON_SHARED_DIR points elsewhere.
@@ -102,19 +104,23 @@ def benchmark(tmp: Path, limit: int, repeat: int) -> None:
     score(tmp, {k: gold[k] for k in keys}, {"trafilatura": base, "newsmon": mine})
 
 
+def fixture_runs() -> Iterator[tuple[str, bytes, dict[str, Any], Article | None]]:
+    """Each fixture page: its key, bytes, expected article and what newsmon makes of it."""
+    for page in sorted(FIXTURES.glob("*/*.html")):
+        expected = json.loads(page.with_suffix(".json").read_text(encoding="utf-8"))
+        html = page.read_bytes()
+        yield (f"{page.parent.name}/{page.stem}", html, expected,
+               extract_page(html, expected["url"], rules=fixture_rules(page)))
+
+
 def fixtures(tmp: Path) -> None:
     print(f"\nVietnamese fixture pages ({FIXTURES.relative_to(ROOT)}):")
     gold, base, mine = {}, {}, {}
     dates = {"trafilatura": 0, "newsmon": 0}
-    for page in sorted(FIXTURES.glob("*/*.html")):
-        key = f"{page.parent.name}/{page.stem}"
-        expected = json.loads(page.with_suffix(".json").read_text(encoding="utf-8"))
-        html = page.read_bytes()
-        rules = fixture_rules(page)
+    for key, html, expected, article in fixture_runs():
         gold[key] = {"articleBody": expected["text"]}
         doc = trafilatura.bare_extraction(html, url=expected["url"], with_metadata=True)
         base[key] = {"articleBody": doc.text if doc else ""}
-        article = extract_page(html, expected["url"], rules=rules)
         mine[key] = {"articleBody": article.text if article else ""}
         bare_date = to_iso(doc.date) if doc and doc.date else None
         dates["trafilatura"] += bare_date == expected["published"]
@@ -147,11 +153,7 @@ def gate() -> int:
         print(f"public benchmark not found under {SHARED}: its floors are not checked")
         evaluate = None
     gold, mine, right = {}, {}, 0
-    for page in sorted(FIXTURES.glob("*/*.html")):
-        expected = json.loads(page.with_suffix(".json").read_text(encoding="utf-8"))
-        rules = fixture_rules(page)
-        article = extract_page(page.read_bytes(), expected["url"], rules=rules)
-        key = f"{page.parent.name}/{page.stem}"
+    for key, _, expected, article in fixture_runs():
         gold[key] = {"articleBody": expected["text"]}
         mine[key] = {"articleBody": article.text if article else ""}
         right += bool(article) and article.published == expected["published"]
@@ -182,39 +184,46 @@ def _vn_dev_page(story: dict[str, str], charset: str) -> tuple[bytes, str] | Non
     return None
 
 
+def vn_dev_runs() -> Iterator[tuple[dict[str, Any], bytes | None, Article | None]]:
+    """Each vn-dev gold story, its stored page (None when missing) and newsmon's article."""
+    routes = json.loads((VN_DEV / "sites" / "routes.json").read_text(encoding="utf-8"))["sites"]
+    for line in (VN_DEV / "gold.jsonl").read_text(encoding="utf-8").splitlines():
+        story = json.loads(line)
+        found = _vn_dev_page(story, routes[story["site"]]["charset"])
+        if found is None:
+            yield story, None, None
+        else:
+            yield story, found[0], extract_page(found[0], story["url"], found[1])
+
+
 def vn_dev(tmp: Path) -> None:
     """The vn-dev world's gold stories, extracted from its stored pages (no crawl)."""
     if not (VN_DEV / "gold.jsonl").exists():
         print(f"\nvn-dev not found under {SHARED}: skipped")
         return
-    routes = json.loads((VN_DEV / "sites" / "routes.json").read_text(encoding="utf-8"))["sites"]
-    stories = [json.loads(line) for line in (VN_DEV / "gold.jsonl").read_text(encoding="utf-8").splitlines()]
     gold, mine, base = {}, {}, {}
     hits = {"title": 0, "published": 0, "+07:00": 0, "missing": 0}
     misses: list[str] = []
-    for story in stories:
-        found = _vn_dev_page(story, routes[story["site"]]["charset"])
+    for story, html, article in vn_dev_runs():
         gold[story["id"]] = {"articleBody": story["text"]}
-        if found is None:
-            hits["missing"] += 1
-            mine[story["id"]] = base[story["id"]] = {"articleBody": ""}
-            continue
-        html, ctype = found
-        article = extract_page(html, story["url"], ctype)
         mine[story["id"]] = {"articleBody": article.text if article else ""}
-        base[story["id"]] = {"articleBody": trafilatura.extract(html, url=story["url"]) or ""}
+        bare_text = (trafilatura.extract(html, url=story["url"]) or "") if html else ""
+        base[story["id"]] = {"articleBody": bare_text}
+        if html is None:
+            hits["missing"] += 1
+            continue
         if article is None:
             misses.append(f"{story['id']}: no article")
             continue
         hits["title"] += article.title == story["title"]
         hits["published"] += article.published is not None and \
-            to_iso(article.published) is not None and _same_instant(article.published, story["published"])
+            datetime.fromisoformat(article.published) == datetime.fromisoformat(story["published"])
         hits["+07:00"] += article.published == story["published"]
         if article.title != story["title"]:
             misses.append(f"{story['id']}: title {article.title!r}")
         if article.published != story["published"]:
             misses.append(f"{story['id']}: published {article.published} (gold {story['published']})")
-    print(f"\nvn-dev ({len(stories)} gold stories, stored pages, no crawl): title exact {hits['title']}, "
+    print(f"\nvn-dev ({len(gold)} gold stories, stored pages, no crawl): title exact {hits['title']}, "
           f"date+time exact {hits['published']}, shown in +07:00 {hits['+07:00']}, page not found "
           f"{hits['missing']}")
     for line in misses:
@@ -223,24 +232,14 @@ def vn_dev(tmp: Path) -> None:
 
 
 def _vn_dev_scores(evaluate: Callable[..., tuple[dict[str, float], object]]) -> dict[str, float]:
-    routes = json.loads((VN_DEV / "sites" / "routes.json").read_text(encoding="utf-8"))["sites"]
-    stories = [json.loads(line) for line in (VN_DEV / "gold.jsonl").read_text(encoding="utf-8").splitlines()]
     gold, mine, titles, dates = {}, {}, 0, 0
-    for story in stories:
-        found = _vn_dev_page(story, routes[story["site"]]["charset"])
-        article = extract_page(*found[:1], story["url"], found[1]) if found else None
+    for story, _, article in vn_dev_runs():
         gold[story["id"]] = {"articleBody": story["text"]}
         mine[story["id"]] = {"articleBody": article.text if article else ""}
         titles += bool(article) and article.title == story["title"]
         dates += bool(article) and article.published == story["published"]
-    return {"vn-dev f1": evaluate(gold, mine, n_bootstrap=0)[0]["f1"], "vn-dev titles": titles / len(stories),
-            "vn-dev dates": dates / len(stories)}
-
-
-def _same_instant(a: str, b: str) -> bool:
-    from datetime import datetime
-
-    return datetime.fromisoformat(a) == datetime.fromisoformat(b)
+    return {"vn-dev f1": evaluate(gold, mine, n_bootstrap=0)[0]["f1"], "vn-dev titles": titles / len(gold),
+            "vn-dev dates": dates / len(gold)}
 
 
 def main() -> None:

@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS seen (
 # Columns added after the first version; an older file gains them on open.
 _LATER_COLUMNS = {"published": "TEXT", "etag": "TEXT", "last_modified": "TEXT", "dead_until": "TEXT"}
 DEAD_FOR = timedelta(days=7)
+FETCH, SKIP = "fetch", "skip"
 
 
 @dataclass(frozen=True)
@@ -70,28 +71,27 @@ class SeenStore:
                 self.db.execute(f"ALTER TABLE seen ADD COLUMN {column} {kind}")
         self.db.commit()
 
+    def plan(self, url: str, source_date: str | None = None, revisit_days: int = 0) -> str | Validators:
+        """One lookup: FETCH (never fetched, re-dated since by a feed or sitemap, or a dead
+        link whose week is over), the validators to ask again with (published within the
+        last `revisit_days` days), or SKIP."""
+        row = self.db.execute("SELECT source_date, dead_until, published, etag, last_modified FROM seen "
+                              "WHERE url = ?", (url,)).fetchone()
+        if row is None:
+            return FETCH
+        known, dead_until, published, etag, last_modified = row
+        if dead_until:
+            return SKIP if dead_until > _now().isoformat() else FETCH
+        if _later(source_date, known):
+            return FETCH
+        if revisit_days > 0 and published and \
+                datetime.fromisoformat(published) >= _now() - timedelta(days=revisit_days):
+            return Validators(etag, last_modified)
+        return SKIP
+
     def needs_fetch(self, url: str, source_date: str | None = None) -> bool:
         """True when `url` was never fetched, or a feed or sitemap now dates it later."""
-        row = self.db.execute("SELECT source_date, dead_until FROM seen WHERE url = ?", (url,)).fetchone()
-        if row is None:
-            return True
-        if row[1] and row[1] > _now().isoformat():
-            return False  # a dead link, not asked for again before its week is over
-        return row[1] is not None or _later(source_date, row[0])
-
-    def revisit(self, url: str, days: int) -> Validators | None:
-        """The validators to revalidate `url` with, when it was published within the last
-        `days` days; else None."""
-        if days <= 0:
-            return None
-        row = self.db.execute("SELECT published, etag, last_modified, dead_until FROM seen WHERE url = ?",
-                              (url,)).fetchone()
-        if row is None or row[3] is not None or not row[0]:
-            return None
-        published = datetime.fromisoformat(row[0])
-        if published < _now() - timedelta(days=days):
-            return None
-        return Validators(row[1], row[2])
+        return self.plan(url, source_date) == FETCH
 
     def mark(self, url: str, site: str, source_date: str | None = None, *, published: str | None = None,
              etag: str | None = None, last_modified: str | None = None) -> None:

@@ -15,6 +15,7 @@ from crawler.samples.server import SampleSite
 from pipelines.dedup import content_hash
 from pipelines.extraction.siterules import ExtractRules
 from pipelines.index import write_batch
+from pipelines.journal import Journal
 from pipelines.normalize import normalize_article
 from search.article import Article
 from search.schema import alias_name
@@ -98,3 +99,18 @@ def index_corpus(es: Elasticsearch, prefix: str) -> None:
     write_batch(es, prefix, docs)
     es.indices.refresh(index=alias_name(prefix))
 
+
+def indexed_count(es: Elasticsearch, env: dict[str, str]) -> int:
+    """Articles in the test's index, once it has been refreshed."""
+    alias = alias_name(env["NEWSMON_INDEX_PREFIX"])
+    es.indices.refresh(index=alias)
+    return int(es.count(index=alias)["count"])
+
+
+def journal_waiting(env: dict[str, str]) -> int:
+    """Articles waiting in the test's journal for Elasticsearch."""
+    journal = Journal(Path(env["NEWSMON_DATA_DIR"]) / "spool")
+    try:
+        return journal.count()
+    finally:
+        journal.close()

@@ -53,18 +53,13 @@ def _store(config: Settings) -> Iterator[AlertStore]:
 
 def _refused(config: Settings, query: str) -> str | None:
     """Why Elasticsearch would refuse the query every time (run once before saving), or None.
-    A malformed query is left to the store's validation; an unreachable cluster is no reason
-    to refuse a rule that parses."""
+    A malformed query raises QueryError (a usage error in `_store`); an unreachable cluster
+    is no reason to refuse a rule that parses."""
     from elasticsearch import ConnectionError as ESConnectionError
 
     from search.alerts.evaluate import refused_by_index
     from search.es import make_client
-    from search.query import QueryError, parse
 
-    try:
-        parse(query)
-    except QueryError:
-        return None
     es = make_client(config)
     try:
         return refused_by_index(es, config.index_prefix, query)
@@ -100,10 +95,10 @@ def alerts_add(
         unknown = [s for s in site if s not in known]
         if unknown:
             raise fail(f"{config.config}: no site named {', '.join(map(repr, unknown))}", 2)
-    refused = _refused(config, query)
-    if refused:
-        raise fail(f"alert {name!r} not added: {refused}", 2)
     with _store(config) as store:
+        refused = _refused(config, query)
+        if refused:
+            raise fail(f"alert {name!r} not added: {refused}", 2)
         rule = store.add(name, query, email, site or [], mode=mode)
     err.print(f"alert {rule.name!r} added ({rule.mode}, {len(rule.emails)} recipient(s))", markup=False)
 

@@ -27,7 +27,7 @@ from scrapy.utils.sitemap import sitemap_urls_from_robots
 from config.settings import Settings, get_settings
 from crawler.discovery import feed_entries, pagination_links, sitemap_body, sitemap_entries
 from crawler.registry import Site, load_registry, select_sites
-from crawler.seen import SeenStore
+from crawler.seen import FETCH, SKIP, SeenStore, Validators
 from search.article import Article, ExtractionFailed, PageItem, canonical_url, same_site
 
 # Pages that are about the site, not news: followed for links, never extracted. (Photo and
@@ -132,15 +132,15 @@ class NewsSpider(scrapy.Spider):
         self.queued.add(key)
         meta = {"dont_cache": True, "hint_date": source_date, "source_date": source_date, "url_key": key,
                 "handle_httpstatus_list": _ARTICLE_STATUSES}
-        if self.seen is not None and not self.seen.needs_fetch(key, source_date):
-            validators = self.seen.revisit(key, self.site.revisit_days)
-            if validators is None:
-                self.crawler.stats.inc_value("newsmon/seen_skipped")
-                return None
+        plan = self.seen.plan(key, source_date, self.site.revisit_days) if self.seen is not None else FETCH
+        if plan == SKIP:
+            self.crawler.stats.inc_value("newsmon/seen_skipped")
+            return None
+        if isinstance(plan, Validators):
             # Published recently: ask whether it changed since (a 304 costs nothing more).
             self.crawler.stats.inc_value("newsmon/revisits")
-            headers = {k: v for k, v in (("If-None-Match", validators.etag),
-                                         ("If-Modified-Since", validators.last_modified)) if v}
+            headers = {k: v for k, v in (("If-None-Match", plan.etag),
+                                         ("If-Modified-Since", plan.last_modified)) if v}
             return scrapy.Request(url, callback=self.parse_page, headers=headers, meta=meta)
         return scrapy.Request(url, callback=self.parse_page, meta=meta)
 

@@ -1,4 +1,9 @@
-"""Two crawls started together, on two sites carrying the same story: one story, one mail."""
+"""Two crawls started together, on two sites carrying the same story: one story, one mail.
+
+End to end, with two real processes. Whether their writes actually race depends on timing
+(they rarely do on two tiny sites), so the end-of-crawl merge itself is tested
+deterministically in tests/pipelines/test_dedup.py; this test found the alert runs of two
+processes colliding in the ledger."""
 
 from __future__ import annotations
 

@@ -14,8 +14,7 @@ from elasticsearch import Elasticsearch
 
 from crawler.samples.server import SampleSite
 from crawler.samples.sitegen import GeneratedArticle, generate_site, write_article, write_indexes
-from search.schema import alias_name
-from tests.support import host_of, run_cli, site_registry
+from tests.support import host_of, indexed_count, run_cli, site_registry
 
 pytestmark = pytest.mark.es
 
@@ -24,12 +23,6 @@ def _crawl(env: dict[str, str]) -> dict:
     result = run_cli("crawl", "--json", env=env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)["gen"]
-
-
-def _count(es: Elasticsearch, env: dict[str, str]) -> int:
-    alias = alias_name(env["NEWSMON_INDEX_PREFIX"])
-    es.indices.refresh(index=alias)
-    return int(es.count(index=alias)["count"])
 
 
 def _article_requests(site: SampleSite) -> list[str]:
@@ -48,7 +41,7 @@ def test_each_source_finds_every_article_once(site: SampleSite, env: dict[str, s
     site_registry(env, site, **sources)
     summary = _crawl(env)
     assert summary["new"] == expected
-    assert _count(es, env) == expected
+    assert indexed_count(es, env) == expected
     articles = _article_requests(site)
     assert len(articles) == len(set(articles)) == expected  # related links with ?utm_...#top add nothing
     assert not [p for p in site.requests if p.startswith("/admin/")]  # robots.txt: Disallow: /admin/
@@ -88,7 +81,7 @@ def test_second_crawl_fetches_a_tenth_and_finds_what_is_new(site: SampleSite, en
     assert second["updated"] == 0
     assert len(site.requests) <= 0.1 * first_requests, site.requests
     assert sorted(_article_requests(site)) == sorted("/" + a.path for a in newer)
-    assert _count(es, env) == 62
+    assert indexed_count(es, env) == 62
 
 
 def test_changed_article_is_reindexed_when_the_sitemap_says_so(site: SampleSite, env: dict[str, str],
@@ -135,4 +128,4 @@ def test_redirects_are_followed_to_one_document_and_never_to_private_addresses(
     summary = _crawl(env)
     assert summary["new"] == 3  # the old address of article 0 is the same document
     assert summary["errors"].get("private_address") == 1
-    assert _count(es, env) == 3
+    assert indexed_count(es, env) == 3

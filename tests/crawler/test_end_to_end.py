@@ -9,20 +9,12 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from crawler.samples.server import SampleSite
-from pipelines.journal import Journal
-from search.schema import alias_name
-from tests.support import run_cli
+from tests.support import indexed_count, journal_waiting, run_cli
 
 pytestmark = pytest.mark.es
 
 NO_LUONG_URL = ("/quan-he-lao-dong/"
                 "cong-doan-det-may-doi-thoai-voi-doanh-nghiep-ve-tinh-trang-no-luong-cong-nhan-651300.htm")
-
-
-def _count(es: Elasticsearch, env: dict[str, str]) -> int:
-    alias = alias_name(env["NEWSMON_INDEX_PREFIX"])
-    es.indices.refresh(index=alias)
-    return int(es.count(index=alias)["count"])
 
 
 def _search(env: dict[str, str], *args: str) -> dict:
@@ -39,7 +31,7 @@ def test_crawl_index_search_and_recrawl(registry: Path, sample_sites: dict[str, 
     assert set(summary) == set(sample_sites)
     assert sum(s["new"] for s in summary.values()) == 9
     # Listing, category, "Giới thiệu" and "Liên hệ" pages are fetched but never indexed.
-    assert _count(es, env) == 9
+    assert indexed_count(es, env) == 9
 
     found = _search(env, "nợ lương")
     assert found["total"] >= 1
@@ -85,7 +77,7 @@ def test_crawl_index_search_and_recrawl(registry: Path, sample_sites: dict[str, 
         assert site.requests, name
         assert site.not_modified == site.requests, name  # every request answered 304
         assert again[name]["not_modified"] == len(site.requests)
-    assert _count(es, env) == 9
+    assert indexed_count(es, env) == 9
 
 
 def test_export_lists_every_article_with_cluster(registry: Path, env: dict[str, str],
@@ -110,19 +102,11 @@ def test_unreachable_elasticsearch_loses_no_article(registry: Path, env: dict[st
     failed = run_cli("crawl", "--site", "ldld-tinh-mau", env=down)
     assert failed.returncode == 1
     assert "3 articles" in failed.stderr
-    journal = Path(env["NEWSMON_DATA_DIR"]) / "spool"
-    assert _waiting(journal) == 3
+    assert journal_waiting(env) == 3
 
     # Elasticsearch is back: the next crawl indexes the journalled articles (once).
     recovered = run_cli("crawl", "--site", "laodongthudo-mau", env=env)
     assert recovered.returncode == 0, recovered.stderr
-    assert _waiting(journal) == 0
-    assert _count(es, env) == 6
+    assert journal_waiting(env) == 0
+    assert indexed_count(es, env) == 6
 
-
-def _waiting(directory: Path) -> int:
-    journal = Journal(directory)
-    try:
-        return journal.count()
-    finally:
-        journal.close()

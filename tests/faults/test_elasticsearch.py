@@ -17,23 +17,10 @@ from pipelines.journal import Journal
 from pipelines.normalize import normalize_article
 from search.article import Article
 from search.schema import alias_name, setup
-from tests.support import NEWSMON, run_cli
+from tests.support import NEWSMON, indexed_count, journal_waiting, run_cli
 
 pytestmark = pytest.mark.es
 
-
-def _count(es: Elasticsearch, env: dict[str, str]) -> int:
-    alias = alias_name(env["NEWSMON_INDEX_PREFIX"])
-    es.indices.refresh(index=alias)
-    return int(es.count(index=alias)["count"])
-
-
-def _waiting(env: dict[str, str]) -> int:
-    journal = Journal(Path(env["NEWSMON_DATA_DIR"]) / "spool")
-    try:
-        return journal.count()
-    finally:
-        journal.close()
 
 
 def test_an_index_that_refuses_writes_loses_nothing(registry: Path, env: dict[str, str],
@@ -45,12 +32,12 @@ def test_an_index_that_refuses_writes_loses_nothing(registry: Path, env: dict[st
         refused = run_cli("crawl", "--site", "ldld-tinh-mau", env=env)
         assert refused.returncode == 1
         assert "did not take 3 articles" in refused.stderr
-        assert _waiting(env) == 3
+        assert journal_waiting(env) == 3
     finally:
         es.indices.put_settings(index=alias, settings={"index.blocks.write": False})
     assert run_cli("crawl", "--site", "laodongthudo-mau", env=env).returncode == 0
-    assert _waiting(env) == 0
-    assert _count(es, env) == 9
+    assert journal_waiting(env) == 0
+    assert indexed_count(es, env) == 9
 
 
 def _journal_articles(env: dict[str, str], count: int) -> list[Article]:
@@ -79,8 +66,8 @@ def test_a_crawl_killed_while_replaying_the_journal_loses_nothing(registry: Path
         crawl.wait()
     finished = run_cli("crawl", "--site", "congdoan-mau", env=env)
     assert finished.returncode == 0, finished.stderr
-    assert _waiting(env) == 0
+    assert journal_waiting(env) == 0
     ids = [a.id for a in articles]
     found = es.mget(index=alias_name(env["NEWSMON_INDEX_PREFIX"]), ids=ids, source=False)["docs"]
     assert all(d["found"] for d in found)
-    assert _count(es, env) == 600 + 3
+    assert indexed_count(es, env) == 600 + 3

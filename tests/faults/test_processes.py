@@ -43,9 +43,12 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def _crawl_with_workers(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], set[int]]:
-    crawl = subprocess.Popen([NEWSMON, "crawl"], env=env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+def _crawl_with_workers(site: SampleSite, env: dict[str, str]) -> tuple[subprocess.Popen[str], set[int]]:
+    """A crawl of a 400-article site, once its extraction processes run; and their pids."""
+    generate_site(site.root, 400, site.url.split("/")[2])
+    site_registry(env, site, sitemaps=["/sitemap.xml"])
+    crawl = subprocess.Popen([NEWSMON, "crawl"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         workers = _children(crawl.pid)
@@ -54,16 +57,15 @@ def _crawl_with_workers(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], s
             return crawl, _children(crawl.pid)
         time.sleep(0.1)
     crawl.kill()
+    crawl.communicate()
     pytest.fail("the crawl never started its extraction processes")
 
 
 def test_a_killed_crawl_leaves_no_extraction_process(site: SampleSite, env: dict[str, str],
                                                      es: Elasticsearch) -> None:
-    generate_site(site.root, 400, site.url.split("/")[2])
-    site_registry(env, site, sitemaps=["/sitemap.xml"])
-    crawl, workers = _crawl_with_workers(env)
+    crawl, workers = _crawl_with_workers(site, env)
     crawl.send_signal(signal.SIGKILL)
-    crawl.wait()
+    crawl.communicate()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and any(_alive(p) for p in workers):
         time.sleep(0.1)
@@ -75,15 +77,14 @@ def test_a_killed_crawl_leaves_no_extraction_process(site: SampleSite, env: dict
 
 def test_an_interrupted_crawl_exits_1_and_says_so(site: SampleSite, env: dict[str, str],
                                                   es: Elasticsearch) -> None:
-    generate_site(site.root, 400, site.url.split("/")[2])
-    site_registry(env, site, sitemaps=["/sitemap.xml"])
-    crawl, _ = _crawl_with_workers(env)
+    crawl, _ = _crawl_with_workers(site, env)
     crawl.send_signal(signal.SIGTERM)
     try:
-        _, _ = crawl.communicate(timeout=60)
+        _, stderr = crawl.communicate(timeout=60)
     finally:
         crawl.kill()
     assert crawl.returncode == 1
+    assert "the crawl was interrupted" in stderr
 
 
 def test_a_site_locked_by_another_crawl_is_reported_and_exits_1(site: SampleSite, env: dict[str, str],
