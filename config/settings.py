@@ -10,7 +10,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Every date and time newsmon reads without an offset, and every one it shows, is Vietnam time.
@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     # Daily digests are sent at this local time (Asia/Ho_Chi_Minh), HH:MM.
     digest_at: str = Field(default="07:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     allow_private_hosts: bool = False
+    # The web app's write actions (alerts, "crawl now") need this token; unset, they are refused.
+    web_token: SecretStr | None = Field(default=None, min_length=12)
 
     @field_validator("es_url")
     @classmethod
@@ -114,6 +116,20 @@ class Settings(BaseSettings):
     def es_home(self) -> Path:
         """Where the local Elasticsearch node lives."""
         return self.resolved_data_dir / "elasticsearch"
+
+
+def as_environment(settings: Settings) -> dict[str, str]:
+    """The NEWSMON_* variables that give a child process (a crawl started from the web app)
+    these same settings: each one set explicitly, secrets included."""
+    variables = {}
+    for name in settings.model_fields_set:
+        value = getattr(settings, name)
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        variables[f"NEWSMON_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+    return variables
 
 
 @lru_cache(maxsize=1)

@@ -92,11 +92,12 @@ def sync_jobs(scheduler: BaseScheduler, sites: list[Site], func: str = CRAWL_FUN
             scheduler.reschedule_job(job_id, trigger=trigger)
 
 
-def run_site_crawl(name: str) -> int:
-    """One crawl of one site, in a subprocess; its summary goes to the run log."""
+def run_site_crawl(name: str, env: dict[str, str] | None = None) -> int:
+    """One crawl of one site, in a subprocess (with `env`, else this process's environment);
+    its summary goes to the run log."""
     command = [sys.executable, "-m", "crawler.cli", "crawl", "--site", name]
     log.info("crawl of %s starts", name)
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    result = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     if result.returncode:
         log.warning("crawl of %s ended with status %s: %s", name, result.returncode, result.stderr[-2000:])
     else:

@@ -27,6 +27,9 @@ FIELDS = ("title", "text")
 _TOKENS = re.compile(r'\s+|(?P<neg>-)?(?:"(?P<phrase>[^"]*)"|(?P<open>\()|(?P<close>\))|(?P<word>[^\s()"]+))')
 
 
+_DASH = "sau dấu '-' phải là một từ, một cụm từ trong ngoặc kép hoặc một nhóm trong ngoặc"
+
+
 class QueryError(ValueError):
     """The query cannot be understood; the message is meant for the user."""
 
@@ -87,7 +90,7 @@ class _Token:
 def _tokens(query: str) -> list[_Token]:
     text = textnorm.display(query)
     if text.count('"') % 2:
-        raise QueryError('unbalanced quotes: every " needs its closing "')
+        raise QueryError('thiếu dấu ngoặc kép: mỗi dấu " cần một dấu " đóng')
     tokens: list[_Token] = []
     for match in _TOKENS.finditer(text):
         negated = match.group("neg") is not None
@@ -97,14 +100,14 @@ def _tokens(query: str) -> list[_Token]:
             tokens.append(_Token("open", "(", negated))
         elif match.group("close"):
             if negated:
-                raise QueryError("a '-' must be followed by a word, a phrase or a group")
+                raise QueryError(_DASH)
             tokens.append(_Token("close", ")", False))
         elif match.group("word") is not None:
             word = match.group("word")
             kind = "or" if word == "OR" and not negated else "word"
             tokens.append(_Token(kind, word, negated))
         elif match.group("neg"):
-            raise QueryError("a '-' must be followed by a word, a phrase or a group")
+            raise QueryError(_DASH)
     return tokens
 
 
@@ -127,7 +130,7 @@ class _Parser:
             self.take()
             parts.append(self.and_expr())
         if len(parts) > 1 and any(p is None for p in parts):
-            raise QueryError("OR needs something to look for on both sides")
+            raise QueryError("OR cần có từ cần tìm ở cả hai bên")
         nodes = tuple(p for p in parts if p is not None)
         if not nodes:
             return None
@@ -149,10 +152,10 @@ class _Parser:
             inner = self.or_expr()
             closing = self.peek()
             if closing is None or closing.kind != "close":
-                raise QueryError("unbalanced parentheses: a '(' is never closed")
+                raise QueryError("thiếu dấu ngoặc: có dấu '(' chưa được đóng")
             self.take()
             if inner is None:
-                raise QueryError("empty parentheses: put words inside '( )'")
+                raise QueryError("ngoặc rỗng: hãy đặt từ cần tìm vào trong '( )'")
             node: Node = inner
         else:
             if not textnorm.fold(token.text).strip() or not re.search(r"\w", token.text):
@@ -187,11 +190,11 @@ def parse(query: str) -> Node:
     parser = _Parser(tokens)
     tree = parser.or_expr()
     if parser.peek() is not None:
-        raise QueryError("unbalanced parentheses: a ')' has no '('")
+        raise QueryError("thừa dấu ngoặc: có dấu ')' không có '(' đi trước")
     if tree is None:
-        raise QueryError("the query is empty")
+        raise QueryError("truy vấn trống: hãy nhập từ cần tìm")
     if not positive_terms(tree):
-        raise QueryError("the query only excludes words: add at least one word to look for")
+        raise QueryError("truy vấn chỉ loại trừ từ: hãy thêm ít nhất một từ cần tìm")
     return tree
 
 

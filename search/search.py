@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -87,15 +87,28 @@ _FACETS: dict[str, Any] = {
 }
 
 
-def search(es: Elasticsearch, prefix: str, query: str, *, sites: list[str] | None = None,
+def parse_day(value: str | None) -> date | None:
+    """`2021-12-08` or `08/12/2021` (day first); None for nothing; QueryError otherwise."""
+    if value is None or not value.strip():
+        return None
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(value.strip(), fmt).date()
+        except ValueError:
+            continue
+    raise QueryError(f"ngày không hợp lệ: {value[:40]!r} (viết dd/mm/yyyy, ví dụ 08/12/2021)")
+
+
+def search(es: Elasticsearch, prefix: str, query: str | None, *, sites: list[str] | None = None,
            since: date | None = None, until: date | None = None, sort: str = "relevance",
            limit: int = 10, page: int = 1, facets: bool = False) -> dict[str, Any]:
     """Run a query; returns {"total", "hits"} per SPEC.md (total counts stories, not copies)
-    and, with `facets`, "facets": stories per site and per day (Asia/Ho_Chi_Minh)."""
+    and, with `facets`, "facets": stories per site and per day (Asia/Ho_Chi_Minh). No query
+    (None) lists every story in the filters."""
     if page * limit > MAX_RESULTS:
         raise QueryError(f"chỉ xem được {MAX_RESULTS:,} kết quả đầu tiên: hãy thu hẹp truy vấn "
                          "hoặc lọc theo trang, theo ngày".replace(",", "."))
-    body_query = {"bool": {"must": [compile_query(query)],
+    body_query = {"bool": {"must": [compile_query(query) if query is not None else {"match_all": {}}],
                            "filter": _filters(sites or [], since, until)}}
     order: list[Any] = ["_score", {"published": {"order": "desc", "missing": "_last"}}]
     if sort == "date":
@@ -111,7 +124,7 @@ def search(es: Elasticsearch, prefix: str, query: str, *, sites: list[str] | Non
         )
     except NotFoundError:
         return {"total": 0, "hits": [], **({"facets": {"site": {}, "day": {}}} if facets else {})}
-    forms = matching_forms(query)
+    forms = matching_forms(query) if query is not None else []
     hits = []
     for hit in result["hits"]["hits"]:
         src = hit["_source"]
@@ -147,3 +160,62 @@ def export(es: Elasticsearch, prefix: str, *, sites: list[str] | None = None,
             yield {"id": hit["_id"], **{k: src.get(k) for k in EXPORT_FIELDS}}
     except NotFoundError:
         return
+
+
+STORY_FIELDS = ["url", "canonical_url", "site", "title", "published", "modified", "author", "tags", "text",
+                "cluster", "duplicate_of", "indexed_at"]
+MAX_COPIES = 200  # copies listed on a story page; a story carried by more sites is rare
+
+
+def story(es: Elasticsearch, prefix: str, article_id: str) -> dict[str, Any] | None:
+    """One article as indexed (its text is what a search matched) and every copy of its
+    story, earliest published first, each marked `original` when it is the cluster's
+    `duplicate_of` target or the cluster has no other copy. None when the id is unknown."""
+    try:
+        doc = es.get(index=alias_name(prefix), id=article_id, source_includes=STORY_FIELDS)
+    except NotFoundError:
+        return None
+    src = doc["_source"]
+    found = es.search(index=alias_name(prefix), query={"term": {"cluster": src["cluster"]}},
+                      size=MAX_COPIES, source_includes=["url", "site", "title", "published", "duplicate_of"],
+                      sort=[{"published": {"order": "asc", "missing": "_last"}}, {"indexed_at": "asc"}])
+    copies = []
+    for hit in found["hits"]["hits"]:
+        copy = hit["_source"]
+        copies.append({"id": hit["_id"], "url": copy["url"], "site": copy["site"], "title": copy["title"],
+                       "published": copy.get("published"), "original": not copy.get("duplicate_of")})
+    return {"id": doc["_id"], **{k: src.get(k) for k in STORY_FIELDS}, "copies": copies}
+
+
+_PAGE = 1000  # articles per round trip of an export
+_EXPORT_ORDER: list[Any] = [{"published": {"order": "desc", "missing": "_last"}}, {"_shard_doc": "asc"}]
+
+
+def export_matches(es: Elasticsearch, prefix: str, query: str | None, *, sites: list[str] | None = None,
+                   since: date | None = None, until: date | None = None) -> Iterator[dict[str, Any]]:
+    """Every article matching a search (each copy of a story, newest first), streamed in
+    pages over a point in time, so an export of any size holds one page in memory and
+    sees one consistent index. No query (None): every article in the filters. QueryError
+    when the query is malformed."""
+    must = compile_query(query) if query is not None else {"match_all": {}}
+    body_query = {"bool": {"must": [must], "filter": _filters(sites or [], since, until)}}
+    try:
+        pit = es.open_point_in_time(index=alias_name(prefix), keep_alive="2m")["id"]
+    except NotFoundError:
+        return
+    after: list[Any] | None = None
+    try:
+        while True:
+            page = es.search(pit={"id": pit, "keep_alive": "2m"}, query=body_query, size=_PAGE,
+                             source_includes=EXPORT_FIELDS, search_after=after,
+                             sort=_EXPORT_ORDER)
+            hits = page["hits"]["hits"]
+            for hit in hits:
+                src = hit["_source"]
+                yield {"id": hit["_id"], **{k: src.get(k) for k in EXPORT_FIELDS}}
+            if len(hits) < _PAGE:
+                return
+            pit = page.get("pit_id", pit)
+            after = hits[-1]["sort"]
+    finally:
+        es.close_point_in_time(id=pit)

@@ -12,7 +12,7 @@ import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -98,11 +98,10 @@ def elasticsearch(config: Settings, kept: str = "") -> Iterator[Elasticsearch]:
 
 def parse_day(value: str | None, option: str) -> date | None:
     """`2021-12-08` or `08/12/2021` (day first), else a usage error naming the option."""
-    if value is None:
-        return None
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return datetime.strptime(value, fmt).date()
-        except ValueError:
-            continue
-    raise fail(f"{option}: not a date: {value!r} (use YYYY-MM-DD or dd/mm/yyyy)", 2)
+    from search.query import QueryError
+    from search.search import parse_day as parse
+
+    try:
+        return parse(value)
+    except QueryError as exc:
+        raise fail(f"{option}: {exc}", 2) from None

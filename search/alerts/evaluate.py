@@ -14,19 +14,16 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from elasticsearch import Elasticsearch, NotFoundError
 
-from search.alerts.rules import Rule
+from search.alerts.rules import OVERLAP, Rule
 from search.article import doc_id
 from search.query import QueryError, compile_query, matching_forms
 from search.schema import alias_name
 from search.search import snippet
-
-OVERLAP = timedelta(minutes=10)
-
 
 PAGE_SIZE = 1000  # articles per rule and request; a rule with more gets further pages
 

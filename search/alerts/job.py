@@ -36,7 +36,7 @@ def run_alerts(es: Elasticsearch, store: AlertStore, settings: Settings, *, now:
     now = now or datetime.now(UTC)
     due, days = [], {}
     for rule in store.rules():
-        if rule.mode not in modes:
+        if rule.mode not in modes or rule.paused:
             continue
         if rule.mode == "daily":
             day = digest_due(rule, now, settings.digest_time)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from search.alerts.evaluate import Match
 from search.alerts.rules import Rule
@@ -57,6 +58,20 @@ class Ledger:
             db.execute("UPDATE rules SET watermark = ?, last_digest = COALESCE(?, last_digest) "
                        "WHERE name = ?", (watermark, digest_day, rule.name))
         return queued
+
+
+    def sent_summary(self) -> dict[str, dict[str, Any]]:
+        """Per alert: when it last queued a mail (`last_sent`, ISO), how many stories that
+        run carried (`last_stories`) and how many stories it has sent in all (`stories`)."""
+        summary: dict[str, dict[str, Any]] = {}
+        rows = self.db.execute(
+            "SELECT alert, MAX(decided_at), COUNT(DISTINCT cluster) FROM ledger GROUP BY alert").fetchall()
+        for alert, last, total in rows:
+            (last_count,) = self.db.execute(
+                "SELECT COUNT(DISTINCT cluster) FROM ledger WHERE alert = ? AND decided_at = ?",
+                (alert, last)).fetchone()
+            summary[alert] = {"last_sent": last, "last_stories": last_count, "stories": total}
+        return summary
 
 
 def follow_merges(db: sqlite3.Connection, merges: list[tuple[str, str]]) -> None:

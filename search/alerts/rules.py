@@ -7,12 +7,16 @@ import json
 import re
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 
 from search.query import parse
 
 MODES = ("instant", "daily")
+MAX_RECIPIENTS = 100
+# Each evaluation re-reads what was indexed this long before the watermark (an article can
+# become searchable after a later one); the ledger removes the repeats.
+OVERLAP = timedelta(minutes=10)
 
 
 _NAME = re.compile(r"^[\w][\w .()-]{0,79}$")
@@ -20,13 +24,26 @@ _NAME = re.compile(r"^[\w][\w .()-]{0,79}$")
 RULES_SCHEMA = """
 CREATE TABLE IF NOT EXISTS rules (
     name TEXT PRIMARY KEY, query TEXT NOT NULL, emails TEXT NOT NULL, sites TEXT NOT NULL,
-    mode TEXT NOT NULL, created_at TEXT NOT NULL, watermark TEXT NOT NULL, last_digest TEXT
+    mode TEXT NOT NULL, created_at TEXT NOT NULL, watermark TEXT NOT NULL, last_digest TEXT,
+    paused INTEGER NOT NULL DEFAULT 0
 );
 """
 
 
+def migrate_rules(db: sqlite3.Connection) -> None:
+    """Bring a rules table made by an earlier version up to date (a column added since)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(rules)")}
+    if "paused" not in columns:
+        with db:
+            db.execute("ALTER TABLE rules ADD COLUMN paused INTEGER NOT NULL DEFAULT 0")
+
+
 class AlertError(ValueError):
     """A rule cannot be added or found; the message is meant for the user."""
+
+
+class NoSuchAlert(AlertError):
+    """No rule has this name."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +58,7 @@ class Rule:
     watermark: str
     last_digest: str | None = None
     created_at: str | None = None
+    paused: bool = False
 
 
 class RuleTable:
@@ -52,35 +70,53 @@ class RuleTable:
             now: datetime | None = None) -> Rule:
         """Validate and store a rule; it alerts on what is indexed from now on."""
         if not _NAME.match(name):
-            raise AlertError(f"alert name {name!r}: use letters, digits, spaces, '-', '.', '(' or ')' "
-                             "(at most 80 characters, no line breaks)")
-        parse(query)  # QueryError with a clear message when malformed
-        if mode not in MODES:
-            raise AlertError(f"--mode must be one of {', '.join(MODES)}")
-        if not emails:
-            raise AlertError("give at least one --email")
-        for address in emails:
-            if not _valid_address(address):
-                raise AlertError(f"not an e-mail address: {address!r}")
+            raise AlertError(f"tên cảnh báo {name!r}: chỉ dùng chữ, số, dấu cách, '-', '.', '(' hoặc ')' "
+                             "(tối đa 80 ký tự, không xuống dòng)")
+        _validate(query, emails, mode)
         stamp = (now or _now()).isoformat()
         try:
             with self.db as db:  # one transaction
-                db.execute("INSERT INTO rules VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
+                db.execute("INSERT INTO rules VALUES (?, ?, ?, ?, ?, ?, ?, NULL, 0)",
                            (name, query, json.dumps(emails), json.dumps(sites), mode, stamp, stamp))
         except sqlite3.IntegrityError:
-            raise AlertError(f"an alert named {name!r} exists already") from None
+            raise AlertError(f"đã có cảnh báo tên {name!r}") from None
         return self.get(name)
 
     def get(self, name: str) -> Rule:
         """The rule named `name`; AlertError when there is none."""
         row = self.db.execute("SELECT * FROM rules WHERE name = ?", (name,)).fetchone()
         if row is None:
-            raise AlertError(f"no alert named {name!r}")
+            raise NoSuchAlert(f"không có cảnh báo nào tên {name!r}")
         return _rule(row)
 
     def rules(self) -> list[Rule]:
         """Every rule, by name."""
         return [_rule(row) for row in self.db.execute("SELECT * FROM rules ORDER BY name")]
+
+    def update(self, name: str, query: str, emails: list[str], sites: list[str], *, mode: str) -> Rule:
+        """Change a rule's query, recipients, sites or mode; what it already sent stays sent
+        and its watermark is kept (the change applies to what is indexed from now on)."""
+        self.get(name)
+        _validate(query, emails, mode)
+        with self.db as db:  # one transaction
+            db.execute("UPDATE rules SET query = ?, emails = ?, sites = ?, mode = ? WHERE name = ?",
+                       (query, json.dumps(emails), json.dumps(sites), mode, name))
+        return self.get(name)
+
+    def set_paused(self, name: str, paused: bool, now: datetime | None = None) -> Rule:
+        """Pause or resume a rule. A resumed rule starts from now: what was indexed while it
+        was paused is not mailed afterwards (pausing means "not for a while", as in the
+        alert services users know)."""
+        self.get(name)
+        with self.db as db:  # one transaction
+            if paused:
+                db.execute("UPDATE rules SET paused = 1 WHERE name = ?", (name,))
+            else:
+                # Ahead by the overlap, so the next evaluation starts exactly now.
+                start = (now or _now()) + OVERLAP
+                db.execute("UPDATE rules SET paused = 0, watermark = ? WHERE name = ? AND paused = 1",
+                           (start.isoformat(), name))
+        return self.get(name)
 
     def remove(self, name: str) -> None:
         """Remove a rule (its ledger rows stay, so nothing is sent twice if it comes back)."""
@@ -91,7 +127,20 @@ class RuleTable:
 
 def _rule(row: sqlite3.Row) -> Rule:
     return Rule(row["name"], row["query"], json.loads(row["emails"]), json.loads(row["sites"]), row["mode"],
-                row["watermark"], row["last_digest"], row["created_at"])
+                row["watermark"], row["last_digest"], row["created_at"], bool(row["paused"]))
+
+
+def _validate(query: str, emails: list[str], mode: str) -> None:
+    parse(query)  # QueryError with a clear message when malformed
+    if mode not in MODES:
+        raise AlertError(f"chế độ (--mode) phải là một trong: {', '.join(MODES)}")
+    if not emails:
+        raise AlertError("cần ít nhất một địa chỉ nhận (--email)")
+    if len(emails) > MAX_RECIPIENTS:
+        raise AlertError(f"tối đa {MAX_RECIPIENTS} người nhận cho một cảnh báo")
+    for address in emails:
+        if not _valid_address(address):
+            raise AlertError(f"không phải địa chỉ e-mail: {address!r}")
 
 
 def _valid_address(address: str) -> bool:

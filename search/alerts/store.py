@@ -9,7 +9,7 @@ from pathlib import Path
 
 from search.alerts.deliver import MAILS_SCHEMA, MailQueue
 from search.alerts.ledger import LEDGER_SCHEMA, Ledger
-from search.alerts.rules import RULES_SCHEMA, RuleTable
+from search.alerts.rules import RULES_SCHEMA, RuleTable, migrate_rules
 
 
 class AlertStore(RuleTable, Ledger, MailQueue):
@@ -20,6 +20,7 @@ class AlertStore(RuleTable, Ledger, MailQueue):
         self.db = sqlite3.connect(data_dir / "alerts.sqlite", timeout=30)
         self.db.row_factory = sqlite3.Row
         self.db.executescript(RULES_SCHEMA + LEDGER_SCHEMA + MAILS_SCHEMA)
+        migrate_rules(self.db)
 
     def close(self) -> None:
         """Close the database."""

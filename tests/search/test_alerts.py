@@ -161,7 +161,8 @@ def test_a_rule_elasticsearch_refuses_is_reported_and_retried_the_others_go_out(
     store.add("Lương", "lương", ["a@cd.example.vn"], [], mode="instant")
     stamp = datetime.now(UTC).isoformat()
     with store.db:  # saved by an earlier version, before queries had limits: Elasticsearch refuses it
-        store.db.execute("INSERT INTO rules VALUES (?, ?, ?, ?, 'instant', ?, ?, NULL)",
+        store.db.execute("INSERT INTO rules (name, query, emails, sites, mode, created_at, watermark) "
+                         "VALUES (?, ?, ?, ?, 'instant', ?, ?)",
                          ("Danh sách dài", " OR ".join(f"từ{i}" for i in range(5000)),
                           '["a@cd.example.vn"]', "[]", stamp, stamp))
     huge = store.get("Danh sách dài")
@@ -271,7 +272,7 @@ def test_rules_are_validated_listed_and_removed(tmp_path: Path) -> None:
     env = {**os.environ, "NEWSMON_CONFIG": str(registry), "NEWSMON_DATA_DIR": str(tmp_path / "data")}
     _cli(env, "alerts", "add", "--name", "Lương", "--query", "lương -Tết", "--email", "a@cd.example.vn",
          "--site", "nld")
-    assert "exists already" in _cli(env, "alerts", "add", "--name", "Lương", "--query", "x", "--email",
+    assert "đã có cảnh báo" in _cli(env, "alerts", "add", "--name", "Lương", "--query", "x", "--email",
                                     "a@cd.example.vn", code=2)
     assert "parentheses" in _cli(env, "alerts", "add", "--name", "B", "--query", "(lương", "--email",
                                  "a@cd.example.vn", code=2)
@@ -284,7 +285,7 @@ def test_rules_are_validated_listed_and_removed(tmp_path: Path) -> None:
     assert rows == [{"name": "Lương", "query": "lương -Tết", "emails": ["a@cd.example.vn"], "sites": ["nld"],
                      "mode": "instant"}]
     _cli(env, "alerts", "remove", "Lương")
-    assert "no alert named" in _cli(env, "alerts", "remove", "Lương", code=2)
+    assert "không có cảnh báo nào" in _cli(env, "alerts", "remove", "Lương", code=2)
 
 
 def test_alert_names_cannot_inject_headers(tmp_path: Path) -> None:
@@ -310,3 +311,24 @@ def test_crawled_text_is_escaped_and_never_reaches_a_header() -> None:
     assert "<img" not in page
     assert "<mark>lương</mark>" in page
     assert "08/12/2021 08:40" in _body(message, "plain")
+
+
+def test_a_store_from_before_pausing_opens_with_its_rules_active(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = sqlite3.connect(tmp_path / "alerts.sqlite")
+    with db:  # the rules table as the version before pausing made it
+        db.execute("CREATE TABLE rules (name TEXT PRIMARY KEY, query TEXT NOT NULL, emails TEXT NOT NULL, "
+                   "sites TEXT NOT NULL, mode TEXT NOT NULL, created_at TEXT NOT NULL, "
+                   "watermark TEXT NOT NULL, last_digest TEXT)")
+        db.execute("INSERT INTO rules VALUES ('Lương', 'lương', '[\"a@cd.example.vn\"]', '[]', 'instant', "
+                   "'2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00', NULL)")
+    db.close()
+    store = AlertStore(tmp_path)
+    try:
+        (rule,) = store.rules()
+        assert rule.name == "Lương"
+        assert rule.paused is False
+        assert store.set_paused("Lương", True).paused is True
+    finally:
+        store.close()

@@ -49,14 +49,14 @@ def test_snippet_escapes_crawled_markup_and_marks_words(corpus: dict[str, str], 
 
 
 @pytest.mark.parametrize(("query", "words"), [
-    ('"nợ lương', "quotes"),
-    ("(công đoàn", "parentheses"),
-    ("công đoàn)", "parentheses"),
-    ("()", "empty"),
-    ("-lương", "excludes"),
+    ('"nợ lương', "ngoặc kép"),
+    ("(công đoàn", "chưa được đóng"),
+    ("công đoàn)", "thừa dấu ngoặc"),
+    ("()", "ngoặc rỗng"),
+    ("-lương", "chỉ loại trừ"),
     ("công OR", "OR"),
     ("OR công", "OR"),
-    ("   ", "empty"),
+    ("   ", "trống"),
 ])
 def test_malformed_queries_get_a_clear_message(query: str, words: str) -> None:
     with pytest.raises(QueryError, match=words):
@@ -73,7 +73,7 @@ def test_user_text_never_reaches_a_query_string() -> None:
 def test_search_command_rejects_malformed_query_with_exit_2(env: dict[str, str], es: Elasticsearch) -> None:
     result = run_cli("search", "(nợ lương", env=env)
     assert result.returncode == 2
-    assert "parentheses" in result.stderr
+    assert "chưa được đóng" in result.stderr
     assert "Traceback" not in result.stderr
 
 

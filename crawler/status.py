@@ -1,0 +1,160 @@
+"""How each site's crawling goes: its last runs (from runs.jsonl), whether a crawl of it runs
+now, its next scheduled crawl; and starting a crawl now. Shared by `newsmon status` and the
+web app's sites page, so both say the same."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import threading
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from config.settings import Settings, as_environment
+from crawler.registry import Site
+from crawler.schedule import run_site_crawl, trigger_for
+
+log = logging.getLogger(__name__)
+
+RUNS_SHOWN = 5
+_TAIL_BYTES = 4 * 1024 * 1024  # runs.jsonl grows forever; its end is what matters
+_FINISHED = {"finished", "closespider_pagecount", "closespider_timeout", "closespider_itemcount"}
+
+
+def runs_log(config: Settings) -> Path:
+    """The crawl runner's log of per-site summaries (one JSON line per site and crawl)."""
+    return config.resolved_data_dir / "crawl" / "runs.jsonl"
+
+
+def lock_path(config: Settings, name: str) -> Path:
+    """The per-site lock a crawl holds while it runs (`crawler/run.py`)."""
+    return config.resolved_data_dir / "crawl" / "locks" / f"{name}.lock"
+
+
+def recent_runs(config: Settings, limit: int = RUNS_SHOWN) -> dict[str, list[dict[str, Any]]]:
+    """Each site's last `limit` runs, newest first (a line cut by a crash is skipped)."""
+    path = runs_log(config)
+    if not path.exists():
+        return {}
+    with path.open("rb") as handle:
+        size = handle.seek(0, 2)
+        handle.seek(max(0, size - _TAIL_BYTES))
+        tail = handle.read().decode("utf-8", "replace")
+    found: dict[str, list[dict[str, Any]]] = {}
+    for line in reversed(tail.splitlines()):
+        try:
+            run = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(run, dict) or not isinstance(run.get("site"), str):
+            continue
+        runs = found.setdefault(run["site"], [])
+        if len(runs) < limit:
+            runs.append(run)
+    return found
+
+
+def crawl_running(config: Settings, name: str) -> bool:
+    """Whether a crawl of `name` holds its lock right now (probed without waiting)."""
+    path = lock_path(config, name)
+    if not path.exists():
+        return False
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
+
+
+def run_state(run: dict[str, Any] | None) -> str:
+    """'never' (no run yet), 'failed' (the crawl did not finish or fetched nothing it asked
+    for), 'warning' (errors, or extraction health fell), or 'ok'."""
+    if run is None:
+        return "never"
+    if run.get("skipped"):
+        return "ok"
+    if run.get("finish_reason") not in _FINISHED or (run.get("requests", 0) and not run.get("pages", 0)):
+        return "failed"
+    if run.get("warning") or any(run.get("errors", {}).values()):
+        return "warning"
+    return "ok"
+
+
+@dataclass
+class SiteStatus:
+    """One site as the sites page and `newsmon status` show it."""
+
+    name: str
+    url: str
+    schedule: str
+    enabled: bool
+    next_run: str | None
+    running: bool
+    state: str
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return asdict(self)
+
+
+def site_status(config: Settings, sites: list[Site],
+                next_runs: dict[str, datetime | None] | None = None) -> list[SiteStatus]:
+    """Every registry site with its last runs and state; `next_runs` from the scheduler's
+    job store when there is one (a stored job may be due earlier than the cron says),
+    else each site's cron."""
+    runs = recent_runs(config)
+    now = datetime.now(trigger_for(sites[0]).timezone) if sites else None
+    statuses = []
+    for site in sites:
+        if not site.enabled:
+            upcoming = None
+        elif next_runs is not None and site.name in next_runs:
+            upcoming = next_runs[site.name]
+        else:
+            upcoming = trigger_for(site).get_next_fire_time(None, now)
+        site_runs = runs.get(site.name, [])
+        statuses.append(SiteStatus(
+            name=site.name, url=site.url, schedule=site.schedule, enabled=site.enabled,
+            next_run=upcoming.isoformat() if upcoming else None, running=crawl_running(config, site.name),
+            state=run_state(site_runs[0] if site_runs else None), runs=site_runs))
+    return statuses
+
+
+class CrawlStarter:
+    """Starts crawls on request ("Thu thập ngay"), each a subprocess like the scheduler's,
+    at most one per site from this process; the per-site lock keeps out any other."""
+
+    def __init__(self, config: Settings) -> None:
+        self.config = config
+        self._starting: set[str] = set()
+        self._guard = threading.Lock()
+
+    def start(self, name: str) -> bool:
+        """Start a crawl of `name` in the background; False when one is running already."""
+        with self._guard:
+            if name in self._starting or crawl_running(self.config, name):
+                return False
+            self._starting.add(name)
+        threading.Thread(target=self._run, args=(name,), name=f"crawl-{name}", daemon=True).start()
+        return True
+
+    def busy(self, name: str) -> bool:
+        """Whether this process started a crawl of `name` that has not ended yet."""
+        with self._guard:
+            return name in self._starting
+
+    def _run(self, name: str) -> None:
+        try:
+            run_site_crawl(name, {**os.environ, **as_environment(self.config)})
+        except OSError:
+            log.exception("crawl of %s could not start", name)
+        finally:
+            with self._guard:
+                self._starting.discard(name)

@@ -1,0 +1,258 @@
+"""The JSON API under `/api/` (described at `/api/docs`): the pages' functions, as data."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from crawler.status import SiteStatus
+from web import service
+from web.service import SearchForm, Web
+
+router = APIRouter(prefix="/api")
+
+
+def web_of(request: Request) -> Web:
+    """The app's shared state."""
+    state: Web = request.app.state.web
+    return state
+
+
+def writer(request: Request) -> None:
+    """A write needs the bearer token (see `web/security.py`)."""
+    web_of(request).guard.require_bearer(request)
+
+
+WebDep = Annotated[Web, Depends(web_of)]
+Sites = Annotated[list[str], Query(description="only these sites (repeatable)", max_length=100)]
+
+
+class Copy(BaseModel):
+    """Another site's copy of a story."""
+
+    url: str
+    site: str
+
+
+class Hit(BaseModel):
+    """One story in a result list."""
+
+    id: str
+    url: str
+    site: str
+    title: str
+    published: str | None
+    snippet: str = Field(description="HTML: crawled text escaped, matched words in <mark>")
+    score: float | None
+    duplicates: list[Copy]
+
+
+class SearchOut(BaseModel):
+    """A page of results; `total` counts stories, `facets` stories per site and per day."""
+
+    total: int
+    page: int
+    hits: list[Hit]
+    facets: dict[str, dict[str, int]]
+
+
+class StoryCopy(BaseModel):
+    """One copy of a story, earliest published first."""
+
+    id: str
+    url: str
+    site: str
+    title: str
+    published: str | None
+    original: bool
+
+
+class StoryOut(BaseModel):
+    """An article as indexed and every copy of its story."""
+
+    id: str
+    url: str
+    canonical_url: str | None = None
+    site: str
+    title: str
+    published: str | None = None
+    modified: str | None = None
+    author: Any = None
+    tags: Any = None
+    text: str
+    cluster: str
+    duplicate_of: str | None = None
+    indexed_at: str | None = None
+    copies: list[StoryCopy]
+
+
+class AlertChange(BaseModel):
+    """What an alert looks for and who gets it."""
+
+    query: str = Field(max_length=4000)
+    emails: list[str] = Field(max_length=100)
+    sites: list[str] = Field(default=[], max_length=100)
+    mode: Literal["instant", "daily"] = "instant"
+
+
+class AlertIn(AlertChange):
+    """A new alert."""
+
+    name: str = Field(max_length=80)
+
+
+class AlertOut(BaseModel):
+    """An alert as stored, with when it last sent and how many stories."""
+
+    name: str
+    query: str
+    emails: list[str]
+    sites: list[str]
+    mode: str
+    paused: bool
+    created_at: str | None
+    last_sent: str | None = None
+    last_stories: int = 0
+    stories: int = 0
+
+
+class PreviewIn(BaseModel):
+    """A query (and sites) to preview before saving an alert."""
+
+    query: str = Field(max_length=4000)
+    sites: list[str] = Field(default=[], max_length=100)
+
+
+class PreviewOut(BaseModel):
+    """Stories the alert would match: in the last 7 days (the newest listed) and in all."""
+
+    week: int
+    total: int
+    hits: list[Hit]
+
+
+class CrawlOut(BaseModel):
+    """Whether a crawl started."""
+
+    site: str
+    started: bool
+    message: str
+
+
+@router.get("/search", response_model=SearchOut, summary="Tìm kiếm")
+def api_search(  # noqa: PLR0917 - one parameter per filter
+    web: WebDep,
+    q: Annotated[str, Query(max_length=4000, description="the query language of `newsmon search`")] = "",
+    site: Sites = [],  # noqa: B006 - FastAPI copies defaults
+    since: Annotated[str, Query(max_length=10, description="dd/mm/yyyy")] = "",
+    until: Annotated[str, Query(max_length=10, description="dd/mm/yyyy")] = "",
+    sort: Literal["relevance", "date"] = "relevance",
+    page: Annotated[int, Query(ge=1, le=1000)] = 1,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> dict[str, Any]:
+    """Stories matching the query, one per story with its other copies, and facets."""
+    form = SearchForm(q=q, sites=site, since=since, until=until, sort=sort, page=page)
+    return {"page": page, **service.run_search(web, form, limit=limit)}
+
+
+@router.get("/export", summary="Tải về", response_class=StreamingResponse,
+            responses={200: {"content": {"text/csv": {}, "application/x-ndjson": {}}}})
+def api_export(  # noqa: PLR0917 - one parameter per filter
+    web: WebDep,
+    q: Annotated[str, Query(max_length=4000)] = "",
+    site: Sites = [],  # noqa: B006 - FastAPI copies defaults
+    since: Annotated[str, Query(max_length=10)] = "",
+    until: Annotated[str, Query(max_length=10)] = "",
+    format: Literal["csv", "jsonl"] = "csv",
+) -> StreamingResponse:
+    """Every article of the search (all copies, newest first), streamed: CSV or JSON lines."""
+    form = SearchForm(q=q, sites=site, since=since, until=until)
+    form.dates()  # a bad date is a 400 before the stream starts
+    if q.strip():
+        from search.query import parse
+
+        parse(q)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+    media = "text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson"
+    disposition = f'attachment; filename="newsmon-{stamp}.{format}"'
+    return StreamingResponse(service.export_rows(web, form, format), media_type=media,
+                             headers={"Content-Disposition": disposition})
+
+
+@router.get("/stories/{article_id}", response_model=StoryOut, summary="Bài viết và các bản đăng lại")
+def api_story(web: WebDep, article_id: Annotated[str, PathParam(max_length=200)]) -> dict[str, Any]:
+    """An article's text as indexed, its metadata and every copy of its story."""
+    found = service.get_story(web, article_id)
+    if found is None:
+        raise HTTPException(404, "không có bài viết này")
+    return found
+
+
+@router.get("/alerts", response_model=list[AlertOut], summary="Các cảnh báo")
+def api_alerts(web: WebDep) -> list[dict[str, Any]]:
+    """Every alert with its last mail."""
+    return service.alert_rows(web)
+
+
+@router.post("/alerts", response_model=AlertOut, status_code=201, dependencies=[Depends(writer)],
+             summary="Thêm cảnh báo")
+def api_add_alert(web: WebDep, alert: AlertIn) -> dict[str, Any]:
+    """Add an alert (validated as `newsmon alerts add` does)."""
+    return service.save_alert(web, name=alert.name, query=alert.query, emails=alert.emails, sites=alert.sites,
+                              mode=alert.mode, new=True)
+
+
+@router.post("/alerts/preview", response_model=PreviewOut, summary="Xem trước cảnh báo")
+def api_preview(web: WebDep, body: PreviewIn) -> dict[str, Any]:
+    """What an alert with this query would match (nothing is saved)."""
+    return service.preview(web, body.query, body.sites)
+
+
+@router.put("/alerts/{name}", response_model=AlertOut, dependencies=[Depends(writer)], summary="Sửa cảnh báo")
+def api_change_alert(web: WebDep, name: str, alert: AlertChange) -> dict[str, Any]:
+    """Change an alert's query, recipients, sites or mode."""
+    return service.save_alert(web, name=name, query=alert.query, emails=alert.emails, sites=alert.sites,
+                              mode=alert.mode, new=False)
+
+
+@router.post("/alerts/{name}/pause", response_model=AlertOut, dependencies=[Depends(writer)],
+             summary="Tạm dừng cảnh báo")
+def api_pause(web: WebDep, name: str) -> dict[str, Any]:
+    """Pause an alert: it sends nothing until resumed."""
+    with web.store() as store:
+        return service.rule_dict(store.set_paused(name, True))
+
+
+@router.post("/alerts/{name}/resume", response_model=AlertOut, dependencies=[Depends(writer)],
+             summary="Bật lại cảnh báo")
+def api_resume(web: WebDep, name: str) -> dict[str, Any]:
+    """Resume an alert: it sends what is indexed from now on."""
+    with web.store() as store:
+        return service.rule_dict(store.set_paused(name, False))
+
+
+@router.delete("/alerts/{name}", status_code=204, dependencies=[Depends(writer)], summary="Xóa cảnh báo")
+def api_remove(web: WebDep, name: str) -> None:
+    """Remove an alert (what it sent stays recorded)."""
+    with web.store() as store:
+        store.remove(name)
+
+
+@router.get("/sites", response_model=list[SiteStatus], summary="Các trang theo dõi")
+def api_sites(web: WebDep) -> list[dict[str, Any]]:
+    """Each site's last crawls, state and next crawl."""
+    return service.sites_overview(web)
+
+
+@router.post("/sites/{name}/crawl", response_model=CrawlOut, status_code=202, dependencies=[Depends(writer)],
+             summary="Thu thập ngay")
+def api_crawl(web: WebDep, name: str) -> dict[str, Any]:
+    """Start a crawl of the site now (not when one is running)."""
+    started = service.start_crawl(web, name)
+    message = "đã bắt đầu thu thập" if started else "trang này đang được thu thập"
+    return {"site": name, "started": started, "message": message}

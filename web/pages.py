@@ -1,0 +1,263 @@
+"""The HTML pages (Vietnamese, no JavaScript needed): search, story, alerts, sites, sign-in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import jinja2
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from search.alerts.rules import AlertError, NoSuchAlert
+from search.query import QueryError
+from web import format as fmt
+from web import service
+from web.api import web_of
+from web.security import SESSION_COOKIE, WRITES_OFF, check_csrf, safe_next
+from web.service import SearchForm, Web
+
+router = APIRouter(include_in_schema=False)
+
+_ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+                          autoescape=True)
+_ENV.filters.update(number=fmt.number, moment=fmt.moment, day=fmt.day, percent=fmt.percent,
+                    web_url=fmt.web_url)
+templates = Jinja2Templates(env=_ENV)
+
+NO_STORY = "Không có bài viết này (có thể đã bị xóa khỏi kho)."
+MODES = {"instant": "Ngay khi có tin", "daily": "Bản tin hằng ngày"}
+DONE = {  # messages after a change, by code (never text taken from the address bar)
+    "added": "Đã thêm cảnh báo.", "changed": "Đã lưu thay đổi.", "paused": "Đã tạm dừng cảnh báo.",
+    "resumed": "Đã bật lại cảnh báo.", "removed": "Đã xóa cảnh báo.",
+    "started": "Đã bắt đầu thu thập; trang này tự tải lại cho đến khi xong.",
+    "running": "Trang này đang được thu thập; hãy chờ lần thu thập đó xong.",
+    "signed_in": "Đã đăng nhập.", "signed_out": "Đã đăng xuất.",
+}
+
+
+def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """A page with what every page needs (sign-in state, CSRF token, the done message)."""
+    web = web_of(request)
+    done = DONE.get(request.query_params.get("done", ""), "")
+    base = {"signed_in": web.guard.signed_in(request), "writes_enabled": web.guard.enabled,
+            "csrf": request.state.csrf, "done": done, "writes_off": WRITES_OFF, "path": request.url.path,
+            "modes": MODES, "all_sites": [s.name for s in web.sites], "refresh": False}
+    return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
+
+
+def _see(path: str, **params: str) -> RedirectResponse:
+    return RedirectResponse(path + ("?" + urlencode(params) if params else ""), status_code=303)
+
+
+@router.get("/", response_class=HTMLResponse)
+def search_page(  # noqa: PLR0917 - one parameter per filter
+    request: Request,
+    q: Annotated[str, Query(max_length=4000)] = "",
+    site: Annotated[list[str], Query(max_length=100)] = [],  # noqa: B006 - FastAPI copies defaults
+    since: Annotated[str, Query(max_length=10)] = "",
+    until: Annotated[str, Query(max_length=10)] = "",
+    sort: str = "relevance",
+    page: Annotated[int, Query(ge=1, le=1000)] = 1,
+) -> HTMLResponse:
+    """The search page: query box, filters, results, stories per day and top sites."""
+    web = web_of(request)
+    form = SearchForm(q=q, sites=site, since=since, until=until,
+                      sort=sort if sort in ("relevance", "date") else "relevance", page=page)
+    error, result, bars, top = "", None, [], []
+    try:
+        result = service.run_search(web, form)
+        first, last = form.dates()
+        bars = service.chart(result["facets"]["day"], first, last)
+        top = service.top_sites(result["facets"]["site"])
+    except QueryError as exc:
+        error = str(exc)
+    params = [("q", q), *[("site", s) for s in site], ("since", since), ("until", until), ("sort", form.sort)]
+    query_string = urlencode([(k, v) for k, v in params if v])
+    pages = 0
+    if result:
+        pages = min(-(-result["total"] // service.PAGE_SIZE), 10_000 // service.PAGE_SIZE)
+    return render(request, "search.html", form=form, error=error, result=result, bars=bars, top=top,
+                  query_string=query_string, pages=pages, status=400 if error else 200)
+
+
+@router.get("/story/{article_id}", response_class=HTMLResponse)
+def story_page(request: Request, article_id: str) -> HTMLResponse:
+    """An article as indexed and every copy of its story."""
+    found = service.get_story(web_of(request), article_id[:200])
+    if found is None:
+        return render(request, "error.html", 404, message=NO_STORY)
+    return render(request, "story.html", story=found)
+
+
+@router.get("/alerts", response_class=HTMLResponse)
+def alerts_page(request: Request) -> HTMLResponse:
+    """The alerts, with their last mail, and what can be done to each."""
+    return render(request, "alerts.html", alerts=service.alert_rows(web_of(request)))
+
+
+def _form_values(name: str = "", query: str = "", emails: str = "", sites: list[str] | None = None,
+                 mode: str = "instant") -> dict[str, Any]:
+    return {"name": name, "query": query, "emails": emails, "sites": sites or [], "mode": mode}
+
+
+@router.get("/alerts/new", response_class=HTMLResponse)
+def new_alert_page(request: Request, q: Annotated[str, Query(max_length=4000)] = "") -> HTMLResponse:
+    """The form for a new alert (the query may come from a search)."""
+    return render(request, "alert_form.html", new=True, values=_form_values(query=q), error="", preview=None)
+
+
+@router.get("/alerts/{name}/edit", response_class=HTMLResponse)
+def edit_alert_page(request: Request, name: str) -> HTMLResponse:
+    """The form to change an alert."""
+    web = web_of(request)
+    with web.store() as store:
+        try:
+            rule = store.get(name)
+        except NoSuchAlert as exc:
+            return render(request, "error.html", 404, message=str(exc))
+    values = _form_values(rule.name, rule.query, "\n".join(rule.emails), rule.sites, rule.mode)
+    return render(request, "alert_form.html", new=False, values=values, error="", preview=None)
+
+
+def _emails(text: str) -> list[str]:
+    return [e.strip() for e in text.replace(",", "\n").replace(";", "\n").splitlines() if e.strip()]
+
+
+def _alert_form(request: Request, *, new: bool, name: str, query: str, emails: str, sites: list[str],
+                mode: str, action: str, csrf: str) -> Response:
+    web = web_of(request)
+    values = _form_values(name, query, emails, sites, mode)
+    check_csrf(request, csrf)
+    if action == "preview":
+        try:
+            found = service.preview(web, query, sites)
+        except QueryError as exc:
+            return render(request, "alert_form.html", 400, new=new, values=values, error=str(exc),
+                          preview=None)
+        return render(request, "alert_form.html", new=new, values=values, error="", preview=found)
+    web.guard.require_form(request, csrf)
+    try:
+        service.save_alert(web, name=name, query=query, emails=_emails(emails), sites=sites, mode=mode,
+                           new=new)
+    except NoSuchAlert as exc:
+        return render(request, "error.html", 404, message=str(exc))
+    except (AlertError, QueryError) as exc:
+        return render(request, "alert_form.html", 400, new=new, values=values, error=str(exc), preview=None)
+    return _see("/alerts", done="added" if new else "changed")
+
+
+Text = Annotated[str, Form(max_length=4000)]
+
+
+@router.post("/alerts/new")
+def new_alert(  # noqa: PLR0917 - one parameter per form field
+    request: Request, name: Annotated[str, Form(max_length=200)], query: Text, csrf: Annotated[str, Form()],
+    emails: Text = "", sites: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
+    mode: Annotated[str, Form()] = "instant", action: Annotated[str, Form()] = "save",
+) -> Response:
+    """Preview or save a new alert."""
+    return _alert_form(request, new=True, name=name.strip(), query=query, emails=emails, sites=sites,
+                       mode=mode, action=action, csrf=csrf)
+
+
+@router.post("/alerts/{name}/edit")
+def edit_alert(  # noqa: PLR0917 - one parameter per form field
+    request: Request, name: str, query: Text, csrf: Annotated[str, Form()],
+    emails: Text = "", sites: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
+    mode: Annotated[str, Form()] = "instant", action: Annotated[str, Form()] = "save",
+) -> Response:
+    """Preview or save changes to an alert."""
+    return _alert_form(request, new=False, name=name, query=query, emails=emails, sites=sites, mode=mode,
+                       action=action, csrf=csrf)
+
+
+@router.post("/alerts/{name}/{change}")
+def change_alert(request: Request, name: str, change: str, csrf: Annotated[str, Form()]) -> Response:
+    """Pause, resume or remove an alert."""
+    web = web_of(request)
+    web.guard.require_form(request, csrf)
+    with web.store() as store:
+        try:
+            if change == "pause":
+                store.set_paused(name, True)
+            elif change == "resume":
+                store.set_paused(name, False)
+            elif change == "remove":
+                store.remove(name)
+            else:
+                raise HTTPException(404)
+        except NoSuchAlert as exc:
+            return render(request, "error.html", 404, message=str(exc))
+    return _see("/alerts", done={"pause": "paused", "resume": "resumed", "remove": "removed"}[change])
+
+
+@router.get("/sites", response_class=HTMLResponse)
+def sites_page(request: Request) -> HTMLResponse:
+    """Each site's crawling, with a button to crawl it now."""
+    rows = service.sites_overview(web_of(request))
+    return render(request, "sites.html", sites=rows, refresh=any(r["running"] for r in rows))
+
+
+@router.post("/sites/{name}/crawl")
+def crawl_now(request: Request, name: str, csrf: Annotated[str, Form()]) -> Response:
+    """Start a crawl of the site ("Thu thập ngay")."""
+    web = web_of(request)
+    web.guard.require_form(request, csrf)
+    try:
+        started = service.start_crawl(web, name)
+    except LookupError as exc:
+        return render(request, "error.html", 404, message=str(exc))
+    return _see("/sites", done="started" if started else "running")
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str = "/") -> HTMLResponse:
+    """The sign-in form (the access token)."""
+    return render(request, "login.html", next=safe_next(next), error="")
+
+
+@router.post("/login")
+def login(request: Request, token: Annotated[str, Form(max_length=500)], csrf: Annotated[str, Form()],
+          next: Annotated[str, Form(max_length=500)] = "/") -> Response:
+    """Check the token; set the session cookie; go back where the user was (on this site)."""
+    web = web_of(request)
+    check_csrf(request, csrf)
+    if not web.guard.enabled:
+        return render(request, "login.html", 403, next=safe_next(next), error=WRITES_OFF)
+    if not web.guard.token_matches(token):
+        return render(request, "login.html", 401, next=safe_next(next), error="Mã truy cập không đúng.")
+    target = safe_next(next)
+    response = RedirectResponse(target + ("&" if "?" in target else "?") + "done=signed_in", status_code=303)
+    response.set_cookie(SESSION_COOKIE, web.guard.session_value(), httponly=True, samesite="strict")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: Annotated[str, Form()]) -> Response:
+    """Sign out."""
+    check_csrf(request, csrf)
+    response = _see("/", done="signed_out")
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/api/docs", response_class=HTMLResponse)
+def api_docs(request: Request) -> HTMLResponse:
+    """The API described from its OpenAPI schema (served locally, no script)."""
+    schema = request.app.openapi()
+    operations = [{"method": method.upper(), "path": path, **operation}
+                  for path, methods in schema["paths"].items() for method, operation in methods.items()]
+    return render(request, "api_docs.html", operations=operations, schema=schema)
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    """An error as a page (used by the app's exception handlers)."""
+    return render(request, "error.html", status, message=message)
+
+
+def web_state(request: Request) -> Web:
+    """The app's shared state (for the exception handlers)."""
+    return web_of(request)

@@ -1,0 +1,231 @@
+"""What the web app does, once for both its pages and its JSON API: each function here calls
+the same search, alert-store and crawl-status functions the CLI calls."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from elasticsearch import ApiError, Elasticsearch
+
+from config.settings import VN_TZ, Settings
+from crawler.registry import Site
+from crawler.status import CrawlStarter, site_status
+from search.alerts.evaluate import refused_by_index
+from search.alerts.rules import AlertError, Rule
+from search.alerts.store import AlertStore
+from search.query import QueryError
+from search.search import export_matches, parse_day, search, story
+from web.security import Guard
+
+PAGE_SIZE = 10
+CHART_MAX_BARS = 92  # beyond about three months of days the chart counts by month
+PREVIEW_DAYS = 7
+REFUSED = "Elasticsearch từ chối truy vấn này: hãy viết đơn giản hơn"
+
+
+@dataclass
+class Web:
+    """What every request of one app shares."""
+
+    config: Settings
+    sites: list[Site]
+    es: Elasticsearch
+    guard: Guard
+    crawls: CrawlStarter
+    # The scheduler's next run per site, when `newsmon serve` runs one.
+    next_runs: Callable[[], dict[str, datetime | None]] | None = None
+    site_names: set[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.site_names = {s.name for s in self.sites}
+
+    @contextmanager
+    def store(self) -> Iterator[AlertStore]:
+        """The alert store for one request (SQLite connections stay in their thread)."""
+        store = AlertStore(self.config.resolved_data_dir)
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+@dataclass
+class SearchForm:
+    """A search as the page's form and the API's parameters give it."""
+
+    q: str = ""
+    sites: list[str] = field(default_factory=list)
+    since: str = ""
+    until: str = ""
+    sort: str = "relevance"
+    page: int = 1
+
+    def dates(self) -> tuple[date | None, date | None]:
+        """The date filters; QueryError (Vietnamese) when one cannot be read."""
+        first, last = parse_day(self.since), parse_day(self.until)
+        if first and last and first > last:
+            raise QueryError("ngày bắt đầu sau ngày kết thúc")
+        return first, last
+
+
+def run_search(web: Web, form: SearchForm, limit: int = PAGE_SIZE) -> dict[str, Any]:
+    """The stories matching the form, with stories per site and per day; QueryError when
+    the query or a filter cannot be read or Elasticsearch refuses it."""
+    first, last = form.dates()
+    unknown = [s for s in form.sites if s not in web.site_names]
+    if unknown:
+        raise QueryError(f"không có trang nào tên {unknown[0][:60]!r}")
+    query = form.q if form.q.strip() else None
+    sort = form.sort if query is not None else "date"  # without words, relevance means nothing
+    try:
+        return search(web.es, web.config.index_prefix, query, sites=form.sites, since=first, until=last,
+                      sort=sort, limit=limit, page=form.page, facets=True)
+    except ApiError as exc:
+        if exc.status_code >= 500:
+            raise
+        raise QueryError(REFUSED) from None
+
+
+def chart(days: dict[str, int], since: date | None, until: date | None) -> list[dict[str, Any]]:
+    """Bars for stories per day over the chosen range (missing days are zeros), or per
+    month when the range is long; each bar has its label, count and height in percent."""
+    if not days and not (since and until):
+        return []
+    known = sorted(date.fromisoformat(d) for d in days)
+    start = since or known[0]
+    end = until or (known[-1] if known else start)
+    if end < start:
+        return []
+    counts: dict[str, int] = {}
+    monthly = (end - start).days + 1 > CHART_MAX_BARS
+    current = start
+    while current <= end:
+        key = current.strftime("%m/%Y") if monthly else current.strftime("%d/%m/%Y")
+        counts[key] = counts.get(key, 0) + days.get(current.isoformat(), 0)
+        current += timedelta(days=1)
+    top = max(counts.values(), default=0) or 1
+    return [{"label": label, "count": count, "height": round(100 * count / top, 1)}
+            for label, count in counts.items()]
+
+
+def top_sites(sites: dict[str, int], limit: int = 10) -> list[dict[str, Any]]:
+    """The sites with the most stories, most first."""
+    ranked = sorted(sites.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+    return [{"site": name, "count": count} for name, count in ranked]
+
+
+def get_story(web: Web, article_id: str) -> dict[str, Any] | None:
+    """One article as indexed and its story's copies; None when unknown."""
+    return story(web.es, web.config.index_prefix, article_id)
+
+
+EXPORT_COLUMNS = ["id", "published", "site", "title", "url", "cluster", "duplicate_of", "author"]
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell a spreadsheet shows as text: crawled text that starts like a formula is
+    prefixed with an apostrophe (it would run as a formula in Excel or LibreOffice)."""
+    text = "" if value is None else ", ".join(value) if isinstance(value, list) else str(value)
+    return "'" + text if text.startswith(_FORMULA) else text
+
+
+def export_rows(web: Web, form: SearchForm, fmt: str) -> Iterator[str]:
+    """The search's every matching article (all copies, newest first) as CSV (metadata; with
+    a byte-order mark so spreadsheets read Vietnamese right) or JSON lines (with the text)."""
+    first, last = form.dates()
+    query = form.q if form.q.strip() else None
+    rows = export_matches(web.es, web.config.index_prefix, query, sites=form.sites, since=first, until=last)
+    if fmt == "jsonl":
+        for row in rows:
+            yield json.dumps(row, ensure_ascii=False) + "\n"
+        return
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_COLUMNS)
+    yield "\ufeff" + buffer.getvalue()
+    for row in rows:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow([_cell(row.get(column)) for column in EXPORT_COLUMNS])
+        yield buffer.getvalue()
+
+
+def alert_rows(web: Web) -> list[dict[str, Any]]:
+    """Every alert with when it last sent and how many stories."""
+    with web.store() as store:
+        rules = store.rules()
+        sent = store.sent_summary()
+    return [{**rule_dict(rule), **sent.get(rule.name, {"last_sent": None, "last_stories": 0, "stories": 0})}
+            for rule in rules]
+
+
+def rule_dict(rule: Rule) -> dict[str, Any]:
+    """A rule as the API shows it."""
+    return {"name": rule.name, "query": rule.query, "emails": rule.emails, "sites": rule.sites,
+            "mode": rule.mode, "paused": rule.paused, "created_at": rule.created_at}
+
+
+def check_alert(web: Web, query: str, sites: list[str]) -> None:
+    """What saving an alert checks beyond the store's own rules: known sites, and a query
+    Elasticsearch accepts. AlertError or QueryError with a Vietnamese message."""
+    unknown = [s for s in sites if s not in web.site_names]
+    if unknown:
+        raise AlertError(f"không có trang nào tên {unknown[0][:60]!r}")
+    refused = refused_by_index(web.es, web.config.index_prefix, query)
+    if refused:
+        raise AlertError(refused)
+
+
+def save_alert(web: Web, *, name: str, query: str, emails: list[str], sites: list[str], mode: str,
+               new: bool) -> dict[str, Any]:
+    """Add (new) or change an alert, with the CLI's validation; returns it as the API shows it."""
+    with web.store() as store:
+        if not new:
+            store.get(name)  # NoSuchAlert before anything else
+        check_alert(web, query, sites)
+        if new:
+            rule = store.add(name, query, emails, sites, mode=mode)
+        else:
+            rule = store.update(name, query, emails, sites, mode=mode)
+    return rule_dict(rule)
+
+
+def preview(web: Web, query: str, sites: list[str]) -> dict[str, Any]:
+    """What an alert with this query and these sites would match: stories of the last
+    7 days (the newest ten listed) and in the whole archive."""
+    today = datetime.now(VN_TZ).date()
+    week = SearchForm(q=query, sites=sites, since=(today - timedelta(days=PREVIEW_DAYS - 1)).isoformat(),
+                      sort="date")
+    if not query.strip():
+        raise QueryError("truy vấn trống: hãy nhập từ cần tìm")
+    recent = run_search(web, week)
+    everything = run_search(web, SearchForm(q=query, sites=sites), limit=1)
+    return {"week": recent["total"], "total": everything["total"], "hits": recent["hits"]}
+
+
+def sites_overview(web: Web) -> list[dict[str, Any]]:
+    """Each site's state, last runs and next crawl, and whether a crawl of it runs now."""
+    planned = web.next_runs() if web.next_runs else None
+    rows = []
+    for status in site_status(web.config, web.sites, planned):
+        row = status.as_dict()
+        row["running"] = row["running"] or web.crawls.busy(status.name)
+        rows.append(row)
+    return rows
+
+
+def start_crawl(web: Web, name: str) -> bool:
+    """Start a crawl of the site now; False when one runs already. AlertError-like
+    LookupError when the site is unknown."""
+    site = next((s for s in web.sites if s.name == name), None)
+    if site is None:
+        raise LookupError(f"không có trang nào tên {name[:60]!r}")
+    return web.crawls.start(name)
