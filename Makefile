@@ -22,9 +22,10 @@ es-down: venv
 demo: es-up
 	$(BIN)/python -m crawler.demo
 
-# NEWSMON_REQUIRE_ES=1: a test that needs Elasticsearch fails instead of skipping.
+# NEWSMON_REQUIRE_ES=1 / NEWSMON_REQUIRE_BROWSER=1: a test that needs Elasticsearch or
+# Chromium (/usr/bin/chromium, Debian's package) fails instead of skipping.
 test: es-up
-	NEWSMON_REQUIRE_ES=1 $(BIN)/pytest
+	NEWSMON_REQUIRE_ES=1 NEWSMON_REQUIRE_BROWSER=1 $(BIN)/pytest
 
 lint: venv
 	$(BIN)/ruff check .

@@ -14,10 +14,20 @@ goes to the index prefix `newsmon-bench-search` and is deleted at the end unless
 from __future__ import annotations
 
 import argparse
+import http.client
+import os
 import random
+import socket
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from datetime import date, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+
+import yaml
 
 from config.settings import Settings
 from crawler.samples import sitegen
@@ -94,6 +104,58 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
+def http_latencies(mix: list, rounds: int) -> list[float]:
+    """Each query of the mix through GET /api/search of a web app served by uvicorn in a
+    subprocess (its own CPU time, as in `newsmon serve`), after a warm-up round."""
+    with tempfile.TemporaryDirectory() as tmp:
+        registry = Path(tmp) / "sites.yaml"
+        registry.write_text(yaml.safe_dump({"sites": [{"name": s, "url": f"https://{s}.example.vn/"}
+                                                      for s in SITES]}), encoding="utf-8")
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        env = {**os.environ, "NEWSMON_INDEX_PREFIX": PREFIX, "NEWSMON_CONFIG": str(registry),
+               "NEWSMON_DATA_DIR": tmp}
+        command = [sys.executable, "-m", "uvicorn", "crawler.web:from_environment", "--factory",
+                   "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+        server = subprocess.Popen(command, env=env)
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    connection.request("GET", "/api/sites")
+                    connection.getresponse().read()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    connection.close()
+                    time.sleep(0.2)
+            paths = []
+            for query, sites, since, until, sort in mix:
+                params = [("q", query), *[("site", s) for s in sites], ("sort", sort)]
+                params += [("since", since)] if since else []
+                params += [("until", until)] if until else []
+                paths.append("/api/search?" + urlencode(params))
+            latencies = []
+            for round_ in range(rounds + 1):
+                for path in paths:
+                    t0 = time.perf_counter()
+                    connection.request("GET", path)
+                    answer = connection.getresponse()
+                    answer.read()
+                    if answer.status != 200:
+                        raise RuntimeError(f"{path}: HTTP {answer.status}")
+                    if round_:  # the first round warms up
+                        latencies.append((time.perf_counter() - t0) * 1000)
+            connection.close()
+            return latencies
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -139,6 +201,12 @@ def main() -> None:
             faceted.append((time.perf_counter() - t0) * 1000)
         print(f"the same with facets (what `search --json` adds): p50 {percentile(faceted, 0.5):.1f} ms, "
               f"p95 {percentile(faceted, 0.95):.1f} ms")
+        over_http = http_latencies(mix, args.rounds)
+        print(f"the same through the web app's HTTP API (GET /api/search, facets included; uvicorn in its "
+              f"own process, one keep-alive client): p50 {percentile(over_http, 0.5):.1f} ms, "
+              f"p95 {percentile(over_http, 0.95):.1f} ms, p99 {percentile(over_http, 0.99):.1f} ms "
+              f"(target p95 <= 60 ms; x{percentile(over_http, 0.95) / percentile(faceted, 0.95):.2f} "
+              f"the function's p95 with facets)")
     finally:
         if not args.keep:
             drop_all(es, PREFIX)

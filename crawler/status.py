@@ -9,7 +9,7 @@ import json
 import logging
 import os
 import threading
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 from config.settings import Settings, as_environment
 from crawler.registry import Site
 from crawler.schedule import run_site_crawl, trigger_for
+from search.web.service import NoSuchSite, SiteStatus
 
 log = logging.getLogger(__name__)
 
@@ -86,24 +87,6 @@ def run_state(run: dict[str, Any] | None) -> str:
     return "ok"
 
 
-@dataclass
-class SiteStatus:
-    """One site as the sites page and `newsmon status` show it."""
-
-    name: str
-    url: str
-    schedule: str
-    enabled: bool
-    next_run: str | None
-    running: bool
-    state: str
-    runs: list[dict[str, Any]] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready."""
-        return asdict(self)
-
-
 def site_status(config: Settings, sites: list[Site],
                 next_runs: dict[str, datetime | None] | None = None) -> list[SiteStatus]:
     """Every registry site with its last runs and state; `next_runs` from the scheduler's
@@ -158,3 +141,26 @@ class CrawlStarter:
         finally:
             with self._guard:
                 self._starting.discard(name)
+
+
+class SiteBoard:
+    """The crawler's side of the web app (`search.web.service.Crawls`): each site's status,
+    with the scheduler's next runs when there is a scheduler, and "crawl now"."""
+
+    def __init__(self, config: Settings, sites: list[Site],
+                 next_runs: Callable[[], dict[str, datetime | None]] | None = None) -> None:
+        self.config, self.sites, self.next_runs = config, sites, next_runs
+        self.starter = CrawlStarter(config)
+
+    def overview(self) -> list[SiteStatus]:
+        """Every site's status; a crawl this process started counts as running at once."""
+        rows = site_status(self.config, self.sites, self.next_runs() if self.next_runs else None)
+        for row in rows:
+            row.running = row.running or self.starter.busy(row.name)
+        return rows
+
+    def start(self, name: str) -> bool:
+        """Start a crawl of the site now; False when one runs; NoSuchSite when unknown."""
+        if not any(site.name == name for site in self.sites):
+            raise NoSuchSite(f"không có trang nào tên {name[:60]!r}")
+        return self.starter.start(name)

@@ -80,6 +80,17 @@ def _when(value: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=VN_TZ)
 
 
+def _check_sites(config: Settings, sites: list[str]) -> None:
+    known = {s.name for s in registry_sites(config)} if sites else set()
+    unknown = [s for s in sites if s not in known]
+    if unknown:
+        raise fail(f"{config.config}: no site named {', '.join(map(repr, unknown))}", 2)
+
+
+def _shown(stamp: str) -> str:
+    return datetime.fromisoformat(stamp).astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M")
+
+
 @alerts_app.command("add")
 def alerts_add(
     name: Annotated[str, typer.Option("--name")],
@@ -90,11 +101,7 @@ def alerts_add(
 ) -> None:
     """Add an alert; it mails what is indexed from now on."""
     config = settings()
-    if site:
-        known = {s.name for s in registry_sites(config)}
-        unknown = [s for s in site if s not in known]
-        if unknown:
-            raise fail(f"{config.config}: no site named {', '.join(map(repr, unknown))}", 2)
+    _check_sites(config, site or [])
     with _store(config) as store:
         refused = _refused(config, query)
         if refused:
@@ -108,17 +115,58 @@ def alerts_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
     """The alerts and their recipients."""
     with _store(settings()) as store:
         rules = store.rules()
-    rows = [{"name": r.name, "query": r.query, "emails": r.emails, "sites": r.sites, "mode": r.mode}
-            for r in rules]
+        sent = store.sent_summary()
+    none = {"last_sent": None, "last_stories": 0, "stories": 0}
+    rows = [{"name": r.name, "query": r.query, "emails": r.emails, "sites": r.sites, "mode": r.mode,
+             "paused": r.paused, **sent.get(r.name, none)} for r in rules]
     if as_json:
         print_json(rows)
         return
-    table = Table("name", "query", "mode", "emails", "sites", title="alerts")
+    table = Table("name", "query", "mode", "emails", "sites", "last sent", title="alerts")
     for row in rows:  # Text cells: a query or name is never read as Rich markup
-        cells = (row["name"], row["query"], row["mode"], ", ".join(row["emails"]),
-                 ", ".join(row["sites"]) or "all")
+        last = f"{_shown(row['last_sent'])} ({row['last_stories']})" if row["last_sent"] else "-"
+        cells = (row["name"], row["query"], row["mode"] + (" (paused)" if row["paused"] else ""),
+                 ", ".join(row["emails"]), ", ".join(row["sites"]) or "all", last)
         table.add_row(*(Text(clean(str(cell))) for cell in cells))
     out.print(table)
+
+
+@alerts_app.command("edit")
+def alerts_edit(  # noqa: PLR0917 - one parameter per CLI option
+    name: Annotated[str, typer.Argument()],
+    query: Annotated[str | None, typer.Option("--query")] = None,
+    email: Annotated[list[str] | None, typer.Option("--email", help="recipients (replace the list)")] = None,
+    site: Annotated[list[str] | None, typer.Option("--site", help="sites (replace the list)")] = None,
+    all_sites: Annotated[bool, typer.Option("--all-sites", help="no site filter")] = False,
+    mode: Annotated[str | None, typer.Option("--mode", help="instant or daily")] = None,
+) -> None:
+    """Change an alert; what it already sent stays sent."""
+    config = settings()
+    _check_sites(config, site or [])
+    with _store(config) as store:
+        rule = store.get(name)
+        new_query = query if query is not None else rule.query
+        if query is not None and (refused := _refused(config, query)):
+            raise fail(f"alert {name!r} not changed: {refused}", 2)
+        sites = [] if all_sites else (site or rule.sites)
+        store.update(name, new_query, email or rule.emails, sites, mode=mode or rule.mode)
+    err.print(f"alert {name!r} changed", markup=False)
+
+
+@alerts_app.command("pause")
+def alerts_pause(name: Annotated[str, typer.Argument()]) -> None:
+    """Pause an alert: it sends nothing until resumed."""
+    with _store(settings()) as store:
+        store.set_paused(name, True)
+    err.print(f"alert {name!r} paused", markup=False)
+
+
+@alerts_app.command("resume")
+def alerts_resume(name: Annotated[str, typer.Argument()]) -> None:
+    """Resume an alert: it sends what is indexed from now on (not what came while paused)."""
+    with _store(settings()) as store:
+        store.set_paused(name, False)
+    err.print(f"alert {name!r} resumed", markup=False)
 
 
 @alerts_app.command("remove")

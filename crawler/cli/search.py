@@ -62,12 +62,45 @@ def search_cmd(  # noqa: PLR0917 - one parameter per CLI option
 def export(
     site: Annotated[list[str] | None, typer.Option("--site")] = None,
     since: Annotated[str | None, typer.Option("--since")] = None,
+    query: Annotated[str | None, typer.Option("--query", help="only articles matching this search")] = None,
 ) -> None:
-    """Every indexed article as JSON lines."""
+    """Every indexed article (or every one matching --query, newest first) as JSON lines."""
+    from search.query import QueryError
     from search.search import export as export_docs
+    from search.search import export_matches
 
     config = settings()
     first = parse_day(since, "--since")
     with elasticsearch(config) as es:
-        for doc in export_docs(es, config.index_prefix, sites=site or [], since=first):
-            print_json(doc)
+        try:
+            sites = site or []
+            docs = (export_matches(es, config.index_prefix, query, sites=sites, since=first)
+                    if query is not None else export_docs(es, config.index_prefix, sites=sites, since=first))
+            for doc in docs:
+                print_json(doc)
+        except QueryError as exc:
+            raise fail(f"invalid query: {exc}", 2) from None
+
+
+@app.command()
+def story(
+    article_id: Annotated[str, typer.Argument(help="an article id (from search --json)")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """An article as indexed and every copy of its story (who republished it, when)."""
+    from search.search import story as find_story
+
+    config = settings()
+    with elasticsearch(config) as es:
+        found = find_story(es, config.index_prefix, article_id)
+    if found is None:
+        raise fail(f"no article with id {article_id!r}")
+    if as_json:
+        print_json(found)
+        return
+    out.print(Text(clean(found["title"]), style="bold"), highlight=False)
+    for copy in found["copies"]:
+        role = "original" if copy["original"] else "copy"
+        out.print(clean(f"  {copy['site']:<20} {(copy['published'] or '')[:16].replace('T', ' ')}  {role:<8} "
+                        f"{copy['url']}"), markup=False, highlight=False)
+    out.print(clean("\n" + (found["text"] or "")), markup=False, highlight=False)

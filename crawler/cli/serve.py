@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import ipaddress
+import signal
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from config.settings import VN_TZ, Settings
 from crawler.cli.common import app, err, fail, out, print_json, registry_sites, settings
+
+if TYPE_CHECKING:
+    from crawler.registry import Site
+    from crawler.schedule import PlannedRun
 
 
 @app.command()
@@ -24,7 +30,7 @@ def serve(
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from crawler.schedule import configure, planned_runs, sync_digest_job, sync_jobs
-    from web.app import create_app
+    from crawler.web import make_web_app
 
     config = settings()
     sites = registry_sites(config)
@@ -43,15 +49,19 @@ def serve(
     def next_runs() -> dict[str, datetime | None]:
         return {run.site: run.next_run for run in planned_runs(scheduler, sites)}
 
-    app = create_app(config, sites, next_runs=next_runs)
+    app = make_web_app(config, sites, next_runs=next_runs)
     if config.web_token is None:
         err.print("NEWSMON_WEB_TOKEN is not set: the web app only reads (alerts and crawls cannot be "
                   "changed from it)", markup=False)
-    err.print(f"web app on http://{host}:{port}/ ; Ctrl-C stops", markup=False)
+    err.print(f"scheduler running; web app on http://{host}:{port}/ (Ctrl-C stops)", markup=False)
     scheduler.resume()  # crawls missed while the service was down run now, once
+    # uvicorn stops serving on SIGINT/SIGTERM, then raises the signal again for the handler
+    # that was there before: these let the scheduler stop cleanly (exit status 0) after it.
+    signal.signal(signal.SIGTERM, lambda *_: None)
     try:
-        # uvicorn handles SIGINT/SIGTERM: it stops serving, then the scheduler stops here.
         uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
+    except KeyboardInterrupt:
+        pass
     finally:
         scheduler.shutdown(wait=True)
 
@@ -65,23 +75,27 @@ def _loopback(host: str) -> bool:
         return False
 
 
+def _stored_runs(config: Settings, sites: list[Site]) -> list[PlannedRun]:
+    """Each enabled site's next crawl as `newsmon serve`'s job store has it (read, not run)."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from crawler.schedule import configure, planned_runs
+
+    scheduler = configure(BackgroundScheduler(), config.resolved_data_dir)
+    scheduler.start(paused=True)
+    try:
+        return planned_runs(scheduler, sites)
+    finally:
+        scheduler.shutdown(wait=False)
+
+
 @app.command("schedule")
 def schedule_list(
     as_json: Annotated[bool, typer.Option("--json", help="as JSON")] = False,
 ) -> None:
     """Each enabled site's schedule and next crawl (from `newsmon serve`'s job store)."""
-    from apscheduler.schedulers.background import BackgroundScheduler
-
-    from crawler.schedule import configure, planned_runs
-
     config = settings()
-    sites = registry_sites(config)
-    scheduler = configure(BackgroundScheduler(), config.resolved_data_dir)
-    scheduler.start(paused=True)
-    try:
-        runs = planned_runs(scheduler, sites)
-    finally:
-        scheduler.shutdown(wait=False)
+    runs = _stored_runs(config, registry_sites(config))
     rows = [{"site": r.site, "schedule": r.schedule,
              "next_run": r.next_run.isoformat() if r.next_run else None, "scheduled": r.stored} for r in runs]
     if as_json:
@@ -91,3 +105,33 @@ def schedule_list(
         when = f"{run.next_run:%d/%m/%Y %H:%M}" if run.next_run else "-"
         note = "" if run.stored else "  (not yet in the job store: start `newsmon serve`)"
         out.print(f"{row['site']:<24} {row['schedule']:<16} {when}{note}", markup=False, highlight=False)
+
+
+@app.command("status")
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="as JSON")] = False,
+) -> None:
+    """Each site's state, last crawls and next crawl (what the web app's sites page shows)."""
+    from crawler.status import site_status
+
+    config = settings()
+    sites = registry_sites(config)
+    planned = {r.site: r.next_run for r in _stored_runs(config, sites)}
+    rows = site_status(config, sites, planned)
+    if as_json:
+        print_json([row.as_dict() for row in rows])
+    for row in [] if as_json else rows:
+        last = row.runs[0] if row.runs else None
+        summary = (f"last {_local(last.get('started'))}: {last.get('new', 0)} new, {last.get('updated', 0)} "
+                   f"updated, {sum((last.get('errors') or {}).values())} errors" if last else "never crawled")
+        busy = ", crawling now" if row.running else ""
+        out.print(f"{row.name:<24} {row.state:<8} {summary}; next {_local(row.next_run) or '-'}{busy}",
+                  markup=False, highlight=False)
+    if any(row.state == "failed" for row in rows):
+        raise typer.Exit(1)
+
+
+def _local(stamp: str | None) -> str:
+    if not stamp:
+        return ""
+    return datetime.fromisoformat(stamp).astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M")

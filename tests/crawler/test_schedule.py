@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import time
+import urllib.request
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -114,17 +115,31 @@ def test_schedule_command_lists_sites_and_next_runs(tmp_path: Path) -> None:
     assert (next_run.hour, next_run.minute) == (6, 0)
 
 
-def test_serve_stores_the_jobs_and_stops_on_sigterm(tmp_path: Path) -> None:
+def test_serve_stores_the_jobs_serves_the_web_app_and_stops_on_sigterm(tmp_path: Path,
+                                                                        unused_port: int) -> None:
     registry = tmp_path / "sites.yaml"
     registry.write_text("sites:\n  - name: laodong\n    url: https://laodong.vn/\n"
                         "    schedule: '0 6 * * *'\n", encoding="utf-8")
     env = {**os.environ, "NEWSMON_CONFIG": str(registry), "NEWSMON_DATA_DIR": str(tmp_path / "data")}
-    service = subprocess.Popen([NEWSMON, "serve"], env=env, stderr=subprocess.PIPE, text=True)
+    command = [NEWSMON, "serve", "--port", str(unused_port)]
+    service = subprocess.Popen(command, env=env, stderr=subprocess.PIPE,
+                               text=True)
     assert service.stderr is not None
     seen = ""
     deadline = time.time() + 60
     while "scheduler running" not in seen and time.time() < deadline:
         seen += service.stderr.readline()
+    # The web app answers from the same process, with the stored job's next crawl.
+    sites = None
+    while sites is None and time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{unused_port}/api/sites", timeout=5) as answer:
+                sites = json.loads(answer.read())
+        except OSError:
+            time.sleep(0.2)
+    assert sites is not None
+    assert sites[0]["name"] == "laodong"
+    assert sites[0]["next_run"].endswith("T06:00:00+07:00")
     service.send_signal(signal.SIGTERM)
     status = service.wait(timeout=30)
     service.stderr.close()

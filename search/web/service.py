@@ -1,28 +1,27 @@
 """What the web app does, once for both its pages and its JSON API: each function here calls
-the same search, alert-store and crawl-status functions the CLI calls."""
+the same search and alert-store functions the CLI calls; what concerns crawling (each site's
+runs, "crawl now") comes from the crawler through the `Crawls` it is given."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from elasticsearch import ApiError, Elasticsearch
 
 from config.settings import VN_TZ, Settings
-from crawler.registry import Site
-from crawler.status import CrawlStarter, site_status
 from search.alerts.evaluate import refused_by_index
 from search.alerts.rules import AlertError, Rule
 from search.alerts.store import AlertStore
 from search.query import QueryError
 from search.search import export_matches, parse_day, search, story
-from web.security import Guard
+from search.web.security import Guard
 
 PAGE_SIZE = 10
 CHART_MAX_BARS = 92  # beyond about three months of days the chart counts by month
@@ -31,20 +30,49 @@ REFUSED = "Elasticsearch từ chối truy vấn này: hãy viết đơn giản h
 
 
 @dataclass
+class SiteStatus:
+    """One site as the sites page, the API and `newsmon status` show it: state is 'ok',
+    'warning' (errors, or extraction health fell), 'failed' or 'never' (not crawled yet)."""
+
+    name: str
+    url: str
+    schedule: str
+    enabled: bool
+    next_run: str | None
+    running: bool
+    state: str
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return asdict(self)
+
+
+class NoSuchSite(LookupError):
+    """The registry has no site of this name; the message is meant for the user."""
+
+
+class Crawls(Protocol):
+    """What the web app asks of the crawler (given by `crawler/web.py`)."""
+
+    def overview(self) -> list[SiteStatus]:
+        """Every registry site's status, in registry order."""
+        ...
+
+    def start(self, name: str) -> bool:
+        """Start a crawl of the site now; False when one runs; NoSuchSite when unknown."""
+        ...
+
+
+@dataclass
 class Web:
     """What every request of one app shares."""
 
     config: Settings
-    sites: list[Site]
+    site_names: list[str]
     es: Elasticsearch
     guard: Guard
-    crawls: CrawlStarter
-    # The scheduler's next run per site, when `newsmon serve` runs one.
-    next_runs: Callable[[], dict[str, datetime | None]] | None = None
-    site_names: set[str] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.site_names = {s.name for s in self.sites}
+    crawls: Crawls
 
     @contextmanager
     def store(self) -> Iterator[AlertStore]:
@@ -213,19 +241,9 @@ def preview(web: Web, query: str, sites: list[str]) -> dict[str, Any]:
 
 def sites_overview(web: Web) -> list[dict[str, Any]]:
     """Each site's state, last runs and next crawl, and whether a crawl of it runs now."""
-    planned = web.next_runs() if web.next_runs else None
-    rows = []
-    for status in site_status(web.config, web.sites, planned):
-        row = status.as_dict()
-        row["running"] = row["running"] or web.crawls.busy(status.name)
-        rows.append(row)
-    return rows
+    return [status.as_dict() for status in web.crawls.overview()]
 
 
 def start_crawl(web: Web, name: str) -> bool:
-    """Start a crawl of the site now; False when one runs already. AlertError-like
-    LookupError when the site is unknown."""
-    site = next((s for s in web.sites if s.name == name), None)
-    if site is None:
-        raise LookupError(f"không có trang nào tên {name[:60]!r}")
+    """Start a crawl of the site now; False when one runs already; NoSuchSite when unknown."""
     return web.crawls.start(name)

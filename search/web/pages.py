@@ -13,11 +13,11 @@ from starlette.templating import Jinja2Templates
 
 from search.alerts.rules import AlertError, NoSuchAlert
 from search.query import QueryError
-from web import format as fmt
-from web import service
-from web.api import web_of
-from web.security import SESSION_COOKIE, WRITES_OFF, check_csrf, safe_next
-from web.service import SearchForm, Web
+from search.web import format as fmt
+from search.web import service
+from search.web.api import web_of
+from search.web.security import SESSION_COOKIE, WRITES_OFF, check_csrf, safe_next
+from search.web.service import SearchForm, Web
 
 router = APIRouter(include_in_schema=False)
 
@@ -44,7 +44,7 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
     done = DONE.get(request.query_params.get("done", ""), "")
     base = {"signed_in": web.guard.signed_in(request), "writes_enabled": web.guard.enabled,
             "csrf": request.state.csrf, "done": done, "writes_off": WRITES_OFF, "path": request.url.path,
-            "modes": MODES, "all_sites": [s.name for s in web.sites], "refresh": False}
+            "modes": MODES, "all_sites": web.site_names, "refresh": False}
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
 
 
@@ -208,7 +208,7 @@ def crawl_now(request: Request, name: str, csrf: Annotated[str, Form()]) -> Resp
     web.guard.require_form(request, csrf)
     try:
         started = service.start_crawl(web, name)
-    except LookupError as exc:
+    except service.NoSuchSite as exc:
         return render(request, "error.html", 404, message=str(exc))
     return _see("/sites", done="started" if started else "running")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime
 from pathlib import Path
 
 from elasticsearch import ConnectionError as ESConnectionError
@@ -15,25 +14,23 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from config.settings import Settings
-from crawler.registry import Site
-from crawler.status import CrawlStarter
 from search.alerts.rules import AlertError, NoSuchAlert
 from search.es import make_client
 from search.query import QueryError
-from web import api, pages
-from web.security import Guard, security_middleware
-from web.service import Web
+from search.web import api, pages
+from search.web.security import Guard, security_middleware
+from search.web.service import Crawls, NoSuchSite, Web
 
 UNREACHABLE = "Không kết nối được Elasticsearch: kho bài viết tạm thời không dùng được; hãy thử lại sau."
 INVALID = "Yêu cầu không hợp lệ"
 
 
-def create_app(config: Settings, sites: list[Site],
-               next_runs: Callable[[], dict[str, datetime | None]] | None = None) -> FastAPI:
-    """The web app for these settings and registry sites (`next_runs`: the scheduler's)."""
+def create_app(config: Settings, site_names: list[str], crawls: Crawls) -> FastAPI:
+    """The web app for these settings and registry sites; `crawls` answers for crawling
+    (built by `crawler/web.py`, which `newsmon serve` uses)."""
     token = config.web_token.get_secret_value() if config.web_token else None
-    web = Web(config=config, sites=sites, es=make_client(config, timeout=10), guard=Guard(token),
-              crawls=CrawlStarter(config), next_runs=next_runs)
+    web = Web(config=config, site_names=site_names, es=make_client(config, timeout=10), guard=Guard(token),
+              crawls=crawls)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -61,7 +58,7 @@ def _answer(request: Request, status: int, message: str) -> Response:
 
 def _handlers(app: FastAPI) -> None:
     # A message meant for the user, with the status it answers with (the subclass first).
-    for kind, status in ((QueryError, 400), (NoSuchAlert, 404), (AlertError, 400), (LookupError, 404)):
+    for kind, status in ((QueryError, 400), (NoSuchAlert, 404), (AlertError, 400), (NoSuchSite, 404)):
         app.add_exception_handler(kind, _with_status(status))
 
     @app.exception_handler(ESConnectionError)

@@ -18,7 +18,8 @@ from lxml import html as lxml_html
 from config.settings import Settings
 from search.alerts.job import run_alerts
 from search.alerts.store import AlertStore
-from tests.web.conftest import BEARER, HOSTILE_TITLE, make_app, put_doc, sign_in
+from tests.search.web.conftest import BEARER, HOSTILE_TITLE, make_app, put_doc, sign_in
+from tests.support import run_cli
 
 pytestmark = pytest.mark.es
 
@@ -332,3 +333,27 @@ def test_openapi_document_and_local_docs(client: TestClient, tmp_path: Path) -> 
     docs = client.get("/api/docs").text
     assert "/api/search" in docs
     assert "cdn" not in docs.lower()
+
+
+def test_the_cli_and_the_api_say_the_same(client: TestClient, env: dict[str, str]) -> None:
+    added = client.post("/api/alerts", json={"name": "Nhà ở", "query": "nhà ở", "emails": ["a@example.vn"]},
+                        headers=BEARER)
+    assert added.status_code == 201
+    paused = run_cli("alerts", "pause", "Nhà ở", env=env)
+    assert paused.returncode == 0, paused.stderr
+    (api_alert,) = client.get("/api/alerts").json()
+    (cli_alert,) = json.loads(run_cli("alerts", "list", "--json", env=env).stdout)
+    assert api_alert["paused"] is True
+    assert {k: cli_alert[k] for k in api_alert if k in cli_alert} == {k: api_alert[k] for k in cli_alert
+                                                                    if k in api_alert}
+    hit = client.get("/api/search", params={"q": "nha o xa hoi"}).json()["hits"][0]
+    cli_story = json.loads(run_cli("story", hit["id"], "--json", env=env).stdout)
+    assert cli_story == client.get(f"/api/stories/{hit['id']}").json()
+    cli_export = run_cli("export", "--query", "cong doan", env=env).stdout.splitlines()
+    api_export = client.get("/api/export", params={"q": "cong doan", "format": "jsonl"}).text.splitlines()
+    assert [json.loads(line)["id"] for line in cli_export] == [json.loads(line)["id"] for line in api_export]
+    status = run_cli("status", "--json", env=env)
+    assert status.returncode == 0, status.stderr
+    cli_sites = {s["name"]: (s["state"], s["next_run"]) for s in json.loads(status.stdout)}
+    api_sites = {s["name"]: (s["state"], s["next_run"]) for s in client.get("/api/sites").json()}
+    assert cli_sites == api_sites

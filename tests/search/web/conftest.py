@@ -14,12 +14,12 @@ from fastapi.testclient import TestClient
 
 from config.settings import Settings
 from crawler.registry import load_registry
+from crawler.web import make_web_app
 from pipelines.dedup import content_hash
 from pipelines.index import write_batch
 from pipelines.normalize import normalize_article
 from search.article import Article
 from search.schema import alias_name, with_matching_fields
-from web.app import create_app
 
 TOKEN = "mot-ma-truy-cap-du-dai"
 
@@ -90,7 +90,7 @@ def archive(es: Elasticsearch, web_settings: Settings) -> Settings:
 
 
 def make_app(settings: Settings) -> FastAPI:
-    return create_app(settings, load_registry(settings.config))
+    return make_web_app(settings, load_registry(settings.config))
 
 
 @pytest.fixture

@@ -10,9 +10,8 @@ from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from crawler.status import SiteStatus
-from web import service
-from web.service import SearchForm, Web
+from search.web import service
+from search.web.service import SearchForm, SiteStatus, Web
 
 router = APIRouter(prefix="/api")
 
@@ -30,6 +29,8 @@ def writer(request: Request) -> None:
 
 WebDep = Annotated[Web, Depends(web_of)]
 Sites = Annotated[list[str], Query(description="only these sites (repeatable)", max_length=100)]
+Day = Annotated[str, Query(pattern=r"^(\d{1,2}/\d{1,2}/\d{4}|\d{4}-\d{2}-\d{2})?$",
+                           description="dd/mm/yyyy (or yyyy-mm-dd)")]
 
 
 class Copy(BaseModel):
@@ -149,8 +150,8 @@ def api_search(  # noqa: PLR0917 - one parameter per filter
     web: WebDep,
     q: Annotated[str, Query(max_length=4000, description="the query language of `newsmon search`")] = "",
     site: Sites = [],  # noqa: B006 - FastAPI copies defaults
-    since: Annotated[str, Query(max_length=10, description="dd/mm/yyyy")] = "",
-    until: Annotated[str, Query(max_length=10, description="dd/mm/yyyy")] = "",
+    since: Day = "",
+    until: Day = "",
     sort: Literal["relevance", "date"] = "relevance",
     page: Annotated[int, Query(ge=1, le=1000)] = 1,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
@@ -166,8 +167,8 @@ def api_export(  # noqa: PLR0917 - one parameter per filter
     web: WebDep,
     q: Annotated[str, Query(max_length=4000)] = "",
     site: Sites = [],  # noqa: B006 - FastAPI copies defaults
-    since: Annotated[str, Query(max_length=10)] = "",
-    until: Annotated[str, Query(max_length=10)] = "",
+    since: Day = "",
+    until: Day = "",
     format: Literal["csv", "jsonl"] = "csv",
 ) -> StreamingResponse:
     """Every article of the search (all copies, newest first), streamed: CSV or JSON lines."""
