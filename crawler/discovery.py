@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from scrapy.selector import Selector
 from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import Sitemap
 
+from config.settings import VN_TZ
 from search.article import to_iso
 
 
@@ -26,13 +28,40 @@ class Entry:
     date: str | None = None
 
 
-def _rfc822(value: str | None) -> str | None:
-    if not value:
+# What Vietnamese feeds put around an RFC 822 date: a day name of their own ("Thứ hai,",
+# "T2,", "CN,"), a short offset ("+07", "GMT+7") that the standard parser misreads as minutes
+# or drops, or a day-first numeric date ("01/12/2025 10:00").
+_DAY_NAME = re.compile(r"^\s*(?:[^\d,]{1,12}|T[2-7]),\s*")
+_SHORT_OFFSET = re.compile(r"\s*(?:GMT|UTC)?\s*([+-])(\d{1,2})(?::?(\d{2}))?\s*$", re.IGNORECASE)
+_DAY_FIRST = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T,]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+
+
+def feed_date(value: str | None) -> str | None:
+    """A feed's date as ISO 8601 with its offset (+07:00 when it gives none), or None."""
+    if not value or not value.strip():
         return None
+    text = value.strip()
+    if re.match(r"^\d{4}-\d{2}-\d{2}", text):  # ISO 8601 (Atom, some RSS)
+        return to_iso(text)
+    text = _DAY_NAME.sub("", text)
+    offset: tzinfo = VN_TZ
+    found = _SHORT_OFFSET.search(text)
+    if found:
+        sign, hours, minutes = found.groups()
+        offset = timezone((-1 if sign == "-" else 1) * timedelta(hours=int(hours), minutes=int(minutes or 0)))
+        text = text[:found.start()].strip()
+    numeric = _DAY_FIRST.match(text)
     try:
-        return parsedate_to_datetime(value.strip()).isoformat()
-    except (TypeError, ValueError):
-        return to_iso(value)
+        if numeric:
+            day, month, year, hour, minute, second = (int(g) if g else 0 for g in numeric.groups())
+            moment = datetime(year, month, day, hour, minute, second)
+        else:
+            moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=offset)
+    return moment.isoformat()
 
 
 def feed_entries(response: Response) -> list[Entry]:
@@ -45,7 +74,7 @@ def feed_entries(response: Response) -> list[Entry]:
         link = item.xpath("normalize-space(link)").get() or item.xpath("normalize-space(guid)").get()
         date = item.xpath("normalize-space(pubDate)").get() or item.xpath("normalize-space(date)").get()
         if link:
-            entries.append(Entry(response.urljoin(link), _rfc822(date)))
+            entries.append(Entry(response.urljoin(link), feed_date(date)))
     for item in selector.xpath("//entry"):
         link = (item.xpath("link[@rel='alternate']/@href").get()
                 or item.xpath("link[not(@rel)]/@href").get())

@@ -39,7 +39,12 @@ class Site(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(pattern=r"^[a-z0-9-]+$")
+    # The site's Vietnamese name, as people write it in a "(Nguồn: ...)" line.
+    title: str | None = Field(default=None, min_length=2, max_length=200)
     url: str
+    # Other hosts the site answers from (a domain it moved to, a mobile host): its links,
+    # feeds and redirects there are its own, and its articles keep this entry's name.
+    aliases: list[str] = []
     feeds: list[str] = []
     sitemaps: list[str] = []
     listings: list[str] = []
@@ -59,6 +64,17 @@ class Site(BaseModel):
     @classmethod
     def _urls(cls, values: list[str]) -> list[str]:
         return [_check_http_url(v) for v in values]
+
+    @field_validator("aliases")
+    @classmethod
+    def _hosts(cls, values: list[str]) -> list[str]:
+        hosts = []
+        for value in values:
+            host = site_host(value if "//" in value else f"https://{value}")
+            if not host or "/" in value.split("//", 1)[-1].strip("/"):
+                raise ValueError(f"not a host name: {value!r} (e.g. tuoitre.vn)")
+            hosts.append(host)
+        return hosts
 
     @field_validator("article_url")
     @classmethod
@@ -83,6 +99,11 @@ class Site(BaseModel):
     def domain(self) -> str:
         """The home page's host as `site_host` spells it (`congdoan.vn`, `127.0.0.1:8731`)."""
         return site_host(self.url)
+
+    @property
+    def hosts(self) -> list[str]:
+        """The site's own host and its aliases."""
+        return [self.domain, *self.aliases]
 
     @property
     def article_pattern(self) -> re.Pattern[str] | None:

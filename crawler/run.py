@@ -38,6 +38,8 @@ SUMMARY_KEYS = {
     "revisits": "newsmon/revisits",
     "revisits_unchanged": "newsmon/revisits_unchanged",
     "dead_links": "newsmon/dead_links",
+    "moved": "newsmon/moved",
+    "challenges": "newsmon/challenges",
 }
 
 
@@ -69,6 +71,10 @@ def summarize(stats: dict[str, Any]) -> dict[str, Any]:
         out["cut_off"] = f"depth limit {depth_limit} reached"
     if stats.get("finish_reason") == "closespider_pagecount":
         out["cut_off"] = "page budget reached"
+    if stats.get("newsmon/moved_to"):
+        out["moved_to"] = stats["newsmon/moved_to"]
+        out["warning"] = (f"the site has moved to {stats['newsmon/moved_to']}: set its url (or an alias) "
+                          "in the registry")
     pages = int(stats.get("newsmon/health/pages", 0))
     if pages:
         # Extraction health: the share of article pages read with a title, a date and a body

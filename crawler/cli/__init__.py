@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crawler.cli import alerts, crawl, es, extract, search, serve  # noqa: F401 - they register commands
+from crawler.cli import alerts, crawl, es, extract, search, serve, sites  # noqa: F401 - they register commands
 from crawler.cli.common import app
 
 

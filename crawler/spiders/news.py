@@ -28,7 +28,7 @@ from config.settings import Settings, get_settings
 from crawler.discovery import feed_entries, pagination_links, sitemap_body, sitemap_entries
 from crawler.registry import Site, load_registry, select_sites
 from crawler.seen import FETCH, SKIP, SeenStore, Validators
-from search.article import Article, ExtractionFailed, PageItem, canonical_url, same_site
+from search.article import Article, ExtractionFailed, PageItem, canonical_url, same_site, site_host
 
 # Pages that are about the site, not news: followed for links, never extracted. (Photo and
 # video sections are news: a photo story is an article, its captions its text.)
@@ -89,6 +89,9 @@ class NewsSpider(scrapy.Spider):
         self.site = site
         # The site's own host may be a private address (a federation's intranet server).
         self.own_hosts = frozenset({urlsplit(site.url).hostname or ""})
+        # The site's hosts: its own, its registry aliases, and a host it moved to (found
+        # when the crawl is redirected there for good).
+        self.hosts = set(site.hosts)
         self.links = LinkExtractor(deny_extensions=None, tags=("a", "area"), attrs=("href",))
         self.queued: set[str] = set()
         self.seen: SeenStore | None = None
@@ -144,8 +147,26 @@ class NewsSpider(scrapy.Spider):
             return scrapy.Request(url, callback=self.parse_page, headers=headers, meta=meta)
         return scrapy.Request(url, callback=self.parse_page, meta=meta)
 
+    def _ours(self, url: str) -> bool:
+        return any(same_site(url, host) for host in self.hosts)
+
     def _is_article(self, url: str) -> bool:
-        return same_site(url, self.site.domain) and looks_like_article(url, self.site.article_pattern)
+        return self._ours(url) and looks_like_article(url, self.site.article_pattern)
+
+    def _follow_move(self, response: Response) -> None:
+        """A page of the site redirected for good (301/308) to another host: the site moved.
+        That host is the site's from now on in this crawl (its articles keep the registry
+        name) and the summary suggests the new address."""
+        chain = response.meta.get("redirect_urls") or []
+        if not chain or self._ours(response.url) or not self._ours(chain[0]):
+            return
+        if not set(response.meta.get("redirect_reasons") or []) <= {301, 308}:
+            return  # a temporary redirect says nothing about where the site lives
+        self.hosts.add(site_host(response.url))
+        self.crawler.stats.inc_value("newsmon/moved")
+        if canonical_url(chain[0]) == canonical_url(self.site.url):
+            self.crawler.stats.set_value("newsmon/moved_to", response.url)
+        self.logger.warning("%s redirects for good to %s: the site has moved", chain[0], response.url)
 
     async def start(self) -> AsyncIterator[Any]:
         """The site's sources, or its home page when it names none."""
@@ -164,6 +185,7 @@ class NewsSpider(scrapy.Spider):
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
         """Article URLs of an RSS or Atom feed, with the dates it gives them."""
+        self._follow_move(response)
         entries = feed_entries(response)
         self.crawler.stats.inc_value("newsmon/feed_entries", len(entries))
         for entry in entries:
@@ -174,6 +196,7 @@ class NewsSpider(scrapy.Spider):
 
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
         """Article URLs (and child sitemaps) of a sitemap, sitemap index or robots.txt."""
+        self._follow_move(response)
         if response.url.endswith("/robots.txt"):
             for url in sitemap_urls_from_robots(response.body, base_url=response.url):
                 request = self._discovery(url, self.parse_sitemap)
@@ -199,9 +222,10 @@ class NewsSpider(scrapy.Spider):
     def parse_listing(self, response: Response) -> Iterator[Any]:
         """Article links of a listing page; the next page only while this one brought
         something new (an incremental crawl stops at the first page of known articles)."""
+        self._follow_move(response)
         if not isinstance(response, HtmlResponse):
             return
-        links = [link for link in self.links.extract_links(response) if same_site(link.url, self.site.domain)]
+        links = [link for link in self.links.extract_links(response) if self._ours(link.url)]
         new = 0
         for link in links:
             if self._is_article(link.url):
@@ -220,6 +244,7 @@ class NewsSpider(scrapy.Spider):
 
     def parse_page(self, response: Response) -> Iterator[Any]:
         """An article page becomes a `PageItem`; without sources, its links are followed."""
+        self._follow_move(response)
         if response.status in _ARTICLE_STATUSES:
             self._settle(response)
             return
@@ -240,7 +265,7 @@ class NewsSpider(scrapy.Spider):
         if self.site.feeds or self.site.sitemaps or self.site.listings:
             return  # the site's sources are its discovery; its pages are not walked
         for link in self.links.extract_links(response):
-            if not same_site(link.url, self.site.domain):
+            if not self._ours(link.url):
                 continue
             if looks_like_article(link.url, self.site.article_pattern):
                 request = self._article(link.url)

@@ -54,12 +54,13 @@ class Hit(BaseModel):
 
 
 class SearchOut(BaseModel):
-    """A page of results; `total` counts stories, `facets` stories per site and per day."""
+    """A page of results; `total` counts stories; with `facets=true`, stories per site and per
+    day (Asia/Ho_Chi_Minh)."""
 
     total: int
     page: int
     hits: list[Hit]
-    facets: dict[str, dict[str, int]]
+    facets: dict[str, dict[str, int]] | None = None
 
 
 class StoryCopy(BaseModel):
@@ -155,10 +156,11 @@ def api_search(  # noqa: PLR0917 - one parameter per filter
     sort: Literal["relevance", "date"] = "relevance",
     page: Annotated[int, Query(ge=1, le=1000)] = 1,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    facets: Annotated[bool, Query(description="also stories per site and per day (costs time)")] = False,
 ) -> dict[str, Any]:
-    """Stories matching the query, one per story with its other copies, and facets."""
+    """Stories matching the query, one per story with its other copies (and facets)."""
     form = SearchForm(q=q, sites=site, since=since, until=until, sort=sort, page=page)
-    return {"page": page, **service.run_search(web, form, limit=limit)}
+    return {"page": page, **service.run_search(web, form, limit=limit, facets=facets)}
 
 
 @router.get("/export", summary="Tải về", response_class=StreamingResponse,

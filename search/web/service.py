@@ -103,9 +103,9 @@ class SearchForm:
         return first, last
 
 
-def run_search(web: Web, form: SearchForm, limit: int = PAGE_SIZE) -> dict[str, Any]:
-    """The stories matching the form, with stories per site and per day; QueryError when
-    the query or a filter cannot be read or Elasticsearch refuses it."""
+def run_search(web: Web, form: SearchForm, limit: int = PAGE_SIZE, *, facets: bool = True) -> dict[str, Any]:
+    """The stories matching the form, with (`facets`) stories per site and per day; QueryError
+    when the query or a filter cannot be read or Elasticsearch refuses it."""
     first, last = form.dates()
     unknown = [s for s in form.sites if s not in web.site_names]
     if unknown:
@@ -114,7 +114,7 @@ def run_search(web: Web, form: SearchForm, limit: int = PAGE_SIZE) -> dict[str, 
     sort = form.sort if query is not None else "date"  # without words, relevance means nothing
     try:
         return search(web.es, web.config.index_prefix, query, sites=form.sites, since=first, until=last,
-                      sort=sort, limit=limit, page=form.page, facets=True)
+                      sort=sort, limit=limit, page=form.page, facets=facets)
     except ApiError as exc:
         if exc.status_code >= 500:
             raise
@@ -234,8 +234,8 @@ def preview(web: Web, query: str, sites: list[str]) -> dict[str, Any]:
                       sort="date")
     if not query.strip():
         raise QueryError("truy vấn trống: hãy nhập từ cần tìm")
-    recent = run_search(web, week)
-    everything = run_search(web, SearchForm(q=query, sites=sites), limit=1)
+    recent = run_search(web, week, facets=False)
+    everything = run_search(web, SearchForm(q=query, sites=sites), limit=1, facets=False)
     return {"week": recent["total"], "total": everything["total"], "hits": recent["hits"]}
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from crawler.registry import RegistryError, load_registry, select_sites
+from search.article import same_site
 from tests.support import ROOT, run_cli
 
 GOOD = """\
@@ -40,10 +41,23 @@ def test_valid_registry_loads_with_defaults(tmp_path: Path) -> None:
     assert [s.name for s in select_sites(sites, ["congdoan"], path)] == ["congdoan"]
 
 
-def test_bundled_registry_is_valid() -> None:
+def test_the_default_registry_validates_and_names_every_site() -> None:
     sites = load_registry(ROOT / "config" / "sites.yaml")
-    assert sites
-    assert all(s.url.startswith("https://") for s in sites)
+    assert len(sites) >= 10
+    assert all(s.title and len(s.title) > 5 for s in sites)
+    for site in sites:  # every source is on one of the site's own hosts
+        for url in (*site.feeds, *site.sitemaps, *site.listings):
+            assert any(same_site(url, host) for host in site.hosts), (site.name, url)
+    moved = next(s for s in sites if s.name == "nld")
+    assert moved.hosts == ["tuoitre.vn", "nld.com.vn"]
+    assert moved.article_pattern is not None
+    assert moved.article_pattern.search("https://nld.com.vn/cong-doan/tin-a-b-c-20181206125646445.htm")
+
+
+def test_aliases_are_host_names(tmp_path: Path) -> None:
+    text = "sites:\n  - name: ok\n    url: https://a.vn/\n    aliases: [https://www.b.vn, c.vn]\n"
+    path = _write(tmp_path, text)
+    assert load_registry(path)[0].hosts == ["a.vn", "b.vn", "c.vn"]
 
 
 @pytest.mark.parametrize(("text", "site", "key", "words"), [
@@ -55,6 +69,8 @@ def test_bundled_registry_is_valid() -> None:
     ("sites:\n  - name: ok\n    url: https://a.vn/\n  - name: ok\n    url: https://b.vn/\n", "ok", "name",
      "duplicate"),
     ("sites:\n  - name: ok\n", "ok", "url", "missing"),
+    ("sites:\n  - name: ok\n    url: https://a.vn/\n    aliases: [b.vn/tin]\n", "ok", "aliases", "host name"),
+    ("sites:\n  - name: ok\n    url: https://a.vn/\n    title: ''\n", "ok", "title", "at least"),
     ("sites:\n  - name: ok\n    url: https://a.vn/\n    extract:\n      title: 'td..x'\n", "ok",
      "extract.title", "CSS selector or XPath"),
     ("sites:\n  - name: ok\n    url: https://a.vn/\n    extract:\n      drop: ['//div[']\n", "ok",

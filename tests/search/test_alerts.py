@@ -274,7 +274,7 @@ def test_rules_are_validated_listed_and_removed(tmp_path: Path) -> None:
          "--site", "nld")
     assert "đã có cảnh báo" in _cli(env, "alerts", "add", "--name", "Lương", "--query", "x", "--email",
                                     "a@cd.example.vn", code=2)
-    assert "parentheses" in _cli(env, "alerts", "add", "--name", "B", "--query", "(lương", "--email",
+    assert "chưa được đóng" in _cli(env, "alerts", "add", "--name", "B", "--query", "(lương", "--email",
                                  "a@cd.example.vn", code=2)
     assert "e-mail" in _cli(env, "alerts", "add", "--name", "C", "--query", "x", "--email", "nobody", code=2)
     assert "no site named" in _cli(env, "alerts", "add", "--name", "D", "--query", "x", "--email",
@@ -283,7 +283,7 @@ def test_rules_are_validated_listed_and_removed(tmp_path: Path) -> None:
                             "--mode", "hourly", code=2)
     rows = json.loads(_cli(env, "alerts", "list", "--json").splitlines()[0])
     assert rows == [{"name": "Lương", "query": "lương -Tết", "emails": ["a@cd.example.vn"], "sites": ["nld"],
-                     "mode": "instant"}]
+                     "mode": "instant", "paused": False, "last_sent": None, "last_stories": 0, "stories": 0}]
     _cli(env, "alerts", "remove", "Lương")
     assert "không có cảnh báo nào" in _cli(env, "alerts", "remove", "Lương", code=2)
 

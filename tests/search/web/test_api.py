@@ -25,7 +25,7 @@ pytestmark = pytest.mark.es
 
 
 def test_search_without_diacritics_finds_the_story_once_with_its_copy(client: TestClient) -> None:
-    answer = client.get("/api/search", params={"q": "nha o xa hoi"})
+    answer = client.get("/api/search", params={"q": "nha o xa hoi", "facets": "true"})
     assert answer.status_code == 200
     result = answer.json()
     assert result["total"] == 1
