@@ -143,7 +143,25 @@ def _fewer_collections() -> None:
 
 def crawl_overrides(config: Settings) -> dict[str, Any]:
     """What a crawl's Scrapy components take from newsmon's settings (in `from_crawler`)."""
-    return {**crawl_defaults(config), "NEWSMON_SETTINGS": config}
+    return {**crawl_defaults(config), "NEWSMON_SETTINGS": config, "NEWSMON_ORIGINS": origin_names(config)}
+
+
+def origin_names(config: Settings) -> dict[str, str]:
+    """Every registry site by the words a republished copy may name it with: its title, its
+    name and its hosts, folded (no diacritics, lower case)."""
+    from crawler.registry import RegistryError, load_registry
+    from search.textnorm import fold
+
+    try:
+        sites = load_registry(config.config)
+    except RegistryError:
+        return {}  # the crawl itself reports a bad registry
+    names: dict[str, str] = {}
+    for site in sites:
+        for words in (site.title, site.name, *site.hosts):
+            if words:
+                names.setdefault(fold(words).strip(), site.name)
+    return names
 
 
 @dataclass

@@ -8,7 +8,12 @@ trips to Elasticsearch, not one per article.
 A copy is found, in this order of evidence:
 1. the same folded body (`content_hash`);
 2. the article names its origin (`(Nguồn: URL)`) and that URL is indexed;
-3. near-duplicate text: MinHash (datasketch) over word 5-shingles of the folded body,
+3. the article names its origin in words only (`(Nguồn: Báo Lao Động)`), those words are a
+   registry site's title, name or host (the crawl hands the table over), and a stored
+   article of that site, published within two days, is similar at the lower
+   `NAMED_JACCARD` (its text may have been cut or padded by the republisher); an original
+   indexed after such a copy finds it by the words naming its site;
+4. near-duplicate text: MinHash (datasketch) over word 5-shingles of the folded body,
    banded for locality-sensitive lookup (32 bands of 4 rows, stored as keywords so the
    index itself is the LSH table), then accepted when the estimated Jaccard similarity
    is at least `NEAR_DUP_JACCARD`. A republished story differs by a trimmed paragraph, a
@@ -34,6 +39,8 @@ from search.article import Article, canonical_url, doc_id
 
 NUM_PERM, BANDS, ROWS, SHINGLE = 128, 32, 4, 5
 NEAR_DUP_JACCARD = 0.5
+NAMED_JACCARD = 0.3  # when the copy names the origin's site in words
+NAMED_WINDOW_DAYS = 2
 _SEED = 20211208
 _WORDS = re.compile(r"\w+")
 
@@ -102,6 +109,8 @@ class Recent:
     by_band: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     by_source: dict[str, dict[str, Any]] = field(default_factory=dict)  # origin URL -> its copy's story
     firsts: dict[str, list[int]] = field(default_factory=dict)  # first-seen article id -> its signature
+    by_site: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # a site's latest stories
+    per_site: int = 200
     limit: int = 50_000  # stories remembered (oldest forgotten first: by then searchable)
     per_band: int = 8    # candidates kept per band (template-heavy sites share many bands)
 
@@ -120,6 +129,10 @@ class Recent:
             self.firsts[doc.id] = doc.minhash or []
             while len(self.firsts) > self.limit:
                 self.firsts.pop(next(iter(self.firsts)))
+        latest = self.by_site.setdefault(doc.site or "", [])
+        latest.append(story)
+        if len(latest) > self.per_site:
+            del latest[0]
         for band in doc.lsh_bands or []:
             stories = self.by_band.setdefault(band, [])
             stories.append(story)
@@ -133,9 +146,11 @@ _STORED_FIELDS = ["content_hash", "cluster", "duplicate_of", "indexed_at", "publ
 _CANDIDATES_PER_DOC = 5
 
 
-def resolve(es: Elasticsearch, index: str, docs: list[Article], now: str,
-            recent: Recent | None = None) -> Decision:
-    """Classify a batch with three round trips (an mget, one search, one msearch)."""
+def resolve(es: Elasticsearch, index: str, docs: list[Article], now: str,  # noqa: PLR0917
+            recent: Recent | None = None, origins: dict[str, str] | None = None) -> Decision:
+    """Classify a batch with three round trips (an mget, one search, one msearch), and two
+    more msearches when sites are known by their words (`origins`: folded site title, name
+    or host -> site name): copies naming their origin's site, and the origin meeting them."""
     recent = recent if recent is not None else Recent()
     by_id: dict[str, Article] = {}
     for doc in docs:
@@ -166,6 +181,8 @@ def resolve(es: Elasticsearch, index: str, docs: list[Article], now: str,
     near = _near_candidates(es, index, unmatched)
     named = _named_as_source(es, index, unmatched)
     firsts = _first_signatures(es, index, near, recent)
+    worded = _named_in_words(es, index, unmatched, origins or {}, recent)
+    naming = _copies_naming_site(es, index, unmatched, origins or {})
     for doc in fresh:
         key, hashed = doc.id or "", doc.content_hash or ""
         doc.indexed_at = now
@@ -173,7 +190,8 @@ def resolve(es: Elasticsearch, index: str, docs: list[Article], now: str,
                  or _story_of(stored.get(sources.get(key, "")), sources.get(key))
                  # A copy that names this article as its origin was indexed first (order-independent).
                  or recent.by_source.get(doc.canonical_url or "") or named.get(doc.canonical_url or "")
-                 or _nearest(doc, near.get(key, []) + _recent_candidates(recent, doc), firsts, recent.firsts))
+                 or _nearest(doc, near.get(key, []) + _recent_candidates(recent, doc), firsts, recent.firsts)
+                 or _nearest(doc, worded.get(key, []) + naming.get(key, []), threshold=NAMED_JACCARD))
         if story is not None:
             doc.cluster, doc.duplicate_of = story["cluster"], story["first"]
             decision.duplicates += 1
@@ -192,10 +210,11 @@ def _story_of(source: dict[str, Any] | None, source_id: str | None) -> dict[str,
 
 
 def _nearest(doc: Article, candidates: list[dict[str, Any]], firsts: dict[str, list[int]] | None = None,
-             recent_firsts: dict[str, list[int]] | None = None) -> dict[str, Any] | None:
+             recent_firsts: dict[str, list[int]] | None = None,
+             threshold: float = NEAR_DUP_JACCARD) -> dict[str, Any] | None:
     """The most similar candidate above the threshold whose story's first-seen article is
     similar too: a chain of half-similar texts must not glue different stories together."""
-    best, best_score = None, NEAR_DUP_JACCARD
+    best, best_score = None, threshold
     for candidate in candidates:
         score = similarity(doc.minhash or [], candidate.get("minhash") or [])
         if score < best_score or candidate["id"] == doc.id:
@@ -203,10 +222,71 @@ def _nearest(doc: Article, candidates: list[dict[str, Any]], firsts: dict[str, l
         first = candidate["first"]
         signature = (firsts or {}).get(first) or (recent_firsts or {}).get(first)
         if first != candidate["id"] and signature is not None \
-                and similarity(doc.minhash or [], signature) < NEAR_DUP_JACCARD:
+                and similarity(doc.minhash or [], signature) < threshold:
             continue
         best, best_score = candidate, score
     return best
+
+
+def _named_in_words(es: Elasticsearch, index: str, docs: list[Article], origins: dict[str, str],
+                    recent: Recent) -> dict[str, list[dict[str, Any]]]:
+    """For articles naming their origin's site in words: that site's articles published
+    within two days of them (one msearch) and its latest ones this process wrote, as
+    near-duplicate candidates."""
+    from pipelines.extraction.body import source_name
+
+    asked: list[tuple[Article, str]] = []
+    for doc in docs:
+        name = source_name(doc.text or "") if doc.published else None
+        site = origins.get(textnorm.fold(name).strip()) if name else None
+        if site and site != doc.site:
+            asked.append((doc, site))
+    if not asked:
+        return {}
+    searches: list[dict[str, Any]] = []
+    for doc, site in asked:
+        days = f"{NAMED_WINDOW_DAYS}d"
+        window = {"gte": f"{doc.published}||-{days}", "lte": f"{doc.published}||+{days}"}
+        searches.append({"index": index})
+        searches.append({"size": _CANDIDATES_PER_DOC, "_source": ["cluster", "duplicate_of", "minhash"],
+                         "query": {"bool": {"filter": [{"term": {"site": site}},
+                                                       {"range": {"published": window}}]}}})
+    responses = es.msearch(searches=searches)["responses"]
+    return {doc.id or "": _candidates(response) + recent.by_site.get(site, [])
+            for (doc, site), response in zip(asked, responses, strict=True)}
+
+
+def _copies_naming_site(es: Elasticsearch, index: str, docs: list[Article],
+                        origins: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """The other way round: stored articles of other sites, published within two days, whose
+    text names this article's site in words (`Nguồn: <title>`), as candidates (one msearch)."""
+    names: dict[str, list[str]] = {}
+    for words, site in origins.items():
+        if " " in words:  # titles; a bare name or host is too easily a word of the text
+            names.setdefault(site, []).append(words)
+    asked = [doc for doc in docs if doc.published and names.get(doc.site or "")]
+    if not asked:
+        return {}
+    searches: list[dict[str, Any]] = []
+    for doc in asked:
+        days = f"{NAMED_WINDOW_DAYS}d"
+        window = {"gte": f"{doc.published}||-{days}", "lte": f"{doc.published}||+{days}"}
+        phrases = [{"match_phrase": {"text_fold": f"{lead} {words}"}}
+                   for words in names[doc.site or ""] for lead in ("nguon", "theo")]
+        searches.append({"index": index})
+        searches.append({"size": _CANDIDATES_PER_DOC, "_source": ["cluster", "duplicate_of", "minhash"],
+                         "query": {"bool": {"filter": [{"range": {"published": window}}],
+                                            "must_not": [{"term": {"site": doc.site}}],
+                                            "should": phrases, "minimum_should_match": 1}}})
+    responses = es.msearch(searches=searches)["responses"]
+    return {doc.id or "": _candidates(response) for doc, response in zip(asked, responses, strict=True)}
+
+
+def _candidates(response: dict[str, Any]) -> list[dict[str, Any]]:
+    """Stored articles of one msearch answer, as `_nearest` weighs them."""
+    return [{"id": h["_id"], "cluster": h["_source"]["cluster"],
+             "first": h["_source"].get("duplicate_of") or h["_id"],
+             "minhash": h["_source"].get("minhash") or []} for h in response.get("hits", {}).get("hits", [])]
 
 
 def _named_as_source(es: Elasticsearch, index: str, docs: list[Article]) -> dict[str, dict[str, Any]]:
@@ -261,13 +341,7 @@ def _near_candidates(es: Elasticsearch, index: str,
                                                        for band in doc.lsh_bands or []],
                                             "minimum_should_match": 1}}})
     responses = es.msearch(searches=searches)["responses"]
-    found: dict[str, list[dict[str, Any]]] = {}
-    for doc, response in zip(docs, responses, strict=True):
-        found[doc.id or ""] = [{"id": h["_id"], "cluster": h["_source"]["cluster"],
-                             "first": h["_source"].get("duplicate_of") or h["_id"],
-                             "minhash": h["_source"].get("minhash") or []}
-                            for h in response.get("hits", {}).get("hits", [])]
-    return found
+    return {doc.id or "": _candidates(response) for doc, response in zip(docs, responses, strict=True)}
 
 
 def _first_seen(es: Elasticsearch, index: str, hashes: set[str]) -> dict[str, dict[str, Any]]:

@@ -72,7 +72,8 @@ def _retryable(status: int, error: Any) -> bool:
     return status in _RETRY_STATUS or status >= 500 or any(b in kind for b in _BLOCK)
 
 
-def write_batch(es: Elasticsearch, prefix: str, docs: list[Article]) -> Written:
+def write_batch(es: Elasticsearch, prefix: str, docs: list[Article],
+                origins: dict[str, str] | None = None) -> Written:
     """Dedup-resolve and bulk-write one batch. Raises when Elasticsearch cannot be reached
     (the caller keeps the whole batch); items it refuses come back in `retry`/`rejected`."""
     # Milliseconds (the date type's resolution): alerts compare indexing times with the
@@ -83,7 +84,7 @@ def write_batch(es: Elasticsearch, prefix: str, docs: list[Article]) -> Written:
         if prefix not in _ready:
             schema.setup(es, prefix)
             _ready.add(prefix)
-        decision = resolve(es, index, docs, now, _recent.setdefault(prefix, Recent()))
+        decision = resolve(es, index, docs, now, _recent.setdefault(prefix, Recent()), origins)
         by_id = {d.id: d for d in [*decision.new, *decision.updated]}
         actions = [
             {"_op_type": "create", "_index": index, "_id": d.id, "_source": _es_source(d)}
@@ -130,6 +131,8 @@ class IndexPipeline:
         self.crawler = crawler
         self.stats = crawler.stats
         self.settings = settings
+        # Registry sites by the words a copy may name them with (see dedup `_named_in_words`).
+        self.origins: dict[str, str] = dict(crawler.settings.getdict("NEWSMON_ORIGINS"))
         self.journal = Journal(settings.spool_dir)
         self.buffer: list[Article] = []
         self.started: list[str] = []  # stories this crawl started: re-checked at its end
@@ -226,7 +229,7 @@ class IndexPipeline:
         (unless they are journalled already), list what it refused for good."""
         assert self.es is not None
         try:
-            written = write_batch(self.es, self.settings.index_prefix, docs)
+            written = write_batch(self.es, self.settings.index_prefix, docs, self.origins)
         except (ESConnectionError, ApiError, helpers.BulkIndexError) as exc:
             reason = type(exc).__name__
             if not isinstance(exc, ESConnectionError):

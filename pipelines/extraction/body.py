@@ -38,6 +38,18 @@ def find_lead(zone: HtmlElement) -> str | None:
 
 _SOURCE = re.compile(r"\(\s*(?:Nguồn|Theo|Source)\s*:?\s*(https?://[^\s)]+)\s*\)", re.IGNORECASE)
 
+# "(Nguồn: Công đoàn Việt Nam)", "(Theo Báo Lao Động)": an origin named in words only.
+_SOURCE_NAME = re.compile(r"\(\s*(?:Nguồn|Theo)\s*:?\s*([^()\n:/]{2,80}?)\s*\)", re.IGNORECASE)
+
+
+def source_name(text: str) -> str | None:
+    """The origin a republished article names in words (no address), e.g. `(Nguồn: Báo Lao
+    Động)`; None when it names none or gives an address."""
+    named = [m.group(1).strip() for m in _SOURCE_NAME.finditer(text)]
+    last = named[-1] if named else None  # a source line ends the article
+    return last if last and not re.search(r"https?|www\.", last) else None
+
+
 def source_url(text: str) -> str | None:
     """The origin a republished article names, e.g. `(Nguồn: https://nld.com.vn/...)`."""
     match = _SOURCE.search(text)

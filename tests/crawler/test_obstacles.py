@@ -5,6 +5,7 @@ domain; and feed dates written the way Vietnamese feeds write them."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -187,3 +188,35 @@ def test_sites_check_tells_a_healthy_a_dead_a_moved_and_a_walled_site_apart(tmp_
     assert all(c["ok"] for c in articles)                 # title, date and body
     assert one.returncode == 0, one.stderr
     assert one.stdout.startswith("healthy: đọc được")
+
+
+@pytest.mark.es
+def test_discover_finds_sources_and_pattern_and_its_added_entry_crawls(tmp_path: Path, env: dict[str, str],
+                                                                      es: Elasticsearch) -> None:
+    root = tmp_path / "www"
+    registry = tmp_path / "sites.yaml"
+    before = "# my federation's sites\nsites:\n  - name: other\n    title: Trang khác\n    url: https://a.vn/\n"
+    registry.write_text(before, encoding="utf-8")
+    env.update(NEWSMON_CONFIG=str(registry), NEWSMON_ALLOW_PRIVATE_HOSTS="true")
+    with serve(root, "plain") as home:
+        articles = generate_site(root, 6, home.split("/")[2])
+        shown = run_cli("sites", "discover", home, "--json", env=env)
+        added = run_cli("sites", "discover", home, "--add", env=env)
+        entry = json.loads(shown.stdout)["entry"]
+        crawled = run_cli("crawl", "--site", entry["name"], "--json", env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert entry["feeds"] == [home + "rss/tin-moi.rss"]
+    assert entry["sitemaps"] == [home + "sitemap.xml"]
+    assert entry["listings"] == [home + "tin-tuc/"]
+    assert entry["title"] == "Công đoàn Mẫu"
+    pattern = re.compile(entry["article_url"])
+    assert all(pattern.search(home + a.path) for a in articles)
+    assert not pattern.search(home + "tin-tuc/")
+    tried = json.loads(shown.stdout)["articles"]
+    assert len(tried) == 3
+    assert all(row["title"] and row["published"] for row in tried)
+    assert added.returncode == 0, added.stderr
+    text = registry.read_text(encoding="utf-8")
+    assert text.startswith(before)                                   # nothing else in the file changed
+    assert crawled.returncode == 0, crawled.stderr
+    assert json.loads(crawled.stdout)[entry["name"]]["new"] == len(articles)

@@ -8,7 +8,7 @@ import itertools
 import pytest
 from elasticsearch import Elasticsearch
 
-from pipelines.dedup import NEAR_DUP_JACCARD, fingerprint, similarity
+from pipelines.dedup import NAMED_JACCARD, NEAR_DUP_JACCARD, fingerprint, similarity
 from pipelines.index import write_batch
 from pipelines.normalize import normalize_article
 from search.article import Article
@@ -194,3 +194,44 @@ def test_stories_started_by_two_crawls_at_once_become_one_and_the_ledger_follows
     es.indices.refresh(index=alias_name(prefix))
     assert merge_late_copies(es, alias_name(prefix), [first.id]) == []  # the earlier story stays put
     store.close()
+
+
+def test_a_copy_naming_its_origin_in_words_joins_it_at_a_lower_similarity(es: Elasticsearch,
+                                                                          env: dict[str, str]) -> None:
+    prefix = env["NEWSMON_INDEX_PREFIX"]
+    origins = {"bao nguoi lao dong": "nld", "nld": "nld"}
+    original = _article("nld", "hoi-nghi", "Hội nghị trực tuyến quán triệt Nghị quyết", STORY)
+    write_batch(es, prefix, [original], origins)
+    # The republisher kept half the story and wrote the rest itself: too little for a join
+    # on similarity alone.
+    own = ["Ban Thường vụ LĐLĐ huyện đã cử 40 cán bộ tham dự tại điểm cầu của huyện ủy.",
+           "Các đồng chí dự hội nghị ghi nhận nhiều ý kiến về việc chăm lo đời sống công nhân khu trọ."]
+    kept = STORY[:3]
+    named = _article("ldld", "hoi-nghi-huyen", "Cán bộ huyện dự hội nghị quán triệt",
+                     [*kept, *own, "(Nguồn: Báo Người Lao Động)"])
+    unnamed = _article("cdn", "hoi-nghi-huyen", "Cán bộ huyện dự hội nghị quán triệt", [*kept, *own])
+    wrong_site = _article("cdx", "hoi-nghi-huyen", "Cán bộ huyện dự hội nghị quán triệt",
+                          [*kept, *own, "(Nguồn: Báo Lao Động Thủ Đô)"])
+    assert NAMED_JACCARD <= similarity(named.minhash or [], original.minhash or []) < NEAR_DUP_JACCARD
+    write_batch(es, prefix, [named, unnamed, wrong_site], origins)
+    stored = {doc.site: es.get(index=alias_name(prefix), id=doc.id)["_source"]
+              for doc in (named, unnamed, wrong_site)}
+    assert stored["ldld"]["duplicate_of"] == original.id
+    assert stored["cdn"]["cluster"] != original.cluster
+    assert stored["cdx"]["cluster"] != original.cluster
+    # The other way round: the copy first, then its original meets it.
+    late_original = _article("nld", "tin-goc-muon", "Hội nghị ở huyện", [*BONUS_B, *STORY[3:]])
+    late_copy = _article("ldld", "tin-lai-som", "Hội nghị ở huyện (tin lại)",
+                         [*BONUS_B, *own, "(Theo Báo Người Lao Động)"])
+    alike = similarity(late_copy.minhash or [], late_original.minhash or [])
+    assert NAMED_JACCARD <= alike < NEAR_DUP_JACCARD
+    write_batch(es, prefix, [late_copy], origins)
+    es.indices.refresh(index=alias_name(prefix))
+    write_batch(es, prefix, [late_original], origins)
+    first = es.get(index=alias_name(prefix), id=late_copy.id)["_source"]
+    assert es.get(index=alias_name(prefix), id=late_original.id)["_source"]["cluster"] == first["cluster"]
+    # An unrelated story of the named site is not joined, however it names its origin.
+    source_line = "(Nguồn: Báo Người Lao Động)"
+    other = _article("ldld", "thuong-tet", "Bình Dương: thưởng Tết", [*BONUS_A, source_line])
+    write_batch(es, prefix, [other], origins)
+    assert es.get(index=alias_name(prefix), id=other.id)["_source"]["duplicate_of"] is None

@@ -1,0 +1,129 @@
+"""`newsmon sites discover URL`: a ready registry entry for a site nobody has described yet,
+from one run of `spiders/discover.py`, its article URLs' common shape, and three articles
+extracted to show that newsmon can read it."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+from lxml import html as lxml_html
+from scrapy.crawler import CrawlerProcess
+
+from config.settings import Settings
+from crawler.registry import RegistryError, Site, load_registry
+from crawler.run import scrapy_settings_for
+from crawler.spiders.discover import DiscoverSpider, Found
+from pipelines.extraction.page import extract_page
+from search.article import in_vietnam_time, site_host
+
+MAX_SOURCES = 5  # of each kind in the entry: the first found are the site's main ones
+_SHAPES = [  # (name, how a last path segment looks, the pattern's tail for it)
+    ("slug-id.ext", re.compile(r"^[a-z0-9-]+-[a-z]?\d+\.([a-z]{2,4})$"), r"[a-z0-9-]+-[a-z]?\d+\.{ext}"),
+    ("slug-id", re.compile(r"^[a-z0-9-]+-\d+/?$"), r"[a-z0-9-]+-\d+/?"),
+    ("slug.ext", re.compile(r"^[a-z0-9-]+\.([a-z]{2,4})$"), r"[a-z0-9-]+\.{ext}"),
+    ("long-slug", re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+){4,}/?$"), r"[a-z0-9]+(?:-[a-z0-9]+){4,}/?"),
+]
+
+
+def article_pattern(urls: list[str], host: str) -> str | None:
+    """The `article_url` regex most of `urls` share (80 %), or None when they share none."""
+    if not urls:
+        return None
+    base = r"^https?://(?:www\.)?" + re.escape(host) + r"/(?:[^/?#]+/)*"
+    for _, shape, tail in _SHAPES:
+        endings: Counter[str] = Counter()
+        for url in urls:
+            last = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1] + ("/" if url.endswith("/") else "")
+            found = shape.match(last)
+            if found:
+                endings[found.group(1) if found.groups() else ""] += 1
+        if not endings:
+            continue
+        ending, count = endings.most_common(1)[0]
+        pattern = base + tail.format(ext=re.escape(ending)) + "$"
+        if count >= 0.8 * len(urls) and sum(bool(re.match(pattern, u)) for u in urls) >= 0.8 * len(urls):
+            return pattern
+    return None
+
+
+def discover(home: str, config: Settings) -> Found:
+    """Run discovery on the site (one Scrapy run, the crawl's settings)."""
+    overrides = {"ITEM_PIPELINES": {}, "HTTPCACHE_ENABLED": False, "NEWSMON_PROGRESS": False,
+                 "NEWSMON_ALLOW_PRIVATE_HOSTS": config.allow_private_hosts, "LOG_LEVEL": "ERROR"}
+    process = CrawlerProcess(scrapy_settings_for(overrides), install_root_handler=False)
+    crawler = process.create_crawler(DiscoverSpider)
+    process.crawl(crawler, home=home)
+    process.start()
+    spider = crawler.spider
+    assert isinstance(spider, DiscoverSpider)
+    return spider.found
+
+
+def site_title(body: bytes) -> str | None:
+    """The site's name from its home page: `og:site_name`, else the `<title>`'s first part."""
+    try:
+        doc = lxml_html.fromstring(body)
+    except (ValueError, lxml_html.etree.ParserError):
+        return None
+    name = doc.xpath('string(//meta[@property="og:site_name"]/@content)').strip()
+    title = " ".join((name or doc.xpath("string(//title)")).split())
+    return re.split(r"\s+[-|–:]\s+", title)[0][:200] or None
+
+
+def entry_for(found: Found) -> dict[str, Any]:
+    """The registry entry discovery suggests (validated by the caller)."""
+    url = found.final_home or found.home
+    host = site_host(url)
+    name = re.sub(r"[^a-z0-9]+", "-", host.split(":")[0].lower()).strip("-") or "site"
+    title = site_title(found.home_body) if found.home_body else None
+    entry: dict[str, Any] = {"name": name, "title": title if title and len(title) >= 2 else host, "url": url}
+    for key, values in (("feeds", found.feeds), ("sitemaps", found.sitemaps), ("listings", found.listings)):
+        if values:
+            entry[key] = list(dict.fromkeys(values))[:MAX_SOURCES]
+    pattern = article_pattern(found.articles, host)
+    if pattern:
+        entry["article_url"] = pattern
+    return entry
+
+
+def tried_articles(found: Found) -> list[dict[str, Any]]:
+    """The fetched articles as extracted: title, date (Vietnam time), first line, or why not."""
+    rows: list[dict[str, Any]] = []
+    for url, (body, kind) in found.pages.items():
+        try:
+            article = extract_page(body, url, kind)
+        except ValueError as exc:
+            rows.append({"url": url, "error": str(exc)})
+            continue
+        if article is None:
+            rows.append({"url": url, "error": "không lấy được nội dung"})
+            continue
+        first = (article.text or "").strip().splitlines()[0][:120] if article.text else ""
+        rows.append({"url": url, "title": article.title, "published": in_vietnam_time(article.published),
+                     "first_line": first, "chars": len(article.text or "")})
+    return rows
+
+
+def add_to_registry(path: Path, entry: dict[str, Any]) -> Site:
+    """Append `entry` to the registry file (nothing else in it changes); the whole file must
+    still validate, else it is left as it was and RegistryError says why."""
+    original = path.read_text(encoding="utf-8")
+    known = {site.name for site in load_registry(path)}
+    base, number = entry["name"], 2
+    while entry["name"] in known:
+        entry["name"], number = f"{base}-{number}", number + 1
+    block = yaml.safe_dump([entry], allow_unicode=True, sort_keys=False, width=200)
+    text = original + ("" if original.endswith("\n") else "\n") + "".join(f"  {line}\n" for line in
+                                                                         block.splitlines())
+    path.write_text(text, encoding="utf-8")
+    try:
+        sites = load_registry(path)
+    except RegistryError:
+        path.write_text(original, encoding="utf-8")
+        raise
+    return next(site for site in sites if site.name == entry["name"])
