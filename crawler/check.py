@@ -7,11 +7,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from scrapy.crawler import CrawlerProcess
-
 from config.settings import Settings
+from crawler.fetch import run_spider
 from crawler.registry import Site
-from crawler.run import scrapy_settings_for
 from crawler.spiders.check import CheckSpider, Probe
 from pipelines.extraction.page import MIN_BODY_CHARS, extract_page
 from search.article import in_vietnam_time, same_site
@@ -47,13 +45,7 @@ class SiteCheck:
 
 def check_sites(sites: list[Site], config: Settings) -> list[SiteCheck]:
     """Probe the sites live (one Scrapy run) and judge what came back."""
-    overrides = {"ITEM_PIPELINES": {}, "HTTPCACHE_ENABLED": False, "NEWSMON_PROGRESS": False,
-                 "NEWSMON_ALLOW_PRIVATE_HOSTS": config.allow_private_hosts, "LOG_LEVEL": "ERROR",
-                 "CLOSESPIDER_PAGECOUNT": 0, "DEPTH_LIMIT": 0}
-    process = CrawlerProcess(scrapy_settings_for(overrides), install_root_handler=False)
-    crawler = process.create_crawler(CheckSpider)
-    process.crawl(crawler, sites=sites)
-    process.start()
+    crawler = run_spider(CheckSpider, config, sites=sites)
     spider = crawler.spider
     assert isinstance(spider, CheckSpider)
     stats = crawler.stats.get_stats() if crawler.stats else {}

@@ -12,11 +12,10 @@ from urllib.parse import urlsplit
 
 import yaml
 from lxml import html as lxml_html
-from scrapy.crawler import CrawlerProcess
 
 from config.settings import Settings
+from crawler.fetch import run_spider
 from crawler.registry import RegistryError, Site, load_registry
-from crawler.run import scrapy_settings_for
 from crawler.spiders.discover import DiscoverSpider, Found
 from pipelines.extraction.page import extract_page
 from search.article import in_vietnam_time, site_host
@@ -53,13 +52,7 @@ def article_pattern(urls: list[str], host: str) -> str | None:
 
 def discover(home: str, config: Settings) -> Found:
     """Run discovery on the site (one Scrapy run, the crawl's settings)."""
-    overrides = {"ITEM_PIPELINES": {}, "HTTPCACHE_ENABLED": False, "NEWSMON_PROGRESS": False,
-                 "NEWSMON_ALLOW_PRIVATE_HOSTS": config.allow_private_hosts, "LOG_LEVEL": "ERROR"}
-    process = CrawlerProcess(scrapy_settings_for(overrides), install_root_handler=False)
-    crawler = process.create_crawler(DiscoverSpider)
-    process.crawl(crawler, home=home)
-    process.start()
-    spider = crawler.spider
+    spider = run_spider(DiscoverSpider, config, home=home).spider
     assert isinstance(spider, DiscoverSpider)
     return spider.found
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from scrapy.crawler import CrawlerProcess
+from scrapy import Spider
+from scrapy.crawler import Crawler, CrawlerProcess
 
 from config.settings import Settings
 from crawler.registry import Site
@@ -14,18 +15,25 @@ from crawler.run import scrapy_settings_for
 from crawler.spiders.pages import Fetched, PageSpider
 
 
-def fetch_pages(urls: list[str], config: Settings, sites: list[Site]) -> dict[str, Fetched]:
-    """Each URL's page or error, through robots.txt, the private-address guard and the size
-    limit. A registry site's own host may be private (as for a crawl of that site)."""
+def run_spider(spider_class: type[Spider], config: Settings, **arguments: Any) -> Crawler:
+    """Run one spider to its end in this process with the crawl's settings (robots.txt, the
+    private-address guard, the cookie challenge, limits), nothing indexed or cached; one
+    reactor run, so once per process."""
     overrides: dict[str, Any] = {
         "ITEM_PIPELINES": {}, "HTTPCACHE_ENABLED": False, "NEWSMON_PROGRESS": False,
         "NEWSMON_ALLOW_PRIVATE_HOSTS": config.allow_private_hosts, "LOG_LEVEL": "ERROR",
     }
     process = CrawlerProcess(scrapy_settings_for(overrides), install_root_handler=False)
-    crawler = process.create_crawler(PageSpider)
-    own = frozenset(urlsplit(s.url).hostname or "" for s in sites)
-    process.crawl(crawler, urls=urls, own_hosts=own)
+    crawler = process.create_crawler(spider_class)
+    process.crawl(crawler, **arguments)
     process.start()
-    spider = crawler.spider
+    return crawler
+
+
+def fetch_pages(urls: list[str], config: Settings, sites: list[Site]) -> dict[str, Fetched]:
+    """Each URL's page or error, through robots.txt, the private-address guard and the size
+    limit. A registry site's own host may be private (as for a crawl of that site)."""
+    own = frozenset(urlsplit(s.url).hostname or "" for s in sites)
+    spider = run_spider(PageSpider, config, urls=urls, own_hosts=own).spider
     assert isinstance(spider, PageSpider)
     return {url: spider.results.get(url, Fetched(url, error="not fetched")) for url in urls}
