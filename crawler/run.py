@@ -63,6 +63,11 @@ def summarize(stats: dict[str, Any]) -> dict[str, Any]:
                       and not k.endswith(".IgnoreRequest"))
     if http_errors:
         errors["download"] = http_errors
+    # Sources and pages that answered an error status after the retries (a 404 or 410
+    # article is a dead link, counted apart).
+    for key, count in stats.items():
+        if key.startswith("httperror/response_ignored_status_count/"):
+            errors["http_" + key.rsplit("/", 1)[-1]] = count
     out["errors"] = errors
     out["finish_reason"] = stats.get("finish_reason")
     out["duration_s"] = round(float(stats.get("elapsed_time_seconds", 0.0)), 1)

@@ -30,10 +30,13 @@ CHALLENGE = (b'<html><head><script>document.cookie="D1N=ok42; path=/"; location.
 def serve(root: Path | None, mode: str, target: str = "") -> Iterator[str]:
     """A loopback site: `plain` serves `root`; `challenge` answers with a cookie challenge
     until the cookie comes back; `wall` always challenges; `moved` redirects every path for
-    good to `target`."""
+    good to `target`; `down` answers 503 to everything."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            if mode == "down":
+                self._send(503, b"service unavailable")
+                return
             if mode == "moved":
                 self.send_response(301)
                 self.send_header("Location", target + self.path.lstrip("/"))
@@ -220,3 +223,22 @@ def test_discover_finds_sources_and_pattern_and_its_added_entry_crawls(tmp_path:
     assert text.startswith(before)                                   # nothing else in the file changed
     assert crawled.returncode == 0, crawled.stderr
     assert json.loads(crawled.stdout)[entry["name"]]["new"] == len(articles)
+
+
+@pytest.mark.es
+def test_a_failing_site_is_reported_and_never_holds_up_the_others(tmp_path: Path, env: dict[str, str],
+                                                                  es: Elasticsearch) -> None:
+    root = tmp_path / "www"
+    with serve(root, "plain") as home, serve(None, "down") as down:
+        articles = generate_site(root, 3, home.split("/")[2])
+        path = tmp_path / "sites.yaml"
+        sites = [{"name": "ld", "url": home, "feeds": [home + "rss/tin-moi.rss"]},
+                 {"name": "hong", "url": down, "feeds": [down + "rss.xml"]}]
+        path.write_text(yaml.safe_dump({"sites": sites}), encoding="utf-8")
+        env.update(NEWSMON_CONFIG=str(path), NEWSMON_ALLOW_PRIVATE_HOSTS="true")
+        result = run_cli("crawl", "--json", env=env)
+    summaries = json.loads(result.stdout)
+    assert summaries["ld"]["new"] == len(articles)
+    assert summaries["hong"]["new"] == 0
+    assert summaries["hong"]["errors"] == {"http_503": 1}   # retried, then reported
+    assert indexed_count(es, env) == len(articles)
