@@ -12,7 +12,8 @@ from crawler.fetch import run_spider
 from crawler.registry import Site
 from crawler.spiders.check import CheckSpider, Probe
 from pipelines.extraction.page import MIN_BODY_CHARS, extract_page
-from search.article import in_vietnam_time, same_site
+from search.article import same_site, to_iso
+from search.web.format import moment
 
 KINDS = {"robots": "robots.txt", "feed": "RSS/Atom", "sitemap": "sitemap", "listing": "trang danh sách",
          "home": "trang chủ", "article": "bài viết"}
@@ -102,9 +103,8 @@ def _article(probe: Probe, site: Site, result: SiteCheck) -> Check:
     if article is None or not article.title or len(article.text or "") < MIN_BODY_CHARS:
         return Check("bài viết", probe.url, False, "không lấy được tiêu đề và nội dung")
     result.readable = True
-    when = in_vietnam_time(article.published)
-    date = f"{when[8:10]}/{when[5:7]}/{when[:4]} {when[11:16]}" if when else "KHÔNG CÓ NGÀY"
+    date = moment(to_iso(article.published)) or "KHÔNG CÓ NGÀY"
     first = (article.text or "").strip().splitlines()[0][:80]
     size = f"{len(article.text or ''):,}".replace(",", ".")
     detail = f"“{article.title[:80]}” · {date} · {size} ký tự · {first}"
-    return Check("bài viết", probe.url, bool(when), detail)
+    return Check("bài viết", probe.url, bool(article.published), detail)

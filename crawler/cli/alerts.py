@@ -23,6 +23,7 @@ from crawler.cli.common import (
     registry_sites,
     settings,
 )
+from search.web.format import moment
 
 if TYPE_CHECKING:
     from search.alerts.store import AlertStore
@@ -74,10 +75,10 @@ def _when(value: str | None) -> datetime | None:
     if value is None:
         return None
     try:
-        moment = datetime.fromisoformat(value)
+        stamp = datetime.fromisoformat(value)
     except ValueError:
         raise fail(f"--now: not an ISO date-time: {value!r}", 2) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=VN_TZ)
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=VN_TZ)
 
 
 def _check_sites(config: Settings, sites: list[str]) -> None:
@@ -85,10 +86,6 @@ def _check_sites(config: Settings, sites: list[str]) -> None:
     unknown = [s for s in sites if s not in known]
     if unknown:
         raise fail(f"{config.config}: no site named {', '.join(map(repr, unknown))}", 2)
-
-
-def _shown(stamp: str) -> str:
-    return datetime.fromisoformat(stamp).astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M")
 
 
 @alerts_app.command("add")
@@ -124,7 +121,7 @@ def alerts_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
         return
     table = Table("name", "query", "mode", "emails", "sites", "last sent", title="alerts")
     for row in rows:  # Text cells: a query or name is never read as Rich markup
-        last = f"{_shown(row['last_sent'])} ({row['last_stories']})" if row["last_sent"] else "-"
+        last = f"{moment(row['last_sent'])} ({row['last_stories']})" if row["last_sent"] else "-"
         cells = (row["name"], row["query"], row["mode"] + (" (paused)" if row["paused"] else ""),
                  ", ".join(row["emails"]), ", ".join(row["sites"]) or "all", last)
         table.add_row(*(Text(clean(str(cell))) for cell in cells))

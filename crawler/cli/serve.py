@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from config.settings import VN_TZ, Settings
+from config.settings import Settings
 from crawler.cli.common import app, err, fail, out, print_json, registry_sites, settings
+from search.web.format import moment
 
 if TYPE_CHECKING:
     from crawler.registry import Site
@@ -122,16 +123,10 @@ def status(
         print_json([row.as_dict() for row in rows])
     for row in [] if as_json else rows:
         last = row.runs[0] if row.runs else None
-        summary = (f"last {_local(last.get('started'))}: {last.get('new', 0)} new, {last.get('updated', 0)} "
+        summary = (f"last {moment(last.get('started'))}: {last.get('new', 0)} new, {last.get('updated', 0)} "
                    f"updated, {sum((last.get('errors') or {}).values())} errors" if last else "never crawled")
         busy = ", crawling now" if row.running else ""
-        out.print(f"{row.name:<24} {row.state:<8} {summary}; next {_local(row.next_run) or '-'}{busy}",
+        out.print(f"{row.name:<24} {row.state:<8} {summary}; next {moment(row.next_run) or '-'}{busy}",
                   markup=False, highlight=False)
     if any(row.state == "failed" for row in rows):
         raise typer.Exit(1)
-
-
-def _local(stamp: str | None) -> str:
-    if not stamp:
-        return ""
-    return datetime.fromisoformat(stamp).astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M")

@@ -64,12 +64,12 @@ class Ledger:
         """Per alert: when it last queued a mail (`last_sent`, ISO), how many stories that
         run carried (`last_stories`) and how many stories it has sent in all (`stories`)."""
         summary: dict[str, dict[str, Any]] = {}
+        # One query: each alert's last decision time, that decision's stories, all stories.
         rows = self.db.execute(
-            "SELECT alert, MAX(decided_at), COUNT(DISTINCT cluster) FROM ledger GROUP BY alert").fetchall()
-        for alert, last, total in rows:
-            (last_count,) = self.db.execute(
-                "SELECT COUNT(DISTINCT cluster) FROM ledger WHERE alert = ? AND decided_at = ?",
-                (alert, last)).fetchone()
+            "SELECT l.alert, t.last, COUNT(DISTINCT CASE WHEN l.decided_at = t.last THEN l.cluster END), "
+            "COUNT(DISTINCT l.cluster) FROM ledger l JOIN (SELECT alert, MAX(decided_at) AS last FROM ledger "
+            "GROUP BY alert) t ON t.alert = l.alert GROUP BY l.alert").fetchall()
+        for alert, last, last_count, total in rows:
             summary[alert] = {"last_sent": last, "last_stories": last_count, "stories": total}
         return summary
 

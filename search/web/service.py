@@ -107,9 +107,8 @@ def run_search(web: Web, form: SearchForm, limit: int = PAGE_SIZE, *, facets: bo
     """The stories matching the form, with (`facets`) stories per site and per day; QueryError
     when the query or a filter cannot be read or Elasticsearch refuses it."""
     first, last = form.dates()
-    unknown = [s for s in form.sites if s not in web.site_names]
-    if unknown:
-        raise QueryError(f"không có trang nào tên {unknown[0][:60]!r}")
+    if unknown := _unknown_site(web, form.sites):
+        raise QueryError(unknown)
     query = form.q if form.q.strip() else None
     sort = form.sort if query is not None else "date"  # without words, relevance means nothing
     try:
@@ -119,6 +118,12 @@ def run_search(web: Web, form: SearchForm, limit: int = PAGE_SIZE, *, facets: bo
         if exc.status_code >= 500:
             raise
         raise QueryError(REFUSED) from None
+
+
+def _unknown_site(web: Web, sites: list[str]) -> str | None:
+    """The message for the first of `sites` the registry does not know, or None."""
+    unknown = [s for s in sites if s not in web.site_names]
+    return f"không có trang nào tên {unknown[0][:60]!r}" if unknown else None
 
 
 def chart(days: dict[str, int], since: date | None, until: date | None) -> list[dict[str, Any]]:
@@ -204,9 +209,8 @@ def rule_dict(rule: Rule) -> dict[str, Any]:
 def check_alert(web: Web, query: str, sites: list[str]) -> None:
     """What saving an alert checks beyond the store's own rules: known sites, and a query
     Elasticsearch accepts. AlertError or QueryError with a Vietnamese message."""
-    unknown = [s for s in sites if s not in web.site_names]
-    if unknown:
-        raise AlertError(f"không có trang nào tên {unknown[0][:60]!r}")
+    if unknown := _unknown_site(web, sites):
+        raise AlertError(unknown)
     refused = refused_by_index(web.es, web.config.index_prefix, query)
     if refused:
         raise AlertError(refused)
