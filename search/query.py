@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from search import textnorm
+from search import textnorm, words
 
 FIELDS = ("title", "text")
 _TOKENS = re.compile(r'\s+|(?P<neg>-)?(?:"(?P<phrase>[^"]*)"|(?P<open>\()|(?P<close>\))|(?P<word>[^\s()"]+))')
@@ -36,9 +36,11 @@ class QueryError(ValueError):
 
 @dataclass(frozen=True)
 class Term:
-    """A word or a phrase as the user typed it."""
+    """A word or a phrase as the user typed it (or, `alternative`, another way of writing a
+    typed word: an abbreviation's expansion or an expansion's abbreviation)."""
 
     text: str
+    alternative: bool = False
 
     @property
     def exact(self) -> bool:
@@ -139,12 +141,32 @@ class _Parser:
     def and_expr(self) -> Node | None:
         nodes: list[Node] = []
         while (token := self.peek()) is not None and token.kind not in ("or", "close"):
+            if token.kind == "word":
+                nodes.extend(self.words())
+                continue
             node = self.unary()
             if node is not None:
                 nodes.append(node)
         if not nodes:
             return None
         return nodes[0] if len(nodes) == 1 else And(tuple(nodes))
+
+    def words(self) -> list[Node]:
+        """A run of unquoted syllables as the Vietnamese words it holds, each required as
+        the run of syllables it is and also found written as its abbreviation or expansion.
+        A '-' before the run excludes its first word ("-nhà ở" excludes "nhà ở")."""
+        negated = self.tokens[self.pos].negated
+        run: list[str] = []
+        while (token := self.peek()) is not None and token.kind == "word" and (not token.negated or not run):
+            self.take()
+            if _meaningful(token.text):
+                run.append(token.text)
+            elif negated:
+                return []
+        nodes = [_word(" ".join(syllables)) for syllables in words.segment(run)] if run else []
+        if negated and nodes:
+            nodes[0] = Not(nodes[0])
+        return nodes
 
     def unary(self) -> Node | None:
         token = self.take()
@@ -158,10 +180,24 @@ class _Parser:
                 raise QueryError("ngoặc rỗng: hãy đặt từ cần tìm vào trong '( )'")
             node: Node = inner
         else:
-            if not textnorm.fold(token.text).strip() or not re.search(r"\w", token.text):
+            if not _meaningful(token.text):
                 return None  # punctuation alone finds nothing; ignore it
             node = Term(token.text)
         return Not(node) if token.negated else node
+
+
+def _meaningful(text: str) -> bool:
+    return bool(textnorm.fold(text).strip()) and re.search(r"\w", text) is not None
+
+
+def _word(text: str) -> Node:
+    term = Term(text)
+    others = words.lexicon().alternatives(text)
+    if not others:
+        return term
+    # Typed without diacritics, the other forms are matched without them too.
+    alternatives = [Term(o if term.exact else textnorm.fold(o), alternative=True) for o in others]
+    return Or((term, *alternatives))
 
 
 # Bounds on what a query may ask for: the parser recurses once per parenthesis, and every
@@ -231,7 +267,7 @@ def compile_query(query: str) -> dict[str, Any]:
     """Elasticsearch query for `query`: its logic, plus a ranking boost when the words it
     looks for occur close together (title first)."""
     tree = parse(query)
-    whole = " ".join(textnorm.fold(t.text) for t in positive_terms(tree))
+    whole = " ".join(textnorm.fold(t.text) for t in positive_terms(tree) if not t.alternative)
     return {"bool": {
         "must": [_compile(tree)],
         "should": [

@@ -56,7 +56,9 @@ def snippet(text: str, forms: list[tuple[str, bool]], width: int = SNIPPET_CHARS
     spans: list[tuple[int, int]] = []
     for form, exact in forms:
         hay = norm if exact else folded
-        pattern = r"(?<!\w)" + re.escape(form).replace(" ", r"\s+") + r"(?!\w)"
+        # re.escape escapes spaces too: the syllables are escaped one by one (a phrase's
+        # syllables may be separated by any whitespace in the text).
+        pattern = r"(?<!\w)" + r"\W+".join(re.escape(p) for p in form.split()) + r"(?!\w)"
         spans.extend(m.span() for m in re.finditer(pattern, hay))
     spans.sort()
     start = max(0, spans[0][0] - width // 4) if spans else 0
