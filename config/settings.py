@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     allow_private_hosts: bool = False
     # The web app's write actions (alerts, "crawl now") need this token; unset, they are refused.
     web_token: SecretStr | None = Field(default=None, min_length=12)
+    # Where people reach the web app (https://newsmon.example.org); mails link to its story and
+    # alert pages, and to its one-click unsubscribe, only when this is set.
+    public_url: str | None = None
 
     @field_validator("es_url")
     @classmethod
@@ -72,6 +75,16 @@ class Settings(BaseSettings):
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ValueError(f"not an http(s) URL: {value!r} (e.g. http://127.0.0.1:9200)")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError(f"not an http(s) address of the web app: {value!r} (e.g. https://newsmon.example.org)")
+        return value.strip().rstrip("/")
 
     @field_validator("mail_from")
     @classmethod

@@ -173,3 +173,17 @@ def select_sites(sites: list[Site], names: list[str], path: Path) -> list[Site]:
     if unknown:
         raise RegistryError(f"{path}: no site named {', '.join(map(repr, unknown))}")
     return [s for s in sites if s.name in names]
+
+
+def site_titles(sites: list[Site]) -> dict[str, str]:
+    """Each site's name -> the title people know it by (the name when it has none)."""
+    return {site.name: site.title or site.name for site in sites}
+
+
+def registry_titles(path: Path) -> dict[str, str]:
+    """`site_titles` of the registry at `path`; empty when it cannot be read (a site is then
+    shown by its name: never a reason to fail a mail or a search)."""
+    try:
+        return site_titles(load_registry(path))
+    except RegistryError:
+        return {}

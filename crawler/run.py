@@ -19,7 +19,7 @@ from scrapy.settings import Settings as ScrapySettings
 
 from config import scrapy_settings
 from config.settings import Settings, get_settings
-from crawler.registry import Site
+from crawler.registry import Site, site_titles
 from crawler.spiders.news import NewsSpider, crawl_defaults
 from search.alerts.job import after_crawl
 
@@ -182,7 +182,10 @@ def crawl_and_alert(sites: list[Site], config: Settings,
     """One crawl, then the instant alerts for what it indexed (a failure of the alerts never
     fails the crawl: the next run covers the same articles)."""
     summaries = run_crawl(sites, config, overrides)
-    return CrawlResult(summaries, after_crawl(config))
+    from crawler.registry import registry_titles
+
+    titles = {**site_titles(sites), **registry_titles(config.config)}
+    return CrawlResult(summaries, after_crawl(config, titles))
 
 
 def run_crawl(sites: list[Site], config: Settings,

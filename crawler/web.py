@@ -9,7 +9,7 @@ from datetime import datetime
 from fastapi import FastAPI
 
 from config.settings import Settings
-from crawler.registry import Site
+from crawler.registry import Site, site_titles
 from crawler.status import SiteBoard
 from search.web.app import create_app
 
@@ -17,7 +17,8 @@ from search.web.app import create_app
 def make_web_app(config: Settings, sites: list[Site],
                  next_runs: Callable[[], dict[str, datetime | None]] | None = None) -> FastAPI:
     """The web app for these settings and sites (`next_runs`: the scheduler's, if one runs)."""
-    return create_app(config, [site.name for site in sites], SiteBoard(config, sites, next_runs))
+    return create_app(config, [site.name for site in sites], SiteBoard(config, sites, next_runs),
+                      site_titles(sites))
 
 
 def from_environment() -> FastAPI:

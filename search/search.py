@@ -101,12 +101,20 @@ def parse_day(value: str | None) -> date | None:
     raise QueryError(f"ngày không hợp lệ: {value[:40]!r} (viết dd/mm/yyyy, ví dụ 08/12/2021)")
 
 
+# A story is shown by its original: the copy published first (copies without a date after
+# dated ones); copies published at the same moment go by which newsmon indexed first, then URL.
+ORIGINAL_FIRST: list[Any] = [{"published": {"order": "asc", "missing": "_last"}}, {"indexed_at": "asc"},
+                             {"canonical_url": "asc"}]
+_COPY_FIELDS = ["url", "site", "title", "published"]
+
+
 def search(es: Elasticsearch, prefix: str, query: str | None, *, sites: list[str] | None = None,
            since: date | None = None, until: date | None = None, sort: str = "relevance",
            limit: int = 10, page: int = 1, facets: bool = False) -> dict[str, Any]:
     """Run a query; returns {"total", "hits"} per SPEC.md (total counts stories, not copies)
     and, with `facets`, "facets": stories per site and per day (Asia/Ho_Chi_Minh). No query
-    (None) lists every story in the filters."""
+    (None) lists every story in the filters. Each hit is the story's original (ORIGINAL_FIRST),
+    whichever copy matched best; the other copies are its `duplicates`, in the same order."""
     if page * limit > MAX_RESULTS:
         raise QueryError(f"chỉ xem được {MAX_RESULTS:,} kết quả đầu tiên: hãy thu hẹp truy vấn "
                          "hoặc lọc theo trang, theo ngày".replace(",", "."))
@@ -119,31 +127,41 @@ def search(es: Elasticsearch, prefix: str, query: str | None, *, sites: list[str
         result = es.search(
             index=alias_name(prefix), query=body_query, size=limit, from_=(page - 1) * limit, sort=order,
             source_includes=_DISPLAY, track_scores=True,
-            collapse={"field": "cluster", "inner_hits": {
-                "name": "copies", "size": 20, "_source": ["url", "site"],
-                "sort": [{"indexed_at": "asc"}]}},
+            # Copies of the story within the filters; the first is its original.
+            collapse={"field": "cluster", "inner_hits": [
+                {"name": "original", "size": 1, "_source": _DISPLAY, "sort": ORIGINAL_FIRST},
+                {"name": "copies", "size": 20, "_source": _COPY_FIELDS, "sort": ORIGINAL_FIRST}]},
             aggs={"stories": {"cardinality": {"field": "cluster"}}, **(_FACETS if facets else {})},
         )
     except NotFoundError:
         return {"total": 0, "hits": [], **({"facets": {"site": {}, "day": {}}} if facets else {})}
     forms = matching_forms(query) if query is not None else []
-    hits = []
-    for hit in result["hits"]["hits"]:
-        src = hit["_source"]
-        copies = hit["inner_hits"]["copies"]["hits"]["hits"]
-        hits.append({
-            "id": hit["_id"], "url": src["url"], "site": src["site"], "title": src["title"],
-            "published": src.get("published"), "snippet": snippet(src.get("text", ""), forms),
-            "score": hit.get("_score"),
-            "duplicates": [{"url": c["_source"]["url"], "site": c["_source"]["site"]}
-                           for c in copies if c["_id"] != hit["_id"]],
-        })
+    hits = [_story_hit(hit, forms) for hit in result["hits"]["hits"]]
     aggs = result["aggregations"]
     out: dict[str, Any] = {"total": int(aggs["stories"]["value"]), "hits": hits}
     if facets:
         out["facets"] = {name: {b.get("key_as_string", b["key"]): int(b["stories"]["value"])
                                 for b in aggs[name]["buckets"]} for name in _FACETS}
     return out
+
+
+def _story_hit(hit: dict[str, Any], forms: list[tuple[str, bool]]) -> dict[str, Any]:
+    """One story as a hit: its original's address, title and date; the snippet around the
+    match in the original's text, else in the copy that matched."""
+    original = hit["inner_hits"]["original"]["hits"]["hits"][0]
+    src = original["_source"]
+    text = src.get("text", "")
+    shown = snippet(text, forms)
+    if forms and "<mark>" not in shown and original["_id"] != hit["_id"]:
+        shown = snippet(hit["_source"].get("text", ""), forms)
+    copies = hit["inner_hits"]["copies"]["hits"]["hits"]
+    return {
+        "id": original["_id"], "url": src["url"], "site": src["site"], "title": src["title"],
+        "published": src.get("published"), "snippet": shown, "score": hit.get("_score"),
+        "duplicates": [{"url": c["_source"]["url"], "site": c["_source"]["site"],
+                        "published": c["_source"].get("published")}
+                       for c in copies if c["_id"] != original["_id"]],
+    }
 
 
 EXPORT_FIELDS = ["url", "canonical_url", "site", "title", "published", "author", "tags", "text",
@@ -171,8 +189,8 @@ MAX_COPIES = 200  # copies listed on a story page; a story carried by more sites
 
 def story(es: Elasticsearch, prefix: str, article_id: str) -> dict[str, Any] | None:
     """One article as indexed (its text is what a search matched) and every copy of its
-    story, earliest published first, each marked `original` when it is the cluster's
-    `duplicate_of` target or the cluster has no other copy. None when the id is unknown."""
+    story, its original first (ORIGINAL_FIRST, the same order search shows), the first
+    marked `original`. None when the id is unknown."""
     try:
         doc = es.get(index=alias_name(prefix), id=article_id, source_includes=STORY_FIELDS)
     except NotFoundError:
@@ -180,12 +198,12 @@ def story(es: Elasticsearch, prefix: str, article_id: str) -> dict[str, Any] | N
     src = doc["_source"]
     found = es.search(index=alias_name(prefix), query={"term": {"cluster": src["cluster"]}},
                       size=MAX_COPIES, source_includes=["url", "site", "title", "published", "duplicate_of"],
-                      sort=[{"published": {"order": "asc", "missing": "_last"}}, {"indexed_at": "asc"}])
+                      sort=ORIGINAL_FIRST)
     copies = []
-    for hit in found["hits"]["hits"]:
+    for number, hit in enumerate(found["hits"]["hits"]):
         copy = hit["_source"]
         copies.append({"id": hit["_id"], "url": copy["url"], "site": copy["site"], "title": copy["title"],
-                       "published": copy.get("published"), "original": not copy.get("duplicate_of")})
+                       "published": copy.get("published"), "original": number == 0})
     return {"id": doc["_id"], **{k: src.get(k) for k in STORY_FIELDS}, "copies": copies}
 
 

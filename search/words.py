@@ -37,12 +37,22 @@ class WordsFileError(ValueError):
 
 @dataclass(frozen=True)
 class Lexicon:
-    """Folded multi-syllable words, and abbreviations in both directions (folded keys)."""
+    """Multi-syllable words, and abbreviations in both directions (folded keys)."""
 
-    words: frozenset[str] = frozenset()
+    words: frozenset[str] = frozenset()  # with their diacritics (tone-normalized)
+    folded: frozenset[str] = frozenset()  # the same without diacritics
     # folded abbreviation -> expansions as written; folded expansion -> abbreviations as written
     expansions: dict[str, tuple[str, ...]] = field(default_factory=dict)
     abbreviations: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # (abbreviation, expansions) as the words file writes them, for the search page's help
+    table: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def knows(self, folded: list[str], exact: list[str]) -> bool:
+        """True when these syllables are a word: typed without diacritics, any word they fold
+        to; with diacritics, a word with exactly those ("ca nợ" is not "ca nô")."""
+        if folded == exact:
+            return " ".join(folded) in self.folded
+        return " ".join(exact) in self.words
 
     def alternatives(self, word: str) -> tuple[str, ...]:
         """Other ways union news writes `word` (its expansions or its abbreviations)."""
@@ -52,6 +62,10 @@ class Lexicon:
 
 def _key(text: str) -> str:
     return " ".join(textnorm.fold(text).split())
+
+
+def _exact_key(text: str) -> str:
+    return " ".join(textnorm.normalize(text).split())
 
 
 def _general_dictionary() -> Iterable[str]:
@@ -90,7 +104,7 @@ def build(general: Iterable[str], abbreviations: dict[str, list[str]], terms: It
     """A lexicon from dictionary lines, abbreviations and terms (all as written)."""
     words = set()
     for line in (*general, *terms, *(e for v in abbreviations.values() for e in v)):
-        key = _key(line)
+        key = _exact_key(line)
         if "-" not in key and 2 <= len(key.split()) <= MAX_WORD_SYLLABLES:
             words.add(key)
     expansions: dict[str, tuple[str, ...]] = {}
@@ -101,7 +115,9 @@ def build(general: Iterable[str], abbreviations: dict[str, list[str]], terms: It
             textnorm.display(x.strip()) for x in longs)
         for long in longs:
             reverse[_key(long)] = (*reverse.get(_key(long), ()), norm_abbr)
-    return Lexicon(frozenset(words), expansions, reverse)
+    table = tuple((textnorm.display(a.strip()), tuple(textnorm.display(x.strip()) for x in longs))
+                  for a, longs in abbreviations.items())
+    return Lexicon(frozenset(words), frozenset(_key(w) for w in words), expansions, reverse, table)
 
 
 @lru_cache(maxsize=1)
@@ -118,7 +134,8 @@ def segment(syllables: list[str], lex: Lexicon | None = None) -> list[list[str]]
     n = len(syllables)
     if n < 2:
         return [list(syllables)]
-    keys = [_key(s) for s in syllables]
+    folded = [_key(s) for s in syllables]
+    exact = [_exact_key(s) for s in syllables]
     # Fewest pieces, each a known word or one syllable (maximal matching); ties: fewer
     # single syllables left over.
     nothing: list[tuple[int, int]] = []
@@ -126,22 +143,32 @@ def segment(syllables: list[str], lex: Lexicon | None = None) -> list[list[str]]
     for end in range(1, n + 1):
         for start in range(max(0, end - MAX_WORD_SYLLABLES), end):
             size = end - start
-            if size > 1 and " ".join(keys[start:end]) not in lex.words:
+            if size > 1 and not lex.knows(folded[start:end], exact[start:end]):
                 continue
             pieces, singles, path = best[start]
             candidate = (pieces + 1, singles + (size == 1), [*path, (start, end)])
             if candidate[:2] < best[end][:2]:
                 best[end] = candidate
     spans = best[n][2]
-    # Consecutive unknown syllables are one unknown word ("tăng ca"); a syllable next to a
-    # dictionary word, and an abbreviation, are words of their own.
-    groups: list[tuple[int, int]] = []
-    previous_unknown = False
+    # Consecutive unknown syllables are one unknown word ("tăng ca"; four or more: words of
+    # two); a syllable next to a dictionary word, and an abbreviation, are words of their own.
+    groups: list[tuple[int, int, bool]] = []  # (start, end, unknown)
     for start, end in spans:
-        unknown = end - start == 1 and keys[start] not in lex.expansions
-        if unknown and previous_unknown:
-            groups[-1] = (groups[-1][0], end)
+        unknown = end - start == 1 and folded[start] not in lex.expansions
+        if unknown and groups and groups[-1][2]:
+            groups[-1] = (groups[-1][0], end, True)
         else:
-            groups.append((start, end))
-        previous_unknown = unknown
-    return [syllables[start:end] for start, end in groups]
+            groups.append((start, end, unknown))
+    spans = [p for start, end, unknown in groups
+             for p in (_unknown_pieces(start, end) if unknown else [(start, end)])]
+    return [syllables[start:end] for start, end in spans]
+
+
+def _unknown_pieces(start: int, end: int) -> list[tuple[int, int]]:
+    """An unknown run of four or more syllables is taken as words of two (the last of
+    three when odd): most Vietnamese words have one or two syllables, and a long phrase
+    required verbatim would lose the stories that write its words apart."""
+    if end - start < 4:
+        return [(start, end)]
+    cuts = [*range(start, end - 3, 2), end - 3 if (end - start) % 2 else end - 2]
+    return [(a, b) for a, b in zip(cuts, [*cuts[1:], end], strict=True)]

@@ -179,7 +179,8 @@ def alerts_test(
     name: Annotated[str, typer.Argument()],
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """What the alert would send now (new stories since its last run); sends nothing."""
+    """The stories matching the alert since its last run, each marked as already sent or to be
+    sent by a run now; sends nothing."""
     from search.alerts.evaluate import enrich, evaluate
 
     config = settings()
@@ -190,15 +191,20 @@ def alerts_test(
         if found.error:
             raise fail(f"alert {name!r} not evaluated: {found.error}")
         matches = enrich(es, config.index_prefix, found.matches)
+    with _store(config) as store:
+        pending = store.pending(rule, [m.cluster for m in matches])
     rows = [{"url": m.url, "site": m.site, "title": m.title, "published": m.published,
-             "also": [c["site"] for c in m.also]} for m in matches]
+             "also": [c["site"] for c in m.also], "would_send": m.cluster in pending} for m in matches]
     if as_json:
         print_json(rows)
         return
     for row in rows:
-        out.print(clean(f"{row['title']}\n  {row['site']}  {row['published'] or ''}  {row['url']}"),
+        state = "sẽ gửi" if row["would_send"] else "đã gửi"
+        out.print(clean(f"[{state}] {row['title']}\n  {row['site']}  {row['published'] or ''}  {row['url']}"),
                   markup=False, highlight=False)
-    err.print(f"{len(rows)} stories would be sent", markup=False)
+    sent = len(rows) - len(pending)
+    err.print(f"{len(rows)} bài khớp với cảnh báo từ lần chạy trước; {len(pending)} bài sẽ được gửi nếu chạy "
+              f"bây giờ ({sent} bài đã gửi)", markup=False)
 
 
 @alerts_app.command("run")
@@ -207,12 +213,14 @@ def alerts_run(
     now: Annotated[str | None, typer.Option("--now", hidden=True, help="act as of this time (tests)")] = None,
 ) -> None:
     """Evaluate the instant alerts and the daily digests that are due; send what is queued."""
+    from crawler.registry import registry_titles
     from search.alerts.job import run_alerts
 
     config = settings()
     moment = _when(now)
     with _store(config) as store, elasticsearch(config, kept=_NOT_LOST) as es:
-        report = run_alerts(es, store, config, now=moment, modes=("instant", "daily"))
+        report = run_alerts(es, store, config, now=moment, modes=("instant", "daily"),
+                            site_titles=registry_titles(config.config))
     if as_json:
         print_json(report)
     else:

@@ -48,14 +48,20 @@ def search_cmd(  # noqa: PLR0917 - one parameter per CLI option
     if as_json:
         print_json(result)
         return
+    from crawler.registry import registry_titles
+    from search.web.format import moment
+
+    titles = registry_titles(config.config)
     out.print(f"{result['total']} bài viết", highlight=False)
     for hit in result["hits"]:
-        when = (hit["published"] or "")[:16].replace("T", " ")
         out.print(Text("\n" + clean(hit["title"]), style="bold"), highlight=False)
-        out.print(clean(f"{hit['site']}  {when}  {hit['url']}"), markup=False, highlight=False)
+        line = f"{titles.get(hit['site'], hit['site'])}  {moment(hit['published'])}  {hit['url']}"
+        out.print(clean(line), markup=False, highlight=False)
         out.print(_terminal_snippet(hit["snippet"]), highlight=False)
         for dup in hit["duplicates"]:
-            out.print(clean(f"  cũng đăng trên {dup['site']}: {dup['url']}"), markup=False, highlight=False)
+            copy = f"  đăng lại trên {titles.get(dup['site'], dup['site'])} {moment(dup.get('published'))}"
+            out.print(clean(f"{copy}: {dup['url']}"), markup=False, highlight=False)
+        out.print(clean(f"  mã bài: {hit['id']} (newsmon story {hit['id']})"), markup=False, highlight=False)
 
 
 @app.command()

@@ -23,7 +23,7 @@ from search.alerts.rules import OVERLAP, Rule
 from search.article import doc_id
 from search.query import QueryError, compile_query, matching_forms
 from search.schema import alias_name
-from search.search import snippet
+from search.search import ORIGINAL_FIRST, snippet
 
 PAGE_SIZE = 1000  # articles per rule and request; a rule with more gets further pages
 
@@ -48,12 +48,18 @@ class Match:
     title: str = ""
     published: str | None = None
     text: str = ""
-    also: list[dict[str, str]] = field(default_factory=list)
+    also: list[dict[str, Any]] = field(default_factory=list)
+    story_id: str = ""  # the original's id: what the mail shows (article_id is what matched)
+    matched_text: str = ""
 
     @property
     def snippet(self) -> str:
-        """Computed when a mail is rendered, not for every candidate."""
-        return snippet(self.text, self.forms)
+        """Computed when a mail is rendered, not for every candidate: around the match in the
+        original's text, else in the copy that matched."""
+        shown = snippet(self.text, self.forms)
+        if "<mark>" not in shown and self.matched_text:
+            shown = snippet(self.matched_text, self.forms)
+        return shown
 
 
 def _rule_search(rule: Rule, since: str, until: str, after: list[Any] | None) -> dict[str, Any]:
@@ -179,34 +185,40 @@ class Details:
 
 def enrich(es: Elasticsearch, prefix: str, matches: list[Match],
            details: Details | None = None) -> list[Match]:
-    """Fill in what a mail shows (title, site, date, link, text, other copies) for the
-    stories about to be sent: one mget and one search for what `details` does not hold yet,
-    instead of fetching it for every candidate of every rule."""
+    """Fill in what a mail shows for the stories about to be sent: the story's original
+    (title, site, date, link, text) and its other copies: one search and one mget for what
+    `details` does not hold yet, instead of fetching it for every candidate of every rule."""
     if not matches:
         return matches
     details = details if details is not None else Details()
     index = alias_name(prefix)
-    missing = [m.article_id for m in matches if m.article_id not in details.docs]
-    if missing:
-        found = es.mget(index=index, ids=list(dict.fromkeys(missing)),
-                        source=["url", "site", "title", "published", "text"])["docs"]
-        details.docs.update({d["_id"]: d["_source"] if d.get("found") else {} for d in found})
     clusters = sorted({m.cluster for m in matches} - details.copies.keys())
     if clusters:
         for cluster in clusters:
             details.copies[cluster] = []
         hits = es.search(index=index, size=min(10_000, 20 * len(clusters)),
-                         source_includes=["url", "site", "cluster"],
-                         query={"terms": {"cluster": clusters}}, sort=[{"indexed_at": "asc"}])["hits"]["hits"]
+                         source_includes=["url", "site", "cluster", "published"],
+                         query={"terms": {"cluster": clusters}}, sort=ORIGINAL_FIRST)["hits"]["hits"]
         for hit in hits:
-            details.copies[hit["_source"]["cluster"]].append(
-                {"id": hit["_id"], "url": hit["_source"]["url"], "site": hit["_source"]["site"]})
+            src = hit["_source"]
+            details.copies[src["cluster"]].append(
+                {"id": hit["_id"], "url": src["url"], "site": src["site"], "published": src.get("published")})
+    # The story is shown by its original (the first of its copies in ORIGINAL_FIRST order).
+    originals = {m.cluster: (details.copies[m.cluster] or [{"id": m.article_id}])[0]["id"] for m in matches}
+    missing = {*originals.values(), *(m.article_id for m in matches)} - details.docs.keys()
+    if missing:
+        found = es.mget(index=index, ids=sorted(missing),
+                        source=["url", "site", "title", "published", "text"])["docs"]
+        details.docs.update({d["_id"]: d["_source"] if d.get("found") else {} for d in found})
     for match in matches:
-        src = details.docs.get(match.article_id, {})
+        match.story_id = originals[match.cluster]
+        src = details.docs.get(match.story_id) or details.docs.get(match.article_id, {})
         match.url, match.site, match.title = src.get("url", ""), src.get("site", ""), src.get("title", "")
         match.published, match.text = src.get("published"), src.get("text", "")
-        match.also = [{"url": c["url"], "site": c["site"]} for c in details.copies[match.cluster]
-                      if c["id"] != match.article_id]
+        if match.article_id != match.story_id:
+            match.matched_text = details.docs.get(match.article_id, {}).get("text", "")
+        match.also = [{"url": c["url"], "site": c["site"], "published": c.get("published")}
+                      for c in details.copies[match.cluster] if c["id"] != match.story_id]
     return matches
 
 

@@ -6,6 +6,7 @@ runner (instant rules), by the scheduler at the digest time (daily rules) and by
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -30,7 +31,8 @@ def digest_due(rule: Rule, now: datetime, at: time) -> str | None:
 
 
 def run_alerts(es: Elasticsearch, store: AlertStore, settings: Settings, *, now: datetime | None = None,
-               modes: tuple[str, ...] = ("instant", "daily")) -> dict[str, Any]:
+               modes: tuple[str, ...] = ("instant", "daily"),
+               site_titles: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Returns {"alerts": {name: {"matches", "mails"[, "error"]}}, "sent", "waiting"}. A rule
     Elasticsearch could not evaluate keeps its watermark (the next run covers it again)."""
     now = now or datetime.now(UTC)
@@ -46,7 +48,7 @@ def run_alerts(es: Elasticsearch, store: AlertStore, settings: Settings, *, now:
         due.append(rule)
     results = evaluate(es, settings.index_prefix, due, now)
     report: dict[str, Any] = {}
-    render_part = mail_renderer(es, settings)
+    render_part = mail_renderer(es, settings, site_titles=site_titles, days=days)
     for rule in due:
         found = results[rule.name]
         if found.error:
@@ -60,7 +62,7 @@ def run_alerts(es: Elasticsearch, store: AlertStore, settings: Settings, *, now:
     return {"alerts": report, "sent": sent, "waiting": waiting}
 
 
-def after_crawl(config: Settings) -> list[str]:
+def after_crawl(config: Settings, site_titles: Mapping[str, str] | None = None) -> list[str]:
     """The instant alerts for what a crawl indexed; returns what to tell the user. Never
     raises for an unreachable Elasticsearch: the next run covers the same articles."""
     from elasticsearch import ApiError
@@ -70,7 +72,7 @@ def after_crawl(config: Settings) -> list[str]:
 
     store, es = AlertStore(config.resolved_data_dir), make_client(config)
     try:
-        report = run_alerts(es, store, config, modes=("instant",))
+        report = run_alerts(es, store, config, modes=("instant",), site_titles=site_titles)
     except (ESConnectionError, ApiError) as exc:
         return [f"alerts not evaluated ({type(exc).__name__}); the next run covers these articles"]
     finally:

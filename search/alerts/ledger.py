@@ -60,6 +60,12 @@ class Ledger:
         return queued
 
 
+    def pending(self, rule: Rule, clusters: list[str]) -> set[str]:
+        """Which of `clusters` at least one of the rule's recipients has not been sent yet
+        (what a run now would send)."""
+        return {c for recipient in rule.emails
+                for c in set(clusters) - _ledgered(self.db, rule.name, recipient, clusters)}
+
     def sent_summary(self) -> dict[str, dict[str, Any]]:
         """Per alert: when it last queued a mail (`last_sent`, ISO), how many stories that
         run carried (`last_stories`) and how many stories it has sent in all (`stories`)."""

@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from config.settings import Settings
+from search import words
 from search.alerts.rules import AlertError, NoSuchAlert
 from search.es import make_client
 from search.query import QueryError
@@ -25,12 +26,15 @@ UNREACHABLE = "Không kết nối được Elasticsearch: kho bài viết tạm 
 INVALID = "Yêu cầu không hợp lệ"
 
 
-def create_app(config: Settings, site_names: list[str], crawls: Crawls) -> FastAPI:
-    """The web app for these settings and registry sites; `crawls` answers for crawling
-    (built by `crawler/web.py`, which `newsmon serve` uses)."""
+def create_app(config: Settings, site_names: list[str], crawls: Crawls,
+               site_titles: dict[str, str] | None = None) -> FastAPI:
+    """The web app for these settings and registry sites (names, and the titles people know
+    them by); `crawls` answers for crawling (built by `crawler/web.py`, which `newsmon serve`
+    uses)."""
+    words.lexicon()  # a malformed words file stops the app at start, not at the first search
     token = config.web_token.get_secret_value() if config.web_token else None
     web = Web(config=config, site_names=site_names, es=make_client(config, timeout=10), guard=Guard(token),
-              crawls=crawls)
+              crawls=crawls, site_titles=dict(site_titles or {}))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

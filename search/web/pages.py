@@ -11,6 +11,8 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from search import words
+from search.alerts import unsubscribe
 from search.alerts.rules import AlertError, NoSuchAlert
 from search.query import QueryError
 from search.web import format as fmt
@@ -25,6 +27,15 @@ _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent /
                           autoescape=True)
 _ENV.filters.update(number=fmt.number, moment=fmt.moment, day=fmt.day, percent=fmt.percent,
                     web_url=fmt.web_url)
+
+
+@jinja2.pass_context
+def _site_title(context: jinja2.runtime.Context, name: str) -> str:
+    """A site as people know it: its registry title, else its name."""
+    return str(context.get("site_titles", {}).get(name) or name)
+
+
+_ENV.filters["site_title"] = _site_title
 templates = Jinja2Templates(env=_ENV)
 
 NO_STORY = "Không có bài viết này (có thể đã bị xóa khỏi kho)."
@@ -44,7 +55,8 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
     done = DONE.get(request.query_params.get("done", ""), "")
     base = {"signed_in": web.guard.signed_in(request), "writes_enabled": web.guard.enabled,
             "csrf": request.state.csrf, "done": done, "writes_off": WRITES_OFF, "path": request.url.path,
-            "modes": MODES, "all_sites": web.site_names, "refresh": False}
+            "modes": MODES, "all_sites": web.site_names, "site_titles": web.site_titles, "refresh": False,
+            "abbreviations": words.lexicon().table}
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
 
 
@@ -192,6 +204,45 @@ def change_alert(request: Request, name: str, change: str, csrf: Annotated[str, 
         except NoSuchAlert as exc:
             return render(request, "error.html", 404, message=str(exc))
     return _see("/alerts", done={"pause": "paused", "resume": "resumed", "remove": "removed"}[change])
+
+
+FORGED = "Liên kết hủy nhận thư không hợp lệ (có thể đã bị sửa hoặc thuộc một hệ thống khác)."
+OUTCOMES = {
+    "removed": "Đã hủy: địa chỉ {email} không nhận thư của cảnh báo “{alert}” nữa.",
+    "paused": "Đã hủy: cảnh báo “{alert}” chỉ gửi tới {email} nên đã được tạm dừng.",
+    "absent": "Địa chỉ {email} đã không còn nhận thư của cảnh báo “{alert}”.",
+}
+
+
+def _unsubscribe_request(request: Request, alert: str, email: str, sig: str) -> Response | None:
+    """The error page for a link this installation did not sign, else None."""
+    web = web_of(request)
+    if not unsubscribe.valid(unsubscribe.key(web.config.resolved_data_dir), alert, email, sig):
+        return render(request, "error.html", 403, message=FORGED)
+    return None
+
+
+@router.get(unsubscribe.PATH, response_class=HTMLResponse)
+def unsubscribe_page(request: Request, alert: str = "", email: str = "", sig: str = "") -> Response:
+    """The mail's unsubscribe link: a button, so a link scanner's visit changes nothing."""
+    refused = _unsubscribe_request(request, alert, email, sig)
+    return refused or render(request, "unsubscribe.html", alert=alert, email=email, outcome="",
+                             action=f"{unsubscribe.PATH}?{request.url.query}")
+
+
+@router.post(unsubscribe.PATH, response_class=HTMLResponse)
+def unsubscribe_now(request: Request, alert: str = "", email: str = "", sig: str = "") -> Response:
+    """One click (RFC 8058, also from the mail client's button): the signature is the
+    credential, so neither sign-in nor a CSRF token is asked for."""
+    if refused := _unsubscribe_request(request, alert, email, sig):
+        return refused
+    with web_of(request).store() as store:
+        try:
+            outcome = unsubscribe.unsubscribe(store, alert, email)
+        except NoSuchAlert:
+            outcome = "absent"
+    return render(request, "unsubscribe.html", alert=alert, email=email,
+                  outcome=OUTCOMES[outcome].format(alert=alert, email=email))
 
 
 @router.get("/sites", response_class=HTMLResponse)

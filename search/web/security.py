@@ -118,7 +118,8 @@ def security_middleware(guard: Guard) -> Callable[[Request, Callable[[Request], 
     async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         csrf = request.cookies.get(CSRF_COOKIE)
         request.state.csrf = csrf or secrets.token_urlsafe(24)
-        public = request.url.path.startswith(("/static/", "/login"))
+        # The unsubscribe link is opened from a mail: its signature is its credential.
+        public = request.url.path.startswith(("/static/", "/login", "/unsubscribe"))
         if not public and not is_loopback(request) and not guard.signed_in(request):
             if request.url.path.startswith("/api/"):
                 response: Response = Response('{"detail": "' + NEED_LOGIN + '"}', 401,

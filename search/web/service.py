@@ -73,6 +73,7 @@ class Web:
     es: Elasticsearch
     guard: Guard
     crawls: Crawls
+    site_titles: dict[str, str] = field(default_factory=dict)  # name -> title, from the registry
 
     @contextmanager
     def store(self) -> Iterator[AlertStore]:

@@ -88,7 +88,7 @@ def test_instant_alert_after_crawl_each_story_once(registry: Path, env: dict[str
     assert datetime.strptime(stamp.split(" - ")[1].strip(), "%d/%m/%Y %H:%M")
     # The story two sample sites published is one entry, the other site named.
     story = by_key[("[newsmon] Đại hội XII: 1 bài mới", "a@cd.example.vn")]
-    assert "Cũng đăng trên" in _body(story, "plain")
+    assert "Đăng lại trên" in _body(story, "plain")
 
     _cli(env, "crawl")  # nothing new: nothing sent
     assert len(smtp.messages) == 3

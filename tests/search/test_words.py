@@ -17,6 +17,7 @@ from search.article import Article
 from search.query import Or, Term, parse
 from search.schema import alias_name
 from search.search import search
+from tests.support import run_cli
 
 # Stories written for these tests: each pair holds the same syllables, once as the word
 # and once scattered over other words.
@@ -94,6 +95,9 @@ def test_abbreviation_matches_are_highlighted(stories: str, es: Elasticsearch) -
     ("cong nhan nha o", ["cong nhan", "nha o"]),
     ("tăng ca công nhân", ["tăng ca", "công nhân"]),  # unknown to the dictionary: kept together
     ("nợ lương", ["nợ lương"]),
+    ("chậm trả lương", ["chậm trả lương"]),
+    ("tăng ca nợ lương", ["tăng ca", "nợ lương"]),       # four unknown syllables: words of two
+    ("tăng ca nợ lương ngày", ["tăng ca", "nợ lương ngày"]),
     ("hợp đồng lao động", ["hợp đồng lao động"]),       # a term of config/words.yaml
     ("LĐLĐ tỉnh", ["LĐLĐ", "tỉnh"]),                    # an abbreviation is a word of its own
     ("lương", ["lương"]),
@@ -120,7 +124,12 @@ def test_abbreviations_are_editable_data(words_file: Path) -> None:
     assert parse("tháng hành động") == Term("tháng hành động")
 
 
-def test_malformed_words_file_is_named(words_file: Path) -> None:
+@pytest.mark.es
+def test_malformed_words_file_is_named(words_file: Path, env: dict[str, str]) -> None:
     words_file.write_text("abbreviations: [BHXH]\n", encoding="utf-8")
     with pytest.raises(words.WordsFileError, match=str(words_file)):
         words.lexicon()
+    result = run_cli("search", "bhxh", env={**env, "NEWSMON_WORDS": str(words_file)})
+    assert result.returncode == 2
+    assert str(words_file) in result.stderr
+    assert "Traceback" not in result.stderr

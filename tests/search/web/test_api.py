@@ -44,7 +44,7 @@ def test_search_page_shows_dates_copies_chart_and_top_sites(client: TestClient) 
     titles = [a.text_content() for a in doc.cssselect(".hit h2 a")]
     assert "Doanh nghiệp nợ lương, công đoàn vào cuộc" in titles
     assert "22/11/2026 10:00" in page.text          # day first, Vietnam time
-    assert "Cũng đăng trên" in page.text
+    assert "Đăng lại trên" in page.text
     assert len(doc.cssselect("svg.chart rect")) == 7  # one bar per day of the range, empty days too
     top = [li.cssselect("a")[0].text_content() for li in doc.cssselect("ol.top li")]
     assert set(top) == {"cd", "ld"}

@@ -118,7 +118,7 @@ def test_search_without_diacritics_then_open_the_story_and_its_copies(page: obje
     hit = tab.locator(".hit h2 a")  # type: ignore[attr-defined]
     assert hit.count() == 1
     assert hit.inner_text() == "Công nhân được mua nhà ở xã hội"
-    assert "Cũng đăng trên" in tab.locator(".hit .also").inner_text()  # type: ignore[attr-defined]
+    assert "Đăng lại trên" in tab.locator(".hit .also").inner_text()  # type: ignore[attr-defined]
     assert tab.locator("svg.chart rect").count() == 2  # type: ignore[attr-defined]
     shot(tab, "search")
     hit.click()
