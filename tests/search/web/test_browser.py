@@ -4,6 +4,8 @@ real crawl subprocess of a loopback site. Screenshots of each page go to var/scr
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
 import socket
 import threading
@@ -30,6 +32,9 @@ SHOTS = ROOT / "var" / "screenshots"
 # As root and on a closed network: no sandbox, and none of Chromium's own connections.
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
          "--disable-background-networking", "--disable-component-update"]
+
+
+SITE_TITLES = {"cd": "Báo Công đoàn mẫu", "ld": "Lao động mẫu"}
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +64,8 @@ def site_url(env: dict[str, str], es: Elasticsearch, tmp_path: Path,
     """The app on a loopback port: the archive's stories, the sample sites to crawl."""
     entries = [{"name": s.name, "url": s.url} for s in sample_sites.values()]
     # The archive's own sites, listed (not crawled) so that its stories can be filtered by site.
-    entries += [{"name": n, "url": f"http://127.0.0.1:9/{n}/", "enabled": False} for n in ("cd", "ld")]
+    entries += [{"name": n, "title": t, "url": f"http://127.0.0.1:9/{n}/", "enabled": False}
+                for n, t in SITE_TITLES.items()]
     registry = tmp_path / "sites.yaml"
     registry.write_text(yaml.safe_dump({"sites": entries}), encoding="utf-8")
     settings = Settings(es_url=env["NEWSMON_ES_URL"], index_prefix=env["NEWSMON_INDEX_PREFIX"],
@@ -128,6 +134,49 @@ def test_search_without_diacritics_then_open_the_story_and_its_copies(page: obje
     assert "bản đầu tiên" in rows.nth(0).inner_text()
     assert "200 đoàn viên" in tab.locator(".story .text").inner_text()  # type: ignore[attr-defined]
     shot(tab, "story")
+
+
+def test_a_republished_story_shows_its_original_by_site_title_with_the_phrase_marked(page: object) -> None:
+    tab = page
+    tab.goto("/")  # type: ignore[attr-defined]
+    tab.fill("#q", '"nha o xa hoi"')  # type: ignore[attr-defined]
+    tab.press("#q", "Enter")  # type: ignore[attr-defined]
+    meta = tab.locator(".hit .meta").inner_text()  # type: ignore[attr-defined]
+    assert "Báo Công đoàn mẫu · 20/11/2026 08:00" in meta  # the original: published first
+    assert "bài gốc trên Báo Công đoàn mẫu" in meta
+    assert "Lao động mẫu (21/11/2026 09:30)" in tab.locator(".hit .also").inner_text()  # type: ignore[attr-defined]
+    assert tab.locator(".hit .snippet mark").all_inner_texts() == ["nhà ở xã hội"]  # type: ignore[attr-defined]
+    shot(tab, "search-phrase")
+
+
+def test_an_alert_mail_reads_well_in_a_browser(page: object) -> None:
+    tab = page
+    from search.alerts.evaluate import Match
+    from search.alerts.render import MailLinks, render
+    from search.alerts.rules import Rule
+
+    rule = Rule(name="Nhà ở", query="nhà ở xã hội", emails=["a@cd.example.vn"], sites=[], mode="instant",
+                watermark="2026-11-20T00:00:00+00:00")
+    older = Match("a1", "c1", [("nhà ở xã hội", True)], url="https://cd.example.vn/a-1.html", site="cd",
+                  title="Công nhân được mua nhà ở xã hội", published="2026-11-20T08:00:00+07:00",
+                  text="Công đoàn giúp công nhân mua nhà ở xã hội với giá ưu đãi.",
+                  also=[{"url": "https://ld.example.vn/b-2.html", "site": "ld"}], story_id="a1")
+    newer = Match("a2", "c2", [("nhà ở xã hội", True)], url="https://cd.example.vn/a-3.html", site="cd",
+                  title="Khởi công nhà ở xã hội", published="2026-11-25T07:00:00+07:00",
+                  text="Dự án nhà ở xã hội thứ hai khởi công.", story_id="a2")
+    links = MailLinks("https://newsmon.example.org", "https://newsmon.example.org/unsubscribe?sig=x")
+    raw = render(rule, "a@cd.example.vn", [older, newer], "m1", "n@cd.example.vn", links=links,
+                 site_titles=SITE_TITLES)
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    html_part = message.get_body(preferencelist=("html",))
+    assert html_part is not None
+    tab.set_content(html_part.get_content())  # type: ignore[attr-defined]
+    titles = tab.locator("body > div > div:first-child a").all_inner_texts()  # type: ignore[attr-defined]
+    assert titles == ["Khởi công nhà ở xã hội", "Công nhân được mua nhà ở xã hội"]  # newest first
+    assert tab.locator("mark").all_inner_texts() == ["nhà ở xã hội", "nhà ở xã hội"]  # type: ignore[attr-defined]
+    assert "Báo Công đoàn mẫu · 25/11/2026 07:00" in tab.inner_text("body")  # type: ignore[attr-defined]
+    assert tab.locator("a", has_text="không nhận thư này nữa").count() == 1  # type: ignore[attr-defined]
+    shot(tab, "alert-mail")
 
 
 def test_a_malformed_query_shows_the_vietnamese_error_beside_the_box(page: object) -> None:
