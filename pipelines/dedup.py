@@ -237,7 +237,7 @@ def _named_in_words(es: Elasticsearch, index: str, docs: list[Article], origins:
 
     asked: list[tuple[Article, str]] = []
     for doc in docs:
-        name = source_name(doc.text or "") if doc.published else None
+        name = (doc.source_name or source_name(doc.text or "")) if doc.published else None
         site = origins.get(textnorm.fold(name).strip()) if name else None
         if site and site != doc.site:
             asked.append((doc, site))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -48,6 +48,7 @@ class Article:
     published: str | None = None
     modified: str | None = None
     source_url: str | None = None
+    source_name: str | None = None  # the origin a copy names in words only ("Nguồn: Báo Lao Động")
     tags: list[str] = field(default_factory=list)
     language: str | None = None
     # Set by the crawl: which registry site, when fetched; by normalize: id and domain.
@@ -128,22 +129,59 @@ def doc_id(canonical: str) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
 
 
-def to_iso(value: str | None) -> str | None:
-    """A machine-readable timestamp -> ISO 8601 with offset (Vietnam time when none given)."""
+# A machine-readable time some CMSs write in 12-hour form ("2024-05-03 02:20 PM", "02:20 CH").
+_TWELVE_HOUR = re.compile(r"(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?\s*(?P<ap>AM|PM|SA|CH)\b",
+                          re.IGNORECASE)
+_DAY_FIRST = re.compile(r"^(?P<d>\d{1,2})[/.-](?P<mo>\d{1,2})[/.-](?P<y>\d{4})\b")
+
+
+def _twelve_hour(match: re.Match[str]) -> str:
+    hour = int(match.group("h")) % 12 + (12 if match.group("ap").upper() in ("PM", "CH") else 0)
+    return f"{hour:02d}:{match.group('mi')}:{match.group('s') or '00'}"
+
+
+def parse_moment(value: str | None) -> datetime | None:
+    """A machine-readable timestamp (ISO 8601 with or without offset, `T` or space, a
+    12-hour clock, day-first `03/05/2024 14:20`, RFC 2822, Unix seconds or milliseconds)
+    -> an aware datetime (Vietnam time when none is given); None when unreadable."""
     if not value:
         return None
-    text = value.strip().replace("Z", "+00:00")
+    text = " ".join(value.split())[:64]
+    if text.isdigit() and len(text) in (10, 13):  # Unix time (data-timestamp attributes)
+        return datetime.fromtimestamp(int(text[:10]), tz=UTC)
+    text = _TWELVE_HOUR.sub(_twelve_hour, text.replace("Z", "+00:00"))
+    text = _DAY_FIRST.sub(lambda m: f"{m['y']}-{int(m['mo']):02d}-{int(m['d']):02d}", text)
     text = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", text)
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
+    text = re.sub(r"^(\d{4})/(\d{2})/(\d{2})", r"\1-\2-\3", text)
+    parsed = _iso(text) or _rfc2822(text)
+    if parsed is None:
         match = re.match(r"\d{4}-\d{2}-\d{2}", text)
-        if not match:
-            return None
-        parsed = datetime.fromisoformat(match.group(0))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=VN_TZ)
-    return parsed.isoformat()
+        parsed = _iso(match.group(0)) if match else None
+    if parsed is None:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=VN_TZ)
+
+
+def _iso(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _rfc2822(text: str) -> datetime | None:
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def to_iso(value: str | None) -> str | None:
+    """A machine-readable timestamp -> ISO 8601 with offset (Vietnam time when none given)."""
+    parsed = parse_moment(value)
+    return parsed.isoformat() if parsed is not None else None
 
 
 def in_vietnam_time(value: str | None) -> str | None:

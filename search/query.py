@@ -267,16 +267,15 @@ def compile_query(query: str) -> dict[str, Any]:
     """Elasticsearch query for `query`: its logic, plus a ranking boost when the words it
     looks for occur close together (title first)."""
     tree = parse(query)
-    whole = " ".join(textnorm.fold(t.text) for t in positive_terms(tree) if not t.alternative)
-    return {"bool": {
-        "must": [_compile(tree)],
-        "should": [
-            {"match_phrase": {"title_fold": {"query": whole, "slop": 2, "boost": 3}}},
-            # Exact adjacency in the body: a sloppy phrase over every matching body
-            # doubled the 95th-percentile latency at 100k articles (bench/search_speed.py).
-            {"match_phrase": {"text_fold": {"query": whole}}},
-        ],
-    }}
+    typed = [t for t in positive_terms(tree) if not t.alternative]
+    whole = " ".join(textnorm.fold(t.text) for t in typed)
+    should: list[dict[str, Any]] = [{"match_phrase": {"title_fold": {"query": whole, "slop": 2, "boost": 3}}}]
+    if len(typed) > 1:
+        # Exact adjacency in the body (a query of one word already requires it as a phrase):
+        # a sloppy phrase over every matching body doubled the 95th-percentile latency at
+        # 100k articles (bench/search_speed.py).
+        should.append({"match_phrase": {"text_fold": {"query": whole}}})
+    return {"bool": {"must": [_compile(tree)], "should": should}}
 
 
 def matching_forms(query: str) -> list[tuple[str, bool]]:

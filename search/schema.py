@@ -33,6 +33,7 @@ MAPPING: dict[str, Any] = {
         "url": {"type": "keyword"},
         "canonical_url": {"type": "keyword"},
         "source_url": {"type": "keyword"},
+        "source_name": {"type": "keyword"},
         "site": {"type": "keyword"},
         "domain": {"type": "keyword"},
         "title": {"type": "text", "index": False},

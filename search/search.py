@@ -128,15 +128,21 @@ def search(es: Elasticsearch, prefix: str, query: str | None, *, sites: list[str
             index=alias_name(prefix), query=body_query, size=limit, from_=(page - 1) * limit, sort=order,
             source_includes=_DISPLAY, track_scores=True,
             # Copies of the story within the filters; the first is its original.
-            collapse={"field": "cluster", "inner_hits": [
-                {"name": "original", "size": 1, "_source": _DISPLAY, "sort": ORIGINAL_FIRST},
-                {"name": "copies", "size": 20, "_source": _COPY_FIELDS, "sort": ORIGINAL_FIRST}]},
+            collapse={"field": "cluster", "inner_hits": {
+                "name": "copies", "size": 20, "_source": _COPY_FIELDS, "sort": ORIGINAL_FIRST}},
             aggs={"stories": {"cardinality": {"field": "cluster"}}, **(_FACETS if facets else {})},
         )
     except NotFoundError:
         return {"total": 0, "hits": [], **({"facets": {"site": {}, "day": {}}} if facets else {})}
     forms = matching_forms(query) if query is not None else []
-    hits = [_story_hit(hit, forms) for hit in result["hits"]["hits"]]
+    found = result["hits"]["hits"]
+    # The original's text, for the snippet, where it is not the copy that matched best (one
+    # request for the page; most stories have a single copy).
+    others = [h["inner_hits"]["copies"]["hits"]["hits"][0]["_id"] for h in found
+              if h["inner_hits"]["copies"]["hits"]["hits"][0]["_id"] != h["_id"]]
+    texts = {d["_id"]: d["_source"].get("text", "") for d in es.mget(
+        index=alias_name(prefix), ids=others, source=["text"])["docs"] if d.get("found")} if others else {}
+    hits = [_story_hit(hit, forms, texts) for hit in found]
     aggs = result["aggregations"]
     out: dict[str, Any] = {"total": int(aggs["stories"]["value"]), "hits": hits}
     if facets:
@@ -145,16 +151,16 @@ def search(es: Elasticsearch, prefix: str, query: str | None, *, sites: list[str
     return out
 
 
-def _story_hit(hit: dict[str, Any], forms: list[tuple[str, bool]]) -> dict[str, Any]:
+def _story_hit(hit: dict[str, Any], forms: list[tuple[str, bool]], texts: dict[str, str]) -> dict[str, Any]:
     """One story as a hit: its original's address, title and date; the snippet around the
     match in the original's text, else in the copy that matched."""
-    original = hit["inner_hits"]["original"]["hits"]["hits"][0]
-    src = original["_source"]
-    text = src.get("text", "")
-    shown = snippet(text, forms)
-    if forms and "<mark>" not in shown and original["_id"] != hit["_id"]:
-        shown = snippet(hit["_source"].get("text", ""), forms)
     copies = hit["inner_hits"]["copies"]["hits"]["hits"]
+    original = copies[0]
+    src = original["_source"]
+    own_text = hit["_source"].get("text", "")
+    shown = snippet(texts.get(original["_id"], own_text), forms)
+    if forms and "<mark>" not in shown and original["_id"] != hit["_id"]:
+        shown = snippet(own_text, forms)
     return {
         "id": original["_id"], "url": src["url"], "site": src["site"], "title": src["title"],
         "published": src.get("published"), "snippet": shown, "score": hit.get("_score"),
@@ -183,7 +189,7 @@ def export(es: Elasticsearch, prefix: str, *, sites: list[str] | None = None,
 
 
 STORY_FIELDS = ["url", "canonical_url", "site", "title", "published", "modified", "author", "tags", "text",
-                "cluster", "duplicate_of", "indexed_at"]
+                "cluster", "duplicate_of", "indexed_at", "source_url", "source_name"]
 MAX_COPIES = 200  # copies listed on a story page; a story carried by more sites is rare
 
 

@@ -67,6 +67,8 @@ _NOISE_LINE = re.compile(
     r"|share (this|on)( (article|story|post|page|facebook|twitter|zalo))?\W*"
     r"|chia sẻ( bài viết)?\s*:?.*|bình luận( \(\d+\))?|ảnh\s*:.{0,60}"
     r"|(!function|var \w+\s*=|window\.|document\.)\W.*"          # inline script text
+    r"|((tổng\s+)?(số\s+)?lượt\s+(truy\s+cập|xem|người\s+xem)|đang\s+(online|truy\s+cập|xem)|trực\s+tuyến"
+    r"|hôm\s+nay|hôm\s+qua|tuần\s+này|tháng\s+này|visitors?|online)\s*:\s*[\d.,\s]+"  # visitor counters
     r"|(subscribe|sign up)\b.{0,80}\bnewsletters?\b.{0,120})$", re.IGNORECASE)
 
 _TRAILING_LIST = re.compile(
@@ -157,6 +159,86 @@ def assemble_body(text: str, title: str | None, lead: str | None, tag_line: TagL
     if lead and lead not in " ".join(lines[:3]):
         lines.insert(0, lead)
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Trailer:
+    """What the last lines of a body said about the article rather than in it."""
+
+    text: str
+    author: str | None = None
+    source_url: str | None = None
+    source_name: str | None = None
+
+
+# A whole line naming the origin: "(Nguồn: https://...)", "Nguồn: Báo Lao Động", "Theo laodong.vn".
+_SOURCE_LINE = re.compile(
+    r"^[(\[]?\s*(?:Nguồn|Theo|Source)\s*:?\s*(?P<origin>[^()\[\]]{2,300}?)\s*[)\]]?\s*\.?$", re.IGNORECASE)
+# ... or closing the last paragraph: "... trong quý tới. (Nguồn: Lao Động)"
+_SOURCE_TAIL = re.compile(
+    r"\s*[(\[]\s*(?:Nguồn|Theo|Source)\s*:?\s*(?P<origin>[^()\[\]]{2,300}?)\s*[)\]]\s*\.?$", re.IGNORECASE)
+_NAME_SEPARATORS = re.compile(r"\s*(?:[-–/,&]|\bvà\b)\s*")
+_MAX_NAME_CHARS = 60
+
+
+def _origin(origin: str) -> tuple[str | None, str | None]:
+    """(source URL, source name) of an origin as written."""
+    origin = origin.strip().rstrip(".,;")
+    if re.match(r"https?://\S+$", origin):
+        return origin, None
+    if not origin or "," in origin or len(origin.split()) > 10 or origin.endswith(":"):
+        return None, None
+    # "Theo quy định ..." is prose, not an origin: a name starts with a capital or is a host.
+    if not (origin[0].isupper() or re.match(r"[\w-]+(\.[\w-]+)+$", origin)):
+        return None, None
+    return None, origin
+
+
+def name_only(line: str) -> str | None:
+    """The names a short closing line gives (`Ngọc Mai`, `Bài, ảnh: Thu Hà - Minh Anh`, `PV`),
+    else None: every word capitalised, no digits, no sentence."""
+    text = re.sub(r"^(bài,?\s*ảnh|ảnh|bài)\s*:\s*", "", line.strip(), flags=re.IGNORECASE)
+    text = _BYLINE_PREFIX.sub("", text).strip(" ()")
+    if not text or len(text) > _MAX_NAME_CHARS or any(c.isdigit() for c in text):
+        return None
+    if text.endswith((".", "!", "?", ":")):
+        return None
+    names = [n for n in _NAME_SEPARATORS.split(text) if n]
+    words = [w for n in names for w in n.split()]
+    if not names or not 1 <= len(words) <= 10 or any(len(n.split()) > 4 for n in names):
+        return None
+    if not all(w[0].isupper() for w in words if w.lower() not in ("và",)):
+        return None
+    return text
+
+
+def closing_lines(text: str) -> Trailer:
+    """A copy's source line (to `source_url` / `source_name`) and a trailing name-only line
+    (to `author`) taken off the end of the body, in whichever order they come."""
+    lines = text.split("\n")
+    author = url = name = None
+    for _ in range(3):
+        if len(lines) < 2:
+            break
+        last = lines[-1]
+        whole = _SOURCE_LINE.match(last)
+        found = _origin(whole.group("origin")) if whole else (None, None)
+        if whole and any(found):
+            url, name = url or found[0], name or found[1]
+            lines.pop()
+            continue
+        tail = _SOURCE_TAIL.search(last)
+        found = _origin(tail.group("origin")) if tail else (None, None)
+        if tail and any(found):
+            url, name = url or found[0], name or found[1]
+            lines[-1] = last[:tail.start()].rstrip()
+            continue
+        if author is None and (who := name_only(last)):
+            author = who
+            lines.pop()
+            continue
+        break
+    return Trailer("\n".join(lines), author, url, name)
 
 
 def strip_byline_prefix(text: str) -> str:

@@ -1,22 +1,30 @@
-"""Publication dates from a parsed page, most trustworthy source first.
+"""Publication dates from a parsed page: every date the page gives, ranked.
 
-Order: JSON-LD `datePublished`; `article:published_time` and similar meta;
-`<time datetime>`; the date the feed/sitemap gave (passed in); Vietnamese date
-stamps inside the article zone only (never the site clock in the header or a
-sidebar's list); the caller falls back to htmldate last. Dates are day-first and,
-unless the page gives an offset, in Asia/Ho_Chi_Minh.
+Sources, most trustworthy first: the site rule's element; JSON-LD `datePublished`;
+`article:published_time` and similar meta; microdata and RDFa (`itemprop`/`property`
+datePublished); `<time datetime>` and other machine-readable attributes (`data-time`,
+`data-timestamp`...) in the article zone; the date the feed/sitemap gave (passed in);
+visible stamps inside the article zone only (never the site clock in the header or a
+sidebar's list: day-first numbers, 12-hour clocks, Vietnamese weekdays and month words);
+a relative date ("9 giờ trước") resolved against the fetch time; htmldate last. The first
+source found gives the day; when it gives no time of day (a date alone, or midnight), the
+first other source on the same day that does gives the time: the most precise consistent
+candidate wins. Dates are day-first and, unless the page gives an offset, in
+Asia/Ho_Chi_Minh. Later sources are only read when an earlier one left something open.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, timedelta
 
+from lxml import etree
 from lxml import html as lxml_html
 
 from config.settings import VN_TZ
 from pipelines.extraction.pagemeta import PageMeta
-from search.article import to_iso
+from search.article import parse_moment, to_iso
 
 _META_PUBLISHED = (
     "article:published_time", "og:published_time", "og:article:published_time",
@@ -26,38 +34,176 @@ _META_PUBLISHED = (
 _META_MODIFIED = ("article:modified_time", "og:updated_time", "datemodified", "dcterms.modified",
                   "last-modified")
 
-_T = r"(?P<h>\d{1,2})\s*[:hg]\s*(?P<mi>\d{2})(?::\d{2})?"
+_T = r"(?P<h>\d{1,2})\s*[:hg]\s*(?P<mi>\d{2})(?::\d{2})?(?:\s*(?P<ap>AM|PM|SA|CH|sáng|chiều|tối)\b)?"
 _D = r"(?P<d>\d{1,2})\s*[/.-]\s*(?P<mo>\d{1,2})\s*[/.-]\s*(?P<y>(?:19|20)\d{2})"
 _SEP = r"[\s,|\-–—(]*(?:ngày\s*|lúc\s*)?"
+_MONTH_WORDS = {
+    "một": 1, "giêng": 1, "hai": 2, "ba": 3, "tư": 4, "bốn": 4, "năm": 5, "sáu": 6, "bảy": 7, "tám": 8,
+    "chín": 9, "mười": 10, "mười một": 11, "mười hai": 12, "chạp": 12,
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "oct": 10,
+    "nov": 11, "dec": 12,
+}
+_MON = (r"(?:tháng\s+(?P<mon>mười\s+một|mười\s+hai|mười|một|giêng|hai|ba|tư|bốn|năm|sáu|bảy|tám|chín|chạp"
+        r"|\d{1,2})|(?P<emon>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?)")
+_Y = r"(?P<y>(?:19|20)\d{2})"
+_THEN_T = r"(?:[\s,|\-–—]*(?:lúc|at)?\s*" + _T + ")?"
 _STAMPS = [
-    re.compile(_T + r"\s*(?:[A-Z]{2,4}\+?\d*)?" + _SEP + _D),       # 22:40 21/10/2021
-    re.compile(_D + _SEP + _T),                                     # 08/12/2021 - 00:48
+    re.compile(_T + r"\s*(?:[A-Z]{2,4}\+?\d*)?" + _SEP + _D, re.IGNORECASE),  # 22:40 21/10/2021
+    re.compile(_D + _SEP + _T, re.IGNORECASE),                                  # 08/12/2021 - 00:48
     re.compile(r"ngày\s+(?P<d>\d{1,2})\s+tháng\s+(?P<mo>\d{1,2})\s+năm\s+(?P<y>\d{4})"
                r"(?:[\s,|\-–—]*(?:lúc\s*)?" + _T + ")?", re.IGNORECASE),
-    re.compile(_D),                                                 # Date : 07-12-2018
+    # 3 tháng Năm, 2024 · 03 Tháng 5 2024 · 3 May 2024 (a time may follow)
+    re.compile(r"\b(?P<d>\d{1,2})\s+" + _MON + r"\s*,?\s*(?:năm\s+)?" + _Y
+               + _THEN_T, re.IGNORECASE),
+    # Tháng Năm 3, 2024 · May 3, 2024
+    re.compile(_MON + r"\s+(?P<d>\d{1,2}),?\s+" + _Y + _THEN_T, re.IGNORECASE),
+    re.compile(_D),                                                             # Date : 07-12-2018
 ]
+# "9 giờ trước", "3 ngày trước", "hôm qua": resolved against the fetch time, last.
+_RELATIVE = re.compile(r"\b(?:(?P<n>\d{1,3})\s*(?P<unit>giây|phút|giờ|tiếng|ngày|tuần)\s+trước"
+                       r"|(?P<word>hôm qua|vừa xong|mới đây))\b", re.IGNORECASE)
+_RELATIVE_UNITS = {"giây": timedelta(seconds=1), "phút": timedelta(minutes=1), "giờ": timedelta(hours=1),
+                   "tiếng": timedelta(hours=1), "ngày": timedelta(days=1), "tuần": timedelta(weeks=1)}
 _LABEL = re.compile(r"(date|ngày\s*(đăng|xuất bản|cập nhật)|cập nhật|đăng\s*(lúc|ngày)?|xuất bản)\s*:",
                     re.IGNORECASE)
 _STAMP_MAX_CHARS = 90
 _ZONE_MIN_CHARS = 400
 
 
-def structured_dates(tree: lxml_html.HtmlElement, page: PageMeta) -> tuple[str | None, str | None]:
-    """(published, modified) from JSON-LD, meta tags and `<time datetime>`."""
-    published = modified = None
+_MICRODATA = etree.XPath(
+    "//*[@itemprop='datePublished' or @itemprop='dateCreated' or contains(@property, 'datePublished')"
+    " or @property='dc:date' or @property='dcterms:created' or @property='dc:created'][not(self::meta)]")
+_OUTSIDE = "ancestor::aside|ancestor::footer|ancestor::header[not(ancestor::article)]"
+_TIME_NODES = etree.XPath("//time[@datetime]")
+_DATE_ATTRIBUTE = re.compile(r"^data-(?:[\w-]*)(?:date|time|publish)", re.IGNORECASE)
+_UPDATED = re.compile(r"updated|modified|cap-?nhat", re.IGNORECASE)
+
+
+def structured_modified(tree: lxml_html.HtmlElement, page: PageMeta) -> str | None:
+    """The last modification a page declares (JSON-LD, meta, `<time class=updated>`)."""
     for obj in page.jsonld:
-        published = published or to_iso(str(obj.get("datePublished") or ""))
-        modified = modified or to_iso(str(obj.get("dateModified") or ""))
-    published = published or to_iso(page.first(_META_PUBLISHED))
-    modified = modified or to_iso(page.first(_META_MODIFIED))
-    for node in tree.xpath("//time[@datetime]"):
-        if node.xpath("ancestor::aside|ancestor::footer|ancestor::header[not(ancestor::article)]"):
+        if found := to_iso(str(obj.get("dateModified") or "")):
+            return found
+    if found := to_iso(page.first(_META_MODIFIED)):
+        return found
+    for node in _TIME_NODES(tree):
+        if _UPDATED.search(node.get("class", "")) and not node.xpath(_OUTSIDE):
+            return to_iso(node.get("datetime"))
+    return None
+
+
+def published_date(tree: lxml_html.HtmlElement, page: PageMeta, zone: lxml_html.HtmlElement | None, *,
+                   rule_node: lxml_html.HtmlElement | None = None, hint: str | None = None,
+                   fetched: datetime | None = None,
+                   last_resort: Callable[[], str | None] | None = None) -> str | None:
+    """The publication date and time, from every source the page gives (module docstring)."""
+    sources: list[Callable[[], Iterator[datetime | None]]] = [
+        lambda: iter([parse_moment(element_date(rule_node))]),
+        lambda: (parse_moment(str(obj.get("datePublished") or "")) for obj in page.jsonld),
+        lambda: iter([parse_moment(page.first(_META_PUBLISHED))]),
+        lambda: (parse_moment(n.get("content") or n.get("datetime") or n.text_content())
+                 for n in _MICRODATA(tree)),
+        lambda: _attribute_dates(tree, zone),
+        lambda: iter([parse_moment(hint)]),
+        lambda: _zone_stamps(zone) if zone is not None else iter(()),
+        lambda: _relative_dates(zone, fetched) if zone is not None else iter(()),
+    ]
+    primary: datetime | None = None
+    for source in sources:
+        for moment in source():
+            if moment is None:
+                continue
+            if primary is None:
+                primary = moment
+                if _timed(moment):
+                    return primary.isoformat()
+            elif _timed(moment) and _local_day(moment) == _local_day(primary):
+                local = moment.astimezone(VN_TZ)
+                return datetime.combine(_local_day(primary), local.timetz()).isoformat()
+    if primary is not None:
+        return primary.isoformat()
+    return last_resort() if last_resort is not None else None
+
+
+def _timed(moment: datetime) -> bool:
+    """True when a time of day was given (midnight is what date-only sources default to)."""
+    return (moment.hour, moment.minute, moment.second) != (0, 0, 0)
+
+
+def _local_day(moment: datetime) -> date:
+    return moment.astimezone(VN_TZ).date()
+
+
+def _attribute_dates(tree: lxml_html.HtmlElement,
+                     zone: lxml_html.HtmlElement | None) -> Iterator[datetime | None]:
+    """`<time datetime>` outside sidebars and footers, then `data-*date/time` attributes in
+    the article zone (outside links: a related story's date is not this one's)."""
+    for node in _TIME_NODES(tree):
+        if not _UPDATED.search(node.get("class", "")) and not node.xpath(_OUTSIDE):
+            yield parse_moment(node.get("datetime"))
+    if zone is None:
+        return
+    for node in zone.iter():
+        if not isinstance(node.tag, str) or node.tag == "a" or not node.attrib:
             continue
-        if "updated" in node.get("class", "") or "modified" in node.get("class", ""):
-            modified = modified or to_iso(node.get("datetime"))
-        else:
-            published = published or to_iso(node.get("datetime"))
-    return published, modified
+        for name, value in node.attrib.items():
+            if _DATE_ATTRIBUTE.match(name) and not _UPDATED.search(name):
+                yield parse_moment(value)
+
+
+def _zone_stamps(zone: lxml_html.HtmlElement) -> Iterator[datetime | None]:
+    """Every visible date stamp in the article zone, in document order."""
+    for text in _zone_texts(zone):
+        yield _stamp(text)
+
+
+def _relative_dates(zone: lxml_html.HtmlElement, fetched: datetime | None) -> Iterator[datetime | None]:
+    """`9 giờ trước`, `hôm qua`... in the article zone, against the fetch time (a day alone
+    for days and weeks: the hour is not given)."""
+    now = (fetched or datetime.now(VN_TZ)).astimezone(VN_TZ)
+    for text in _zone_texts(zone):
+        match = _RELATIVE.search(text)
+        if not match:
+            continue
+        if match.group("word"):
+            yield (now - timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0) \
+                if match.group("word").lower() == "hôm qua" else now.replace(second=0, microsecond=0)
+            continue
+        unit = match.group("unit").lower()
+        moment = now - int(match.group("n")) * _RELATIVE_UNITS[unit]
+        if unit in ("ngày", "tuần"):
+            moment = moment.replace(hour=0, minute=0)
+        yield moment.replace(second=0, microsecond=0)
+
+
+def _zone_texts(zone: lxml_html.HtmlElement) -> Iterator[str]:
+    """Short texts of the zone (or labelled ones) where a date stamp may stand."""
+    for node in zone.iter():
+        # A link's text and what follows it (a related list's "title 09:15 19/11/2026")
+        # are not the article's stamp; the zone's own tail lies outside the zone.
+        if not isinstance(node.tag, str) or node.tag in ("script", "style", "a"):
+            continue
+        for raw in (node.text, node.tail if node is not zone else None):
+            if not raw or not raw.strip():
+                continue
+            text = " ".join(raw.split())
+            if len(text) <= _STAMP_MAX_CHARS or _LABEL.search(text):
+                yield text
+
+
+def _month(parts: dict[str, str | None]) -> int:
+    word = (parts.get("mo") or parts.get("mon") or parts.get("emon") or "").lower()
+    return int(word) if word.isdigit() else _MONTH_WORDS[" ".join(word.split())[:3] if parts.get("emon")
+                                                        else " ".join(word.split())]
+
+
+def _hour(parts: dict[str, str | None]) -> int:
+    hour, half = int(parts.get("h") or 0), (parts.get("ap") or "").lower()
+    if half in ("pm", "ch", "chiều", "tối") and hour < 12:
+        return hour + 12
+    if half in ("am", "sa", "sáng") and hour == 12:
+        return 0
+    return hour
 
 
 def _stamp(text: str) -> datetime | None:
@@ -67,9 +213,9 @@ def _stamp(text: str) -> datetime | None:
             continue
         parts = match.groupdict()
         try:
-            return datetime(int(parts["y"]), int(parts["mo"]), int(parts["d"]),
-                            int(parts.get("h") or 0), int(parts.get("mi") or 0), tzinfo=VN_TZ)
-        except ValueError:
+            return datetime(int(parts["y"] or 0), _month(parts), int(parts["d"] or 0), _hour(parts),
+                            int(parts.get("mi") or 0), tzinfo=VN_TZ)
+        except (ValueError, KeyError):
             continue
     return None
 
@@ -95,20 +241,8 @@ def article_zone(tree: lxml_html.HtmlElement, title: str | None,
 def zone_date(zone: lxml_html.HtmlElement) -> str | None:
     """The first date stamp in the article zone: a short text (`22:40 21/10/2021`,
     `Thứ tư, 08/12/2021 - 00:48`) or a labelled one (`Date : 07-12-2018`), never prose."""
-    for node in zone.iter():
-        # A link's text and what follows it (a related list's "title 09:15 19/11/2026")
-        # are not the article's stamp; the zone's own tail lies outside the zone.
-        if not isinstance(node.tag, str) or node.tag in ("script", "style", "a"):
-            continue
-        for raw in (node.text, node.tail if node is not zone else None):
-            if not raw or not raw.strip():
-                continue
-            text = " ".join(raw.split())
-            if len(text) <= _STAMP_MAX_CHARS or _LABEL.search(text):
-                found = _stamp(text)
-                if found:
-                    return found.isoformat()
-    return None
+    found = next((moment for moment in _zone_stamps(zone) if moment is not None), None)
+    return found.isoformat() if found is not None else None
 
 
 def element_date(node: lxml_html.HtmlElement | None) -> str | None:

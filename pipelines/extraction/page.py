@@ -17,14 +17,16 @@ from pipelines.dedup import fingerprint
 from pipelines.extraction.body import (
     assemble_body,
     byline,
+    closing_lines,
     find_lead,
     find_tag_line,
+    source_name,
     source_url,
     strip_byline_prefix,
     trailing_byline,
 )
 from pipelines.extraction.cleanup import clean_page, drop_teaser_lists
-from pipelines.extraction.dates import article_zone, element_date, structured_dates, zone_date
+from pipelines.extraction.dates import article_zone, published_date, structured_modified
 from pipelines.extraction.engine import engine_text, last_resort_date, parse_html
 from pipelines.extraction.pagemeta import (
     PageMeta,
@@ -39,7 +41,7 @@ from pipelines.extraction.pagemeta import (
 from pipelines.extraction.profile import strip_lines
 from pipelines.extraction.siterules import ExtractRules, block_text, drop_selected, first_match, rules_of
 from search import textnorm
-from search.article import Article, in_vietnam_time, to_iso
+from search.article import Article, in_vietnam_time
 
 MIN_BODY_CHARS = 200
 _PHOTO_STORY_CAPTIONS = 2
@@ -86,7 +88,7 @@ def extract_page(body: bytes, url: str | None, content_type: str | None = None,
     if min_chars and not title:
         return None
     drop_teaser_lists(tree, url, keep=head)
-    published, modified = structured_dates(tree, page)
+    modified = structured_modified(tree, page)
     zone = article_zone(tree, title, head)
     lead = find_lead(zone) if zone is not None else None
     tag_line = find_tag_line(zone) if zone is not None else None
@@ -98,9 +100,11 @@ def extract_page(body: bytes, url: str | None, content_type: str | None = None,
         text = assemble_body("\n".join([text, *captions]), title, None)
     if not text or len(text) < min_chars:
         return None
-    if not published:
-        published = to_iso(hint_date) or element_date(date_node) \
-            or (zone_date(zone) if zone is not None else None) or last_resort_date(tree, zone)
+    published = published_date(tree, page, zone, rule_node=date_node, hint=hint_date,
+                               last_resort=lambda: last_resort_date(tree, zone))
+    # A copy's source line and a closing name-only line are fields, not body text.
+    trailer = closing_lines(text)
+    whole_text, text = text, trailer.text if len(trailer.text) >= min_chars else text
     author = strip_byline_prefix(author_node.text_content()) if author_node is not None else None
     language = page_language(tree, page) or "vi"
     if language == "vi":  # a Vietnamese page's dates are shown in Vietnam time, whatever the source's offset
@@ -109,11 +113,13 @@ def extract_page(body: bytes, url: str | None, content_type: str | None = None,
         url=url,
         canonical_url=canonical_href(tree, page, url),
         title=title,
-        author=author or declared_author(page) or signature or (byline(zone) if zone is not None else None),
+        author=author or declared_author(page) or signature or (byline(zone) if zone is not None else None)
+        or trailer.author,
         published=published,
         modified=modified,
         text=text,
-        source_url=source_url(text),
+        source_url=trailer.source_url or source_url(whole_text),
+        source_name=trailer.source_name or source_name(whole_text),
         tags=(tag_line.tags if tag_line else None) or page_tags(page),
         language=language,
     )

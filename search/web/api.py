@@ -90,6 +90,8 @@ class StoryOut(BaseModel):
     cluster: str
     duplicate_of: str | None = None
     indexed_at: str | None = None
+    source_url: str | None = None
+    source_name: str | None = None
     copies: list[StoryCopy]
 
 

@@ -51,6 +51,53 @@ def test_structured_dates_win_over_stamps_and_are_shown_in_vietnam_time() -> Non
     assert article.published == "2022-03-02T14:20:00+07:00"
 
 
+@pytest.mark.parametrize(("head", "stamp", "expected"), [
+    # A date alone in structured data, the time only in a machine-readable attribute.
+    ('<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "2024-05-03"}</script>',
+     '<span class="meta" data-publish-time="2024-05-03T14:20:00+07:00">03/05/2024</span>',
+     "2024-05-03T14:20:00+07:00"),
+    ('<meta property="article:published_time" content="2024-05-03T00:00:00+07:00">',
+     '<time datetime="2024-05-03T09:05:00+07:00">Thứ Sáu, 03/05/2024</time>', "2024-05-03T09:05:00+07:00"),
+    # ... or in the visible stamp on the same day (a 12-hour clock), not one of another day.
+    ('<meta property="article:published_time" content="2024-05-03">',
+     "<span>Thứ Sáu, 03/05/2024 02:20 CH</span>", "2024-05-03T14:20:00+07:00"),
+    ('<meta property="article:published_time" content="2024-05-03">',
+     "<span>04/05/2024 08:00</span>", "2024-05-03T00:00:00+07:00"),
+    # A naive publish time in 12-hour form: read as such, in Vietnam time.
+    ('<meta property="article:published_time" content="2024-05-03 02:20 PM">', "<span>2:20 PM</span>",
+     "2024-05-03T14:20:00+07:00"),
+    # Microdata and RDFa on elements other than <meta>.
+    ("", '<span itemprop="datePublished" content="2023-11-20T07:45:00+07:00">3 ngày trước</span>',
+     "2023-11-20T07:45:00+07:00"),
+    ("", '<span property="dc:date" content="2023-11-20T07:45:00">hôm qua</span>',
+     "2023-11-20T07:45:00+07:00"),
+    # Unix seconds in a data attribute, shown in Vietnam time.
+    ("", '<div class="post-time" data-timestamp="1714720800">5 giờ trước</div>', "2024-05-03T14:20:00+07:00"),
+    # Vietnamese and English month words, weekdays.
+    ("", "<p>Thứ hai, 6 tháng Năm, 2024 lúc 8:15 SA</p>", "2024-05-06T08:15:00+07:00"),
+    ("", "<p>Tháng Mười Hai 9, 2021</p>", "2021-12-09T00:00:00+07:00"),
+    ("", "<p>Posted on May 3, 2024 at 2:20 PM</p>", "2024-05-03T14:20:00+07:00"),
+])
+def test_every_date_a_page_gives_is_read_and_the_most_precise_consistent_one_wins(
+        head: str, stamp: str, expected: str) -> None:
+    article = extract_page(_page(head=head, stamp=stamp), "https://ldld.example.vn/tin-tuc/bai-viet-1234.html")
+    assert article is not None
+    assert article.published == expected
+
+
+def test_a_relative_date_alone_is_resolved_against_the_fetch_time() -> None:
+    from datetime import datetime, timedelta
+
+    from config.settings import VN_TZ
+
+    before = datetime.now(VN_TZ) - timedelta(hours=9)
+    article = extract_page(_page(stamp="<span>9 giờ trước</span>"), "https://a.vn/tin-tuc/bai-viet-1234.html")
+    assert article is not None
+    assert article.published is not None
+    published = datetime.fromisoformat(article.published)
+    assert before - timedelta(minutes=2) <= published <= before + timedelta(minutes=2)
+
+
 def test_feed_date_is_used_before_page_stamps() -> None:
     article = extract_page(_page(stamp="<span>22:40 21/10/2021</span>"), "https://a.vn/b-1234.html",
                            hint_date="2021-10-22T06:00:00+07:00")
@@ -111,3 +158,39 @@ def test_a_page_in_another_language_keeps_the_offset_it_gives() -> None:
     assert article is not None
     assert article.language == "en"
     assert article.published == "2021-11-02T08:30:00+00:00"
+
+
+@pytest.mark.parametrize(("after", "field", "value", "gone"), [
+    ("<p>Ngọc Mai</p>", "author", "Ngọc Mai", "Ngọc Mai"),
+    ("<p>Bài, ảnh: Thu Hà - Minh Anh</p>", "author", "Thu Hà - Minh Anh", "Minh Anh"),
+    ("<p>(Nguồn: https://nld.example.vn/cong-doan/bai-1.htm)</p>", "source_url",
+     "https://nld.example.vn/cong-doan/bai-1.htm", "Nguồn"),
+    ("<p>(Nguồn: Báo Lao Động)</p><p>Hải Yến</p>", "source_name", "Báo Lao Động", "Nguồn"),
+    ("<p>Lãnh đạo công đoàn đề nghị doanh nghiệp trả lương đúng hạn. (Theo Lao Động Thủ Đô)</p>",
+     "source_name", "Lao Động Thủ Đô", "Theo Lao"),
+    ("<p>Theo laodong.example.vn</p>", "source_name", "laodong.example.vn", "Theo"),
+])
+def test_closing_source_and_name_lines_become_fields(after: str, field: str, value: str, gone: str) -> None:
+    article = extract_page(_page(after=after), "https://ldld.example.vn/tin-tuc/bai-viet-1234.html")
+    assert article is not None
+    assert getattr(article, field) == value
+    assert gone not in article.text.split("\n")[-1]
+
+
+@pytest.mark.parametrize("after", [
+    "<p>Theo quy định mới, người lao động được nghỉ thêm một ngày vào dịp Quốc khánh.</p>",
+    "<p>Đây là kết quả đáng ghi nhận của tổ chức Công đoàn.</p>",
+])
+def test_a_closing_sentence_is_never_taken_for_a_name_or_a_source(after: str) -> None:
+    article = extract_page(_page(after=after), "https://ldld.example.vn/tin-tuc/bai-viet-1234.html")
+    assert article is not None
+    assert article.text.endswith(after[3:-4])
+    assert article.source_name is None
+
+
+def test_a_visitor_counter_is_not_body_text() -> None:
+    article = extract_page(_page(after="<div>Lượt truy cập: 120.554</div><div>Đang online: 37</div>"),
+                           "https://ldld.example.vn/tin-tuc/bai-viet-1234.html")
+    assert article is not None
+    assert "truy cập" not in article.text
+    assert "online" not in article.text
