@@ -98,6 +98,8 @@ class TagLine:
 
 _TAG_LABEL = re.compile(r"^\s*(từ\s*khóa|từ\s*khoá|tags?|chủ\s*đề|keywords?)\s*:", re.IGNORECASE)
 
+_TAG_LINE_MAX = 400
+
 _TAG_CLASS = re.compile(r"(^|[\s_-])(tags?|keywords?|tu-?khoa)([\s_-]|$)", re.IGNORECASE)
 
 def find_tag_line(zone: HtmlElement) -> TagLine | None:
@@ -143,6 +145,45 @@ def byline(zone: HtmlElement) -> str | None:
                 return _BYLINE_PREFIX.sub("", text) or None
     return None
 
+_REPEAT_MIN_CHARS = 60  # paragraphs, not list items (a list may repeat its items)
+_PROSE_CHARS = 150
+_DATELINE_MAX_WORDS = 14
+
+
+def is_dateline(line: str) -> bool:
+    """A short header line that carries the date stamp (`Ảnh - Hải Nguyễn Thứ bảy, 18/01/2025 |
+    10:05`), not a sentence."""
+    from pipelines.extraction.dates import has_stamp
+
+    if len(line.split()) > _DATELINE_MAX_WORDS or line.rstrip().endswith((".", "!", "?", "”", '"')):
+        return False
+    return has_stamp(line)
+
+
+def once(lines: list[str]) -> list[str]:
+    """A block the page holds twice (a print or AMP variant, a summary box and the full
+    body, nested candidates) written where it first appears: a run of two or more
+    paragraphs seen before, one of them prose-long, is dropped. One repeated paragraph (a
+    pull quote) and repeated list items (a menu, a schedule) stay."""
+    seen: set[str] = set()
+    repeat = []
+    for line in lines:
+        key = " ".join(line.lower().split())
+        repeat.append(len(key) >= _REPEAT_MIN_CHARS and key in seen)
+        seen.add(key)
+    doomed: set[int] = set()
+    start = 0
+    while start < len(lines):
+        end = start
+        while end < len(lines) and repeat[end]:
+            end += 1
+        run = range(start, end)
+        if len(run) >= 2 and any(len(lines[i]) >= _PROSE_CHARS for i in run):
+            doomed.update(run)
+        start = end + 1
+    return [line for i, line in enumerate(lines) if i not in doomed]
+
+
 def assemble_body(text: str, title: str | None, lead: str | None, tag_line: TagLine | None = None,
                   signature: str | None = None) -> str:
     """Paragraphs one per line; the headline repeated as first line dropped; the lead put
@@ -151,9 +192,13 @@ def assemble_body(text: str, title: str | None, lead: str | None, tag_line: TagL
     lines = [line for line in lines if line]
     if title and lines and lines[0] == squash(title):
         lines = lines[1:]
-    if tag_line:
-        lines = [line for line in lines if line != tag_line.text]
-    lines = drop_teasers(lines)
+    # The tag line, found in the page or written as one ("Từ khóa: a, b"), is not body text.
+    lines = [line for line in lines if not (tag_line and line == tag_line.text)
+             and not (_TAG_LABEL.match(line) and len(line) <= _TAG_LINE_MAX)]
+    lines = once(drop_teasers(lines))
+    # The story's header (section, byline and date on one line) is not its first paragraph.
+    head = [line for line in lines[:3] if is_dateline(line)]
+    lines = [line for line in lines if line not in head]
     if signature and lines and signature in lines[-1] and len(lines[-1]) <= len(signature) + 12:
         lines.pop()
     if lead and lead not in " ".join(lines[:3]):

@@ -59,7 +59,10 @@ def _hidden(node: HtmlElement) -> bool:
 def drop_hidden_and_captions(tree: HtmlElement, captions: list[HtmlElement] | None = None) -> int:
     """Hidden/off-screen elements and image captions (kept in `captions`, in case the page is
     a photo story); returns how many elements went."""
-    nodes = {hit if isinstance(hit, etree._Element) else hit.getparent() for hit in _SUSPECTS(tree)}
+    # In page order (a dict, not a set): a photo story's captions are its text, in order,
+    # also on a page written on one line.
+    nodes = list(dict.fromkeys(hit if isinstance(hit, etree._Element) else hit.getparent()
+                               for hit in _SUSPECTS(tree)))
     shown = [node for node in nodes
              if not _hidden(node) and not any(_hidden(a) for a in node.iterancestors())
              and (node.tag == "figcaption" or (_CAPTION_CLASS.search(node.get("class", ""))

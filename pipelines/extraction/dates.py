@@ -231,11 +231,19 @@ def article_zone(tree: lxml_html.HtmlElement, title: str | None,
     if not heads:
         return None
     node = heads[0]
+    declared = None  # a short story (photos, a notice): the <article> or <main> that holds it
     while node is not None and node.tag != "body":
         if len(node.text_content()) >= _ZONE_MIN_CHARS:
             return node
+        if declared is None and node.tag in ("article", "main"):
+            declared = node
         node = node.getparent()
-    return None
+    return declared
+
+
+def has_stamp(text: str) -> bool:
+    """True when `text` holds a date stamp with its day, month and year."""
+    return _stamp(text) is not None
 
 
 def zone_date(zone: lxml_html.HtmlElement) -> str | None:

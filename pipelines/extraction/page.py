@@ -95,10 +95,15 @@ def extract_page(body: bytes, url: str | None, content_type: str | None = None,
     signature = trailing_byline(zone) if zone is not None else None
     body_text = block_text(body_node) if body_node is not None else engine_text(tree, url)
     text = assemble_body(body_text or "", title, lead, tag_line, signature)
+    floor = min_chars
     if len(text) < min_chars and len(captions) >= _PHOTO_STORY_CAPTIONS:
-        # A photo story: a lead and captioned pictures; the captions, in order, are its text.
-        text = assemble_body("\n".join([text, *captions]), title, None)
-    if not text or len(text) < min_chars:
+        # A photo story: a lead and captioned pictures; the captions, in order, are its text
+        # (short by nature: its pictures are the story).
+        shown = set(captions)  # a caption the engine kept goes in its place among the captions
+        lead_lines = [line for line in text.split("\n") if line not in shown]
+        text = assemble_body("\n".join([*lead_lines, *captions]), title, None, tag_line)
+        floor = min_chars // 2
+    if not text or len(text) < floor:
         return None
     published = published_date(tree, page, zone, rule_node=date_node, hint=hint_date,
                                last_resort=lambda: last_resort_date(tree, zone))

@@ -72,8 +72,21 @@ def declared_titles(tree: HtmlElement, page: PageMeta) -> list[str]:
     title = tree.find(".//title")
     found.append(_text(title) if title is not None else None)
     titles = [" ".join(t.split()) for t in found if t and t.strip()]
-    parts = [part for t in titles for part in _TITLE_SEPARATORS.split(t) if len(part) > 10]
+    parts = [part for t in titles for part in _title_parts(t) if len(part) > 10]
     return list(dict.fromkeys(titles + parts))
+
+
+_MAX_TITLE_PARTS = 8
+
+
+def _title_parts(title: str) -> list[str]:
+    """Every run of consecutive parts between separators: the headline itself may hold one
+    (`Site - Đại hội ... nhiệm kỳ 2023 - 2028` holds `Đại hội ... nhiệm kỳ 2023 - 2028`)."""
+    cuts = [(m.start(), m.end()) for m in _TITLE_SEPARATORS.finditer(title)][:_MAX_TITLE_PARTS]
+    starts = [0] + [end for _, end in cuts]
+    ends = [start for start, _ in cuts] + [len(title)]
+    return [title[starts[i]:ends[j]] for i in range(len(starts)) for j in range(i, len(ends))
+            if (i, j) != (0, len(ends) - 1)]
 
 
 def find_headline(tree: HtmlElement, page: PageMeta) -> tuple[str, HtmlElement] | None:

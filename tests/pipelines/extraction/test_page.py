@@ -194,3 +194,46 @@ def test_a_visitor_counter_is_not_body_text() -> None:
     assert article is not None
     assert "truy cập" not in article.text
     assert "online" not in article.text
+
+
+def test_a_block_the_page_holds_twice_is_written_once() -> None:
+    doubled = "".join(f"<p>{PARA}{i}</p>" for i in range(4))
+    article = extract_page(_page(after=f'<div class="print-version">{doubled}</div>'),
+                           "https://ldld.example.vn/tin-tuc/bai-viet-1234.html")
+    assert article is not None
+    lines = article.text.split("\n")
+    assert len(lines) == len(set(lines)) == 4
+
+
+def test_a_headline_holding_the_title_separator_is_found_whole() -> None:
+    body = "".join(f"<p>{PARA}{i}</p>" for i in range(4))
+    page = f"""<html><head><meta charset="utf-8">
+<title>Công đoàn ngành mẫu - Hội nghị cán bộ công đoàn nhiệm kỳ 2023 - 2028 - Tin tức</title></head><body>
+<table><tr><td class="menu"><a href="/">Trang chủ</a></td></tr><tr><td>
+<span class="tit">Hội nghị cán bộ công đoàn nhiệm kỳ 2023 - 2028</span><br>
+<div class="nd">{body}</div><div class="ngay">Ngày đăng: 26-05-2023</div></td></tr></table></body></html>"""
+    article = extract_page(page.encode(), "https://cdn.example.vn/tin-tuc/hoi-nghi-1533.htm")
+    assert article is not None
+    assert article.title == "Hội nghị cán bộ công đoàn nhiệm kỳ 2023 - 2028"
+    assert article.published == "2023-05-26T00:00:00+07:00"  # the stamp of the zone the headline gives
+
+
+CAPTIONS = ["Đoàn viên nhận quà tại gian hàng của công đoàn cơ sở trong khu công nghiệp phía Bắc thành phố.",
+            "Chương trình văn nghệ chào xuân do chính công nhân các doanh nghiệp trong khu tự dàn dựng.",
+            "Lãnh đạo Liên đoàn Lao động thành phố trao quà cho đoàn viên có hoàn cảnh khó khăn."]
+
+
+def test_a_photo_story_is_its_lead_and_captions_without_header_and_keywords() -> None:
+    figures = "".join(f'<figure><img src="/a{i}.jpg"><figcaption>{c}</figcaption></figure>'
+                      for i, c in enumerate(CAPTIONS))
+    page = f"""<html><head><meta charset="utf-8"><title>Ảnh: Ngày hội đoàn viên | Báo mẫu</title></head><body>
+<article><h1>Ảnh: Ngày hội đoàn viên</h1>
+<div class="meta">Ảnh - Minh Anh Thứ hai, 06/05/2024 | 08:15</div>
+<p class="sapo">Sáng 6/5, hơn 3.000 đoàn viên đã dự ngày hội do công đoàn tổ chức.</p>{figures}
+<div class="tags">Từ khóa: <a href="/t/1">Ngày hội</a>, <a href="/t/2">Đoàn viên</a></div>
+</article></body></html>"""
+    article = extract_page(page.encode(), "https://bao.example.vn/anh/ngay-hoi-doan-vien-77.html")
+    assert article is not None
+    assert article.text.split("\n") == ["Sáng 6/5, hơn 3.000 đoàn viên đã dự ngày hội do công đoàn tổ chức.",
+                                        *CAPTIONS]
+    assert article.published == "2024-05-06T08:15:00+07:00"
