@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from scrapy.http import Response, TextResponse
 from scrapy.link import Link
@@ -17,7 +18,7 @@ from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import Sitemap
 
 from config.settings import VN_TZ
-from search.article import to_iso
+from search.article import canonical_url, to_iso
 
 
 @dataclass(frozen=True)
@@ -126,3 +127,45 @@ def pagination_links(response: Response, links: list[Link]) -> list[str]:
              .getall()] if isinstance(response, TextResponse) else []
     found += [link.url for link in links if _NEXT_TEXT.match(link.text or "") or _PAGE_URL.search(link.url)]
     return list(dict.fromkeys(found))
+
+
+# An article split over pages: its other pages are the same address with a page number,
+# `?page=2`, `?trang=2`, `/trang-2`, `/page/2`, `-p2.html`, `/2`.
+_PAGE_PARAM = re.compile(r"^(page|trang|p|pg|paged|pageno|pagenum|part)$", re.IGNORECASE)
+_PAGE_PATH = re.compile(r"(?:(?:/(?:trang|page|p)[-/]?|[-_](?:trang|page|p)-?)(?P<n>\d{1,2})"
+                        r"(?P<ext>\.[a-z]{2,5})?|/(?P<bare>\d{1,2}))/?$", re.IGNORECASE)
+MAX_ARTICLE_PAGES = 10  # pages after the first that one article may have
+
+
+def page_of(url: str) -> tuple[str, int]:
+    """(the address without its page number, the page number: 1 when it has none)."""
+    parts = urlsplit(canonical_url(url))
+    number, kept = 1, []
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if _PAGE_PARAM.match(key) and value.isdigit():
+            number = int(value)
+        else:
+            kept.append((key, value))
+    path = parts.path
+    if number == 1 and (found := _PAGE_PATH.search(path)) and found.start() > 0:
+        number = int(found.group("n") or found.group("bare"))
+        path = path[:found.start()] + (found.group("ext") or "")
+    return urlunsplit((parts.scheme, parts.netloc, path, urlencode(kept), "")), number
+
+
+def continuation_links(response: Response) -> list[str]:
+    """The other pages of the article on `response` (a pager inside it: numbered links,
+    "Trang 2", `rel=next`), by page number, at most MAX_ARTICLE_PAGES; the first page's
+    own address and the page itself excluded."""
+    if not isinstance(response, TextResponse):
+        return []
+    base, own = page_of(response.url)
+    found: dict[int, str] = {}
+    for href in response.xpath("//a/@href | //link[@rel='next']/@href").getall()[:5000]:
+        url = response.urljoin(href.strip())
+        if not url.startswith(("http://", "https://")):
+            continue
+        other, number = page_of(url)
+        if other == base and number > 1 and number != own and number not in found:
+            found[number] = url
+    return [found[n] for n in sorted(found)][:MAX_ARTICLE_PAGES]

@@ -34,6 +34,8 @@ class PageItem:
     fetched_at: str | None = None
     # The date a feed or sitemap gave the URL: the article's fallback publication date.
     hint_date: str | None = None
+    # An article split over pages: the bodies of its pages after this one, in order.
+    parts: tuple[bytes, ...] = ()
 
 
 @dataclass(slots=True)

@@ -34,7 +34,7 @@ def extract(
                 page = fetched[arg]
                 if page.error:
                     raise OSError(page.error)
-                record = _extract(arg, page.body, page.url, page.content_type, sites)
+                record = _extract(arg, page.body, page.url, page.content_type, sites, parts=page.parts)
             else:
                 record = _extract(arg, _read_file(Path(arg)), url, None, sites)
         except Exception as exc:  # noqa: BLE001 - one bad input never stops the others
@@ -62,13 +62,13 @@ def _read_file(path: Path) -> bytes:
 
 
 def _extract(arg: str, body: bytes, page_url: str | None, content_type: str | None,
-             sites: list[Any]) -> dict[str, Any]:
+             sites: list[Any], *, parts: tuple[bytes, ...] = ()) -> dict[str, Any]:
     from pipelines.extraction.page import extract_page
     from pipelines.normalize import normalize_article
     from search.article import same_site, site_host
 
     site = next((s for s in sites if page_url and same_site(page_url, s.domain)), None)
-    article = extract_page(body, page_url, content_type, rules=site.extract if site else None)
+    article = extract_page(body, page_url, content_type, rules=site.extract if site else None, parts=parts)
     if article is None:
         raise ValueError("no article body found on this page")
     if page_url:

@@ -25,9 +25,10 @@ from scrapy.settings import BaseSettings
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 
 from config.settings import Settings, get_settings
-from crawler.discovery import feed_entries, pagination_links, sitemap_body, sitemap_entries
+from crawler.discovery import feed_entries, page_of, pagination_links, sitemap_body, sitemap_entries
 from crawler.registry import Site, load_registry, select_sites
 from crawler.seen import FETCH, SKIP, SeenStore, Validators
+from crawler.spiders import paged
 from search.article import Article, ExtractionFailed, PageItem, canonical_url, same_site, site_host
 
 # Pages that are about the site, not news: followed for links, never extracted. (Photo and
@@ -254,18 +255,11 @@ class NewsSpider(scrapy.Spider):
             keys = [response.meta.get("url_key") or canonical_url(response.url), canonical_url(response.url)]
             validators = (_header(response, b"ETag"), _header(response, b"Last-Modified"))
             self.fetched[response.url] = (keys, response.meta.get("source_date"), validators)
-            yield PageItem(
-                site=self.site.name,
-                url=response.url,
-                body=response.body,
-                content_type=(response.headers.get("Content-Type") or b"").decode("latin-1"),
-                fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                hint_date=response.meta.get("hint_date"),
-            )
+            yield from paged.follow(response, self, self._page_item)
         if self.site.feeds or self.site.sitemaps or self.site.listings:
             return  # the site's sources are its discovery; its pages are not walked
         for link in self.links.extract_links(response):
-            if not self._ours(link.url):
+            if not self._ours(link.url) or self._later_page(link.url):
                 continue
             if looks_like_article(link.url, self.site.article_pattern):
                 request = self._article(link.url)
@@ -273,6 +267,23 @@ class NewsSpider(scrapy.Spider):
                 request = self._discovery(link.url, self.parse_page)
             if request is not None:
                 yield request
+
+    def _later_page(self, url: str) -> bool:
+        """A later page of a split article: it comes with its first page, never alone."""
+        first, number = page_of(url)
+        return number > 1 and looks_like_article(first, self.site.article_pattern)
+
+    def _page_item(self, response: Response, parts: list[bytes]) -> Iterator[PageItem]:
+        """The article's page (and the pages it continues on) for extraction."""
+        yield PageItem(
+            site=self.site.name,
+            url=response.url,
+            body=response.body,
+            content_type=(response.headers.get("Content-Type") or b"").decode("latin-1"),
+            fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            hint_date=response.meta.get("hint_date"),
+            parts=tuple(parts),
+        )
 
     # ------------------------------------------------------------------ seen store
 

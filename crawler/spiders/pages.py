@@ -7,13 +7,15 @@ crawled one. Nothing is indexed: responses and failures are collected for the ca
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import scrapy
 from scrapy.http import Response
 from twisted.python.failure import Failure
+
+from crawler.spiders import paged
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class Fetched:
     body: bytes = b""
     content_type: str | None = None
     error: str | None = None
+    parts: tuple[bytes, ...] = ()  # the pages an article split over pages continues on
 
 
 class PageSpider(scrapy.Spider):
@@ -44,10 +47,15 @@ class PageSpider(scrapy.Spider):
             yield scrapy.Request(url, callback=self.parse, errback=self.failed, dont_filter=True,
                                  meta={"asked": url})
 
-    def parse(self, response: Response) -> None:
-        """Keep the page as fetched."""
+    def parse(self, response: Response) -> Iterator[Any]:
+        """Keep the page as fetched (with the pages it continues on, if split)."""
+        yield from paged.follow(response, self, self._keep)
+
+    def _keep(self, response: Response, parts: list[bytes]) -> Iterator[Any]:
         content_type = (response.headers.get("Content-Type") or b"").decode("latin-1") or None
-        self.results[response.meta["asked"]] = Fetched(response.url, response.body, content_type)
+        self.results[response.meta["asked"]] = Fetched(response.url, response.body, content_type,
+                                                       parts=tuple(parts))
+        yield from ()
 
     def failed(self, failure: Failure) -> None:
         """Keep why the page could not be fetched (robots.txt, private address, HTTP status...)."""

@@ -20,6 +20,7 @@ from pipelines.extraction.body import (
     closing_lines,
     find_lead,
     find_tag_line,
+    once,
     source_name,
     source_url,
     strip_byline_prefix,
@@ -63,13 +64,15 @@ def decode_html(body: bytes, content_type: str | None = None) -> str:
 
 def extract_page(body: bytes, url: str | None, content_type: str | None = None,
                  hint_date: str | None = None, *, min_chars: int = MIN_BODY_CHARS,
-                 rules: ExtractRules | dict[str, Any] | None = None) -> Article | None:
+                 rules: ExtractRules | dict[str, Any] | None = None,
+                 parts: tuple[bytes, ...] = ()) -> Article | None:
     """Extract one page; None when it has no article body (a listing, a contact page...).
 
     trafilatura finds the body; the metadata (title, dates, author, tags) newsmon reads
     itself from the same parsed tree, which is both more faithful for Vietnamese pages
     and cheaper than trafilatura's own metadata pass. `rules` are the site's overrides.
-    `min_chars=0` accepts any body, with or without a headline (for benchmarks)."""
+    `min_chars=0` accepts any body, with or without a headline (for benchmarks). `parts`:
+    the pages after this one of an article split over pages, whose bodies are joined on."""
     tree = parse_html(decode_html(body, content_type))
     if tree is None:
         return None
@@ -107,6 +110,9 @@ def extract_page(body: bytes, url: str | None, content_type: str | None = None,
         return None
     published = published_date(tree, page, zone, rule_node=date_node, hint=hint_date,
                                last_resort=lambda: last_resort_date(tree, zone))
+    continued_author = None
+    if parts:
+        text, continued_author = _joined(text, parts, url, content_type, rules)
     # A copy's source line and a closing name-only line are fields, not body text.
     trailer = closing_lines(text)
     whole_text, text = text, trailer.text if len(trailer.text) >= min_chars else text
@@ -119,7 +125,7 @@ def extract_page(body: bytes, url: str | None, content_type: str | None = None,
         canonical_url=canonical_href(tree, page, url),
         title=title,
         author=author or declared_author(page) or signature or (byline(zone) if zone is not None else None)
-        or trailer.author,
+        or trailer.author or continued_author,
         published=published,
         modified=modified,
         text=text,
@@ -130,13 +136,30 @@ def extract_page(body: bytes, url: str | None, content_type: str | None = None,
     )
 
 
+def _joined(text: str, parts: tuple[bytes, ...], url: str | None, content_type: str | None,
+            rules: ExtractRules | dict[str, Any] | None) -> tuple[str, str | None]:
+    """The first page's body with the bodies of the pages after it, lines a page repeats
+    (the lead, the headline) left out; and the byline the last page closes with."""
+    lines, author = text.split("\n"), None
+    seen = set(lines)
+    for part in parts:
+        continued = extract_page(part, url, content_type, min_chars=0, rules=rules)
+        if continued is None:
+            continue
+        lines += [line for line in continued.text.split("\n") if line and line not in seen]
+        seen.update(lines)
+        author = continued.author or author
+    return "\n".join(once(lines)), author
+
+
 def extract_for_index(body: bytes, url: str | None, content_type: str | None = None,
                       hint_date: str | None = None, *, rules: ExtractRules | dict[str, Any] | None = None,
-                      boilerplate: frozenset[str] = frozenset()) -> Article | None:
+                      boilerplate: frozenset[str] = frozenset(),
+                      parts: tuple[bytes, ...] = ()) -> Article | None:
     """`extract_page` without the site's `boilerplate` lines (see profile.py), plus what
     later stages derive from the text alone (matching forms of title and text, dedup
     fingerprints), computed in the worker process rather than on the crawl's reactor thread."""
-    article = extract_page(body, url, content_type, hint_date, rules=rules)
+    article = extract_page(body, url, content_type, hint_date, rules=rules, parts=parts)
     if article is not None:
         title, text = (article.title or "").strip(), (article.text or "").strip()
         folded = textnorm.fold(text)

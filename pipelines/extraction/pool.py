@@ -18,17 +18,18 @@ from pipelines.extraction.page import extract_for_index
 from pipelines.extraction.siterules import ExtractRules
 from search.article import Article
 
-Page = tuple[bytes, str | None, str | None, str | None]  # body, url, content type, hint date
+# body, url, content type, hint date, the bodies of the pages a split article continues on
+Page = tuple[bytes, str | None, str | None, str | None, tuple[bytes, ...]]
 
 def extract_batch(pages: list[Page], rules: ExtractRules | dict[str, Any] | None = None,
                   boilerplate: frozenset[str] = frozenset()) -> list[tuple[bool, Any]]:
     """`extract_for_index` over several pages in one worker task: `(True, article or None)`
     per page, or `(False, "Error: message")` for a page that raised."""
     results: list[tuple[bool, Any]] = []
-    for body, url, content_type, hint_date in pages:
+    for body, url, content_type, hint_date, parts in pages:
         try:
             results.append((True, extract_for_index(body, url, content_type, hint_date, rules=rules,
-                                                    boilerplate=boilerplate)))
+                                                    boilerplate=boilerplate, parts=parts)))
         except Exception as exc:  # noqa: BLE001 - one bad page must not fail its batch
             results.append((False, f"{type(exc).__name__}: {exc}"))
     return results
@@ -78,11 +79,11 @@ class PageBatches:
         self.timer: asyncio.TimerHandle | None = None
 
     async def extract(self, body: bytes, url: str | None, content_type: str | None,
-                      hint_date: str | None) -> Article | None:
+                      hint_date: str | None, parts: tuple[bytes, ...] = ()) -> Article | None:
         """The page's article (None when it is no article); ExtractionError if it raised."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        self.pending.append(((body, url, content_type, hint_date), future))
+        self.pending.append(((body, url, content_type, hint_date, parts), future))
         if len(self.pending) >= self.size:
             self.dispatch()
         elif self.timer is None:
