@@ -40,6 +40,7 @@ SUMMARY_KEYS = {
     "dead_links": "newsmon/dead_links",
     "moved": "newsmon/moved",
     "challenges": "newsmon/challenges",
+    "split_articles": "newsmon/split_articles",
 }
 
 

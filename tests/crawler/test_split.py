@@ -67,6 +67,7 @@ def test_a_split_article_is_crawled_whole_and_indexed_once(split_site: SampleSit
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)["gen"]
     assert summary["new"] == 2
+    assert summary["split_articles"] == 1
     assert indexed_count(es, env) == 2
     hits = search(es, env["NEWSMON_INDEX_PREFIX"], '"nhà ở xã hội"')["hits"]  # on page 3 only
     assert [h["url"].rsplit("/", 1)[-1] for h in hits] == ["tong-ket-1001.html"]
