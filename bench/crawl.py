@@ -143,6 +143,21 @@ def _extract_one(path: str) -> bool:
     return extract_page(Path(path).read_bytes(), "http://bench.local/" + path) is not None
 
 
+def _bare_one(path: str) -> bool:
+    """Bare trafilatura (its defaults) on the same page: the baseline of extraction cost."""
+    import trafilatura
+
+    return trafilatura.extract(Path(path).read_bytes(), url="http://bench.local/" + path) is not None
+
+
+def _cpu_of(fn, paths: list[str]) -> tuple[int, float, float]:
+    """(pages extracted, seconds, CPU seconds) of `fn` over `paths` in 2 processes."""
+    before, start = _children_cpu(), time.perf_counter()
+    with ProcessPoolExecutor(2) as pool:
+        done = sum(pool.map(fn, paths, chunksize=16))
+    return done, time.perf_counter() - start, _children_cpu() - before
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -181,15 +196,14 @@ def _run(pages: int, es: Elasticsearch) -> None:
                   f"loopback web server {server_a:.1f} s)")
 
             paths = [str(site.root / a.path) for a in articles]
-            workers_b = _children_cpu()
-            start = time.perf_counter()
-            with ProcessPoolExecutor(2) as pool:
-                extracted = sum(pool.map(_extract_one, paths, chunksize=16))
-            seconds_b = time.perf_counter() - start
-            workers_b = _children_cpu() - workers_b
+            bare_done, _, bare_cpu = _cpu_of(_bare_one, paths)
+            extracted, seconds_b, workers_b = _cpu_of(_extract_one, paths)
             rate_b = extracted / seconds_b
             print(f"(b) extraction, 2 processes: {extracted} pages in {seconds_b:.1f} s "
                   f"= {rate_b:.0f} pages/s (CPU {workers_b:.1f} s)")
+            print(f"    CPU per page: newsmon {1000 * workers_b / len(paths):.1f} ms, bare trafilatura "
+                  f"{1000 * bare_cpu / len(paths):.1f} ms ({bare_done} pages with a body): "
+                  f"x{workers_b / bare_cpu:.2f} (target <= 1.2)")
 
             site.requests.clear()
             es_cpu, server_cpu = _es_cpu(es), _own_cpu()

@@ -192,12 +192,26 @@ def _story_link(link: HtmlElement, page_url: str | None, here: str) -> bool:
     href = (link.get("href") or "").strip()
     if not href or href.startswith(("#", "javascript:", "mailto:")):
         return False
-    target = urljoin(page_url or "", href)
-    parts = urlsplit(target)
-    if page_url and (site_host(target) != here or target.split("#")[0] == page_url.split("#")[0]):
-        return False
+    if href.startswith("/") and not href.startswith("//"):
+        # A path on this site (most teaser links): no URL parsing needed.
+        local = href.split("#", 1)[0]
+        if page_url and local == _local_part(page_url):
+            return False
+        path, _, query = local.partition("?")
+    else:
+        target = urljoin(page_url or "", href)
+        if page_url and (site_host(target) != here or target.split("#")[0] == page_url.split("#")[0]):
+            return False
+        parts = urlsplit(target)
+        path, query = parts.path, parts.query
     # ASP/PHP portals name the story in the query (`chi-tiet.asp?id=10231`).
-    return bool(_STORY_PATH.search(parts.path.rstrip("/")) or _STORY_QUERY.search(parts.query))
+    return bool(_STORY_PATH.search(path.rstrip("/")) or _STORY_QUERY.search(query))
+
+
+def _local_part(url: str) -> str:
+    """`/path?query` of an address."""
+    parts = urlsplit(url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
 def _chars(text: str | None) -> int:
@@ -206,22 +220,32 @@ def _chars(text: str | None) -> int:
 
 
 def _link_stats(tree: HtmlElement, page_url: str | None) -> dict[HtmlElement, _Stats]:
-    """One bottom-up pass (children before parents) over the tree."""
+    """One bottom-up pass (children before parents) over the tree. The hot loop of the
+    extractor: attribute lookups are hoisted and each text is measured once."""
     here = site_host(page_url) if page_url else ""
     stats: dict[HtmlElement, _Stats] = {}
+    table, invisible = _NOT_LETTERS, _INVISIBLE
     for node in reversed(list(tree.iter(etree.Element))):
         own = stats[node] = _Stats()
-        own.chars = 0 if node.tag in _INVISIBLE else _chars(node.text)  # script text is long and unseen
+        text = node.text
+        # Script and style text is long and never seen.
+        chars = len(text.translate(table)) if text and node.tag not in invisible else 0
+        linked = links = 0
         for child in node:
-            if isinstance(child.tag, str):
-                sub = stats[child]
-                own.chars += sub.chars
-                own.linked += sub.linked
-                own.links += sub.links
-            own.chars += _chars(child.tail)
-        if node.tag == "a" and own.chars >= _HEADLINE_MIN and _story_link(node, page_url, here) \
+            sub = stats.get(child)
+            if sub is not None:
+                chars += sub.chars
+                if sub.links:
+                    linked += sub.linked
+                    links += sub.links
+            tail = child.tail
+            if tail:
+                chars += len(tail.translate(table))
+        own.chars = chars
+        if node.tag == "a" and chars >= _HEADLINE_MIN and _story_link(node, page_url, here) \
                 and len(_WORD.findall(node.text_content())) >= _HEADLINE_WORDS:
-            own.linked, own.links = own.chars, 1
+            linked, links = chars, 1
+        own.linked, own.links = linked, links
     return stats
 
 

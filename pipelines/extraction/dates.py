@@ -70,9 +70,9 @@ _STAMP_MAX_CHARS = 90
 _ZONE_MIN_CHARS = 400
 
 
-_MICRODATA = etree.XPath(
-    "//*[@itemprop='datePublished' or @itemprop='dateCreated' or contains(@property, 'datePublished')"
-    " or @property='dc:date' or @property='dcterms:created' or @property='dc:created'][not(self::meta)]")
+# Attribute tests only (no string functions): this runs over the whole tree.
+_MICRODATA = etree.XPath("//*[@itemprop or @property][not(self::meta)]")
+_MICRODATA_NAMES = re.compile(r"^(?:\w+:)?(?:datePublished|dateCreated|date|created)$", re.IGNORECASE)
 _OUTSIDE = "ancestor::aside|ancestor::footer|ancestor::header[not(ancestor::article)]"
 _TIME_NODES = etree.XPath("//time[@datetime]")
 _DATE_ATTRIBUTE = re.compile(r"^data-(?:[\w-]*)(?:date|time|publish)", re.IGNORECASE)
@@ -102,7 +102,8 @@ def published_date(tree: lxml_html.HtmlElement, page: PageMeta, zone: lxml_html.
         lambda: (parse_moment(str(obj.get("datePublished") or "")) for obj in page.jsonld),
         lambda: iter([parse_moment(page.first(_META_PUBLISHED))]),
         lambda: (parse_moment(n.get("content") or n.get("datetime") or n.text_content())
-                 for n in _MICRODATA(tree)),
+                 for n in _MICRODATA(tree)
+                 if _MICRODATA_NAMES.match(n.get("itemprop") or n.get("property") or "")),
         lambda: _attribute_dates(tree, zone),
         lambda: iter([parse_moment(hint)]),
         lambda: _zone_stamps(zone) if zone is not None else iter(()),
