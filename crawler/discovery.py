@@ -135,6 +135,10 @@ _PAGE_PARAM = re.compile(r"^(page|trang|p|pg|paged|pageno|pagenum|part)$", re.IG
 _PAGE_PATH = re.compile(r"(?:(?:/(?:trang|page|p)[-/]?|[-_](?:trang|page|p)-?)(?P<n>\d{1,2})"
                         r"(?P<ext>\.[a-z]{2,5})?|/(?P<bare>\d{1,2}))/?$", re.IGNORECASE)
 MAX_ARTICLE_PAGES = 10  # pages after the first that one article may have
+# A cheap test on the raw href before any URL parsing: every article page runs this over all
+# its links on the crawl's reactor thread.
+_MAY_BE_PAGE = re.compile(r"[?&](?:page|trang|p|pg|paged|pageno|pagenum|part)=\d"
+                          r"|(?:trang|page|p)[-/]?\d{1,2}\b|/\d{1,2}/?(?:$|[?#])", re.IGNORECASE)
 
 
 def page_of(url: str) -> tuple[str, int]:
@@ -162,6 +166,8 @@ def continuation_links(response: Response) -> list[str]:
     base, own = page_of(response.url)
     found: dict[int, str] = {}
     for href in response.xpath("//a/@href | //link[@rel='next']/@href").getall()[:5000]:
+        if not _MAY_BE_PAGE.search(href):
+            continue
         url = response.urljoin(href.strip())
         if not url.startswith(("http://", "https://")):
             continue
