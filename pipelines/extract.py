@@ -10,7 +10,7 @@ from scrapy.exceptions import DropItem
 
 from config.settings import get_settings
 from pipelines.extraction.pool import ExtractionError, PageBatches
-from pipelines.extraction.profile import SiteProfile
+from pipelines.extraction.profile import MIN_PAGES, SiteProfile
 from search.article import Article, ExtractionFailed, PageItem
 
 log = logging.getLogger(__name__)
@@ -31,10 +31,20 @@ class ExtractPipeline:
     def open_spider(self) -> None:
         """Page batches carry the site's `extract:` rules and template lines to the workers."""
         site = self.crawler.spider.site  # type: ignore[union-attr]
-        self.batches = PageBatches(site.extract)
+        self.batches = PageBatches(site.extract, quiet=self._quiet)
         config = self.crawler.settings.get("NEWSMON_SETTINGS") or get_settings()
         self.profile = SiteProfile(config.resolved_data_dir / "crawl" / "profiles.sqlite", site.name)
         self.batches.boilerplate = self.profile.known
+        self.batches.learning = self.profile.pages < MIN_PAGES
+
+    def _quiet(self) -> bool:
+        """No page of this site is being fetched or waits to be: the held ones are all."""
+        engine = self.crawler.engine
+        if engine is None or engine.downloader.active:
+            return False
+        slot = getattr(engine, "_slot", None) or getattr(engine, "slot", None)
+        scheduler = getattr(slot, "scheduler", None)
+        return scheduler is None or not scheduler.has_pending_requests()
 
     def close_spider(self) -> None:
         """Keep what this crawl learnt of the site's template."""
@@ -54,8 +64,12 @@ class ExtractPipeline:
         if article is None:
             self.stats.inc_value("newsmon/non_articles")
             raise DropItem(f"not an article: {item.url}", log_level="DEBUG")
+        if self.batches.learnt - self.profile.known:  # lines a batch of first pages shared
+            self.profile.adopt(self.batches.learnt)
+            self.batches.boilerplate = self.profile.known
         if article.text_fold and self.profile.add_page(article.text_fold):
             self.batches.boilerplate = self.profile.known
+        self.batches.learning = self.profile.pages < MIN_PAGES
         if article.title and article.published:  # the body is over the floor, or it was no article
             self.stats.inc_value("newsmon/health/complete")
         article.site, article.fetched_at = item.site, item.fetched_at

@@ -157,17 +157,22 @@ def extract_for_index(body: bytes, url: str | None, content_type: str | None = N
                       boilerplate: frozenset[str] = frozenset(),
                       parts: tuple[bytes, ...] = ()) -> Article | None:
     """`extract_page` without the site's `boilerplate` lines (see profile.py), plus what
-    later stages derive from the text alone (matching forms of title and text, dedup
-    fingerprints), computed in the worker process rather than on the crawl's reactor thread."""
+    later stages derive from the text alone (`for_index`)."""
     article = extract_page(body, url, content_type, hint_date, rules=rules, parts=parts)
-    if article is not None:
-        title, text = (article.title or "").strip(), (article.text or "").strip()
-        folded = textnorm.fold(text)
-        stripped, stripped_folded = strip_lines(text, folded, boilerplate)
-        if len(stripped) >= MIN_BODY_CHARS:  # never strip a page down to nothing
-            text, folded = stripped, stripped_folded
-        article.text = text
-        article.title_norm, article.title_fold = textnorm.normalize(title), textnorm.fold(title)
-        article.text_norm, article.text_fold = textnorm.normalize(text), folded
-        fingerprint(article)  # the dedup stage's signatures, computed here off the reactor
+    return for_index(article, boilerplate) if article is not None else None
+
+
+def for_index(article: Article, boilerplate: frozenset[str] = frozenset()) -> Article:
+    """The article without the site's `boilerplate` lines, with what later stages derive
+    from its text alone (matching forms of title and text, dedup fingerprints), computed in
+    the worker process rather than on the crawl's reactor thread."""
+    title, text = (article.title or "").strip(), (article.text or "").strip()
+    folded = textnorm.fold(text)
+    stripped, stripped_folded = strip_lines(text, folded, boilerplate)
+    if len(stripped) >= MIN_BODY_CHARS:  # never strip a page down to nothing
+        text, folded = stripped, stripped_folded
+    article.text = text
+    article.title_norm, article.title_fold = textnorm.normalize(title), textnorm.fold(title)
+    article.text_norm, article.text_fold = textnorm.normalize(text), folded
+    fingerprint(article)  # the dedup stage's signatures, computed here off the reactor
     return article

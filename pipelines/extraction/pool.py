@@ -9,30 +9,44 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from typing import Any
 
-from pipelines.extraction.page import extract_for_index
+from pipelines.extraction.page import extract_page, for_index
+from pipelines.extraction.profile import shared_lines
 from pipelines.extraction.siterules import ExtractRules
+from search import textnorm
 from search.article import Article
 
 # body, url, content type, hint date, the bodies of the pages a split article continues on
 Page = tuple[bytes, str | None, str | None, str | None, tuple[bytes, ...]]
 
 def extract_batch(pages: list[Page], rules: ExtractRules | dict[str, Any] | None = None,
-                  boilerplate: frozenset[str] = frozenset()) -> list[tuple[bool, Any]]:
-    """`extract_for_index` over several pages in one worker task: `(True, article or None)`
-    per page, or `(False, "Error: message")` for a page that raised."""
+                  boilerplate: frozenset[str] = frozenset()) -> tuple[list[tuple[bool, Any]], frozenset[str]]:
+    """`extract_for_index` over several pages of one site in one worker task: `(True,
+    article or None)` per page, or `(False, "Error: message")` for a page that raised.
+    Lines the batch's pages share are left out as the site's (`shared_lines`), so a site's
+    first pages lose its template lines too, before its profile has seen enough pages; those
+    lines' keys are returned with the results, for the profile to learn."""
     results: list[tuple[bool, Any]] = []
     for body, url, content_type, hint_date, parts in pages:
         try:
-            results.append((True, extract_for_index(body, url, content_type, hint_date, rules=rules,
-                                                    boilerplate=boilerplate, parts=parts)))
+            results.append((True, extract_page(body, url, content_type, hint_date, rules=rules, parts=parts)))
         except Exception as exc:  # noqa: BLE001 - one bad page must not fail its batch
             results.append((False, f"{type(exc).__name__}: {exc}"))
-    return results
+    articles = [article for ok, article in results if ok and article is not None]
+    shared = shared_lines([textnorm.fold(a.text or "") for a in articles])
+    template = boilerplate | shared
+    for i, (ok, article) in enumerate(results):
+        if ok and article is not None:
+            try:
+                results[i] = (True, for_index(article, template))
+            except Exception as exc:  # noqa: BLE001 - one bad page must not fail its batch
+                results[i] = (False, f"{type(exc).__name__}: {exc}")
+    return results, shared
 
 _pool: ProcessPoolExecutor | None = None
 
@@ -71,10 +85,18 @@ class PageBatches:
     that once. A page waits at most `wait` seconds for company, so a slow, polite crawl
     still hands each page on at once."""
 
+    # While a site's profile is young (`learning`), pages wait for a full batch, so its first
+    # pages are read together and lose the lines they share (`extract_batch`): up to
+    # HOLD_MAX seconds, or until `quiet()` says no more pages are on their way.
+    HOLD_MAX = 5.0
+    HOLD_CHECK = 0.05
+
     def __init__(self, rules: ExtractRules | dict[str, Any] | None, size: int = 8,
-                 wait: float = 0.002) -> None:
-        self.rules, self.size, self.wait = rules, size, wait
+                 wait: float = 0.002, quiet: Callable[[], bool] | None = None) -> None:
+        self.rules, self.size, self.wait, self.quiet = rules, size, wait, quiet
         self.boilerplate: frozenset[str] = frozenset()  # the site's template lines (profile.py)
+        self.learning = False
+        self.learnt: frozenset[str] = frozenset()  # template lines batches found (extract_batch)
         self.pending: list[tuple[Page, asyncio.Future[Any]]] = []
         self.timer: asyncio.TimerHandle | None = None
 
@@ -86,9 +108,22 @@ class PageBatches:
         self.pending.append(((body, url, content_type, hint_date, parts), future))
         if len(self.pending) >= self.size:
             self.dispatch()
+        elif self.timer is None and self.learning:
+            self.timer = loop.call_later(self.HOLD_CHECK, self._hold, loop.time())
         elif self.timer is None:
             self.timer = loop.call_later(self.wait, self.dispatch)
         return await future
+
+    def _hold(self, since: float) -> None:
+        """Dispatch the held pages once the batch is full, the site's crawl has nothing more
+        on its way, or HOLD_MAX has passed; otherwise look again shortly."""
+        loop = asyncio.get_running_loop()
+        self.timer = None
+        quiet = self.quiet is not None and self.quiet()
+        if not self.learning or quiet or loop.time() - since >= self.HOLD_MAX:
+            self.dispatch()
+        elif self.pending:
+            self.timer = loop.call_later(self.HOLD_CHECK, self._hold, since)
 
     def dispatch(self) -> None:
         """Send the pending pages to the pool as one task."""
@@ -109,8 +144,7 @@ class PageBatches:
             return
         task.add_done_callback(partial(self._settle, pool, [future for _, future in batch]))
 
-    @staticmethod
-    def _settle(pool: ProcessPoolExecutor, futures: list[asyncio.Future[Any]],
+    def _settle(self, pool: ProcessPoolExecutor, futures: list[asyncio.Future[Any]],
                 task: asyncio.Future[Any]) -> None:
         error = BrokenProcessPool("the extraction pool shut down") if task.cancelled() else task.exception()
         if isinstance(error, BrokenProcessPool):
@@ -120,7 +154,9 @@ class PageBatches:
                 if not future.done():
                     future.set_exception(error)
             return
-        for future, (ok, value) in zip(futures, task.result(), strict=True):
+        results, shared = task.result()
+        self.learnt |= shared
+        for future, (ok, value) in zip(futures, results, strict=True):
             if future.done():
                 continue
             if ok:

@@ -39,6 +39,18 @@ def strip_lines(text: str, folded: str, boilerplate: frozenset[str]) -> tuple[st
     return "\n".join(lines[i] for i in keep), "\n".join(folded_lines[i] for i in keep)
 
 
+def shared_lines(folded_texts: list[str]) -> frozenset[str]:
+    """The keys of lines that several pages of one site, extracted together, all hold (on
+    `MIN_PAGES` of them and a `SHARE` of them): the template's, learnt from a site's first
+    pages before its profile has seen enough of them."""
+    counts: dict[str, int] = {}
+    for text in folded_texts:
+        for key in {k for k in map(line_key, text.split("\n")) if k}:
+            counts[key] = counts.get(key, 0) + 1
+    floor = max(MIN_PAGES, SHARE * len(folded_texts))
+    return frozenset(key for key, n in counts.items() if n >= floor)
+
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sites (site TEXT PRIMARY KEY, pages INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS lines (site TEXT NOT NULL, key TEXT NOT NULL, pages INTEGER NOT NULL,
@@ -77,6 +89,12 @@ class SiteProfile:
             kept = sorted(self.counts.items(), key=lambda kv: (kv[0] in self.known, kv[1]), reverse=True)
             self.counts = dict(kept[:MAX_LINES])
         return grew
+
+    def adopt(self, keys: frozenset[str]) -> None:
+        """Take lines found shared by a batch of the site's pages as the template's."""
+        self.known = self.known | keys
+        for key in keys:
+            self.counts[key] = max(self.counts.get(key, 0), MIN_PAGES)
 
     def save(self) -> None:
         """Write the counts (one transaction; a crash loses only this crawl's counting)."""
