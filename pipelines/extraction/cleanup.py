@@ -10,7 +10,6 @@ column for one table.
 from __future__ import annotations
 
 import re
-import string
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
@@ -170,8 +169,6 @@ _LIST_MAX = 8000          # characters: a teaser list is never a page section th
 _LABEL_MAX = 20           # characters of a label before an item's headline ("Xem thêm", a category)
 _BOX_TAGS = frozenset({"div", "aside", "section", "figure", "table"})
 _BOX_LINK_SHARE = 0.25    # a teaser box's headline holds at least this share of its text
-_NOT_LETTERS = str.maketrans("", "", string.digits + string.punctuation + string.whitespace
-                             + "\u00a0\u2013\u2014\u00b7\u2022\u00bb\u00ab\u2026\u203a\u2039\u201c\u201d")
 _WORD = re.compile(r"\w+")
 _INVISIBLE = frozenset({"script", "style", "noscript", "template"})
 _STORY_PATH = re.compile(r"\d{3,}|(?:[^/-]+-){3,}[^/]*$")
@@ -215,8 +212,16 @@ def _local_part(url: str) -> str:
 
 
 def _chars(text: str | None) -> int:
-    # str.translate runs in C: a regex substitution here cost as much as trafilatura itself.
-    return len(text.translate(_NOT_LETTERS)) if text else 0
+    """About the letters and digits of `text`: its length less spacing and the punctuation
+    teasers are made of. str.count runs in C at memory speed (written out: a generator
+    here costs more than the counting); deleting every non-letter with str.translate, a
+    dictionary lookup per character, cost a tenth of the extraction."""
+    if not text:
+        return 0
+    return (len(text) - text.count(" ") - text.count("\n") - text.count("\t") - text.count("\r")
+            - text.count("\u00a0") - text.count(".") - text.count(",") - text.count(":") - text.count("-")
+            - text.count("|") - text.count("/") - text.count("(") - text.count(")") - text.count("\u2013")
+            - text.count("\u00bb"))
 
 
 def _link_stats(tree: HtmlElement, page_url: str | None) -> dict[HtmlElement, _Stats]:
@@ -224,12 +229,12 @@ def _link_stats(tree: HtmlElement, page_url: str | None) -> dict[HtmlElement, _S
     extractor: attribute lookups are hoisted and each text is measured once."""
     here = site_host(page_url) if page_url else ""
     stats: dict[HtmlElement, _Stats] = {}
-    table, invisible = _NOT_LETTERS, _INVISIBLE
+    invisible, measure = _INVISIBLE, _chars
     for node in reversed(list(tree.iter(etree.Element))):
         own = stats[node] = _Stats()
         text = node.text
         # Script and style text is long and never seen.
-        chars = len(text.translate(table)) if text and node.tag not in invisible else 0
+        chars = measure(text) if text and node.tag not in invisible else 0
         linked = links = 0
         for child in node:
             sub = stats.get(child)
@@ -240,7 +245,7 @@ def _link_stats(tree: HtmlElement, page_url: str | None) -> dict[HtmlElement, _S
                     links += sub.links
             tail = child.tail
             if tail:
-                chars += len(tail.translate(table))
+                chars += measure(tail)
         own.chars = chars
         if node.tag == "a" and chars >= _HEADLINE_MIN and _story_link(node, page_url, here) \
                 and len(_WORD.findall(node.text_content())) >= _HEADLINE_WORDS:

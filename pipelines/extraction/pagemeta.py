@@ -57,10 +57,13 @@ _TITLE_SEPARATORS = re.compile(r"\s+(?:[|–—·•»:-]|::)\s+")
 # Where a headline may stand, most likely first: a template puts it in a heading, or (old
 # table layouts, portals) in a td/span/div of its own.
 _HEAD_RANK = {"h1": 0, "h2": 1, "h3": 2}
+# Only elements whose text is about as long as a declared title ($lo..$hi characters: XPath's
+# normalize-space keeps the no-break spaces Python's split drops, so the window is wide
+# above), tested in libxml2: building the text of every element in Python cost more.
 _HEAD_CANDIDATES = etree.XPath(
     "//body//*[self::h1 or self::h2 or self::h3 or self::h4 or self::td or self::th or self::span"
     " or self::div or self::p or self::strong or self::b or self::font or self::header][not(ancestor::a)]"
-    "[string-length(normalize-space()) <= 1200]")
+    "[string-length(normalize-space()) >= $lo][string-length(normalize-space()) <= $hi]")
 _HEAD_MAX = 300
 
 
@@ -99,7 +102,8 @@ def find_headline(tree: HtmlElement, page: PageMeta) -> tuple[str, HtmlElement] 
     wanted = {t.casefold(): i for i, t in enumerate(declared)}
     # The size test runs in libxml2: building the text of every large container in Python
     # cost a tenth of the extraction time.
-    return _best_match(_HEAD_CANDIDATES(tree), wanted)
+    lengths = [len(t) for t in declared]
+    return _best_match(_HEAD_CANDIDATES(tree, lo=min(lengths), hi=2 * max(lengths) + 20), wanted)
 
 
 def _best_match(nodes: list[HtmlElement], wanted: dict[str, int]) -> tuple[str, HtmlElement] | None:
