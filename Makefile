@@ -30,6 +30,7 @@ test: es-up
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Extraction quality may not fall below the pinned floors (bench/extraction.py FLOORS).
 gate: venv

@@ -11,9 +11,14 @@ from scrapy.exceptions import DropItem
 from config.settings import get_settings
 from pipelines.extraction.pool import ExtractionError, PageBatches
 from pipelines.extraction.profile import MIN_PAGES, SiteProfile
-from search.article import Article, ExtractionFailed, PageItem
+from search.article import Article, PageItem
 
 log = logging.getLogger(__name__)
+
+
+class ExtractionFailed(DropItem):
+    """The extractor raised on a page: dropped now, fetched again by the next crawl
+    (unlike a page that is no article, which is remembered as seen)."""
 
 
 class ExtractPipeline:

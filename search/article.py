@@ -17,7 +17,6 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from scrapy.exceptions import DropItem
 from w3lib.url import canonicalize_url
 
 from config.settings import VN_TZ
@@ -79,11 +78,6 @@ class Article:
     def from_dict(cls, data: dict[str, Any]) -> Article:
         """Rebuild from `to_dict` output; keys this version does not know are ignored."""
         return cls(**{k: v for k, v in data.items() if k in _FIELD_SET})
-
-
-class ExtractionFailed(DropItem):
-    """The extractor raised on a page: dropped now, fetched again by the next crawl
-    (unlike a page that is no article, which is remembered as seen)."""
 
 
 ARTICLE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Article))

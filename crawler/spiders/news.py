@@ -29,7 +29,8 @@ from crawler.discovery import feed_entries, page_of, pagination_links, sitemap_b
 from crawler.registry import Site, load_registry, select_sites
 from crawler.seen import FETCH, SKIP, SeenStore, Validators
 from crawler.spiders import paged
-from search.article import Article, ExtractionFailed, PageItem, canonical_url, same_site, site_host
+from pipelines.extract import ExtractionFailed
+from search.article import Article, PageItem, canonical_url, same_site, site_host
 
 # Pages that are about the site, not news: followed for links, never extracted. (Photo and
 # video sections are news: a photo story is an article, its captions its text.)
