@@ -6,12 +6,12 @@ import os
 from datetime import time
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Every date and time newsmon reads without an offset, and every one it shows, is Vietnam time.
 TIMEZONE = "Asia/Ho_Chi_Minh"
@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     # Where people reach the web app (https://newsmon.example.org); mails link to its story and
     # alert pages, and to its one-click unsubscribe, only when this is set.
     public_url: str | None = None
+    # Host names the web app answers besides 127.0.0.1, localhost and ::1 (and the host of
+    # NEWSMON_PUBLIC_URL): comma-separated; any other Host header gets 400.
+    web_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     @field_validator("es_url")
     @classmethod
@@ -74,6 +77,13 @@ class Settings(BaseSettings):
             parts = urlsplit(value)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ValueError(f"not an http(s) URL: {value!r} (e.g. http://127.0.0.1:9200)")
+        return value
+
+    @field_validator("web_hosts", mode="before")
+    @classmethod
+    def _web_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [h.strip().lower() for h in value.split(",") if h.strip()]
         return value
 
     @field_validator("public_url")

@@ -50,6 +50,11 @@ def serve(
     def next_runs() -> dict[str, datetime | None]:
         return {run.site: run.next_run for run in planned_runs(scheduler, sites)}
 
+    if host not in ("0.0.0.0", "::"):  # noqa: S104 - compared, not bound
+        config = config.model_copy(update={"web_hosts": [*config.web_hosts, host.lower()]})
+    elif not config.web_hosts and not config.public_url:
+        err.print("--host binds every address: name the host names readers use in NEWSMON_WEB_HOSTS "
+                  "(or NEWSMON_PUBLIC_URL); the app answers others with 400", markup=False)
     app = make_web_app(config, sites, next_runs=next_runs)
     if config.web_token is None:
         err.print("NEWSMON_WEB_TOKEN is not set: the web app only reads (alerts and crawls cannot be "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from elasticsearch import ConnectionError as ESConnectionError
 from fastapi import FastAPI, Request
@@ -33,8 +34,10 @@ def create_app(config: Settings, site_names: list[str], crawls: Crawls,
     uses)."""
     words.lexicon()  # a malformed words file stops the app at start, not at the first search
     token = config.web_token.get_secret_value() if config.web_token else None
-    web = Web(config=config, site_names=site_names, es=make_client(config, timeout=10), guard=Guard(token),
-              crawls=crawls, site_titles=dict(site_titles or {}))
+    hosts = {*config.web_hosts, *([urlsplit(config.public_url).hostname or ""] if config.public_url else [])}
+    web = Web(config=config, site_names=site_names, es=make_client(config, timeout=10),
+              guard=Guard(token, frozenset(h for h in hosts if h)), crawls=crawls,
+              site_titles=dict(site_titles or {}))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

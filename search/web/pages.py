@@ -18,7 +18,7 @@ from search.query import QueryError
 from search.web import format as fmt
 from search.web import service
 from search.web.api import web_of
-from search.web.security import SESSION_COOKIE, WRITES_OFF, check_csrf, safe_next
+from search.web.security import SESSION_COOKIE, SESSION_TTL, WRITES_OFF, safe_next
 from search.web.service import SearchForm, Web
 
 router = APIRouter(include_in_schema=False)
@@ -54,9 +54,9 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
     web = web_of(request)
     done = DONE.get(request.query_params.get("done", ""), "")
     base = {"signed_in": web.guard.signed_in(request), "writes_enabled": web.guard.enabled,
-            "csrf": request.state.csrf, "done": done, "writes_off": WRITES_OFF, "path": request.url.path,
-            "modes": MODES, "all_sites": web.site_names, "site_titles": web.site_titles, "refresh": False,
-            "abbreviations": words.lexicon().table}
+            "csrf": web.guard.csrf_token(request), "done": done, "writes_off": WRITES_OFF,
+            "path": request.url.path, "modes": MODES, "all_sites": web.site_names,
+            "site_titles": web.site_titles, "refresh": False, "abbreviations": words.lexicon().table}
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
 
 
@@ -142,7 +142,7 @@ def _alert_form(request: Request, *, new: bool, name: str, query: str, emails: s
                 mode: str, action: str, csrf: str) -> Response:
     web = web_of(request)
     values = _form_values(name, query, emails, sites, mode)
-    check_csrf(request, csrf)
+    web.guard.check_csrf(request, csrf)
     if action == "preview":
         try:
             found = service.preview(web, query, sites)
@@ -275,21 +275,29 @@ def login(request: Request, token: Annotated[str, Form(max_length=500)], csrf: A
           next: Annotated[str, Form(max_length=500)] = "/") -> Response:
     """Check the token; set the session cookie; go back where the user was (on this site)."""
     web = web_of(request)
-    check_csrf(request, csrf)
+    web.guard.check_csrf(request, csrf)
     if not web.guard.enabled:
         return render(request, "login.html", 403, next=safe_next(next), error=WRITES_OFF)
-    if not web.guard.token_matches(token):
+    try:
+        right = web.guard.check_token(request, token)
+    except HTTPException as exc:  # locked out after wrong tokens
+        return render(request, "login.html", exc.status_code, next=safe_next(next), error=str(exc.detail))
+    if not right:
         return render(request, "login.html", 401, next=safe_next(next), error="Mã truy cập không đúng.")
     target = safe_next(next)
     response = RedirectResponse(target + ("&" if "?" in target else "?") + "done=signed_in", status_code=303)
-    response.set_cookie(SESSION_COOKIE, web.guard.session_value(), httponly=True, samesite="strict")
+    # A new session id at every sign-in (never one the browser brought along).
+    response.set_cookie(SESSION_COOKIE, web.guard.open_session(), httponly=True, samesite="strict",
+                        max_age=SESSION_TTL)
     return response
 
 
 @router.post("/logout")
 def logout(request: Request, csrf: Annotated[str, Form()]) -> Response:
-    """Sign out."""
-    check_csrf(request, csrf)
+    """Sign out: the session ends on the server too."""
+    web = web_of(request)
+    web.guard.check_csrf(request, csrf)
+    web.guard.close_session(request)
     response = _see("/", done="signed_out")
     response.delete_cookie(SESSION_COOKIE)
     return response

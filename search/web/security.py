@@ -1,9 +1,15 @@
 """Who may do what on the web app, and the headers every answer carries.
 
+- Only the app's own host names are answered (127.0.0.1, localhost, ::1, `--host`,
+  NEWSMON_WEB_HOSTS, the host of NEWSMON_PUBLIC_URL): a page on another name (DNS
+  rebinding) gets 400, reading included.
 - Reading is open to loopback clients; from anywhere else it needs the sign-in.
 - Changing anything needs `NEWSMON_WEB_TOKEN`: pages take a session cookie set by signing in
-  with the token (plus a CSRF token on every form), the API takes `Authorization: Bearer`.
-  Without the variable, every write is refused with a message saying how to enable it.
+  with the token (a server-side session, new at every sign-in, ended by sign-out, 12 hours
+  at most), plus a CSRF token on every form signed by the app and bound to the browser and
+  its session; the API takes `Authorization: Bearer`. Wrong tokens lock a client out for a
+  minute after five in a minute, everyone after fifty. Without the variable, every write is
+  refused with a message saying how to enable it.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import hashlib
 import hmac
 import ipaddress
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 
 from fastapi import HTTPException, Request
@@ -36,62 +43,135 @@ HEADERS = {
 }
 
 
-class Guard:
-    """The token check, derived session and CSRF values, for one app."""
+SESSION_TTL = 12 * 3600          # seconds a sign-in lasts
+MAX_SESSIONS = 1000
+# Wrong tokens: a client is refused for LOCK_SECONDS after PER_CLIENT failures within
+# WINDOW seconds, and everyone after GLOBAL failures within WINDOW (a spread-out guess).
+WINDOW, PER_CLIENT, GLOBAL, LOCK_SECONDS = 60.0, 5, 50, 60.0
+TOO_MANY = "Quá nhiều lần nhập sai mã truy cập: hãy thử lại sau {seconds} giây."
+BAD_HOST = "Tên máy không được phép: hãy mở newsmon bằng địa chỉ đã cấu hình."
 
-    def __init__(self, token: str | None) -> None:
+
+class Guard:
+    """Who is signed in (server-side sessions that sign-out ends), the CSRF tokens bound to
+    them, the token check and its throttle, and the host names the app answers, for one app."""
+
+    def __init__(self, token: str | None, hosts: frozenset[str] = frozenset()) -> None:
         self.token = token
+        self.hosts = frozenset({"127.0.0.1", "localhost", "::1", *(h.lower() for h in hosts)})
+        self.secret = secrets.token_bytes(32)  # per process: a restart signs everyone out
+        self.sessions: dict[str, float] = {}   # session id -> expiry (time.monotonic())
+        self.failures: dict[str, list[float]] = {}
+        self.all_failures: list[float] = []
+        self.locked: dict[str, float] = {}
 
     @property
     def enabled(self) -> bool:
         """Whether write actions can be enabled at all (a token is configured)."""
         return bool(self.token)
 
-    def _derive(self, purpose: str) -> str:
-        assert self.token
-        return hmac.new(self.token.encode(), purpose.encode(), hashlib.sha256).hexdigest()
+    # ------------------------------------------------------------------ hosts
 
-    def session_value(self) -> str:
-        """The session cookie's value: derived from the token, so a new token signs everyone out."""
-        return self._derive("session")
+    def host_allowed(self, request: Request) -> bool:
+        """Whether the Host header names this app (a page on another name, as DNS rebinding
+        makes one, must not read it)."""
+        host = request.headers.get("host", "").strip().lower()
+        if host.startswith("["):  # [::1]:8000
+            name = host[1:].split("]", 1)[0]
+        else:
+            name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+        return name in self.hosts
+
+    # ------------------------------------------------------------------ sessions
+
+    def open_session(self) -> str:
+        """A new session id (after a right token)."""
+        now = time.monotonic()
+        self.sessions = {sid: end for sid, end in self.sessions.items() if end > now}
+        if len(self.sessions) >= MAX_SESSIONS:  # the oldest sign-in goes first
+            self.sessions.pop(min(self.sessions, key=self.sessions.__getitem__))
+        session = secrets.token_urlsafe(32)
+        self.sessions[session] = now + SESSION_TTL
+        return session
+
+    def close_session(self, request: Request) -> None:
+        """Sign-out: the session's cookie is worth nothing from now on."""
+        self.sessions.pop(request.cookies.get(SESSION_COOKIE, ""), None)
+
+    def session_of(self, request: Request) -> str | None:
+        """The request's live session id, if any."""
+        session = request.cookies.get(SESSION_COOKIE, "")
+        end = self.sessions.get(session) if session else None
+        return session if end is not None and end > time.monotonic() else None
 
     def token_matches(self, given: str) -> bool:
         """Whether `given` is the configured token (constant time)."""
         return bool(self.token) and hmac.compare_digest(given.encode(), (self.token or "").encode())
 
     def signed_in(self, request: Request) -> bool:
-        """Whether the request carries the session cookie or the bearer token."""
+        """Whether the request carries a live session cookie or the bearer token."""
         if not self.token:
             return False
-        cookie = request.cookies.get(SESSION_COOKIE, "")
-        if cookie and hmac.compare_digest(cookie, self.session_value()):
+        if self.session_of(request) is not None:
             return True
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
         return scheme.lower() == "bearer" and self.token_matches(value.strip())
 
+    # ------------------------------------------------------------------ throttle
+
+    def check_token(self, request: Request, given: str) -> bool:
+        """The token check with a throttle: HTTPException 429 while this client (or every
+        client, after many failures) is locked out; a failure is counted."""
+        client = request.client.host if request.client else "?"
+        now = time.monotonic()
+        until = max(self.locked.get(client, 0.0), self.locked.get("*", 0.0))
+        if until > now:
+            raise HTTPException(429, TOO_MANY.format(seconds=int(until - now) + 1),
+                                headers={"Retry-After": str(int(until - now) + 1)})
+        if self.token_matches(given):
+            self.failures.pop(client, None)
+            return True
+        recent = [t for t in self.failures.get(client, []) if t > now - WINDOW] + [now]
+        self.failures[client] = recent
+        self.all_failures = [t for t in self.all_failures if t > now - WINDOW] + [now]
+        if len(recent) >= PER_CLIENT:
+            self.locked[client] = now + LOCK_SECONDS
+        if len(self.all_failures) >= GLOBAL:
+            self.locked["*"] = now + LOCK_SECONDS
+        if len(self.failures) > MAX_SESSIONS:  # bounded memory under a spread-out attack
+            self.failures.clear()
+        return False
+
     def require_bearer(self, request: Request) -> None:
-        """For API writes: 403 when writes are disabled, 401 without the right bearer token."""
+        """For API writes: 403 when writes are disabled, 401 without the right bearer token,
+        429 while locked out after wrong ones."""
         if not self.token:
             raise HTTPException(403, WRITES_OFF)
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not self.token_matches(value.strip()):
+        if scheme.lower() != "bearer" or not self.check_token(request, value.strip()):
             raise HTTPException(401, NEED_LOGIN, headers={"WWW-Authenticate": "Bearer"})
 
+    # ------------------------------------------------------------------ CSRF
+
+    def csrf_token(self, request: Request) -> str:
+        """The token a form of this page carries: this browser's CSRF cookie and its session,
+        signed with the app's secret (an attacker who plants a cookie cannot make it)."""
+        message = f"{request.state.csrf}|{self.session_of(request) or ''}".encode()
+        return hmac.new(self.secret, message, hashlib.sha256).hexdigest()
+
+    def check_csrf(self, request: Request, csrf: str) -> None:
+        """403 unless the form's token is this browser's and this session's."""
+        cookie = request.cookies.get(CSRF_COOKIE, "")
+        if not cookie or not csrf or not hmac.compare_digest(self.csrf_token(request), csrf):
+            raise HTTPException(403, BAD_CSRF)
+
     def require_form(self, request: Request, csrf: str) -> None:
-        """For page forms: writes enabled, signed in, and the form's CSRF token is this browser's."""
+        """For page forms: writes enabled, signed in, and the form's CSRF token is this session's."""
         if not self.token:
             raise HTTPException(403, WRITES_OFF)
-        cookie = request.cookies.get(SESSION_COOKIE, "")
-        if not cookie or not hmac.compare_digest(cookie, self.session_value()):
+        if self.session_of(request) is None:
             raise HTTPException(401, NEED_LOGIN)
-        check_csrf(request, csrf)
-
-
-def check_csrf(request: Request, csrf: str) -> None:
-    """The form's hidden token must equal this browser's CSRF cookie (double submit)."""
-    cookie = request.cookies.get(CSRF_COOKIE, "")
-    if not cookie or not csrf or not hmac.compare_digest(cookie, csrf):
-        raise HTTPException(403, BAD_CSRF)
+        self.check_csrf(request, csrf)
 
 
 def is_loopback(request: Request) -> bool:
@@ -112,10 +192,15 @@ def safe_next(target: str | None) -> str:
 
 def security_middleware(guard: Guard) -> Callable[[Request, Callable[[Request], Awaitable[Response]]],
                                                   Awaitable[Response]]:
-    """Headers on every answer, a CSRF cookie for every browser, and sign-in for reading from
-    other machines."""
+    """Only the app's own host names answered; headers on every answer, a CSRF cookie for
+    every browser, and sign-in for reading from other machines."""
 
     async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        if not guard.host_allowed(request):
+            refused = Response(BAD_HOST, 400, media_type="text/plain; charset=utf-8")
+            for name, value in HEADERS.items():
+                refused.headers.setdefault(name, value)
+            return refused
         csrf = request.cookies.get(CSRF_COOKIE)
         request.state.csrf = csrf or secrets.token_urlsafe(24)
         # The unsubscribe link is opened from a mail: its signature is its credential.

@@ -3,6 +3,7 @@ republished), a hostile page, a registry of loopback sites, an alert store."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,7 +81,8 @@ def web_settings(env: dict[str, str], tmp_path: Path) -> Settings:
     registry = write_sites(tmp_path / "sites.yaml")
     env["NEWSMON_CONFIG"] = str(registry)
     return Settings(es_url=env["NEWSMON_ES_URL"], index_prefix=env["NEWSMON_INDEX_PREFIX"],
-                    data_dir=Path(env["NEWSMON_DATA_DIR"]), config=registry, web_token=TOKEN)
+                    data_dir=Path(env["NEWSMON_DATA_DIR"]), config=registry, web_token=TOKEN,
+                    web_hosts=["testserver"])  # the name Starlette's test client sends
 
 
 @pytest.fixture
@@ -99,14 +101,19 @@ def client(archive: Settings) -> Iterator[TestClient]:
         yield test_client
 
 
+def form_token(client: TestClient, path: str = "/login") -> str:
+    """The CSRF token the page's forms carry (bound to this browser and its session)."""
+    found = re.search(r'name="csrf" value="([^"]+)"', client.get(path).text)
+    assert found is not None
+    return found.group(1)
+
+
 def sign_in(client: TestClient) -> str:
     """Sign in through the form as a user does; returns the CSRF token for later forms."""
-    client.get("/login")
-    csrf = client.cookies["newsmon_csrf"]
-    answer = client.post("/login", data={"token": TOKEN, "csrf": csrf, "next": "/alerts"},
+    answer = client.post("/login", data={"token": TOKEN, "csrf": form_token(client), "next": "/alerts"},
                          follow_redirects=False)
     assert answer.status_code == 303, answer.text
-    return csrf
+    return form_token(client, "/alerts")
 
 
 BEARER = {"Authorization": f"Bearer {TOKEN}"}

@@ -18,7 +18,7 @@ from lxml import html as lxml_html
 from config.settings import Settings
 from search.alerts.job import run_alerts
 from search.alerts.store import AlertStore
-from tests.search.web.conftest import BEARER, HOSTILE_TITLE, make_app, put_doc, sign_in
+from tests.search.web.conftest import BEARER, HOSTILE_TITLE, form_token, make_app, put_doc, sign_in
 from tests.support import run_cli
 
 pytestmark = pytest.mark.es
@@ -299,14 +299,12 @@ def test_every_answer_carries_a_strict_policy(client: TestClient) -> None:
 
 
 def test_sign_in_goes_back_only_to_this_site(client: TestClient) -> None:
-    client.get("/login")
-    csrf = client.cookies["newsmon_csrf"]
     home, sites = "/?done=signed_in", "/sites?done=signed_in"
     for target, expected in (("//evil.example/x", home), ("https://evil.example", home), ("/sites", sites)):
-        answer = client.post("/login", data={"token": "mot-ma-truy-cap-du-dai", "csrf": csrf, "next": target},
-                             follow_redirects=False)
+        answer = client.post("/login", data={"token": "mot-ma-truy-cap-du-dai", "csrf": form_token(client),
+                                             "next": target}, follow_redirects=False)
         assert answer.headers["location"] == expected
-    wrong = client.post("/login", data={"token": "sai-ma-truy-cap", "csrf": csrf, "next": "/"})
+    wrong = client.post("/login", data={"token": "sai-ma-truy-cap", "csrf": form_token(client), "next": "/"})
     assert wrong.status_code == 401
     assert "không đúng" in wrong.text
 
