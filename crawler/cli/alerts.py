@@ -113,9 +113,11 @@ def alerts_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
     with _store(settings()) as store:
         rules = store.rules()
         sent = store.sent_summary()
+        refusals = store.refusals()
     none = {"last_sent": None, "last_stories": 0, "stories": 0}
     rows = [{"name": r.name, "query": r.query, "emails": r.emails, "sites": r.sites, "mode": r.mode,
-             "paused": r.paused, **sent.get(r.name, none)} for r in rules]
+             "paused": r.paused, **sent.get(r.name, none), "refused": refusals.get(r.name, [])}
+            for r in rules]
     if as_json:
         print_json(rows)
         return
@@ -126,6 +128,11 @@ def alerts_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
                  ", ".join(row["emails"]), ", ".join(row["sites"]) or "all", last)
         table.add_row(*(Text(clean(str(cell))) for cell in cells))
     out.print(table)
+    for row in rows:
+        for refusal in row["refused"]:
+            line = (f"alert {row['name']!r}: máy chủ thư từ chối hẳn {refusal['recipient']} "
+                    f"({refusal['error']}): không gửi lại; hãy sửa địa chỉ (alerts edit)")
+            err.print(clean(line), markup=False)
 
 
 @alerts_app.command("edit")

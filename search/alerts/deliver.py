@@ -1,6 +1,8 @@
 """Delivery of queued alert mails: smtplib (none / STARTTLS / SSL, optional login), or `.eml`
 files in the outbox when no SMTP host is configured. A mail that cannot be delivered stays
-queued in the `mails` table and is retried by the next run, with back-off."""
+queued in the `mails` table and is retried by the next run, with back-off; a mail the server
+refuses for good (a 5xx for its recipient or its content) is given up at once and kept,
+with the refusal, for `alerts list` and the alerts page."""
 
 from __future__ import annotations
 
@@ -20,9 +22,17 @@ MAILS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS mails (
     mail_id TEXT PRIMARY KEY, alert TEXT NOT NULL, recipient TEXT NOT NULL, message BLOB NOT NULL,
     created_at TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_try TEXT NOT NULL,
-    sent_at TEXT, last_error TEXT
+    sent_at TEXT, last_error TEXT, refused_at TEXT
 );
 """
+
+
+def migrate_mails(db: sqlite3.Connection) -> None:
+    """Bring a mails table made by an earlier version up to date (a column added since)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(mails)")}
+    if "refused_at" not in columns:
+        with db:
+            db.execute("ALTER TABLE mails ADD COLUMN refused_at TEXT")
 
 
 class MailQueue:
@@ -32,12 +42,29 @@ class MailQueue:
 
     def due_mails(self, now: datetime) -> list[sqlite3.Row]:
         """Queued mails whose next try is due."""
-        return self.db.execute("SELECT * FROM mails WHERE sent_at IS NULL AND next_try <= ? "
-                               "ORDER BY created_at", (now.isoformat(),)).fetchall()
+        return self.db.execute("SELECT * FROM mails WHERE sent_at IS NULL AND refused_at IS NULL "
+                               "AND next_try <= ? ORDER BY created_at", (now.isoformat(),)).fetchall()
 
     def pending_count(self) -> int:
-        """Mails not delivered yet."""
-        return int(self.db.execute("SELECT count(*) FROM mails WHERE sent_at IS NULL").fetchone()[0])
+        """Mails not delivered yet and still to be tried."""
+        return int(self.db.execute("SELECT count(*) FROM mails WHERE sent_at IS NULL AND refused_at IS NULL"
+                                   ).fetchone()[0])
+
+    def mark_refused(self, mail_id: str, error: str, now: datetime) -> None:
+        """Give a mail up: the server refused it for good."""
+        with self.db as db:  # one transaction
+            db.execute("UPDATE mails SET refused_at = ?, last_error = ? WHERE mail_id = ?",
+                       (now.isoformat(), error[:500], mail_id))
+
+    def refusals(self) -> dict[str, list[dict[str, str]]]:
+        """Per alert, each recipient the server refused for good: its last refusal and when."""
+        rows = self.db.execute(
+            "SELECT alert, recipient, last_error, MAX(refused_at) FROM mails WHERE refused_at IS NOT NULL "
+            "GROUP BY alert, recipient ORDER BY alert, recipient").fetchall()
+        found: dict[str, list[dict[str, str]]] = {}
+        for alert, recipient, error, when in rows:
+            found.setdefault(alert, []).append({"recipient": recipient, "error": error or "", "at": when})
+        return found
 
     def mark_sent(self, mail_id: str, now: datetime) -> None:
         """Record a delivered mail."""
@@ -65,6 +92,29 @@ def _smtp(settings: Settings) -> smtplib.SMTP:
     if settings.smtp_user:
         client.login(settings.smtp_user, settings.smtp_password or "")
     return client
+
+
+_PERMANENT = 500
+
+
+def _permanent(exc: BaseException) -> bool:
+    """A refusal that retrying cannot change: a 5xx for the recipient (no such mailbox) or
+    for this message (too large, rejected content). A 5xx for the sender is the
+    installation's to fix, so those mails wait."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return bool(exc.recipients) and all(code >= _PERMANENT for code, _ in exc.recipients.values())
+    return isinstance(exc, smtplib.SMTPDataError) and exc.smtp_code >= _PERMANENT
+
+
+def _describe(exc: BaseException) -> str:
+    """`550 5.1.1 no such user` from an SMTP refusal."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code, message = next(iter(exc.recipients.values()))
+        return f"{code} {message.decode('utf-8', 'replace') if isinstance(message, bytes) else message}"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        error = exc.smtp_error
+        return f"{exc.smtp_code} {error.decode('utf-8', 'replace') if isinstance(error, bytes) else error}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def deliver(store: MailQueue, settings: Settings, now: datetime) -> tuple[int, int]:
@@ -95,6 +145,11 @@ def deliver(store: MailQueue, settings: Settings, now: datetime) -> tuple[int, i
             try:
                 client.sendmail(settings.mail_from, [row["recipient"]], row["message"])
             except (OSError, smtplib.SMTPException) as exc:
+                if _permanent(exc):
+                    store.mark_refused(row["mail_id"], _describe(exc), now)
+                    log.warning("mail to %s refused for good (%s): given up", row["recipient"],
+                                _describe(exc))
+                    continue
                 store.mark_failed(row["mail_id"], row["attempts"], f"{type(exc).__name__}: {exc}", now)
                 log.warning("mail to %s refused (%s): kept for the next run", row["recipient"], exc)
                 continue

@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from search.alerts.deliver import MAILS_SCHEMA, MailQueue
+from search.alerts.deliver import MAILS_SCHEMA, MailQueue, migrate_mails
 from search.alerts.ledger import LEDGER_SCHEMA, Ledger
 from search.alerts.rules import RULES_SCHEMA, RuleTable, migrate_rules
 
@@ -21,6 +21,7 @@ class AlertStore(RuleTable, Ledger, MailQueue):
         self.db.row_factory = sqlite3.Row
         self.db.executescript(RULES_SCHEMA + LEDGER_SCHEMA + MAILS_SCHEMA)
         migrate_rules(self.db)
+        migrate_mails(self.db)
 
     def close(self) -> None:
         """Close the database."""

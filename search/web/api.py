@@ -123,6 +123,7 @@ class AlertOut(BaseModel):
     last_sent: str | None = None
     last_stories: int = 0
     stories: int = 0
+    refused: list[dict[str, str]] = []  # recipients the mail server refused for good
 
 
 class PreviewIn(BaseModel):

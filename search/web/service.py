@@ -197,8 +197,9 @@ def alert_rows(web: Web) -> list[dict[str, Any]]:
     with web.store() as store:
         rules = store.rules()
         sent = store.sent_summary()
-    return [{**rule_dict(rule), **sent.get(rule.name, {"last_sent": None, "last_stories": 0, "stories": 0})}
-            for rule in rules]
+        refusals = store.refusals()
+    return [{**rule_dict(rule), **sent.get(rule.name, {"last_sent": None, "last_stories": 0, "stories": 0}),
+             "refused": refusals.get(rule.name, [])} for rule in rules]
 
 
 def rule_dict(rule: Rule) -> dict[str, Any]:

@@ -283,7 +283,8 @@ def test_rules_are_validated_listed_and_removed(tmp_path: Path) -> None:
                             "--mode", "hourly", code=2)
     rows = json.loads(_cli(env, "alerts", "list", "--json").splitlines()[0])
     assert rows == [{"name": "Lương", "query": "lương -Tết", "emails": ["a@cd.example.vn"], "sites": ["nld"],
-                     "mode": "instant", "paused": False, "last_sent": None, "last_stories": 0, "stories": 0}]
+                     "mode": "instant", "paused": False, "last_sent": None, "last_stories": 0, "stories": 0,
+                     "refused": []}]
     _cli(env, "alerts", "remove", "Lương")
     assert "không có cảnh báo nào" in _cli(env, "alerts", "remove", "Lương", code=2)
 
