@@ -63,12 +63,14 @@ def _read_file(path: Path) -> bytes:
 
 def _extract(arg: str, body: bytes, page_url: str | None, content_type: str | None,
              sites: list[Any], *, parts: tuple[bytes, ...] = ()) -> dict[str, Any]:
-    from pipelines.extraction.page import extract_page
+    from pipelines.extraction.page import extract_page, work_budget
     from pipelines.normalize import normalize_article
     from search.article import same_site, site_host
 
     site = next((s for s in sites if page_url and same_site(page_url, s.domain)), None)
-    article = extract_page(body, page_url, content_type, rules=site.extract if site else None, parts=parts)
+    with work_budget():
+        article = extract_page(body, page_url, content_type, rules=site.extract if site else None,
+                               parts=parts)
     if article is None:
         raise ValueError("no article body found on this page")
     if page_url:

@@ -7,8 +7,13 @@ the body assembled from it (`body.py`).
 
 from __future__ import annotations
 
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from lxml import etree
 from scrapy.utils.gz import gunzip
 from w3lib.encoding import html_to_unicode
 
@@ -50,6 +55,38 @@ class PageTooLarge(ValueError):
     """A page that unpacks to more than MAX_PAGE_BYTES."""
 
 
+class PageTooComplex(ValueError):
+    """A page with more elements than any article page has, or that takes too long to read."""
+
+
+# Bounds on the work one page may cost: real article pages hold a few thousand elements; a
+# page of 100,000 empty ones cost 10 s of CPU (a million, minutes and most of a gigabyte).
+MAX_ELEMENTS = 30_000
+MAX_PAGE_CPU_SECONDS = 20.0
+_COUNT_ELEMENTS = etree.XPath("count(//*)")
+
+
+@contextmanager
+def work_budget(seconds: float = MAX_PAGE_CPU_SECONDS) -> Iterator[None]:
+    """Raise PageTooComplex when the block uses more than `seconds` of this process's CPU
+    (a timer signal; only where signals can be set: the main thread of a process, as in an
+    extraction worker or the `newsmon extract` command)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(*_: object) -> None:
+        raise PageTooComplex(f"reading the page took more than {seconds:.0f} s of CPU")
+
+    previous = signal.signal(signal.SIGVTALRM, expired)
+    signal.setitimer(signal.ITIMER_VIRTUAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+        signal.signal(signal.SIGVTALRM, previous)
+
+
 def decode_html(body: bytes, content_type: str | None = None) -> str:
     """Bytes -> NFC text, by the HTTP/meta declared charset (windows-1258 included). A gzip
     body is unpacked to at most MAX_PAGE_BYTES: a compression bomb is refused, not expanded."""
@@ -76,6 +113,9 @@ def extract_page(body: bytes, url: str | None, content_type: str | None = None,
     tree = parse_html(decode_html(body, content_type))
     if tree is None:
         return None
+    elements = int(_COUNT_ELEMENTS(tree))  # counted in libxml2, before any work in Python
+    if elements > MAX_ELEMENTS:
+        raise PageTooComplex(f"{elements:,} elements (at most {MAX_ELEMENTS:,} are read)")
     site_rules = rules_of(rules) or ExtractRules()
     page = PageMeta.read(tree)
     drop_selected(tree, site_rules.drop)

@@ -15,7 +15,7 @@ from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from typing import Any
 
-from pipelines.extraction.page import extract_page, for_index
+from pipelines.extraction.page import extract_page, for_index, work_budget
 from pipelines.extraction.profile import shared_lines
 from pipelines.extraction.siterules import ExtractRules
 from search import textnorm
@@ -34,7 +34,9 @@ def extract_batch(pages: list[Page], rules: ExtractRules | dict[str, Any] | None
     results: list[tuple[bool, Any]] = []
     for body, url, content_type, hint_date, parts in pages:
         try:
-            results.append((True, extract_page(body, url, content_type, hint_date, rules=rules, parts=parts)))
+            with work_budget():
+                results.append((True, extract_page(body, url, content_type, hint_date, rules=rules,
+                                                   parts=parts)))
         except Exception as exc:  # noqa: BLE001 - one bad page must not fail its batch
             results.append((False, f"{type(exc).__name__}: {exc}"))
     articles = [article for ok, article in results if ok and article is not None]

@@ -132,3 +132,43 @@ def test_an_alert_elasticsearch_refuses_is_not_saved(env: dict[str, str], es: El
     added = run_cli("alerts", "add", "--name", "Nợ lương", "--query", "nợ lương", "--email", "a@cd.vn",
                     env=env)
     assert added.returncode == 0, added.stderr
+
+
+def _flat_page(elements: int) -> bytes:
+    title = "Công đoàn chăm lo Tết cho người lao động"
+    text = "<p>" + "Công đoàn cơ sở chăm lo đời sống đoàn viên trong dịp Tết. " * 6 + "</p>"
+    return (f"<html><head><title>{title}</title></head><body><h1>{title}</h1>{text}"
+            + "<div><b></b></div>" * (elements // 2) + "</body></html>").encode()
+
+
+def test_a_page_of_too_many_elements_is_refused_before_any_work(tmp_path: Path) -> None:
+    import os
+
+    from pipelines.extraction.page import MAX_ELEMENTS, PageTooComplex, extract_page
+
+    assert extract_page(_flat_page(2_000), "https://a.vn/tin-1234.html") is not None
+    with pytest.raises(PageTooComplex, match="elements"):
+        extract_page(_flat_page(2 * MAX_ELEMENTS), "https://a.vn/tin-1234.html")
+    page = tmp_path / "many.html"
+    page.write_bytes(_flat_page(200_000))
+    result = run_cli("extract", str(page), "--url", "https://a.vn/tin-1234.html", "--json",
+                     env={**os.environ, "NEWSMON_DATA_DIR": str(tmp_path / "data")})
+    assert result.returncode == 1
+    assert "PageTooComplex" in json.loads(result.stdout)["error"]
+    assert "Traceback" not in result.stderr
+
+
+def test_a_page_that_takes_too_long_gives_up_within_its_budget() -> None:
+    import time
+
+    from pipelines.extraction.page import PageTooComplex, work_budget
+
+    def endless() -> None:
+        with work_budget(0.2):
+            while True:  # work that would never end
+                sum(range(1000))
+
+    start = time.process_time()
+    with pytest.raises(PageTooComplex, match="CPU"):
+        endless()
+    assert time.process_time() - start < 2
