@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from elasticsearch import Elasticsearch
+from elasticsearch import ApiError, ConnectionTimeout, Elasticsearch
+from elasticsearch import ConnectionError as ESConnectionError
 from elasticsearch.serializer import OrjsonSerializer
 
 from config.settings import Settings
@@ -44,3 +45,25 @@ def installed_modules(es: Elasticsearch) -> list[str]:
     info = es.nodes.info(node_id="_local", metric="plugins")
     node = next(iter(info["nodes"].values()))
     return sorted(m["name"] for m in node.get("modules", []) + node.get("plugins", []))
+
+
+# Errors that mean "the archive is not available just now" rather than a wrong request: a
+# node starting or stopping, shards not allocated, the index closed or blocked.
+_UNAVAILABLE_TYPES = frozenset({"index_closed_exception", "cluster_block_exception",
+                                "no_shard_available_action_exception", "search_phase_execution_exception",
+                                "unavailable_shards_exception", "node_not_connected_exception"})
+_SERVER_ERROR = 500
+
+
+def unavailable(exc: BaseException) -> bool:
+    """True when an Elasticsearch error says the archive cannot be read or written now
+    (unreachable, restarting, index closed): a user is told to try again, never a traceback."""
+    if isinstance(exc, ESConnectionError | ConnectionTimeout):
+        return True
+    if not isinstance(exc, ApiError):
+        return False
+    if exc.status_code >= _SERVER_ERROR:
+        return True
+    error = exc.body.get("error", {}) if isinstance(exc.body, dict) else {}
+    kind = error.get("type", "") if isinstance(error, dict) else ""
+    return kind in _UNAVAILABLE_TYPES

@@ -80,11 +80,13 @@ def registry_sites(config: Settings) -> list[Site]:
 
 @contextmanager
 def elasticsearch(config: Settings, kept: str = "") -> Iterator[Elasticsearch]:
-    """A client, closed afterwards; an unreachable cluster ends the command with exit 1 and
-    a message saying where it was looked for (and `kept`: what was not lost)."""
+    """A client, closed afterwards; an unreachable or unavailable cluster (restarting, the
+    index closed) ends the command with exit 1 and one line saying where it was looked for
+    (and `kept`: what was not lost)."""
+    from elasticsearch import ApiError
     from elasticsearch import ConnectionError as ESConnectionError
 
-    from search.es import make_client
+    from search.es import make_client, unavailable
 
     es = make_client(config)
     try:
@@ -92,6 +94,11 @@ def elasticsearch(config: Settings, kept: str = "") -> Iterator[Elasticsearch]:
     except ESConnectionError:
         where = f"cannot reach Elasticsearch at {config.effective_es_url}"
         raise fail(where + (f"; {kept}" if kept else "")) from None
+    except ApiError as exc:
+        if not unavailable(exc):
+            raise
+        where = f"Elasticsearch at {config.effective_es_url} cannot serve the archive now ({exc.message})"
+        raise fail(where + (f"; {kept}" if kept else "") + "; try again in a moment") from None
     finally:
         es.close()
 

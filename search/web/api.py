@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -186,7 +187,11 @@ def api_export(  # noqa: PLR0917 - one parameter per filter
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
     media = "text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson"
     disposition = f'attachment; filename="newsmon-{stamp}.{format}"'
-    return StreamingResponse(service.export_rows(web, form, format), media_type=media,
+    chunks = service.export_rows(web, form, format)
+    # The first chunk is read before the answer starts: an archive that cannot be read now
+    # is a 503, never a 200 with an empty file. A failure later cuts the stream unfinished.
+    first = next(chunks, "")
+    return StreamingResponse(chain([first], chunks), media_type=media,
                              headers={"Content-Disposition": disposition})
 
 

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from elasticsearch import ApiError
 from elasticsearch import ConnectionError as ESConnectionError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -17,7 +18,7 @@ from starlette.exceptions import HTTPException
 from config.settings import Settings
 from search import words
 from search.alerts.rules import AlertError, NoSuchAlert
-from search.es import make_client
+from search.es import make_client, unavailable
 from search.query import QueryError
 from search.web import api, pages
 from search.web.security import Guard, security_middleware
@@ -25,6 +26,7 @@ from search.web.service import Crawls, NoSuchSite, Web
 
 UNREACHABLE = "Không kết nối được Elasticsearch: kho bài viết tạm thời không dùng được; hãy thử lại sau."
 INVALID = "Yêu cầu không hợp lệ"
+FAILED = "Kho bài viết từ chối yêu cầu này; hãy thử lại hoặc báo cho người quản trị."
 
 
 def create_app(config: Settings, site_names: list[str], crawls: Crawls,
@@ -71,6 +73,13 @@ def _handlers(app: FastAPI) -> None:
     @app.exception_handler(ESConnectionError)
     async def unreachable(request: Request, exc: ESConnectionError) -> Response:
         return _answer(request, 503, UNREACHABLE)
+
+    @app.exception_handler(ApiError)
+    async def refused(request: Request, exc: ApiError) -> Response:
+        # Restarting, shards not ready, the index closed: the user tries again later.
+        if unavailable(exc):
+            return _answer(request, 503, UNREACHABLE)
+        return _answer(request, 500, FAILED)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:

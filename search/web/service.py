@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
+from itertools import chain
 from typing import Any, Protocol
 
 from elasticsearch import ApiError, Elasticsearch
@@ -19,6 +20,7 @@ from config.settings import VN_TZ, Settings
 from search.alerts.evaluate import refused_by_index
 from search.alerts.rules import AlertError, Rule
 from search.alerts.store import AlertStore
+from search.es import unavailable
 from search.query import QueryError
 from search.search import export_matches, parse_day, search, story
 from search.web.security import Guard
@@ -116,7 +118,7 @@ def run_search(web: Web, form: SearchForm, limit: int = PAGE_SIZE, *, facets: bo
         return search(web.es, web.config.index_prefix, query, sites=form.sites, since=first, until=last,
                       sort=sort, limit=limit, page=form.page, facets=facets)
     except ApiError as exc:
-        if exc.status_code >= 500:
+        if unavailable(exc):  # restarting, the index closed: a 503, not the query's fault
             raise
         raise QueryError(REFUSED) from None
 
@@ -176,8 +178,13 @@ def export_rows(web: Web, form: SearchForm, fmt: str) -> Iterator[str]:
     a byte-order mark so spreadsheets read Vietnamese right) or JSON lines (with the text)."""
     first, last = form.dates()
     query = form.q if form.q.strip() else None
-    rows = export_matches(web.es, web.config.index_prefix, query, sites=form.sites, since=first, until=last)
+    found = export_matches(web.es, web.config.index_prefix, query, sites=form.sites, since=first, until=last)
+    # The archive is asked before anything is written (the caller sends the first chunk
+    # only once it has it: an unavailable archive is an error status, not an empty file).
+    head = next(found, None)
+    rows = chain([head], found) if head is not None else iter(())
     if fmt == "jsonl":
+        yield ""
         for row in rows:
             yield json.dumps(row, ensure_ascii=False) + "\n"
         return

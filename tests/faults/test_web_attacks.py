@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from elasticsearch import Elasticsearch
 from fastapi.testclient import TestClient
 
 from config.settings import Settings
@@ -79,3 +80,26 @@ def test_wrong_tokens_lock_the_client_out_for_a_while(local: TestClient) -> None
     api = local.post("/api/alerts", json=ALERT, headers=BEARER)
     assert api.status_code == 429
     assert int(api.headers["retry-after"]) > 0
+
+
+def test_a_closed_archive_is_a_vietnamese_503_everywhere(web_settings: Settings, es: Elasticsearch,
+                                                         env: dict[str, str]) -> None:
+    from search.schema import alias_name
+    from tests.search.web.conftest import index_stories
+    from tests.support import run_cli
+
+    index_stories(es, web_settings.index_prefix)
+    es.indices.close(index=alias_name(web_settings.index_prefix))
+    try:
+        with TestClient(make_app(web_settings), base_url="http://127.0.0.1") as client:
+            for path in ("/", "/?q=công đoàn", "/api/search?q=x", "/api/export?format=csv",
+                         "/api/export?format=jsonl", "/story/nha-o"):
+                answer = client.get(path)
+                assert answer.status_code == 503, path
+                assert "tạm thời không dùng được" in answer.text, path
+        result = run_cli("search", "công đoàn", env=env)
+        assert result.returncode == 1
+        assert "cannot serve the archive now" in result.stderr
+        assert "Traceback" not in result.stderr
+    finally:
+        es.indices.open(index=alias_name(web_settings.index_prefix))
