@@ -22,6 +22,7 @@ from config.settings import Settings, get_settings
 from crawler.registry import Site, site_titles
 from crawler.spiders.news import NewsSpider, crawl_defaults
 from search.alerts.job import after_crawl
+from search.stores import check_all
 
 SUMMARY_KEYS = {
     "requests": "downloader/request_count",
@@ -196,6 +197,7 @@ def run_crawl(sites: list[Site], config: Settings,
     A site another process is crawling right now is skipped. Each site's summary is also
     appended to `$NEWSMON_DATA_DIR/crawl/runs.jsonl`."""
     data = config.resolved_data_dir / "crawl"
+    check_all(config.resolved_data_dir)  # a damaged store stops the crawl, named, before any fetch
     process = CrawlerProcess(scrapy_settings_for({**crawl_overrides(config), **(overrides or {})}))
     started = datetime.now(UTC).isoformat(timespec="seconds")
     crawlers, locks, summaries = [], [], {}

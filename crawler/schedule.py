@@ -26,6 +26,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from config.settings import TIMEZONE
 from crawler.registry import Site
+from search.stores import Store, StoreDamaged, check, set_aside
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +38,16 @@ JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None
 
 
 def jobstore(data_dir: Path) -> SQLAlchemyJobStore:
-    """The SQLite job store under the data directory."""
+    """The SQLite job store under the data directory. A damaged one is set aside and built
+    again: it holds nothing but the registry's schedules, which `sync_jobs` writes back."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    return SQLAlchemyJobStore(url=f"sqlite:///{data_dir / 'scheduler.sqlite'}")
+    path = data_dir / "scheduler.sqlite"
+    try:
+        check(Store(path, "rebuilt from the registry"))
+    except StoreDamaged as exc:
+        kept = set_aside(path)
+        log.warning("%s; the damaged file is kept as %s", exc, kept)
+    return SQLAlchemyJobStore(url=f"sqlite:///{path}")
 
 
 def configure(scheduler: BaseScheduler, data_dir: Path) -> BaseScheduler:

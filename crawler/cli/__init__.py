@@ -10,6 +10,7 @@ from crawler.cli.common import app
 
 def main() -> None:
     """Console-script entry point."""
+    from search.stores import StoreDamaged
     from search.words import WordsFileError
 
     try:
@@ -17,3 +18,6 @@ def main() -> None:
     except WordsFileError as exc:  # read on the first query, so named here for every command
         sys.stderr.write(f"bad words file: {exc}\n")
         raise SystemExit(2) from None
+    except StoreDamaged as exc:  # a store checked when a command opens it
+        sys.stderr.write(f"damaged store: {exc}\n")
+        raise SystemExit(1) from None

@@ -11,6 +11,7 @@ import typer
 
 from config.settings import Settings
 from crawler.cli.common import app, err, fail, out, print_json, registry_sites, settings
+from search.stores import check_all
 from search.web.format import moment
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ def serve(
 
     config = settings()
     sites = registry_sites(config)
+    check_all(config.resolved_data_dir)  # a damaged store stops the service, named
     if not _loopback(host) and config.web_token is None:
         raise fail(f"--host {host}: serving beyond this machine needs NEWSMON_WEB_TOKEN "
                    "(at least 12 characters) so that only signed-in users read and change", 2)

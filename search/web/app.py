@@ -20,12 +20,14 @@ from search import words
 from search.alerts.rules import AlertError, NoSuchAlert
 from search.es import make_client, unavailable
 from search.query import QueryError
+from search.stores import StoreDamaged
 from search.web import api, pages
 from search.web.security import Guard, security_middleware
 from search.web.service import Crawls, NoSuchSite, Web
 
 UNREACHABLE = "Không kết nối được Elasticsearch: kho bài viết tạm thời không dùng được; hãy thử lại sau."
 INVALID = "Yêu cầu không hợp lệ"
+DAMAGED = "Một kho dữ liệu của newsmon bị hỏng, cần người quản trị xử lý: {detail}"
 FAILED = "Kho bài viết từ chối yêu cầu này; hãy thử lại hoặc báo cho người quản trị."
 
 
@@ -73,6 +75,10 @@ def _handlers(app: FastAPI) -> None:
     @app.exception_handler(ESConnectionError)
     async def unreachable(request: Request, exc: ESConnectionError) -> Response:
         return _answer(request, 503, UNREACHABLE)
+
+    @app.exception_handler(StoreDamaged)
+    async def damaged(request: Request, exc: StoreDamaged) -> Response:
+        return _answer(request, 503, DAMAGED.format(detail=exc))
 
     @app.exception_handler(ApiError)
     async def refused(request: Request, exc: ApiError) -> Response:

@@ -1,0 +1,73 @@
+"""newsmon's SQLite stores checked before use: a damaged or truncated file is named, with
+what to do, instead of being read as empty (a damaged seen store made every crawl fetch
+nothing and exit 0; an emptied alert store read as "no alerts")."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+
+class StoreDamaged(Exception):
+    """A store file that SQLite cannot read whole; the message names it and says what to do."""
+
+
+@dataclass(frozen=True)
+class Store:
+    """One store file of the data directory and what to do when it is damaged."""
+
+    path: Path
+    advice: str
+
+
+def stores(data_dir: Path) -> list[Store]:
+    """The stores a crawl and the alerts read, with the advice a damaged one gets."""
+    return [
+        Store(data_dir / "crawl" / "seen.sqlite",
+              "move it aside: the next crawl fetches every article once more and indexes none twice"),
+        Store(data_dir / "spool" / "journal.sqlite",
+              "it holds articles waiting for Elasticsearch: keep a copy for recovery (sqlite3 FILE "
+              "'.recover'), then move it aside"),
+        Store(data_dir / "crawl" / "profiles.sqlite",
+              "move it aside: each site's template lines are learnt again from its next crawl"),
+        Store(data_dir / "alerts.sqlite",
+              "it holds the alerts and what they sent: restore it from a backup, or keep a copy "
+              "(sqlite3 FILE '.recover') and move it aside to start with no alerts"),
+    ]
+
+
+def check(store: Store) -> None:
+    """StoreDamaged when the file exists but is empty (truncated) or fails SQLite's check."""
+    if not store.path.exists():
+        return
+    problem = None
+    if store.path.stat().st_size == 0:  # SQLite never leaves a store it created empty
+        problem = "the file is empty (truncated)"
+    else:
+        try:
+            db = sqlite3.connect(f"file:{store.path}?mode=ro", uri=True, timeout=30)
+            try:
+                result = db.execute("PRAGMA quick_check").fetchone()
+            finally:
+                db.close()
+            if result is None or result[0] != "ok":
+                problem = f"SQLite finds it damaged ({result[0] if result else 'no answer'})"
+        except sqlite3.DatabaseError as exc:
+            problem = f"SQLite cannot read it ({exc})"
+    if problem:
+        raise StoreDamaged(f"{store.path}: {problem}; {store.advice}")
+
+
+def check_all(data_dir: Path) -> None:
+    """Check every store of the data directory (StoreDamaged names the first damaged one)."""
+    for store in stores(data_dir):
+        check(store)
+
+
+def set_aside(path: Path) -> Path:
+    """Rename a damaged file out of the way (kept for recovery); returns its new name."""
+    target = path.with_name(f"{path.name}.damaged-{datetime.now(UTC):%Y%m%dT%H%M%S}")
+    path.rename(target)
+    return target
