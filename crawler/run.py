@@ -21,6 +21,7 @@ from config import scrapy_settings
 from config.settings import Settings, get_settings
 from crawler.registry import Site, site_titles
 from crawler.spiders.news import NewsSpider, crawl_defaults
+from pipelines.journal import recover as recover_journal
 from search.alerts.job import after_crawl
 from search.stores import check_all
 
@@ -197,6 +198,7 @@ def run_crawl(sites: list[Site], config: Settings,
     A site another process is crawling right now is skipped. Each site's summary is also
     appended to `$NEWSMON_DATA_DIR/crawl/runs.jsonl`."""
     data = config.resolved_data_dir / "crawl"
+    recover_journal(config.spool_dir)  # rebuilt from its second record when damaged
     check_all(config.resolved_data_dir)  # a damaged store stops the crawl, named, before any fetch
     process = CrawlerProcess(scrapy_settings_for({**crawl_overrides(config), **(overrides or {})}))
     started = datetime.now(UTC).isoformat(timespec="seconds")

@@ -9,12 +9,19 @@ nothing twice: same id, same content). A row that cannot be read back is moved t
 `damaged` table and reported; the others are replayed. Items Elasticsearch rejects for good
 (a mapping error) go to `rejected.jsonl` beside it, with the URL and the reason, for a person
 to look at.
+
+A second record guards the first: every appended article is also written (and synced) to
+`journal.mirror.jsonl` before the journal's transaction, and the mirror is emptied when the
+journal is. A journal file SQLite can no longer read is set aside and rebuilt from its mirror
+(`recover`), so a damaged journal loses nothing a healthy one would have delivered (an article
+already acknowledged may come back and is written again as unchanged: same id, same text).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from search.article import Article
+from search.stores import Store, StoreDamaged, check, set_aside
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +39,37 @@ CREATE TABLE IF NOT EXISTS entries (id INTEGER PRIMARY KEY AUTOINCREMENT, doc TE
 CREATE TABLE IF NOT EXISTS damaged (id INTEGER PRIMARY KEY, doc TEXT NOT NULL, error TEXT NOT NULL,
                                     found TEXT NOT NULL);
 """
-# Spool files of earlier versions (a JSON-lines file renamed while it was replayed).
-_LEGACY = ("articles.jsonl", "articles.taking")
+# Spool files of earlier versions (a JSON-lines file renamed while it was replayed), and the
+# journal's own second record when the journal has been rebuilt from it.
+MIRROR = "journal.mirror.jsonl"
+_RECOVERED = "journal.recovered.jsonl"
+_LEGACY = ("articles.jsonl", "articles.taking", _RECOVERED)
+
+
+def recover(directory: Path) -> int | None:
+    """A journal SQLite cannot read is set aside and rebuilt from its mirror: the number of
+    articles taken back, or None when the journal is sound (or there is no mirror to rebuild
+    it from: then the crawl's store check names it)."""
+    path = directory / "journal.sqlite"
+    try:
+        check(Store(path, ""))
+    except StoreDamaged as exc:
+        mirror = directory / MIRROR
+        if not mirror.exists():
+            return None
+        kept = set_aside(path)
+        for extra in ("journal.sqlite-wal", "journal.sqlite-shm"):
+            (directory / extra).unlink(missing_ok=True)
+        mirror.rename(directory / _RECOVERED)  # adopted like an earlier version's spool
+        journal = Journal(directory)
+        try:
+            count = journal.count()
+        finally:
+            journal.close()
+        log.error("%s; rebuilt from its second record (%d articles waiting); the damaged file is kept as "
+                  "%s", exc, count, kept)
+        return count
+    return None
 
 
 def _now() -> str:
@@ -58,8 +95,13 @@ class Journal:
         self.db.close()
 
     def append(self, docs: list[Article], reason: str) -> None:
-        """Keep `docs` until Elasticsearch acknowledges them (one transaction)."""
+        """Keep `docs` until Elasticsearch acknowledges them (one transaction, after their
+        second record in the mirror)."""
         rows = [(json.dumps(doc.to_dict(), ensure_ascii=False), reason[:300], _now()) for doc in docs]
+        with (self.directory / MIRROR).open("a", encoding="utf-8") as mirror:
+            mirror.writelines(doc + "\n" for doc, _, _ in rows)
+            mirror.flush()
+            os.fsync(mirror.fileno())
         with self._transaction():
             self.db.executemany("INSERT INTO entries (doc, reason, added) VALUES (?, ?, ?)", rows)
 
@@ -91,9 +133,12 @@ class Journal:
                 yield good
 
     def remove(self, ids: list[int]) -> None:
-        """Forget the rows whose articles Elasticsearch acknowledged."""
+        """Forget the rows whose articles Elasticsearch acknowledged (and the mirror, once
+        nothing waits any more)."""
         with self._transaction():
             self.db.executemany("DELETE FROM entries WHERE id = ?", [(i,) for i in ids])
+        if self.count() == 0:
+            (self.directory / MIRROR).unlink(missing_ok=True)
 
     def reject(self, doc: Article, reason: str) -> None:
         """An article Elasticsearch will never take as it is: kept where a person can see it."""

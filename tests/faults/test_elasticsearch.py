@@ -71,3 +71,22 @@ def test_a_crawl_killed_while_replaying_the_journal_loses_nothing(registry: Path
     found = es.mget(index=alias_name(env["NEWSMON_INDEX_PREFIX"]), ids=ids, source=False)["docs"]
     assert all(d["found"] for d in found)
     assert indexed_count(es, env) == 600 + 3
+
+
+def test_articles_waiting_in_a_damaged_journal_are_still_indexed(registry: Path, env: dict[str, str],
+                                                                  es: Elasticsearch) -> None:
+    assert run_cli("crawl", "--site", "congdoan-mau", env=env).returncode == 0
+    alias = alias_name(env["NEWSMON_INDEX_PREFIX"])
+    es.indices.put_settings(index=alias, settings={"index.blocks.write": True})
+    try:
+        assert run_cli("crawl", "--site", "ldld-tinh-mau", env=env).returncode == 1
+        assert journal_waiting(env) == 3
+    finally:
+        es.indices.put_settings(index=alias, settings={"index.blocks.write": False})
+    journal = Path(env["NEWSMON_DATA_DIR"]) / "spool" / "journal.sqlite"
+    journal.write_bytes(b"SQLite format 3\x00" + b"\xba\xad" * 4000)  # garbage written over it
+    again = run_cli("crawl", "--site", "laodongthudo-mau", env=env)
+    assert again.returncode == 0, again.stderr
+    assert "rebuilt from its second record" in again.stderr
+    assert indexed_count(es, env) == 9  # the 3 that waited are in: nothing lost
+    assert journal_waiting(env) == 0

@@ -61,3 +61,21 @@ def test_a_rejected_article_is_kept_with_its_url_and_reason(tmp_path: Path) -> N
     assert record["url"] == "https://cd.example.vn/bai-0-1001.html"
     assert "fetched_at" in record["reason"]
     assert record["article"]["title"] == "Tin 0"
+
+
+def test_a_damaged_journal_is_rebuilt_from_its_second_record(tmp_path: Path) -> None:
+    from pipelines.journal import MIRROR, recover
+
+    journal = Journal(tmp_path)
+    journal.append(_articles(7), "ConnectionError")
+    journal.close()
+    assert recover(tmp_path) is None  # sound: left alone
+    (tmp_path / "journal.sqlite").write_bytes(b"SQLite format 3\x00" + b"\xba\xad" * 4000)
+    assert recover(tmp_path) == 7
+    again = Journal(tmp_path)
+    rows = [row for batch in again.batches(10) for row in batch]
+    assert sorted(doc.url for _, doc in rows) == sorted(a.url for a in _articles(7))
+    assert list(tmp_path.glob("journal.sqlite.damaged-*"))  # kept for a person to look at
+    again.remove([row for row, _ in rows])
+    assert not (tmp_path / MIRROR).exists()  # nothing waits: the second record goes too
+    again.close()
