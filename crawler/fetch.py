@@ -11,7 +11,7 @@ from scrapy.crawler import Crawler, CrawlerProcess
 
 from config.settings import Settings
 from crawler.registry import Site
-from crawler.run import scrapy_settings_for
+from crawler.run import one_line_download_errors, scrapy_settings_for
 from crawler.spiders.pages import Fetched, PageSpider
 
 
@@ -24,6 +24,7 @@ def run_spider(spider_class: type[Spider], config: Settings, **arguments: Any) -
         "NEWSMON_ALLOW_PRIVATE_HOSTS": config.allow_private_hosts, "LOG_LEVEL": "ERROR",
     }
     process = CrawlerProcess(scrapy_settings_for(overrides), install_root_handler=False)
+    one_line_download_errors()
     crawler = process.create_crawler(spider_class)
     process.crawl(crawler, **arguments)
     process.start()

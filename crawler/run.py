@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import gc
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -136,6 +137,41 @@ def _lock(path: Path) -> IO[str] | None:
     return handle
 
 
+class _OneLineDownloadErrors(logging.Filter):
+    """A page or robots.txt that cannot be downloaded (refused, reset, timed out, cut short)
+    is one line in the crawl's output: the message says what happened; the traceback of
+    Scrapy's and Twisted's network layers says nothing more to a reader."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None and _network_error(error):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def _network_error(error: BaseException) -> bool:
+    from scrapy.exceptions import DownloadConnectionRefusedError, DownloadFailedError, DownloadTimeoutError
+    from twisted.internet.error import ConnectError, ConnectionLost, TimeoutError
+    from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
+
+    network = (ConnectError, ConnectionLost, TimeoutError, ResponseFailed, ResponseNeverReceived,
+               DownloadConnectionRefusedError, DownloadFailedError, DownloadTimeoutError)
+    return isinstance(error, network) or isinstance(error.__cause__, network)
+
+
+# The loggers that report a download failure with its traceback.
+_DOWNLOAD_LOGGERS = ("scrapy.downloadermiddlewares.robotstxt", "scrapy.core.scraper", "scrapy.core.engine",
+                     "scrapy.downloadermiddlewares.retry")
+
+
+def one_line_download_errors() -> None:
+    """Install the one-line filter on the loggers that report download failures (once)."""
+    for name in _DOWNLOAD_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _OneLineDownloadErrors) for f in logger.filters):
+            logger.addFilter(_OneLineDownloadErrors())
+
+
 def _fewer_collections() -> None:
     """Tune the cyclic garbage collector for a crawl process.
 
@@ -214,6 +250,7 @@ def run_crawl(sites: list[Site], config: Settings,
         process.crawl(crawler, site=site)
     if crawlers:
         _fewer_collections()
+        one_line_download_errors()
         process.start()
     finished = datetime.now(UTC).isoformat(timespec="seconds")
     history = earlier_health(data / "runs.jsonl")

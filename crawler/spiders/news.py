@@ -19,10 +19,13 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Response
 from scrapy.linkextractors import LinkExtractor
 from scrapy.settings import BaseSettings
+from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import sitemap_urls_from_robots
+from twisted.python.failure import Failure
 
 from config.settings import Settings, get_settings
 from crawler.discovery import feed_entries, page_of, pagination_links, sitemap_body, sitemap_entries
@@ -126,7 +129,19 @@ class NewsSpider(scrapy.Spider):
         if key in self.queued:
             return None
         self.queued.add(key)
-        return scrapy.Request(url, callback=callback, headers=_REVALIDATE, meta=meta)
+        return scrapy.Request(url, callback=callback, errback=self._fetch_failed, headers=_REVALIDATE,
+                              meta=meta)
+
+    def _fetch_failed(self, failure: Failure) -> Failure | None:
+        """A download failure (timeout, reset, refused, truncated body) is one line, counted
+        in the summary's `download` errors; an error status and a request refused on purpose
+        (robots.txt, a private address) go on to Scrapy's own handling and counting."""
+        if failure.check(HttpError, IgnoreRequest):
+            return failure
+        request = getattr(failure, "request", None)
+        self.logger.warning("cannot fetch %s: %s", request.url if request is not None else "?",
+                            failure.getErrorMessage() or failure.type.__name__)
+        return None
 
     def _article(self, url: str, source_date: str | None = None) -> scrapy.Request | None:
         """A request for an article URL, unless queued already or fetched by an earlier
@@ -146,8 +161,9 @@ class NewsSpider(scrapy.Spider):
             self.crawler.stats.inc_value("newsmon/revisits")
             headers = {k: v for k, v in (("If-None-Match", plan.etag),
                                          ("If-Modified-Since", plan.last_modified)) if v}
-            return scrapy.Request(url, callback=self.parse_page, headers=headers, meta=meta)
-        return scrapy.Request(url, callback=self.parse_page, meta=meta)
+            return scrapy.Request(url, callback=self.parse_page, errback=self._fetch_failed, headers=headers,
+                                  meta=meta)
+        return scrapy.Request(url, callback=self.parse_page, errback=self._fetch_failed, meta=meta)
 
     def _ours(self, url: str) -> bool:
         return any(same_site(url, host) for host in self.hosts)

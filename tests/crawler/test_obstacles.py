@@ -242,3 +242,24 @@ def test_a_failing_site_is_reported_and_never_holds_up_the_others(tmp_path: Path
     assert summaries["hong"]["new"] == 0
     assert summaries["hong"]["errors"] == {"http_503": 1}   # retried, then reported
     assert indexed_count(es, env) == len(articles)
+
+
+def test_a_download_failure_is_one_line_and_counted(tmp_path: Path, env: dict[str, str], es: Elasticsearch,
+                                                    unused_port: int) -> None:
+    root = tmp_path / "www"
+    with serve(root, "plain") as home:
+        articles = generate_site(root, 3, home.split("/")[2])
+        feed = root / "rss" / "tin-moi.rss"
+        dead = f"http://127.0.0.1:{unused_port}/tin-tuc/bai-bi-mat-ket-noi-100901.html"  # nobody listens
+        feed.write_text(feed.read_text(encoding="utf-8").replace(
+            "</channel>", f"<item><link>{dead}</link></item></channel>"), encoding="utf-8")
+        _registry(env, tmp_path, url=home, feeds=[home + "rss/tin-moi.rss"],
+                  aliases=[f"127.0.0.1:{unused_port}"])
+        result = run_cli("crawl", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)["ld"]
+    assert summary["new"] == len(articles)
+    assert summary["errors"].get("download", 0) >= 1
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert sum("cannot fetch" in line and "bai-bi-mat-ket-noi" in line for line in lines) == 1
