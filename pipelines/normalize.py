@@ -11,14 +11,28 @@ from scrapy.crawler import Crawler
 from search import textnorm
 from search.article import Article, canonical_url, doc_id, same_site
 
+# Every crawled field bounded before indexing, so Elasticsearch never refuses an article for a
+# field's size (a keyword over 32,766 bytes is refused; a body this long is no article's).
+MAX_CHARS = {"title": 1_000, "author": 500, "source_name": 300, "text": 500_000}
+MAX_TAGS, MAX_TAG_CHARS, MAX_URL_CHARS = 50, 200, 2_000
+
 
 def normalize_article(article: Article, site_domain: str) -> Article:
-    """NFC every text field, settle the canonical URL (rel=canonical only on the same site)."""
-    for key in ("title", "text", "author"):
+    """NFC every text field, bound every field's size, settle the canonical URL
+    (rel=canonical only on the same site)."""
+    for key in ("title", "text", "author", "source_name"):
         value = getattr(article, key)
         if value:
-            setattr(article, key, textnorm.display(value).strip())
-    article.tags = [textnorm.display(t) for t in article.tags or []]
+            setattr(article, key, textnorm.display(value).strip()[:MAX_CHARS[key]])
+    for key in ("title_norm", "title_fold", "text_norm", "text_fold"):  # same length as the text they mirror
+        value = getattr(article, key)
+        if value:
+            setattr(article, key, value[:MAX_CHARS[key.split("_")[0]]])
+    article.tags = [textnorm.display(t)[:MAX_TAG_CHARS] for t in (article.tags or [])[:MAX_TAGS]]
+    for key in ("url", "canonical_url", "source_url"):
+        value = getattr(article, key)
+        if value and len(value) > MAX_URL_CHARS:
+            setattr(article, key, None if key != "url" else value[:MAX_URL_CHARS])
     declared = article.canonical_url
     base = declared if declared and same_site(declared, site_domain) else article.url
     if base is None:

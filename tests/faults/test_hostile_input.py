@@ -172,3 +172,21 @@ def test_a_page_that_takes_too_long_gives_up_within_its_budget() -> None:
     with pytest.raises(PageTooComplex, match="CPU"):
         endless()
     assert time.process_time() - start < 2
+
+
+@pytest.mark.es
+def test_oversized_fields_never_make_elasticsearch_refuse_an_article(es: Elasticsearch,
+                                                                     env: dict[str, str]) -> None:
+    from pipelines.normalize import MAX_CHARS, MAX_TAGS
+
+    huge = Article(url="https://cd.example.vn/bai-qua-co-1234.html", site="cd", title="Tiêu đề " * 500,
+                   text="Nội dung bài viết công đoàn. " * 30_000, author="Tác giả " * 6_000,
+                   tags=["từ khóa dài " * 40] * 120, published="2024-05-03T08:00:00+07:00")
+    article = normalize_article(huge, "cd.example.vn")
+    article.content_hash = content_hash(article.text)
+    assert len(article.author or "") <= MAX_CHARS["author"]
+    assert len(article.tags) == MAX_TAGS
+    written = write_batch(es, env["NEWSMON_INDEX_PREFIX"], [article])
+    assert written.new == 1
+    es.indices.refresh(index=alias_name(env["NEWSMON_INDEX_PREFIX"]))
+    assert es.count(index=alias_name(env["NEWSMON_INDEX_PREFIX"]))["count"] == 1
