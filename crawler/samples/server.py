@@ -70,7 +70,7 @@ def _handler(site_ref: list[SampleSite]) -> type[BaseHTTPRequestHandler]:
                 self._calendar(urlsplit(self.path).query)
                 return
             target = (site.root / path.lstrip("/")).resolve()
-            if path.endswith("/"):
+            if path.endswith("/") or target.is_dir():  # a section or tag page: its index
                 target = target / "index.html"
             if not target.is_relative_to(site.root.resolve()) or not target.is_file():
                 self.send_error(404, "Not Found")

@@ -30,6 +30,8 @@ def test_crawl_index_search_and_recrawl(registry: Path, sample_sites: dict[str, 
     summary = json.loads(first.stdout)
     assert set(summary) == set(sample_sites)
     assert sum(s["new"] for s in summary.values()) == 9
+    # The bundled sample sites have no dead link: a first crawl reports no error.
+    assert {name: s["errors"] for name, s in summary.items() if s["errors"]} == {}
     # Listing, category, "Giới thiệu" and "Liên hệ" pages are fetched but never indexed.
     assert indexed_count(es, env) == 9
 
