@@ -4,6 +4,7 @@ and listing pages with their pagination. Parsing relies on Scrapy's own helpers
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
@@ -135,8 +136,10 @@ _PAGE_PARAM = re.compile(r"^(page|trang|p|pg|paged|pageno|pagenum|part)$", re.IG
 _PAGE_PATH = re.compile(r"(?:(?:/(?:trang|page|p)[-/]?|[-_](?:trang|page|p)-?)(?P<n>\d{1,2})"
                         r"(?P<ext>\.[a-z]{2,5})?|/(?P<bare>\d{1,2}))/?$", re.IGNORECASE)
 MAX_ARTICLE_PAGES = 10  # pages after the first that one article may have
-# A cheap test on the raw href before any URL parsing: every article page runs this over all
-# its links on the crawl's reactor thread.
+# Every article page is searched for its pager on the crawl's reactor thread: the hrefs are
+# read from the raw bytes (no HTML parse there) and only those that may carry a page number
+# are parsed as URLs.
+_HREF = re.compile(rb"""href\s*=\s*["']([^"'<>]{1,2000})["']""", re.IGNORECASE)
 _MAY_BE_PAGE = re.compile(r"[?&](?:page|trang|p|pg|paged|pageno|pagenum|part)=\d"
                           r"|(?:trang|page|p)[-/]?\d{1,2}\b|/\d{1,2}/?(?:$|[?#])", re.IGNORECASE)
 
@@ -163,11 +166,14 @@ def continuation_links(response: Response) -> list[str]:
     own address and the page itself excluded."""
     if not isinstance(response, TextResponse):
         return []
+    hrefs = [html.unescape(m.group(1).decode(response.encoding, "replace"))
+             for m in _HREF.finditer(response.body)]
+    candidates = [h for h in hrefs[:5000] if _MAY_BE_PAGE.search(h)]
+    if not candidates:
+        return []
     base, own = page_of(response.url)
     found: dict[int, str] = {}
-    for href in response.xpath("//a/@href | //link[@rel='next']/@href").getall()[:5000]:
-        if not _MAY_BE_PAGE.search(href):
-            continue
+    for href in candidates:
         url = response.urljoin(href.strip())
         if not url.startswith(("http://", "https://")):
             continue

@@ -138,8 +138,8 @@ def search(es: Elasticsearch, prefix: str, query: str | None, *, sites: list[str
     found = result["hits"]["hits"]
     # The original's text, for the snippet, where it is not the copy that matched best (one
     # request for the page; most stories have a single copy).
-    others = [h["inner_hits"]["copies"]["hits"]["hits"][0]["_id"] for h in found
-              if h["inner_hits"]["copies"]["hits"]["hits"][0]["_id"] != h["_id"]]
+    originals = [_copies(h)[0]["_id"] for h in found]
+    others = [first for first, h in zip(originals, found, strict=True) if first != h["_id"]]
     texts = {d["_id"]: d["_source"].get("text", "") for d in es.mget(
         index=alias_name(prefix), ids=others, source=["text"])["docs"] if d.get("found")} if others else {}
     hits = [_story_hit(hit, forms, texts) for hit in found]
@@ -151,10 +151,15 @@ def search(es: Elasticsearch, prefix: str, query: str | None, *, sites: list[str
     return out
 
 
+def _copies(hit: dict[str, Any]) -> list[dict[str, Any]]:
+    """A collapsed hit's copies of its story, its original first (ORIGINAL_FIRST)."""
+    return list(hit["inner_hits"]["copies"]["hits"]["hits"])
+
+
 def _story_hit(hit: dict[str, Any], forms: list[tuple[str, bool]], texts: dict[str, str]) -> dict[str, Any]:
     """One story as a hit: its original's address, title and date; the snippet around the
     match in the original's text, else in the copy that matched."""
-    copies = hit["inner_hits"]["copies"]["hits"]["hits"]
+    copies = _copies(hit)
     original = copies[0]
     src = original["_source"]
     own_text = hit["_source"].get("text", "")

@@ -38,6 +38,11 @@ def stores(data_dir: Path) -> list[Store]:
     ]
 
 
+def store_of(data_dir: Path, name: str) -> Store:
+    """The store whose file is called `name` (e.g. `alerts.sqlite`)."""
+    return next(s for s in stores(data_dir) if s.path.name == name)
+
+
 def check(store: Store) -> None:
     """StoreDamaged when the file exists but is empty (truncated) or fails SQLite's check."""
     if not store.path.exists():

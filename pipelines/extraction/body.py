@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from lxml import etree
 from lxml.html import HtmlElement
 
+from pipelines.extraction.dates import has_stamp
 from pipelines.extraction.pagemeta import squash
 
 _LEAD_CLASS = re.compile(r"(^|[\s_-])(sapo|lead|chapeau|summary|excerpt|intro|description|desc|"
@@ -153,8 +154,6 @@ _DATELINE_MAX_WORDS = 14
 def is_dateline(line: str) -> bool:
     """A short header line that carries the date stamp (`Ảnh - Hải Nguyễn Thứ bảy, 18/01/2025 |
     10:05`), not a sentence."""
-    from pipelines.extraction.dates import has_stamp
-
     if len(line.split()) > _DATELINE_MAX_WORDS or line.rstrip().endswith((".", "!", "?", "”", '"')):
         return False
     return has_stamp(line)

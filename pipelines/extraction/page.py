@@ -192,16 +192,6 @@ def _joined(text: str, parts: tuple[bytes, ...], url: str | None, content_type: 
     return "\n".join(once(lines)), author
 
 
-def extract_for_index(body: bytes, url: str | None, content_type: str | None = None,
-                      hint_date: str | None = None, *, rules: ExtractRules | dict[str, Any] | None = None,
-                      boilerplate: frozenset[str] = frozenset(),
-                      parts: tuple[bytes, ...] = ()) -> Article | None:
-    """`extract_page` without the site's `boilerplate` lines (see profile.py), plus what
-    later stages derive from the text alone (`for_index`)."""
-    article = extract_page(body, url, content_type, hint_date, rules=rules, parts=parts)
-    return for_index(article, boilerplate) if article is not None else None
-
-
 def for_index(article: Article, boilerplate: frozenset[str] = frozenset()) -> Article:
     """The article without the site's `boilerplate` lines, with what later stages derive
     from its text alone (matching forms of title and text, dedup fingerprints), computed in

@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any
 
 from pipelines.extraction.page import extract_page, for_index, work_budget
-from pipelines.extraction.profile import shared_lines
+from pipelines.extraction.profile import MIN_PAGES, shared_lines
 from pipelines.extraction.siterules import ExtractRules
 from search import textnorm
 from search.article import Article
@@ -25,12 +25,13 @@ from search.article import Article
 Page = tuple[bytes, str | None, str | None, str | None, tuple[bytes, ...]]
 
 def extract_batch(pages: list[Page], rules: ExtractRules | dict[str, Any] | None = None,
-                  boilerplate: frozenset[str] = frozenset()) -> tuple[list[tuple[bool, Any]], frozenset[str]]:
-    """`extract_for_index` over several pages of one site in one worker task: `(True,
-    article or None)` per page, or `(False, "Error: message")` for a page that raised.
-    Lines the batch's pages share are left out as the site's (`shared_lines`), so a site's
-    first pages lose its template lines too, before its profile has seen enough pages; those
-    lines' keys are returned with the results, for the profile to learn."""
+                  boilerplate: frozenset[str] = frozenset(),
+                  learn: bool = False) -> tuple[list[tuple[bool, Any]], frozenset[str]]:
+    """`extract_page` then `for_index` over several pages of one site in one worker task:
+    `(True, article or None)` per page, or `(False, "Error: message")` for a page that
+    raised. While the site's profile is young (`learn`), lines the batch's pages share are
+    left out as the site's (`shared_lines`), so its first pages lose its template lines
+    too; those lines' keys are returned with the results, for the profile to learn."""
     results: list[tuple[bool, Any]] = []
     for body, url, content_type, hint_date, parts in pages:
         try:
@@ -40,7 +41,9 @@ def extract_batch(pages: list[Page], rules: ExtractRules | dict[str, Any] | None
         except Exception as exc:  # noqa: BLE001 - one bad page must not fail its batch
             results.append((False, f"{type(exc).__name__}: {exc}"))
     articles = [article for ok, article in results if ok and article is not None]
-    shared = shared_lines([textnorm.fold(a.text or "") for a in articles])
+    shared: frozenset[str] = frozenset()
+    if learn and len(articles) >= MIN_PAGES:  # fewer pages can never share a line often enough
+        shared = shared_lines([textnorm.fold(a.text or "") for a in articles])
     template = boilerplate | shared
     for i, (ok, article) in enumerate(results):
         if ok and article is not None:
@@ -138,7 +141,7 @@ class PageBatches:
         pool = extraction_pool()
         try:
             task = asyncio.wrap_future(pool.submit(extract_batch, [page for page, _ in batch], self.rules,
-                                                          self.boilerplate))
+                                                          self.boilerplate, self.learning))
         except BrokenProcessPool as exc:
             _discard_pool(pool)
             for _, future in batch:

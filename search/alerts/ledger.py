@@ -63,8 +63,9 @@ class Ledger:
     def pending(self, rule: Rule, clusters: list[str]) -> set[str]:
         """Which of `clusters` at least one of the rule's recipients has not been sent yet
         (what a run now would send)."""
+        wanted = set(clusters)
         return {c for recipient in rule.emails
-                for c in set(clusters) - _ledgered(self.db, rule.name, recipient, clusters)}
+                for c in wanted - _ledgered(self.db, rule.name, recipient, clusters)}
 
     def sent_summary(self) -> dict[str, dict[str, Any]]:
         """Per alert: when it last queued a mail (`last_sent`, ISO), how many stories that

@@ -10,7 +10,7 @@ from pathlib import Path
 from search.alerts.deliver import MAILS_SCHEMA, MailQueue, migrate_mails
 from search.alerts.ledger import LEDGER_SCHEMA, Ledger
 from search.alerts.rules import RULES_SCHEMA, RuleTable, migrate_rules
-from search.stores import Store, check, stores
+from search.stores import check, store_of
 
 
 class AlertStore(RuleTable, Ledger, MailQueue):
@@ -18,8 +18,7 @@ class AlertStore(RuleTable, Ledger, MailQueue):
 
     def __init__(self, data_dir: Path) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
-        check(Store(data_dir / "alerts.sqlite", next(s.advice for s in stores(data_dir)
-                                                      if s.path.name == "alerts.sqlite")))
+        check(store_of(data_dir, "alerts.sqlite"))
         self.db = sqlite3.connect(data_dir / "alerts.sqlite", timeout=30)
         self.db.row_factory = sqlite3.Row
         self.db.executescript(RULES_SCHEMA + LEDGER_SCHEMA + MAILS_SCHEMA)

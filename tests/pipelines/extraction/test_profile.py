@@ -50,11 +50,11 @@ def test_a_batch_of_a_sites_first_pages_loses_the_lines_they_share() -> None:
 
     pages = [(html.format(n=n, body=body(n), line=HOTLINE).encode(),
               f"https://cd.example.vn/bai-so-{n}-100{n}.html", None, None, ()) for n in range(MIN_PAGES + 1)]
-    together, shared = extract_batch(pages)
+    together, shared = extract_batch(pages, learn=True)  # a young profile: the batch learns
     assert shared == {line_key(textnorm.fold(HOTLINE))}
     assert all(ok and article is not None for ok, article in together)
     assert not any("Đường dây nóng" in article.text for _, article in together)
-    alone, _ = extract_batch(pages[:MIN_PAGES - 1])  # too few pages to tell
+    alone, _ = extract_batch(pages[:MIN_PAGES - 1], learn=True)  # too few pages to tell
     assert all("Đường dây nóng" in article.text for _, article in alone)
 
 
