@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test venv es-up es-down lint gate
+.PHONY: demo test venv es-up es-down lint gate browser docs
 
 venv: $(VENV)/.installed
 
@@ -22,15 +22,28 @@ es-down: venv
 demo: es-up
 	$(BIN)/python -m crawler.demo
 
+# The browser tests drive Debian's Chromium (Playwright never downloads a browser): installed
+# here when missing, with apt-get as root or through sudo.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null; \
+	fi
+
 # NEWSMON_REQUIRE_ES=1 / NEWSMON_REQUIRE_BROWSER=1: a test that needs Elasticsearch or
 # Chromium (/usr/bin/chromium, Debian's package) fails instead of skipping.
-test: es-up
+test: es-up browser
 	NEWSMON_REQUIRE_ES=1 NEWSMON_REQUIRE_BROWSER=1 $(BIN)/pytest
 
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+# The reference tables in docs/ from the settings class and the site model.
+docs: venv
+	$(BIN)/python -m crawler.docs
 
 # Extraction quality may not fall below the pinned floors (bench/extraction.py FLOORS).
 gate: venv

@@ -46,7 +46,7 @@ FIXTURE_REGISTRY = ROOT / "tests" / "fixtures" / "sites.yaml"
 
 # Pinned floors for --gate. Measured 2026-12-02 after ranked dates, closing lines, doubled
 # blocks and split titles: benchmark F1 0.972, P 0.975; fixtures 1.000 and every date;
-# vn-dev stored pages F1 0.996, titles and dates all; vn-dev2 (see the README).
+# vn-dev stored pages F1 0.996, titles and dates all; vn-dev2 (see docs/benchmarks.md).
 FLOORS = {"benchmark f1": 0.970, "benchmark precision": 0.973, "fixtures f1": 0.999, "fixtures dates": 1.0,
           "vn-dev f1": 0.99, "vn-dev titles": 0.99, "vn-dev dates": 0.99,
           "vn-dev2 f1": 0.99, "vn-dev2 titles": 0.99, "vn-dev2 dates": 0.99}

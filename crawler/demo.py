@@ -47,7 +47,12 @@ def main() -> int:
     if mails:
         print(f"\nThư cảnh báo (không có SMTP nên ghi vào hộp thư đi): {mails[-1]}")
     prefix = os.environ["NEWSMON_INDEX_PREFIX"]
-    print(f"\nThử thêm: NEWSMON_INDEX_PREFIX={prefix} .venv/bin/newsmon search 'công đoàn'")
+    demo_env = f"NEWSMON_INDEX_PREFIX={prefix} NEWSMON_DATA_DIR={demo_dir} NEWSMON_CONFIG={registry}"
+    print("\nHai bước tiếp theo:\n"
+          f"  1. Xem kho mẫu trên ứng dụng web: {demo_env} .venv/bin/newsmon serve\n"
+          "     rồi mở http://127.0.0.1:8000/ (Ctrl-C để dừng)\n"
+          "  2. Thêm một trang thật: .venv/bin/newsmon sites discover https://ten-trang.vn/ --add\n"
+          "     rồi .venv/bin/newsmon crawl --site <tên trang>  (README.md: “Add a site”)")
     return 0
 
 

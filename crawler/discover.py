@@ -19,6 +19,7 @@ from crawler.registry import RegistryError, Site, load_registry
 from crawler.spiders.discover import DiscoverSpider, Found
 from pipelines.extraction.page import extract_page
 from search.article import in_vietnam_time, site_host
+from search.textnorm import fold
 
 MAX_SOURCES = 5  # of each kind in the entry: the first found are the site's main ones
 _SHAPES = [  # (name, how a last path segment looks, the pattern's tail for it)
@@ -57,24 +58,53 @@ def discover(home: str, config: Settings) -> Found:
     return spider.found
 
 
-def site_title(body: bytes) -> str | None:
-    """The site's name from its home page: `og:site_name`, else the `<title>`'s first part."""
+_SEPARATOR = re.compile(r"\s+[-|–—:»]\s+")
+
+
+def _title_of(body: bytes) -> tuple[str, str]:
+    """A page's `og:site_name` and `<title>` ('' when absent or unreadable)."""
     try:
         doc = lxml_html.fromstring(body)
     except (ValueError, lxml_html.etree.ParserError):
-        return None
-    name = doc.xpath('string(//meta[@property="og:site_name"]/@content)').strip()
-    title = " ".join((name or doc.xpath("string(//title)")).split())
-    return re.split(r"\s+[-|–:]\s+", title)[0][:200] or None
+        return "", ""
+    name = " ".join(doc.xpath('string(//meta[@property="og:site_name"]/@content)').split())
+    return name, " ".join(doc.xpath("string(//title)").split())
 
 
-def entry_for(found: Found) -> dict[str, Any]:
-    """The registry entry discovery suggests (validated by the caller)."""
+def site_title(bodies: list[bytes]) -> str | None:
+    """The site's own name, from its home page first then its articles: `og:site_name`, else
+    the part of the `<title>` that repeats across pages ("Tin mới nhất - Công đoàn X" and
+    "Bài A - Công đoàn X" give "Công đoàn X"), else the home page title's last part."""
+    titles = [_title_of(body) for body in bodies]
+    for name, _ in titles:
+        if len(name) >= 2:
+            return name[:200]
+    parts = [list(dict.fromkeys(p for p in _SEPARATOR.split(title) if p)) for _, title in titles if title]
+    counts = Counter(part for page in parts for part in page)
+    shared = [part for part, count in counts.most_common() if count >= 2 and len(part) >= 2]
+    if shared:
+        return shared[0][:200]
+    if parts and len(parts[0]) > 1:
+        return parts[0][-1][:200]
+    return None
+
+
+def _name(host: str, title: str | None) -> str:
+    """A registry name: the host as letters and dashes, or the folded title when the host is
+    only an address (`127.0.0.1`, `localhost`)."""
+    bare = host.split(":", maxsplit=1)[0].lower()
+    words = fold(title or "") if re.fullmatch(r"[\d.]+|localhost|\[[0-9a-f:]+\]", bare) else bare
+    return re.sub(r"[^a-z0-9]+", "-", words.lower()).strip("-")[:60] or "site"
+
+
+def entry_for(found: Found, *, name: str | None = None, title: str | None = None) -> dict[str, Any]:
+    """The registry entry discovery suggests, with the given name and title if any (validated
+    by the caller)."""
     url = found.final_home or found.home
     host = site_host(url)
-    name = re.sub(r"[^a-z0-9]+", "-", host.split(":")[0].lower()).strip("-") or "site"
-    title = site_title(found.home_body) if found.home_body else None
-    entry: dict[str, Any] = {"name": name, "title": title if title and len(title) >= 2 else host, "url": url}
+    bodies = [found.home_body] + [body for body, _ in found.pages.values()] if found.home_body else []
+    title = title or site_title(bodies) or host
+    entry: dict[str, Any] = {"name": name or _name(host, title), "title": title, "url": url}
     for key, values in (("feeds", found.feeds), ("sitemaps", found.sitemaps), ("listings", found.listings)):
         if values:
             entry[key] = list(dict.fromkeys(values))[:MAX_SOURCES]

@@ -22,8 +22,9 @@ def run_spider(spider_class: type[Spider], config: Settings, **arguments: Any) -
     overrides: dict[str, Any] = {
         "ITEM_PIPELINES": {}, "HTTPCACHE_ENABLED": False, "NEWSMON_PROGRESS": False,
         "NEWSMON_ALLOW_PRIVATE_HOSTS": config.allow_private_hosts, "LOG_LEVEL": "ERROR",
+        "LOG_INSTALL_ROOT_HANDLER": False,
     }
-    process = CrawlerProcess(scrapy_settings_for(overrides), install_root_handler=False)
+    process = CrawlerProcess(scrapy_settings_for(overrides))
     one_line_download_errors()
     crawler = process.create_crawler(spider_class)
     process.crawl(crawler, **arguments)

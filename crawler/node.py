@@ -3,7 +3,10 @@
 Used only when NEWSMON_ES_URL is unset. The distribution zip comes from the Maven
 repository (`org.elasticsearch.distribution.integ-test-zip:elasticsearch`), is cached in
 `$NEWSMON_CACHE_DIR` (default ~/.cache/newsmon) and unpacked under `$NEWSMON_DATA_DIR`.
-Elasticsearch refuses to run as root, so as root the node runs as the system user `newsmon-es`.
+Elasticsearch refuses to run as root, so as root the node runs as the system user `newsmon-es`;
+when that user cannot reach the data directory (a clone in /root or in a 0700 `mktemp -d`), the
+node's files live in `/var/lib/newsmon-es/<cluster name>` instead, owned by that user: no
+permission of the user's own folders is changed.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from config.settings import Settings
 from search.es import make_client
 
 ES_USER = "newsmon-es"
+# Where the node lives when its user cannot reach the data directory (see the module's note).
+OUTSIDE = Path("/var/lib/newsmon-es")
 MIN_JAVA = 21
 MAVEN_ARTIFACT = "org.elasticsearch.distribution.integ-test-zip:elasticsearch:{version}:zip"
 
@@ -41,8 +46,12 @@ class LocalNode:
 
     @property
     def base(self) -> Path:
-        """The folder holding the unpacked distribution and the node's data."""
-        return self.settings.es_home
+        """The folder holding the unpacked distribution and the node's data: under the data
+        directory, unless the node runs as `newsmon-es` and that user cannot reach it."""
+        inside = self.settings.es_home
+        if os.geteuid() != 0 or reachable_by_others(inside.parent):
+            return inside
+        return OUTSIDE / self.cluster_name
 
     @property
     def home(self) -> Path:
@@ -71,6 +80,19 @@ class LocalNode:
         return self.settings.cache_dir / f"elasticsearch-{self.settings.es_version}.zip"
 
 
+def reachable_by_others(path: Path) -> bool:
+    """Whether a user who owns none of `path` and its parents may enter it: every existing
+    folder on the way allows others to traverse it (what a system user is, to root's folders)."""
+    for folder in [*reversed(path.parents), path]:
+        try:
+            mode = folder.stat().st_mode
+        except FileNotFoundError:
+            break  # created later by root with the default mode, which others may traverse
+        if not mode & 0o001:
+            return False
+    return True
+
+
 def java_major(java_home: Path) -> int | None:
     """Feature version of the JDK at `java_home` (from its `release` file), or None."""
     try:
@@ -92,8 +114,8 @@ def find_java_home() -> Path:
             candidates.append((major, home))
     if not candidates:
         raise NodeError(
-            f"Elasticsearch {MIN_JAVA}+ needs a JDK {MIN_JAVA} or newer; none found under "
-            "/usr/lib/jvm. Install one or set ES_JAVA_HOME."
+            f"Elasticsearch cần JDK {MIN_JAVA} trở lên; không thấy bản nào trong /usr/lib/jvm: "
+            f"hãy cài một bản (Debian: openjdk-{MIN_JAVA}-jre-headless hoặc mới hơn) hoặc đặt ES_JAVA_HOME"
         )
     return max(candidates)[1]
 
@@ -103,7 +125,7 @@ def fetch_zip(node: LocalNode) -> Path:
     if node.zip_path.exists():
         return node.zip_path
     if not shutil.which("mvn"):
-        raise NodeError("Maven (`mvn`) is needed once to download Elasticsearch; install it.")
+        raise NodeError("cần Maven (`mvn`) một lần để tải Elasticsearch: hãy cài gói maven")
     node.zip_path.parent.mkdir(parents=True, exist_ok=True)
     artifact = MAVEN_ARTIFACT.format(version=node.settings.es_version)
     cmd = ["mvn", "-B", "-q", "dependency:copy", f"-Dartifact={artifact}",
@@ -112,7 +134,7 @@ def fetch_zip(node: LocalNode) -> Path:
                             check=False)
     if result.returncode != 0 or not node.zip_path.exists():
         tail = (result.stdout + result.stderr).strip().splitlines()[-15:]
-        raise NodeError(f"could not download {artifact} with Maven:\n" + "\n".join(tail))
+        raise NodeError(f"không tải được {artifact} bằng Maven:\n" + "\n".join(tail))
     return node.zip_path
 
 
@@ -156,7 +178,7 @@ def _es_uid() -> int | None:
            "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", ES_USER]
     result = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise NodeError(f"cannot create the system user {ES_USER}: {result.stderr.strip()}")
+        raise NodeError(f"không tạo được người dùng hệ thống {ES_USER}: {result.stderr.strip()}")
     return pwd.getpwnam(ES_USER).pw_uid
 
 
@@ -213,19 +235,20 @@ def log_tail(node: LocalNode, lines: int = 30) -> str:
     try:
         return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
-        return f"(no log at {log})"
+        return f"(không có nhật ký ở {log})"
 
 
 def start(node: LocalNode, timeout: float = 120.0) -> str:
     """Start the node and wait until the cluster is healthy; return a one-line report."""
     if _pid(node):
         if _wait_healthy(node, timeout):
-            return f"Elasticsearch already running (pid {_pid(node)})"
-        raise NodeError(f"the node (pid {_pid(node)}) does not answer.\n{log_tail(node)}")
+            return f"Elasticsearch đã đang chạy (pid {_pid(node)})"
+        raise NodeError(f"nút (pid {_pid(node)}) không trả lời.\n{log_tail(node)}")
     if _port_open(node.settings.es_port):
         raise NodeError(
-            f"port {node.settings.es_port} on 127.0.0.1 is taken by another process, not by the "
-            f"node of {node.settings.resolved_data_dir}. Stop it, or set NEWSMON_ES_URL to use it."
+            f"cổng {node.settings.es_port} trên 127.0.0.1 đang bị một tiến trình khác dùng, không phải nút "
+            f"của {node.settings.resolved_data_dir}: hãy dừng nó, đặt NEWSMON_ES_PORT khác, hoặc đặt "
+            "NEWSMON_ES_URL để dùng nó"
         )
     provision(node)
     uid = _es_uid()
@@ -245,12 +268,12 @@ def start(node: LocalNode, timeout: float = 120.0) -> str:
     result = subprocess.run(cmd, env=env, cwd=node.home, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise NodeError(
-            f"Elasticsearch did not start (exit {result.returncode}):\n"
+            f"Elasticsearch không khởi động được (mã thoát {result.returncode}):\n"
             f"{(result.stdout + result.stderr).strip()}\n{log_tail(node)}"
         )
     if not _wait_healthy(node, timeout):
-        raise NodeError(f"Elasticsearch did not become healthy in {timeout:.0f} s.\n{log_tail(node)}")
-    return f"Elasticsearch {node.settings.es_version} started on {node.settings.effective_es_url}"
+        raise NodeError(f"Elasticsearch chưa sẵn sàng sau {timeout:.0f} giây.\n{log_tail(node)}")
+    return f"Elasticsearch {node.settings.es_version} đã chạy ở {node.settings.effective_es_url}"
 
 
 def _wait_healthy(node: LocalNode, timeout: float) -> bool:
@@ -264,8 +287,8 @@ def _wait_healthy(node: LocalNode, timeout: float) -> bool:
             if health and health.get("status") in ("green", "yellow"):
                 if health.get("cluster_name") != node.cluster_name:
                     raise NodeError(
-                        f"{node.settings.effective_es_url} answers as cluster "
-                        f"{health.get('cluster_name')!r}, not this data directory's node"
+                        f"{node.settings.effective_es_url} trả lời là cụm {health.get('cluster_name')!r}, "
+                        "không phải nút của thư mục dữ liệu này"
                     )
                 return True
             time.sleep(0.5)
@@ -276,14 +299,14 @@ def stop(node: LocalNode, timeout: float = 60.0) -> str:
     """Stop the node cleanly (SIGTERM, then SIGKILL after `timeout`)."""
     pid = _pid(node)
     if pid is None:
-        return "Elasticsearch is not running"
+        return "Elasticsearch không chạy"
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if _pid(node) is None:
             node.pidfile.unlink(missing_ok=True)
-            return f"Elasticsearch stopped (pid {pid})"
+            return f"Elasticsearch đã dừng (pid {pid})"
         time.sleep(0.3)
     os.kill(pid, signal.SIGKILL)
     node.pidfile.unlink(missing_ok=True)
-    return f"Elasticsearch did not stop in {timeout:.0f} s and was killed (pid {pid})"
+    return f"Elasticsearch không dừng sau {timeout:.0f} giây nên đã bị buộc dừng (pid {pid})"

@@ -58,8 +58,8 @@ class CrawlProgress:
 
     def _show(self, name: str) -> None:
         if CrawlProgress._progress is not None and self.task is not None:
-            CrawlProgress._progress.update(self.task, description=f"{name}: {self.pages} pages fetched, "
-                                                                  f"{self.articles} articles processed")
+            CrawlProgress._progress.update(self.task, description=f"{name}: đã tải {self.pages} trang, "
+                                                                  f"đã xử lý {self.articles} bài")
 
     def closed(self, spider: Spider) -> None:
         """Stop the shared display when the last site closes."""

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import ErrorDetails
 
 from config.settings import TIMEZONE
+from config.sites import unknown_sites
 from pipelines.extraction.siterules import ExtractRules
 from search.article import site_host
 
@@ -29,7 +30,7 @@ class RegistryError(Exception):
 def _check_http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"not an http(s) URL: {value!r}")
+        raise ValueError(f"không phải địa chỉ http(s): {value!r}")
     return value
 
 
@@ -38,22 +39,32 @@ class Site(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(pattern=r"^[a-z0-9-]+$")
-    # The site's Vietnamese name, as people write it in a "(Nguồn: ...)" line.
-    title: str | None = Field(default=None, min_length=2, max_length=200)
-    url: str
-    # Other hosts the site answers from (a domain it moved to, a mobile host): its links,
-    # feeds and redirects there are its own, and its articles keep this entry's name.
-    aliases: list[str] = []
-    feeds: list[str] = []
-    sitemaps: list[str] = []
-    listings: list[str] = []
-    article_url: str | None = None
-    schedule: str = DEFAULT_SCHEDULE
-    enabled: bool = True
-    extract: ExtractRules | None = None
-    # Articles published within this many days are asked for again on each crawl (conditionally).
-    revisit_days: int = Field(default=7, ge=0, le=365)
+    # Each field's description is its line in docs/registry.md (`make docs` writes the table;
+    # a test holds it equal to this class).
+    name: str = Field(pattern=r"^[a-z0-9-]+$", description=(
+        "Short name: lower-case letters, digits, `-`; what `--site` and the alert rules take."))
+    title: str | None = Field(default=None, min_length=2, max_length=200, description=(
+        "The site's Vietnamese name as people write it (also in a `(Nguồn: ...)` line); shown "
+        "everywhere instead of `name`."))
+    url: str = Field(description="The home page (http or https).")
+    aliases: list[str] = Field(default=[], description=(
+        "Other hosts of the site (a domain it moved to, a mobile host): links, feeds and redirects "
+        "there are its own."))
+    feeds: list[str] = Field(default=[], description="RSS 2.0 or Atom feeds.")
+    sitemaps: list[str] = Field(default=[], description="Sitemaps or sitemap indexes (`.xml`, `.xml.gz`).")
+    listings: list[str] = Field(default=[], description="Section pages listing articles, read page by page.")
+    article_url: str | None = Field(default=None, description=(
+        "A regular expression article addresses match; unset, a numeric id or a long slug at the end "
+        "of the path."))
+    schedule: str = Field(default=DEFAULT_SCHEDULE, description=(
+        "When `newsmon serve` crawls it: five cron fields, Vietnam time."))
+    enabled: bool = Field(default=True, description="`false` keeps the entry but never crawls it.")
+    extract: ExtractRules | None = Field(default=None, description=(
+        "Where the title, body, date and author are, and what to drop, when the generic reading fails "
+        "(CSS selectors, or XPath starting with `/`)."))
+    revisit_days: int = Field(default=7, ge=0, le=365, description=(
+        "Articles published within this many days are asked for again on each crawl (conditionally); "
+        "0 turns it off."))
 
     @field_validator("url")
     @classmethod
@@ -72,7 +83,7 @@ class Site(BaseModel):
         for value in values:
             host = site_host(value if "//" in value else f"https://{value}")
             if not host or "/" in value.split("//", 1)[-1].strip("/"):
-                raise ValueError(f"not a host name: {value!r} (e.g. tuoitre.vn)")
+                raise ValueError(f"không phải tên máy: {value!r} (ví dụ tuoitre.vn)")
             hosts.append(host)
         return hosts
 
@@ -83,7 +94,7 @@ class Site(BaseModel):
             try:
                 re.compile(value)
             except re.error as exc:
-                raise ValueError(f"not a valid regular expression: {exc}") from None
+                raise ValueError(f"không phải biểu thức chính quy hợp lệ: {exc}") from None
         return value
 
     @field_validator("schedule")
@@ -92,7 +103,7 @@ class Site(BaseModel):
         try:
             CronTrigger.from_crontab(value, timezone=TIMEZONE)
         except ValueError as exc:
-            raise ValueError(f"not a valid cron expression: {exc}") from None
+            raise ValueError(f"không phải lịch cron hợp lệ: {exc}") from None
         return value
 
     @property
@@ -113,37 +124,41 @@ class Site(BaseModel):
 
 def _describe(path: Path, site: str | None, error: ErrorDetails) -> str:
     loc = [str(p) for p in error["loc"]]
-    where = f"{path}: site {site!r}" if site else f"{path}"
-    key = ".".join(loc) if loc else "(site)"
-    msg = error["msg"]
+    where = f"{path}: trang {site!r}" if site else f"{path}"
+    key = ".".join(loc) if loc else "(trang)"
+    msg = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
-        msg = "unknown key"
+        msg = "khoá không có trong định dạng (docs/registry.md)"
     elif error["type"] == "missing":
-        msg = "required key is missing"
-    return f"{where}: key {key!r}: {msg}"
+        msg = "thiếu khoá bắt buộc"
+    elif error["type"] == "string_too_short":
+        msg = f"quá ngắn (ít nhất {error.get('ctx', {}).get('min_length')} ký tự)"
+    elif error["type"] == "string_pattern_mismatch":
+        msg = f"không đúng dạng {error.get('ctx', {}).get('pattern', '')}"
+    return f"{where}: khoá {key!r}: {msg}"
 
 
 def parse_registry(data: Any, path: Path) -> list[Site]:
     """Validate the loaded YAML document; raise RegistryError naming file, site and key."""
     if not isinstance(data, dict) or set(data) != {"sites"}:
-        raise RegistryError(f"{path}: the file must be a mapping with the single key 'sites'")
+        raise RegistryError(f"{path}: tệp phải có đúng một khoá 'sites' (docs/registry.md)")
     raw_sites = data["sites"]
     if not isinstance(raw_sites, list):
-        raise RegistryError(f"{path}: key 'sites' must be a list of sites")
+        raise RegistryError(f"{path}: khoá 'sites' phải là một danh sách trang")
     sites: list[Site] = []
     seen: set[str] = set()
     for index, raw in enumerate(raw_sites):
         label = raw.get("name") if isinstance(raw, dict) else None
         label = str(label) if label is not None else f"#{index + 1}"
         if not isinstance(raw, dict):
-            raise RegistryError(f"{path}: site {label!r}: must be a mapping of keys")
+            raise RegistryError(f"{path}: trang {label!r}: phải là một bộ khoá: giá trị")
         try:
             site = Site.model_validate(raw)
         except ValidationError as exc:
             lines = [_describe(path, label, err) for err in exc.errors()]
             raise RegistryError("\n".join(lines)) from None
         if site.name in seen:
-            raise RegistryError(f"{path}: site {site.name!r}: key 'name': duplicate site name")
+            raise RegistryError(f"{path}: trang {site.name!r}: khoá 'name': tên trang bị trùng")
         seen.add(site.name)
         sites.append(site)
     return sites
@@ -154,13 +169,14 @@ def load_registry(path: Path) -> list[Site]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise RegistryError(f"{path}: cannot read the site registry: {exc.strerror}") from None
+        raise RegistryError(f"{path}: không đọc được danh sách trang: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
-        raise RegistryError(f"{path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
+        raise RegistryError(f"{path}: không phải văn bản UTF-8 (byte {exc.start}); hãy lưu tệp dạng "
+                            "UTF-8") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise RegistryError(f"{path}: not valid YAML: {exc}") from None
+        raise RegistryError(f"{path}: không phải YAML hợp lệ: {exc}") from None
     return parse_registry(data, path)
 
 
@@ -168,10 +184,9 @@ def select_sites(sites: list[Site], names: list[str], path: Path) -> list[Site]:
     """The named sites (in registry order), or every enabled site when no name is given."""
     if not names:
         return [s for s in sites if s.enabled]
-    known = {s.name for s in sites}
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise RegistryError(f"{path}: no site named {', '.join(map(repr, unknown))}")
+    known = [s.name for s in sites]
+    if message := unknown_sites([n for n in names if n not in known], known):
+        raise RegistryError(f"{path}: {message}")
     return [s for s in sites if s.name in names]
 
 

@@ -77,13 +77,13 @@ def summarize(stats: dict[str, Any]) -> dict[str, Any]:
     out["duration_s"] = round(float(stats.get("elapsed_time_seconds", 0.0)), 1)
     depth_limit = stats.get("newsmon/depth_limit")
     if depth_limit and stats.get("request_depth_max", 0) >= depth_limit:
-        out["cut_off"] = f"depth limit {depth_limit} reached"
+        out["cut_off"] = f"dừng ở độ sâu giới hạn {depth_limit}"
     if stats.get("finish_reason") == "closespider_pagecount":
-        out["cut_off"] = "page budget reached"
+        out["cut_off"] = "dừng vì đủ hạn mức trang cho một lần"
     if stats.get("newsmon/moved_to"):
         out["moved_to"] = stats["newsmon/moved_to"]
-        out["warning"] = (f"the site has moved to {stats['newsmon/moved_to']}: set its url (or an alias) "
-                          "in the registry")
+        out["warning"] = (f"trang đã chuyển sang {stats['newsmon/moved_to']}: hãy sửa url (hoặc aliases) "
+                          "trong danh sách trang")
     pages = int(stats.get("newsmon/health/pages", 0))
     if pages:
         # Extraction health: the share of article pages read with a title, a date and a body
@@ -106,8 +106,8 @@ def flag_health_drop(summary: dict[str, Any], earlier: list[float]) -> None:
         return
     usual = sorted(earlier)[len(earlier) // 2]
     if usual - health >= HEALTH_DROP:
-        summary["warning"] = (f"extraction health {health:.0%}, usually {usual:.0%}: "
-                              "has the site's template changed?")
+        summary["warning"] = (f"trích xuất tốt {health:.0%}, thường {usual:.0%}: "
+                              "trang có đổi giao diện không?")
 
 
 def earlier_health(log: Path) -> dict[str, list[float]]:
@@ -242,7 +242,7 @@ def run_crawl(sites: list[Site], config: Settings,
     for site in sites:
         lock = _lock(data / "locks" / f"{site.name}.lock")
         if lock is None:
-            summaries[site.name] = {"skipped": "a crawl of this site is already running"}
+            summaries[site.name] = {"skipped": "một lần thu thập trang này đang chạy"}
             continue
         locks.append(lock)
         crawler = process.create_crawler(NewsSpider)

@@ -23,9 +23,10 @@ def make_client(settings: Settings, *, timeout: float | None = None) -> Elastics
         "max_retries": 2,
     }
     if settings.es_api_key:
-        kwargs["api_key"] = settings.es_api_key
+        kwargs["api_key"] = settings.es_api_key.get_secret_value()
     elif settings.es_user:
-        kwargs["basic_auth"] = (settings.es_user, settings.es_password or "")
+        password = settings.es_password.get_secret_value() if settings.es_password else ""
+        kwargs["basic_auth"] = (settings.es_user, password)
     if settings.es_ca_certs:
         kwargs["ca_certs"] = str(settings.es_ca_certs)
     if not settings.es_verify_certs:

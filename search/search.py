@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
+from collections.abc import Generator
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
@@ -180,7 +180,7 @@ EXPORT_FIELDS = ["url", "canonical_url", "site", "title", "published", "author",
 
 
 def export(es: Elasticsearch, prefix: str, *, sites: list[str] | None = None,
-           since: date | None = None) -> Iterator[dict[str, Any]]:
+           since: date | None = None) -> Generator[dict[str, Any], None, None]:
     """Every indexed article (filtered), oldest first as indexed, in SPEC.md's export shape."""
     query = {"bool": {"filter": _filters(sites or [], since, None)}}
     try:
@@ -223,7 +223,8 @@ _EXPORT_ORDER: list[Any] = [{"published": {"order": "desc", "missing": "_last"}}
 
 
 def export_matches(es: Elasticsearch, prefix: str, query: str | None, *, sites: list[str] | None = None,
-                   since: date | None = None, until: date | None = None) -> Iterator[dict[str, Any]]:
+                   since: date | None = None, until: date | None = None,
+                   ) -> Generator[dict[str, Any], None, None]:
     """Every article matching a search (each copy of a story, newest first), streamed in
     pages over a point in time, so an export of any size holds one page in memory and
     sees one consistent index. No query (None): every article in the filters. QueryError

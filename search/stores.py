@@ -26,15 +26,16 @@ def stores(data_dir: Path) -> list[Store]:
     """The stores a crawl and the alerts read, with the advice a damaged one gets."""
     return [
         Store(data_dir / "crawl" / "seen.sqlite",
-              "move it aside: the next crawl fetches every article once more and indexes none twice"),
+              "hãy chuyển tệp sang chỗ khác: lần thu thập sau tải lại mọi bài một lần và không lưu bài nào "
+              "hai lần"),
         Store(data_dir / "spool" / "journal.sqlite",
-              "it holds articles waiting for Elasticsearch: keep a copy for recovery (sqlite3 FILE "
-              "'.recover'), then move it aside"),
+              "tệp giữ các bài đang chờ Elasticsearch: hãy giữ một bản để cứu dữ liệu (sqlite3 TỆP "
+              "'.recover'), rồi chuyển tệp sang chỗ khác"),
         Store(data_dir / "crawl" / "profiles.sqlite",
-              "move it aside: each site's template lines are learnt again from its next crawl"),
+              "hãy chuyển tệp sang chỗ khác: khuôn mẫu của mỗi trang được học lại ở lần thu thập sau"),
         Store(data_dir / "alerts.sqlite",
-              "it holds the alerts and what they sent: restore it from a backup, or keep a copy "
-              "(sqlite3 FILE '.recover') and move it aside to start with no alerts"),
+              "tệp giữ các cảnh báo và những gì đã gửi: hãy khôi phục từ bản sao lưu, hoặc giữ một bản "
+              "(sqlite3 TỆP '.recover') rồi chuyển tệp sang chỗ khác để bắt đầu lại không có cảnh báo"),
     ]
 
 
@@ -49,7 +50,7 @@ def check(store: Store) -> None:
         return
     problem = None
     if store.path.stat().st_size == 0:  # SQLite never leaves a store it created empty
-        problem = "the file is empty (truncated)"
+        problem = "tệp rỗng (bị cắt cụt)"
     else:
         try:
             db = sqlite3.connect(f"file:{store.path}?mode=ro", uri=True, timeout=30)
@@ -58,9 +59,9 @@ def check(store: Store) -> None:
             finally:
                 db.close()
             if result is None or result[0] != "ok":
-                problem = f"SQLite finds it damaged ({result[0] if result else 'no answer'})"
+                problem = f"SQLite thấy tệp hỏng ({result[0] if result else 'không trả lời'})"
         except sqlite3.DatabaseError as exc:
-            problem = f"SQLite cannot read it ({exc})"
+            problem = f"SQLite không đọc được tệp ({exc})"
     if problem:
         raise StoreDamaged(f"{store.path}: {problem}; {store.advice}")
 

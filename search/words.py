@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import yaml
 
+from config.settings import get_settings
 from search import textnorm
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ def build(general: Iterable[str], abbreviations: dict[str, list[str]], terms: It
 @lru_cache(maxsize=1)
 def lexicon() -> Lexicon:
     """The process's lexicon: general dictionary + `NEWSMON_WORDS` or config/words.yaml."""
-    path = Path(os.environ.get("NEWSMON_WORDS") or WORDS_FILE)
+    path = get_settings().words or WORDS_FILE
     abbreviations, terms = _read_words_file(path)
     return build(_general_dictionary(), abbreviations, terms)
 

@@ -8,30 +8,31 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from config.settings import VN_TZ, Settings
 from crawler.cli.common import (
     app,
+    chosen_sites,
     clean,
     elasticsearch,
     err,
     fail,
     out,
     print_json,
-    registry_sites,
     settings,
+    show_table,
 )
-from search.web.format import moment
+from search.web.format import moment, published
 
 if TYPE_CHECKING:
     from search.alerts.store import AlertStore
 
-alerts_app = typer.Typer(help="Keyword alerts by e-mail.", no_args_is_help=True)
+alerts_app = typer.Typer(help="Cảnh báo từ khóa qua e-mail.", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
 
-_NOT_LOST = "no alert was evaluated (nothing is lost: the next run covers the same articles)"
+_NOT_LOST = "chưa xét cảnh báo nào (không mất gì: lần chạy sau xét lại đúng những bài này)"
+_MODES = {"instant": "ngay khi có tin", "daily": "bản tin hằng ngày"}
+_MODE_HELP = "instant (ngay khi có tin) hoặc daily (bản tin hằng ngày)"
 
 
 @contextmanager
@@ -45,7 +46,7 @@ def _store(config: Settings) -> Iterator[AlertStore]:
     try:
         yield store
     except QueryError as exc:
-        raise fail(f"invalid query: {exc}", 2) from None
+        raise fail(f"truy vấn không hợp lệ: {exc}", 2) from None
     except AlertError as exc:
         raise fail(str(exc), 2) from None
     finally:
@@ -65,7 +66,7 @@ def _refused(config: Settings, query: str) -> str | None:
     try:
         return refused_by_index(es, config.index_prefix, query)
     except ESConnectionError:
-        err.print("Elasticsearch is not reachable: the query was checked for syntax only", markup=False)
+        err.print("không kết nối được Elasticsearch: truy vấn mới chỉ được kiểm tra cách viết", markup=False)
         return None
     finally:
         es.close()
@@ -77,39 +78,38 @@ def _when(value: str | None) -> datetime | None:
     try:
         stamp = datetime.fromisoformat(value)
     except ValueError:
-        raise fail(f"--now: not an ISO date-time: {value!r}", 2) from None
+        raise fail(f"--now: không phải ngày giờ ISO: {value!r}", 2) from None
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=VN_TZ)
 
 
 def _check_sites(config: Settings, sites: list[str]) -> None:
-    known = {s.name for s in registry_sites(config)} if sites else set()
-    unknown = [s for s in sites if s not in known]
-    if unknown:
-        raise fail(f"{config.config}: no site named {', '.join(map(repr, unknown))}", 2)
+    if sites:
+        chosen_sites(config, sites)
 
 
 @alerts_app.command("add")
 def alerts_add(
-    name: Annotated[str, typer.Option("--name")],
-    query: Annotated[str, typer.Option("--query")],
-    email: Annotated[list[str], typer.Option("--email", help="recipient (repeatable)")],
-    site: Annotated[list[str] | None, typer.Option("--site", help="only these sites (repeatable)")] = None,
-    mode: Annotated[str, typer.Option("--mode", help="instant or daily")] = "instant",
+    name: Annotated[str, typer.Option("--name", help="tên cảnh báo")],
+    query: Annotated[str, typer.Option("--query", help="truy vấn, gõ như khi tìm kiếm")],
+    email: Annotated[list[str], typer.Option("--email", help="người nhận (lặp lại được)")],
+    site: Annotated[list[str] | None, typer.Option("--site", help="chỉ các trang này (lặp lại được)")] = None,
+    mode: Annotated[str, typer.Option("--mode", help=_MODE_HELP)] = "instant",
 ) -> None:
-    """Add an alert; it mails what is indexed from now on."""
+    """Thêm cảnh báo; nó gửi những tin đưa vào kho từ lúc này."""
     config = settings()
     _check_sites(config, site or [])
     with _store(config) as store:
         refused = _refused(config, query)
         if refused:
-            raise fail(f"alert {name!r} not added: {refused}", 2)
+            raise fail(f"chưa thêm cảnh báo {name!r}: {refused}", 2)
         rule = store.add(name, query, email, site or [], mode=mode)
-    err.print(f"alert {rule.name!r} added ({rule.mode}, {len(rule.emails)} recipient(s))", markup=False)
+    mode_words = _MODES.get(rule.mode, rule.mode)
+    err.print(f"đã thêm cảnh báo {rule.name!r} ({mode_words}, {len(rule.emails)} người nhận)", markup=False)
 
 
 @alerts_app.command("list")
-def alerts_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """The alerts and their recipients."""
+def alerts_list(as_json: Annotated[bool, typer.Option("--json", help="dạng JSON")] = False) -> None:
+    """Các cảnh báo và người nhận."""
     with _store(settings()) as store:
         rules = store.rules()
         sent = store.sent_summary()
@@ -121,73 +121,73 @@ def alerts_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
     if as_json:
         print_json(rows)
         return
-    table = Table("name", "query", "mode", "emails", "sites", "last sent", title="alerts")
-    for row in rows:  # Text cells: a query or name is never read as Rich markup
-        last = f"{moment(row['last_sent'])} ({row['last_stories']})" if row["last_sent"] else "-"
-        cells = (row["name"], row["query"], row["mode"] + (" (paused)" if row["paused"] else ""),
-                 ", ".join(row["emails"]), ", ".join(row["sites"]) or "all", last)
-        table.add_row(*(Text(clean(str(cell))) for cell in cells))
-    out.print(table)
+    table = []
+    for row in rows:
+        last = f"{moment(row['last_sent'])} ({row['last_stories']} tin)" if row["last_sent"] else "chưa gửi"
+        table.append((row["name"], row["query"],
+                      _MODES.get(row["mode"], row["mode"]) + (" (tạm dừng)" if row["paused"] else ""),
+                      ", ".join(row["emails"]), ", ".join(row["sites"]) or "tất cả", last))
+    show_table("cảnh báo", ("tên", "truy vấn", "chế độ", "người nhận", "trang", "lần gửi cuối"), table)
     for row in rows:
         for refusal in row["refused"]:
-            line = (f"alert {row['name']!r}: máy chủ thư từ chối hẳn {refusal['recipient']} "
+            line = (f"cảnh báo {row['name']!r}: máy chủ thư từ chối hẳn {refusal['recipient']} "
                     f"({refusal['error']}): không gửi lại; hãy sửa địa chỉ (alerts edit)")
             err.print(clean(line), markup=False)
 
 
 @alerts_app.command("edit")
 def alerts_edit(  # noqa: PLR0917 - one parameter per CLI option
-    name: Annotated[str, typer.Argument()],
-    query: Annotated[str | None, typer.Option("--query")] = None,
-    email: Annotated[list[str] | None, typer.Option("--email", help="recipients (replace the list)")] = None,
-    site: Annotated[list[str] | None, typer.Option("--site", help="sites (replace the list)")] = None,
-    all_sites: Annotated[bool, typer.Option("--all-sites", help="no site filter")] = False,
-    mode: Annotated[str | None, typer.Option("--mode", help="instant or daily")] = None,
+    name: Annotated[str, typer.Argument(help="tên cảnh báo")],
+    query: Annotated[str | None, typer.Option("--query", help="truy vấn mới")] = None,
+    email: Annotated[list[str] | None, typer.Option("--email", help="người nhận (thay cả danh sách)")] = None,
+    site: Annotated[list[str] | None, typer.Option("--site", help="các trang (thay cả danh sách)")] = None,
+    all_sites: Annotated[bool, typer.Option("--all-sites", help="mọi trang")] = False,
+    mode: Annotated[str | None, typer.Option("--mode", help=_MODE_HELP)] = None,
 ) -> None:
-    """Change an alert; what it already sent stays sent."""
+    """Sửa một cảnh báo; những gì đã gửi vẫn tính là đã gửi."""
     config = settings()
     _check_sites(config, site or [])
     with _store(config) as store:
         rule = store.get(name)
         new_query = query if query is not None else rule.query
         if query is not None and (refused := _refused(config, query)):
-            raise fail(f"alert {name!r} not changed: {refused}", 2)
+            raise fail(f"chưa sửa cảnh báo {name!r}: {refused}", 2)
         sites = [] if all_sites else (site or rule.sites)
         store.update(name, new_query, email or rule.emails, sites, mode=mode or rule.mode)
-    err.print(f"alert {name!r} changed", markup=False)
+    err.print(f"đã sửa cảnh báo {name!r}", markup=False)
 
 
 @alerts_app.command("pause")
-def alerts_pause(name: Annotated[str, typer.Argument()]) -> None:
-    """Pause an alert: it sends nothing until resumed."""
+def alerts_pause(name: Annotated[str, typer.Argument(help="tên cảnh báo")]) -> None:
+    """Tạm dừng cảnh báo: không gửi gì cho đến khi bật lại."""
     with _store(settings()) as store:
         store.set_paused(name, True)
-    err.print(f"alert {name!r} paused", markup=False)
+    err.print(f"đã tạm dừng cảnh báo {name!r}", markup=False)
 
 
 @alerts_app.command("resume")
-def alerts_resume(name: Annotated[str, typer.Argument()]) -> None:
-    """Resume an alert: it sends what is indexed from now on (not what came while paused)."""
+def alerts_resume(name: Annotated[str, typer.Argument(help="tên cảnh báo")]) -> None:
+    """Bật lại cảnh báo: gửi những tin đưa vào kho từ lúc này (không gửi tin đến lúc tạm dừng)."""
     with _store(settings()) as store:
         store.set_paused(name, False)
-    err.print(f"alert {name!r} resumed", markup=False)
+    err.print(f"đã bật lại cảnh báo {name!r}", markup=False)
 
 
 @alerts_app.command("remove")
-def alerts_remove(name: Annotated[str, typer.Argument()]) -> None:
-    """Remove an alert (what it already sent stays recorded)."""
+def alerts_remove(name: Annotated[str, typer.Argument(help="tên cảnh báo")]) -> None:
+    """Xóa cảnh báo (những gì đã gửi vẫn được ghi lại)."""
     with _store(settings()) as store:
         store.remove(name)
-    err.print(f"alert {name!r} removed", markup=False)
+    err.print(f"đã xóa cảnh báo {name!r}", markup=False)
 
 
 @alerts_app.command("test")
 def alerts_test(
-    name: Annotated[str, typer.Argument()],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    name: Annotated[str, typer.Argument(help="tên cảnh báo")],
+    as_json: Annotated[bool, typer.Option("--json", help="dạng JSON")] = False,
 ) -> None:
-    """The stories matching the alert since its last run, each marked as already sent or to be
-    sent by a run now; sends nothing."""
+    """Các tin khớp cảnh báo từ lần chạy trước, mỗi tin ghi đã gửi hay sẽ gửi nếu chạy bây giờ;
+    không gửi gì."""
     from search.alerts.evaluate import enrich, evaluate
 
     config = settings()
@@ -196,7 +196,7 @@ def alerts_test(
     with elasticsearch(config) as es:
         found = evaluate(es, config.index_prefix, [rule], datetime.now(UTC))[name]
         if found.error:
-            raise fail(f"alert {name!r} not evaluated: {found.error}")
+            raise fail(f"chưa xét được cảnh báo {name!r}: {found.error}")
         matches = enrich(es, config.index_prefix, found.matches)
     with _store(config) as store:
         pending = store.pending(rule, [m.cluster for m in matches])
@@ -207,7 +207,8 @@ def alerts_test(
         return
     for row in rows:
         state = "sẽ gửi" if row["would_send"] else "đã gửi"
-        out.print(clean(f"[{state}] {row['title']}\n  {row['site']}  {row['published'] or ''}  {row['url']}"),
+        when = published(str(row["published"] or "")) or "không rõ ngày"
+        out.print(clean(f"[{state}] {row['title']}\n  {row['site']}  {when}  {row['url']}"),
                   markup=False, highlight=False)
     sent = len(rows) - len(pending)
     err.print(f"{len(rows)} bài khớp với cảnh báo từ lần chạy trước; {len(pending)} bài sẽ được gửi nếu chạy "
@@ -216,10 +217,10 @@ def alerts_test(
 
 @alerts_app.command("run")
 def alerts_run(
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="báo cáo dạng JSON")] = False,
     now: Annotated[str | None, typer.Option("--now", hidden=True, help="act as of this time (tests)")] = None,
 ) -> None:
-    """Evaluate the instant alerts and the daily digests that are due; send what is queued."""
+    """Xét các cảnh báo gửi ngay và bản tin hằng ngày đến giờ; gửi những thư đang chờ."""
     from crawler.registry import registry_titles
     from search.alerts.job import run_alerts
 
@@ -231,13 +232,12 @@ def alerts_run(
     if as_json:
         print_json(report)
     else:
-        err.print(f"{report['sent']} mail(s) sent, {report['waiting']} waiting", markup=False)
+        err.print(f"đã gửi {report['sent']} thư, {report['waiting']} thư đang chờ", markup=False)
     failed = {n: r["error"] for n, r in report["alerts"].items() if r.get("error")}
     for alert, error in failed.items():
-        err.print(f"alert {alert!r} not evaluated: {error}; the next run covers the same articles",
+        err.print(f"chưa xét được cảnh báo {alert!r}: {error}; lần chạy sau xét lại đúng những bài này",
                   markup=False)
     if report["waiting"]:
-        raise fail(f"{report['waiting']} mail(s) could not be delivered; they are kept and retried "
-                   "by the next run")
+        raise fail(f"{report['waiting']} thư chưa gửi được; thư được giữ lại và lần chạy sau gửi lại")
     if failed:
-        raise fail(f"{len(failed)} alert(s) could not be evaluated")
+        raise fail(f"{len(failed)} cảnh báo chưa xét được")

@@ -1,5 +1,6 @@
 """What every command shares: the Typer app, the consoles, the process's settings, exits,
-and one context for "Elasticsearch unreachable". Results go to stdout, messages to stderr.
+tables that fit the terminal, and one context for "Elasticsearch unreachable". Results go to
+stdout, messages to stderr; both in Vietnamese, for the people who read them (logs stay English).
 
 Exit status: 0 success; 1 the work failed (the message says what was kept); 2 bad usage or
 configuration.
@@ -10,23 +11,27 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import typer
 from pydantic import ValidationError
+from rich.cells import cell_len
 from rich.console import Console
+from rich.measure import Measurement
+from rich.table import Table
+from rich.text import Text
 
 from config.settings import Settings, describe, get_settings
-from crawler.registry import RegistryError, Site, load_registry
+from crawler.registry import RegistryError, Site, load_registry, select_sites
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="newsmon: crawl, search and alert on Vietnamese trade-union news.")
+                  help="newsmon: thu thập, tìm kiếm và cảnh báo tin công đoàn.")
 
 err = Console(stderr=True)
 out = Console(soft_wrap=True)
@@ -37,14 +42,14 @@ def settings() -> Settings:
     try:
         config = get_settings()
     except ValidationError as exc:
-        raise fail(f"bad setting:\n{describe(exc)}", 2) from None
+        raise fail(f"thiết lập sai:\n{describe(exc)}", 2) from None
     try:
         config.resolved_data_dir.mkdir(parents=True, exist_ok=True)
         probe = config.resolved_data_dir / ".newsmon-write-test"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise fail(f"NEWSMON_DATA_DIR={config.data_dir}: cannot write there ({exc.strerror})", 2) from None
+        raise fail(f"NEWSMON_DATA_DIR={config.data_dir}: không ghi được vào đó ({exc.strerror})", 2) from None
     return config
 
 
@@ -78,6 +83,45 @@ def registry_sites(config: Settings) -> list[Site]:
         raise fail(str(exc), 2) from None
 
 
+def chosen_sites(config: Settings, names: list[str] | None) -> list[Site]:
+    """The named sites, or every enabled one; a name the registry does not know is a usage
+    error (exit 2) listing the names it knows."""
+    try:
+        return select_sites(registry_sites(config), names or [], config.config)
+    except RegistryError as exc:
+        raise fail(str(exc), 2) from None
+
+
+def show_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """Rows for people, never a cell cut: piped, tab-separated lines under a header line (for
+    `cut`, `sort` or a spreadsheet); on a terminal, a table when it fits the width, else one
+    block per row (its first cell, then its other cells as `header: value` pairs)."""
+    cells = [[clean(str(cell)) for cell in row] for row in rows]
+    if not sys.stdout.isatty():
+        for fields in (list(headers), *cells):
+            sys.stdout.write("\t".join(re.sub(r"\s", " ", cell) for cell in fields) + "\n")
+        return
+    table = Table(*headers, title=title)
+    for row in cells:
+        table.add_row(*(Text(cell) for cell in row))  # Text: crawled words are never Rich markup
+    # The width the table wants with no cell cut or wrapped (measured as if the terminal were
+    # unbounded: Rich clamps a measurement to the width it is given).
+    if Measurement.get(out, out.options.update_width(10_000), table).maximum <= out.width:
+        out.print(table)
+        return
+    out.print(Text(title, style="bold"))
+    for row in cells:
+        pairs = [f"{header}: {cell}" for header, cell in zip(headers[1:], row[1:], strict=True) if cell]
+        out.print(Text(row[0], style="bold"))
+        line = ""
+        for pair in pairs:  # as many whole pairs on a line as fit; a pair is never split
+            if line and cell_len(f"{line} · {pair}") > out.width:
+                out.print(Text(line))
+                line = ""
+            line = f"{line} · {pair}" if line else f"  {pair}"
+        out.print(Text(line))
+
+
 @contextmanager
 def elasticsearch(config: Settings, kept: str = "") -> Iterator[Elasticsearch]:
     """A client, closed afterwards; an unreachable or unavailable cluster (restarting, the
@@ -92,19 +136,20 @@ def elasticsearch(config: Settings, kept: str = "") -> Iterator[Elasticsearch]:
     try:
         yield es
     except ESConnectionError:
-        where = f"cannot reach Elasticsearch at {config.effective_es_url}"
-        raise fail(where + (f"; {kept}" if kept else "")) from None
+        where = f"không kết nối được Elasticsearch ở {config.effective_es_url}"
+        hint = "; hãy chạy `newsmon es start`" if config.managed_es else "; hãy kiểm tra NEWSMON_ES_URL"
+        raise fail(where + (f"; {kept}" if kept else "") + hint) from None
     except ApiError as exc:
         if not unavailable(exc):
             raise
-        where = f"Elasticsearch at {config.effective_es_url} cannot serve the archive now ({exc.message})"
-        raise fail(where + (f"; {kept}" if kept else "") + "; try again in a moment") from None
+        where = f"Elasticsearch ở {config.effective_es_url} tạm không phục vụ được kho bài ({exc.message})"
+        raise fail(where + (f"; {kept}" if kept else "") + "; hãy thử lại sau ít phút") from None
     finally:
         es.close()
 
 
 def parse_day(value: str | None, option: str) -> date | None:
-    """`2021-12-08` or `08/12/2021` (day first), else a usage error naming the option."""
+    """`08/12/2021` (day first) or `2021-12-08`, else a usage error naming the option."""
     from search.query import QueryError
     from search.search import parse_day as parse
 

@@ -15,12 +15,12 @@ _FIELDS = ("url", "canonical_url", "title", "author", "published", "text", "tags
 
 @app.command()
 def extract(
-    inputs: Annotated[list[str], typer.Argument(help="URLs or files (.html or .html.gz)")],
-    url: Annotated[str | None, typer.Option("--url", help="address the file(s) came from")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per input")] = False,
+    inputs: Annotated[list[str], typer.Argument(help="địa chỉ URL hoặc tệp (.html, .html.gz)")],
+    url: Annotated[str | None, typer.Option("--url", help="địa chỉ gốc của (các) tệp")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="mỗi đầu vào một đối tượng JSON")] = False,
 ) -> None:
-    """Extract articles without indexing anything. A page from a registry site is read
-    with that site's `extract:` rules."""
+    """Trích xuất bài mà không lưu gì vào kho; trang của một site trong danh sách được đọc theo
+    quy tắc `extract:` của site đó."""
     from crawler.fetch import fetch_pages
 
     config = settings()
@@ -45,7 +45,10 @@ def extract(
         elif "error" in record:
             err.print(clean(f"{arg}: {record['error']}"), markup=False)
         else:
-            out.print(clean(f"# {record['title']}\n{record['published'] or ''} {record['author'] or ''}\n"
+            from search.web.format import published
+
+            when = published(record["published"]) or "không rõ ngày"
+            out.print(clean(f"# {record['title']}\n{when} {record['author'] or ''}\n"
                             f"{record['text']}\n"), markup=False, highlight=False)
     if failed == len(inputs):
         raise typer.Exit(1)
@@ -57,7 +60,7 @@ def _read_file(path: Path) -> bytes:
     from pipelines.extraction.page import PageTooLarge
 
     if path.stat().st_size > MAX_PAGE_BYTES:
-        raise PageTooLarge(f"larger than {MAX_PAGE_BYTES // (1024 * 1024)} MB")
+        raise PageTooLarge(f"lớn hơn {MAX_PAGE_BYTES // (1024 * 1024)} MB")
     return path.read_bytes()
 
 
@@ -72,7 +75,7 @@ def _extract(arg: str, body: bytes, page_url: str | None, content_type: str | No
         article = extract_page(body, page_url, content_type, rules=site.extract if site else None,
                                parts=parts)
     if article is None:
-        raise ValueError("no article body found on this page")
+        raise ValueError("không tìm thấy nội dung bài trên trang này")
     if page_url:
         article = normalize_article(article, site.domain if site else site_host(page_url))
     return {"input": arg, **{k: getattr(article, k) for k in _FIELDS}}

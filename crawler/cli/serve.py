@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from config.settings import Settings
-from crawler.cli.common import app, err, fail, out, print_json, registry_sites, settings
+from crawler.cli.common import app, err, fail, print_json, registry_sites, settings, show_table
 from search.stores import check_all
-from search.web.format import moment
+from search.web.format import STATES, moment, schedule_words
 
 if TYPE_CHECKING:
     from crawler.registry import Site
@@ -21,11 +21,11 @@ if TYPE_CHECKING:
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="address of the web app")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="port of the web app")] = 8000,
+    host: Annotated[str, typer.Option(help="địa chỉ của ứng dụng web")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="cổng của ứng dụng web")] = 8000,
 ) -> None:
-    """The long-running service: the web app, and every site's crawl on its cron
-    (Asia/Ho_Chi_Minh), in one process."""
+    """Dịch vụ chạy liên tục: ứng dụng web, và thu thập từng trang theo lịch của nó (giờ Việt
+    Nam), trong một tiến trình."""
     import logging
 
     import uvicorn
@@ -38,8 +38,8 @@ def serve(
     sites = registry_sites(config)
     check_all(config.resolved_data_dir)  # a damaged store stops the service, named
     if not _loopback(host) and config.web_token is None:
-        raise fail(f"--host {host}: serving beyond this machine needs NEWSMON_WEB_TOKEN "
-                   "(at least 12 characters) so that only signed-in users read and change", 2)
+        raise fail(f"--host {host}: mở ra ngoài máy này cần đặt NEWSMON_WEB_TOKEN (ít nhất 12 ký tự) "
+                   "để chỉ người đã đăng nhập mới đọc và sửa được", 2)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     scheduler = configure(BackgroundScheduler(), config.resolved_data_dir)
     scheduler.start(paused=True)
@@ -47,7 +47,7 @@ def serve(
     sync_digest_job(scheduler, config.digest_time)
     for run in planned_runs(scheduler, sites):
         when = f"{run.next_run:%d/%m/%Y %H:%M}" if run.next_run else "-"
-        err.print(f"{run.site}: '{run.schedule}', next {when}", markup=False)
+        err.print(f"{run.site}: thu thập {schedule_words(run.schedule)}, lần tới {when}", markup=False)
 
     def next_runs() -> dict[str, datetime | None]:
         return {run.site: run.next_run for run in planned_runs(scheduler, sites)}
@@ -55,13 +55,13 @@ def serve(
     if host not in ("0.0.0.0", "::"):  # noqa: S104 - compared, not bound
         config = config.model_copy(update={"web_hosts": [*config.web_hosts, host.lower()]})
     elif not config.web_hosts and not config.public_url:
-        err.print("--host binds every address: name the host names readers use in NEWSMON_WEB_HOSTS "
-                  "(or NEWSMON_PUBLIC_URL); the app answers others with 400", markup=False)
+        err.print("--host mở mọi địa chỉ: hãy ghi tên máy người đọc dùng vào NEWSMON_WEB_HOSTS "
+                  "(hoặc NEWSMON_PUBLIC_URL); tên khác bị trả lời 400", markup=False)
     app = make_web_app(config, sites, next_runs=next_runs)
     if config.web_token is None:
-        err.print("NEWSMON_WEB_TOKEN is not set: the web app only reads (alerts and crawls cannot be "
-                  "changed from it)", markup=False)
-    err.print(f"scheduler running; web app on http://{host}:{port}/ (Ctrl-C stops)", markup=False)
+        err.print("chưa đặt NEWSMON_WEB_TOKEN: ứng dụng web chỉ để đọc (không sửa được cảnh báo, không "
+                  "bấm thu thập được)", markup=False)
+    err.print(f"lịch thu thập đang chạy; ứng dụng web ở http://{host}:{port}/ (Ctrl-C để dừng)", markup=False)
     scheduler.resume()  # crawls missed while the service was down run now, once
     # uvicorn stops serving on SIGINT/SIGTERM, then raises the signal again for the handler
     # that was there before: these let the scheduler stop cleanly (exit status 0) after it.
@@ -99,9 +99,9 @@ def _stored_runs(config: Settings, sites: list[Site]) -> list[PlannedRun]:
 
 @app.command("schedule")
 def schedule_list(
-    as_json: Annotated[bool, typer.Option("--json", help="as JSON")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="dạng JSON")] = False,
 ) -> None:
-    """Each enabled site's schedule and next crawl (from `newsmon serve`'s job store)."""
+    """Lịch và lần thu thập tới của mỗi trang đang bật (theo lịch đã lưu của `newsmon serve`)."""
     config = settings()
     runs = _stored_runs(config, registry_sites(config))
     rows = [{"site": r.site, "schedule": r.schedule,
@@ -109,17 +109,18 @@ def schedule_list(
     if as_json:
         print_json(rows)
         return
-    for row, run in zip(rows, runs, strict=True):
-        when = f"{run.next_run:%d/%m/%Y %H:%M}" if run.next_run else "-"
-        note = "" if run.stored else "  (not yet in the job store: start `newsmon serve`)"
-        out.print(f"{row['site']:<24} {row['schedule']:<16} {when}{note}", markup=False, highlight=False)
+    unstored = "chưa có trong lịch đã lưu: hãy chạy `newsmon serve`"
+    table = [(run.site, schedule_words(run.schedule), moment(str(row["next_run"] or "")) or "-",
+              "" if run.stored else unstored) for row, run in zip(rows, runs, strict=True)]
+    show_table("lịch thu thập", ("trang", "lịch", "lần tới", "ghi chú"), table)
 
 
 @app.command("status")
 def status(
-    as_json: Annotated[bool, typer.Option("--json", help="as JSON")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="dạng JSON")] = False,
 ) -> None:
-    """Each site's state, last crawls and next crawl (what the web app's sites page shows)."""
+    """Tình trạng, các lần thu thập gần đây và lần tới của mỗi trang (như trang “Các trang” của
+    ứng dụng web)."""
     from crawler.status import site_status
 
     config = settings()
@@ -128,12 +129,15 @@ def status(
     rows = site_status(config, sites, planned)
     if as_json:
         print_json([row.as_dict() for row in rows])
-    for row in [] if as_json else rows:
-        last = row.runs[0] if row.runs else None
-        summary = (f"last {moment(last.get('started'))}: {last.get('new', 0)} new, {last.get('updated', 0)} "
-                   f"updated, {sum((last.get('errors') or {}).values())} errors" if last else "never crawled")
-        busy = ", crawling now" if row.running else ""
-        out.print(f"{row.name:<24} {row.state:<8} {summary}; next {moment(row.next_run) or '-'}{busy}",
-                  markup=False, highlight=False)
+    else:
+        table = []
+        for row in rows:
+            last = row.runs[0] if row.runs else None
+            errors = sum((last.get("errors") or {}).values()) if last else 0
+            summary = (f"{moment(last.get('started'))}: {last.get('new', 0)} mới, {last.get('updated', 0)} "
+                       f"cập nhật, {errors} lỗi" if last else "chưa thu thập")
+            state = STATES.get(row.state, row.state) + (", đang thu thập" if row.running else "")
+            table.append((row.name, state, summary, moment(row.next_run) or "-"))
+        show_table("các trang", ("trang", "tình trạng", "lần cuối", "lần tới"), table)
     if any(row.state == "failed" for row in rows):
         raise typer.Exit(1)

@@ -1,4 +1,5 @@
-"""`newsmon sites check`: whether each registry site can be read now, one line per check."""
+"""`newsmon sites check|discover`: whether each registry site can be read now; a registry
+entry for a site not described yet."""
 
 from __future__ import annotations
 
@@ -6,27 +7,23 @@ from typing import Annotated
 
 import typer
 
-from crawler.cli.common import app, clean, err, fail, out, print_json, registry_sites, settings
+from crawler.cli.common import app, chosen_sites, clean, err, fail, out, print_json, settings
 
-sites_app = typer.Typer(help="The sites newsmon watches.", no_args_is_help=True)
+sites_app = typer.Typer(help="Các trang newsmon theo dõi.", no_args_is_help=True)
 app.add_typer(sites_app, name="sites")
 
 
 @sites_app.command("check")
 def sites_check(
-    name: Annotated[list[str] | None, typer.Argument(help="sites (default: every enabled one)")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    name: Annotated[list[str] | None, typer.Argument(help="các trang (mặc định: mọi trang đang bật)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="dạng JSON")] = False,
 ) -> None:
-    """Probe each site live: robots.txt, every source, two articles; exit 1 if one cannot be read."""
+    """Thử đọc từng trang ngay bây giờ: robots.txt, mọi nguồn, hai bài; mã thoát 1 nếu có trang
+    không đọc được. Địa chỉ nội bộ của chính trang được phép, như khi thu thập."""
     from crawler.check import check_sites
-    from crawler.registry import RegistryError, select_sites
 
     config = settings()
-    try:
-        chosen = select_sites(registry_sites(config), name or [], config.config)
-    except RegistryError as exc:
-        raise fail(str(exc), 2) from None
-    results = check_sites(chosen, config)
+    results = check_sites(chosen_sites(config, name), config)
     if as_json:
         print_json([result.as_dict() for result in results])
     else:
@@ -43,34 +40,38 @@ def sites_check(
 
 @sites_app.command("discover")
 def sites_discover(
-    url: Annotated[str, typer.Argument(help="the site's home page")],
-    add: Annotated[bool, typer.Option("--add", help="append the entry to the registry")] = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    url: Annotated[str, typer.Argument(help="trang chủ của trang")],
+    add: Annotated[bool, typer.Option("--add", help="thêm mục này vào danh sách trang")] = False,
+    name: Annotated[str | None, typer.Option("--name", help="tên ngắn (chữ thường, số, dấu -)")] = None,
+    title: Annotated[str | None, typer.Option("--title", help="tên trang như mọi người gọi")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="dạng JSON")] = False,
 ) -> None:
-    """Find a site's feeds, sitemaps, listings and article pattern; print a registry entry."""
+    """Tìm RSS, sitemap, trang chuyên mục và dạng địa chỉ bài của một trang; in ra mục cho danh
+    sách trang (và đọc thử ba bài)."""
     import yaml
 
     from crawler.discover import add_to_registry, discover, entry_for, tried_articles
     from crawler.registry import RegistryError, Site
+    from search.web.format import published
 
     config = settings()
     found = discover(url, config)
     if found.final_home is None:
-        raise fail(f"{url}: the home page could not be fetched ({'; '.join(found.errors) or 'no answer'})")
-    entry = entry_for(found)
+        raise fail(f"{url}: không tải được trang chủ ({'; '.join(found.errors) or 'không trả lời'})")
+    entry = entry_for(found, name=name, title=title)
     try:
         Site.model_validate(entry)
     except ValueError as exc:
-        raise fail(f"the entry found is not valid: {exc}") from None
+        raise fail(f"mục tìm được không hợp lệ: {exc}", 2 if name else 1) from None
     articles = tried_articles(found)
     if as_json:
         print_json({"entry": entry, "articles": articles, "article_urls": len(found.articles)})
     else:
-        out.print(clean(f"# {url}: {len(found.feeds)} feed(s), {len(found.sitemaps)} sitemap(s), "
-                        f"{len(found.listings)} listing(s), {len(found.articles)} article address(es)"),
+        out.print(clean(f"# {url}: {len(found.feeds)} RSS, {len(found.sitemaps)} sitemap, "
+                        f"{len(found.listings)} trang chuyên mục, {len(found.articles)} địa chỉ bài"),
                   markup=False, highlight=False)
         for row in articles:
-            when = row.get("published") or "KHÔNG CÓ NGÀY"
+            when = published(row.get("published")) or "KHÔNG CÓ NGÀY"
             line = row.get("error") or f"{row['title']} | {when} | {row['first_line']}"
             out.print(clean(f"# {row['url']}\n#   {line}"), markup=False, highlight=False)
         text = yaml.safe_dump([entry], allow_unicode=True, sort_keys=False, width=200)
@@ -79,5 +80,5 @@ def sites_discover(
         try:
             site = add_to_registry(config.config, entry)
         except (RegistryError, OSError) as exc:
-            raise fail(f"{config.config}: not added: {exc}", 2) from None
-        err.print(f"added to {config.config} as {site.name!r}", markup=False)
+            raise fail(f"{config.config}: chưa thêm được: {exc}", 2) from None
+        err.print(f"đã thêm vào {config.config} với tên {site.name!r}", markup=False)

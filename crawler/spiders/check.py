@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.http import HtmlResponse, Response
@@ -46,7 +47,8 @@ class CheckSpider(scrapy.Spider):
     def __init__(self, sites: list[Site], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.sites = {site.name: site for site in sites}
-        self.own_hosts = frozenset(h for s in sites for h in s.hosts)
+        # A registry site's own host may be private, as for its crawl (hosts without ports).
+        self.own_hosts = frozenset(urlsplit(f"//{h}").hostname or "" for s in sites for h in s.hosts)
         self.probes: list[Probe] = []
         self.asked: dict[str, int] = {}
         self.links = LinkExtractor(deny_extensions=None, tags=("a", "area"), attrs=("href",))

@@ -33,7 +33,7 @@ def compile_selector(selector: str) -> etree.XPath:
             return etree.XPath(text)
         return etree.XPath(_translator.css_to_xpath(text))
     except (etree.XPathSyntaxError, SelectorError) as exc:
-        raise ValueError(f"not a valid CSS selector or XPath: {selector!r} ({exc})") from None
+        raise ValueError(f"không phải CSS selector hay XPath hợp lệ: {selector!r} ({exc})") from None
 
 
 class ExtractRules(BaseModel):

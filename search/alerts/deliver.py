@@ -90,7 +90,8 @@ def _smtp(settings: Settings) -> smtplib.SMTP:
         if settings.smtp_security == "starttls":
             client.starttls(context=ssl.create_default_context())
     if settings.smtp_user:
-        client.login(settings.smtp_user, settings.smtp_password or "")
+        client.login(settings.smtp_user, settings.smtp_password.get_secret_value() if settings.smtp_password
+                     else "")
     return client
 
 

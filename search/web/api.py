@@ -29,9 +29,9 @@ def writer(request: Request) -> None:
 
 
 WebDep = Annotated[Web, Depends(web_of)]
-Sites = Annotated[list[str], Query(description="only these sites (repeatable)", max_length=100)]
+Sites = Annotated[list[str], Query(description="chỉ các trang này (lặp lại được)", max_length=100)]
 Day = Annotated[str, Query(pattern=r"^(\d{1,2}/\d{1,2}/\d{4}|\d{4}-\d{2}-\d{2})?$",
-                           description="dd/mm/yyyy (or yyyy-mm-dd)")]
+                           description="dd/mm/yyyy (hoặc yyyy-mm-dd)")]
 
 
 class Copy(BaseModel):
@@ -49,7 +49,7 @@ class Hit(BaseModel):
     site: str
     title: str
     published: str | None
-    snippet: str = Field(description="HTML: crawled text escaped, matched words in <mark>")
+    snippet: str = Field(description="HTML: chữ lấy về đã được thoát, từ khớp nằm trong <mark>")
     score: float | None
     duplicates: list[Copy]
 
@@ -116,7 +116,8 @@ class AlertOut(BaseModel):
 
     name: str
     query: str
-    emails: list[str]
+    emails: list[str] = Field(description="người nhận; chỉ khi đã đăng nhập (mã truy cập), nếu không: []")
+    recipients: int = Field(description="số người nhận")
     sites: list[str]
     mode: str
     paused: bool
@@ -150,17 +151,19 @@ class CrawlOut(BaseModel):
     message: str
 
 
-@router.get("/search", response_model=SearchOut, summary="Tìm kiếm")
+@router.get("/search", response_model=SearchOut, summary="Tìm kiếm",
+            description="Các tin khớp truy vấn, mỗi tin một lần kèm các bản đăng lại "
+                        "(và số tin theo trang, theo ngày khi facets=true).")
 def api_search(  # noqa: PLR0917 - one parameter per filter
     web: WebDep,
-    q: Annotated[str, Query(max_length=4000, description="the query language of `newsmon search`")] = "",
+    q: Annotated[str, Query(max_length=4000, description="truy vấn, gõ như ở ô tìm kiếm")] = "",
     site: Sites = [],  # noqa: B006 - FastAPI copies defaults
     since: Day = "",
     until: Day = "",
     sort: Literal["relevance", "date"] = "relevance",
-    page: Annotated[int, Query(ge=1, le=1000)] = 1,
-    limit: Annotated[int, Query(ge=1, le=100)] = 10,
-    facets: Annotated[bool, Query(description="also stories per site and per day (costs time)")] = False,
+    page: Annotated[int, Query(ge=1, le=1000, description="trang kết quả")] = 1,
+    limit: Annotated[int, Query(ge=1, le=100, description="số tin mỗi trang")] = 10,
+    facets: Annotated[bool, Query(description="kèm số tin theo trang và theo ngày (chậm hơn)")] = False,
 ) -> dict[str, Any]:
     """Stories matching the query, one per story with its other copies (and facets)."""
     form = SearchForm(q=q, sites=site, since=since, until=until, sort=sort, page=page)
@@ -168,10 +171,12 @@ def api_search(  # noqa: PLR0917 - one parameter per filter
 
 
 @router.get("/export", summary="Tải về", response_class=StreamingResponse,
+            description="Mọi bài khớp tìm kiếm (mọi bản, mới nhất trước), truyền dần: CSV (tiêu đề cột "
+                        "tiếng Việt, ngày dd/mm/yyyy) hoặc JSON lines (tên trường và ngày ISO).",
             responses={200: {"content": {"text/csv": {}, "application/x-ndjson": {}}}})
 def api_export(  # noqa: PLR0917 - one parameter per filter
     web: WebDep,
-    q: Annotated[str, Query(max_length=4000)] = "",
+    q: Annotated[str, Query(max_length=4000, description="chỉ các bài khớp truy vấn này")] = "",
     site: Sites = [],  # noqa: B006 - FastAPI copies defaults
     since: Day = "",
     until: Day = "",
@@ -195,8 +200,10 @@ def api_export(  # noqa: PLR0917 - one parameter per filter
                              headers={"Content-Disposition": disposition})
 
 
-@router.get("/stories/{article_id}", response_model=StoryOut, summary="Bài viết và các bản đăng lại")
-def api_story(web: WebDep, article_id: Annotated[str, PathParam(max_length=200)]) -> dict[str, Any]:
+@router.get("/stories/{article_id}", response_model=StoryOut, summary="Bài viết và các bản đăng lại",
+            description="Nội dung bài như đã lưu, thông tin của bài và mọi bản đăng lại của tin.")
+def api_story(web: WebDep,
+              article_id: Annotated[str, PathParam(max_length=200, description="mã bài")]) -> dict[str, Any]:
     """An article's text as indexed, its metadata and every copy of its story."""
     found = service.get_story(web, article_id)
     if found is None:
@@ -204,27 +211,31 @@ def api_story(web: WebDep, article_id: Annotated[str, PathParam(max_length=200)]
     return found
 
 
-@router.get("/alerts", response_model=list[AlertOut], summary="Các cảnh báo")
-def api_alerts(web: WebDep) -> list[dict[str, Any]]:
-    """Every alert with its last mail."""
-    return service.alert_rows(web)
+@router.get("/alerts", response_model=list[AlertOut], summary="Các cảnh báo",
+            description="Mọi cảnh báo và lần gửi cuối; địa chỉ người nhận chỉ hiện khi gửi kèm mã truy cập.")
+def api_alerts(request: Request, web: WebDep) -> list[dict[str, Any]]:
+    """Every alert with its last mail; recipients' addresses only with the bearer token."""
+    return service.alert_rows(web, recipients=web.guard.signed_in(request))
 
 
 @router.post("/alerts", response_model=AlertOut, status_code=201, dependencies=[Depends(writer)],
-             summary="Thêm cảnh báo")
+             summary="Thêm cảnh báo",
+            description="Thêm một cảnh báo (kiểm tra như lệnh `newsmon alerts add`); cần mã truy cập.")
 def api_add_alert(web: WebDep, alert: AlertIn) -> dict[str, Any]:
     """Add an alert (validated as `newsmon alerts add` does)."""
     return service.save_alert(web, name=alert.name, query=alert.query, emails=alert.emails, sites=alert.sites,
                               mode=alert.mode, new=True)
 
 
-@router.post("/alerts/preview", response_model=PreviewOut, summary="Xem trước cảnh báo")
+@router.post("/alerts/preview", response_model=PreviewOut, summary="Xem trước cảnh báo",
+            description="Những tin một cảnh báo với truy vấn này sẽ khớp (không lưu gì).")
 def api_preview(web: WebDep, body: PreviewIn) -> dict[str, Any]:
     """What an alert with this query would match (nothing is saved)."""
     return service.preview(web, body.query, body.sites)
 
 
-@router.put("/alerts/{name}", response_model=AlertOut, dependencies=[Depends(writer)], summary="Sửa cảnh báo")
+@router.put("/alerts/{name}", response_model=AlertOut, dependencies=[Depends(writer)], summary="Sửa cảnh báo",
+            description="Đổi truy vấn, người nhận, trang hoặc chế độ của cảnh báo; cần mã truy cập.")
 def api_change_alert(web: WebDep, name: str, alert: AlertChange) -> dict[str, Any]:
     """Change an alert's query, recipients, sites or mode."""
     return service.save_alert(web, name=name, query=alert.query, emails=alert.emails, sites=alert.sites,
@@ -232,7 +243,8 @@ def api_change_alert(web: WebDep, name: str, alert: AlertChange) -> dict[str, An
 
 
 @router.post("/alerts/{name}/pause", response_model=AlertOut, dependencies=[Depends(writer)],
-             summary="Tạm dừng cảnh báo")
+             summary="Tạm dừng cảnh báo",
+            description="Tạm dừng: không gửi gì cho đến khi bật lại; cần mã truy cập.")
 def api_pause(web: WebDep, name: str) -> dict[str, Any]:
     """Pause an alert: it sends nothing until resumed."""
     with web.store() as store:
@@ -240,28 +252,32 @@ def api_pause(web: WebDep, name: str) -> dict[str, Any]:
 
 
 @router.post("/alerts/{name}/resume", response_model=AlertOut, dependencies=[Depends(writer)],
-             summary="Bật lại cảnh báo")
+             summary="Bật lại cảnh báo",
+            description="Bật lại: gửi những tin đưa vào kho từ lúc này; cần mã truy cập.")
 def api_resume(web: WebDep, name: str) -> dict[str, Any]:
     """Resume an alert: it sends what is indexed from now on."""
     with web.store() as store:
         return service.rule_dict(store.set_paused(name, False))
 
 
-@router.delete("/alerts/{name}", status_code=204, dependencies=[Depends(writer)], summary="Xóa cảnh báo")
+@router.delete("/alerts/{name}", status_code=204, dependencies=[Depends(writer)], summary="Xóa cảnh báo",
+            description="Xóa cảnh báo (những gì đã gửi vẫn được ghi lại); cần mã truy cập.")
 def api_remove(web: WebDep, name: str) -> None:
     """Remove an alert (what it sent stays recorded)."""
     with web.store() as store:
         store.remove(name)
 
 
-@router.get("/sites", response_model=list[SiteStatus], summary="Các trang theo dõi")
+@router.get("/sites", response_model=list[SiteStatus], summary="Các trang theo dõi",
+            description="Các lần thu thập gần đây, tình trạng và lần thu thập tới của mỗi trang.")
 def api_sites(web: WebDep) -> list[dict[str, Any]]:
     """Each site's last crawls, state and next crawl."""
     return service.sites_overview(web)
 
 
 @router.post("/sites/{name}/crawl", response_model=CrawlOut, status_code=202, dependencies=[Depends(writer)],
-             summary="Thu thập ngay")
+             summary="Thu thập ngay",
+            description="Bắt đầu thu thập trang này ngay (trừ khi đang thu thập); cần mã truy cập.")
 def api_crawl(web: WebDep, name: str) -> dict[str, Any]:
     """Start a crawl of the site now (not when one is running)."""
     started = service.start_crawl(web, name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -27,6 +28,9 @@ from search.web.service import Crawls, NoSuchSite, Web
 
 UNREACHABLE = "Không kết nối được Elasticsearch: kho bài viết tạm thời không dùng được; hãy thử lại sau."
 INVALID = "Yêu cầu không hợp lệ"
+# Starlette's own answers (an unknown address, a wrong method) carry their English phrase.
+PHRASES = {404: "Không có trang này: hãy kiểm tra lại địa chỉ.",
+           405: "Địa chỉ này không nhận thao tác đó."}
 DAMAGED = "Một kho dữ liệu của newsmon bị hỏng, cần người quản trị xử lý: {detail}"
 FAILED = "Kho bài viết từ chối yêu cầu này; hãy thử lại hoặc báo cho người quản trị."
 
@@ -90,6 +94,8 @@ def _handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
         message = exc.detail if isinstance(exc.detail, str) else INVALID
+        if message in {s.phrase for s in HTTPStatus if s.value == exc.status_code}:
+            message = PHRASES.get(exc.status_code, INVALID)
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": message}, status_code=exc.status_code, headers=exc.headers)
         return pages.error_page(request, exc.status_code, message)

@@ -13,7 +13,7 @@ from starlette.templating import Jinja2Templates
 
 from search import words
 from search.alerts import unsubscribe
-from search.alerts.rules import AlertError, NoSuchAlert
+from search.alerts.rules import AlertError, NoSuchAlert, Rule
 from search.query import QueryError
 from search.web import format as fmt
 from search.web import service
@@ -25,8 +25,10 @@ router = APIRouter(include_in_schema=False)
 
 _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
                           autoescape=True)
-_ENV.filters.update(number=fmt.number, moment=fmt.moment, day=fmt.day, percent=fmt.percent,
-                    web_url=fmt.web_url)
+_ENV.filters.update(number=fmt.number, moment=fmt.moment, published=fmt.published, day=fmt.day,
+                    percent=fmt.percent, web_url=fmt.web_url, errors_text=fmt.errors_text,
+                    schedule_words=fmt.schedule_words, run_note=fmt.run_note)
+_ENV.globals["states"] = fmt.STATES
 
 
 @jinja2.pass_context
@@ -44,18 +46,22 @@ DONE = {  # messages after a change, by code (never text taken from the address 
     "added": "Đã thêm cảnh báo.", "changed": "Đã lưu thay đổi.", "paused": "Đã tạm dừng cảnh báo.",
     "resumed": "Đã bật lại cảnh báo.", "removed": "Đã xóa cảnh báo.",
     "started": "Đã bắt đầu thu thập; trang này tự tải lại cho đến khi xong.",
+    "finished": "Lần thu thập đã xong: kết quả ở bảng dưới.",
     "running": "Trang này đang được thu thập; hãy chờ lần thu thập đó xong.",
     "signed_in": "Đã đăng nhập.", "signed_out": "Đã đăng xuất.",
 }
 
 
 def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    """A page with what every page needs (sign-in state, CSRF token, the done message)."""
+    """A page with what every page needs (sign-in state, CSRF token, the done message, the
+    address to come back to after signing in)."""
     web = web_of(request)
-    done = DONE.get(request.query_params.get("done", ""), "")
+    done = DONE.get(context.pop("done", None) or request.query_params.get("done", ""), "")
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "done"]
+    here = request.url.path + ("?" + urlencode(kept) if kept else "")
     base = {"signed_in": web.guard.signed_in(request), "writes_enabled": web.guard.enabled,
             "csrf": web.guard.csrf_token(request), "done": done, "writes_off": WRITES_OFF,
-            "path": request.url.path, "modes": MODES, "all_sites": web.site_names,
+            "path": request.url.path, "here": here, "modes": MODES, "all_sites": web.site_names,
             "site_titles": web.site_titles, "refresh": False, "abbreviations": words.lexicon().table}
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
 
@@ -73,8 +79,9 @@ def search_page(  # noqa: PLR0917 - one parameter per filter
     until: Annotated[str, Query(max_length=10)] = "",
     sort: str = "relevance",
     page: Annotated[int, Query(ge=1, le=1000)] = 1,
-) -> HTMLResponse:
-    """The search page: query box, filters, results, stories per day and top sites."""
+) -> Response:
+    """The search page: query box, filters, results, stories per day and top sites (a page
+    past the last one goes to the last one)."""
     web = web_of(request)
     form = SearchForm(q=q, sites=site, since=since, until=until,
                       sort=sort if sort in ("relevance", "date") else "relevance", page=page)
@@ -91,6 +98,9 @@ def search_page(  # noqa: PLR0917 - one parameter per filter
     pages = 0
     if result:
         pages = min(-(-result["total"] // service.PAGE_SIZE), 10_000 // service.PAGE_SIZE)
+        if result["total"] and page > pages:  # past the last page (an old link, a typed number)
+            final = [(k, v) for k, v in params if v] + [("page", str(pages))]
+            return RedirectResponse("/?" + urlencode(final), status_code=303)
     return render(request, "search.html", form=form, error=error, result=result, bars=bars, top=top,
                   query_string=query_string, pages=pages, status=400 if error else 200)
 
@@ -107,7 +117,9 @@ def story_page(request: Request, article_id: str) -> HTMLResponse:
 @router.get("/alerts", response_class=HTMLResponse)
 def alerts_page(request: Request) -> HTMLResponse:
     """The alerts, with their last mail, and what can be done to each."""
-    return render(request, "alerts.html", alerts=service.alert_rows(web_of(request)))
+    web = web_of(request)
+    rows = service.alert_rows(web, recipients=web.guard.signed_in(request))
+    return render(request, "alerts.html", alerts=rows)
 
 
 def _form_values(name: str = "", query: str = "", emails: str = "", sites: list[str] | None = None,
@@ -121,15 +133,21 @@ def new_alert_page(request: Request, q: Annotated[str, Query(max_length=4000)] =
     return render(request, "alert_form.html", new=True, values=_form_values(query=q), error="", preview=None)
 
 
+def _rule(request: Request, name: str) -> Rule | HTMLResponse:
+    """The alert called `name`, or the 404 page saying there is none."""
+    with web_of(request).store() as store:
+        try:
+            return store.get(name)
+        except NoSuchAlert as exc:
+            return render(request, "error.html", 404, message=str(exc))
+
+
 @router.get("/alerts/{name}/edit", response_class=HTMLResponse)
 def edit_alert_page(request: Request, name: str) -> HTMLResponse:
     """The form to change an alert."""
-    web = web_of(request)
-    with web.store() as store:
-        try:
-            rule = store.get(name)
-        except NoSuchAlert as exc:
-            return render(request, "error.html", 404, message=str(exc))
+    rule = _rule(request, name)
+    if isinstance(rule, HTMLResponse):
+        return rule
     values = _form_values(rule.name, rule.query, "\n".join(rule.emails), rule.sites, rule.mode)
     return render(request, "alert_form.html", new=False, values=values, error="", preview=None)
 
@@ -186,9 +204,18 @@ def edit_alert(  # noqa: PLR0917 - one parameter per form field
                        action=action, csrf=csrf)
 
 
+@router.get("/alerts/{name}/remove", response_class=HTMLResponse)
+def remove_alert_page(request: Request, name: str) -> HTMLResponse:
+    """Asks before an alert is removed (removing cannot be undone)."""
+    rule = _rule(request, name)
+    if isinstance(rule, HTMLResponse):
+        return rule
+    return render(request, "alert_remove.html", alert=service.rule_dict(rule))
+
+
 @router.post("/alerts/{name}/{change}")
 def change_alert(request: Request, name: str, change: str, csrf: Annotated[str, Form()]) -> Response:
-    """Pause, resume or remove an alert."""
+    """Pause, resume or remove (after the question page) an alert."""
     web = web_of(request)
     web.guard.require_form(request, csrf)
     with web.store() as store:
@@ -249,7 +276,10 @@ def unsubscribe_now(request: Request, alert: str = "", email: str = "", sig: str
 def sites_page(request: Request) -> HTMLResponse:
     """Each site's crawling, with a button to crawl it now."""
     rows = service.sites_overview(web_of(request))
-    return render(request, "sites.html", sites=rows, refresh=any(r["running"] for r in rows))
+    running = any(r["running"] for r in rows)
+    # The page reloads itself while a crawl runs; once none does, "started" has become "finished".
+    done = "finished" if request.query_params.get("done") == "started" and not running else None
+    return render(request, "sites.html", sites=rows, refresh=running, done=done)
 
 
 @router.post("/sites/{name}/crawl")

@@ -17,12 +17,14 @@ from typing import Any, Protocol
 from elasticsearch import ApiError, Elasticsearch
 
 from config.settings import VN_TZ, Settings
+from config.sites import unknown_sites
 from search.alerts.evaluate import refused_by_index
 from search.alerts.rules import AlertError, Rule
 from search.alerts.store import AlertStore
 from search.es import unavailable
 from search.query import QueryError
 from search.search import export_matches, parse_day, search, story
+from search.web.format import published as published_text
 from search.web.security import Guard
 
 PAGE_SIZE = 10
@@ -125,8 +127,7 @@ def run_search(web: Web, form: SearchForm, limit: int = PAGE_SIZE, *, facets: bo
 
 def _unknown_site(web: Web, sites: list[str]) -> str | None:
     """The message for the first of `sites` the registry does not know, or None."""
-    unknown = [s for s in sites if s not in web.site_names]
-    return f"không có trang nào tên {unknown[0][:60]!r}" if unknown else None
+    return unknown_sites([s for s in sites if s not in web.site_names], web.site_names)
 
 
 def chart(days: dict[str, int], since: date | None, until: date | None) -> list[dict[str, Any]]:
@@ -163,6 +164,11 @@ def get_story(web: Web, article_id: str) -> dict[str, Any] | None:
 
 
 EXPORT_COLUMNS = ["id", "published", "site", "title", "url", "cluster", "duplicate_of", "author"]
+# The CSV is for people with a spreadsheet: Vietnamese headers, dates as they read them
+# (dd/mm/yyyy HH:MM, Vietnam time; the date alone when the site gave no time). JSON lines
+# keep the field names and ISO dates, for programs (docs/configuration.md says both).
+CSV_HEADERS = {"id": "mã bài", "published": "ngày đăng", "site": "trang", "title": "tiêu đề",
+               "url": "địa chỉ", "cluster": "mã tin", "duplicate_of": "bản gốc (mã bài)", "author": "tác giả"}
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -190,29 +196,38 @@ def export_rows(web: Web, form: SearchForm, fmt: str) -> Iterator[str]:
         return
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(EXPORT_COLUMNS)
+    writer.writerow([CSV_HEADERS[column] for column in EXPORT_COLUMNS])
     yield "\ufeff" + buffer.getvalue()
     for row in rows:
         buffer.seek(0)
         buffer.truncate()
+        row["published"] = published_text(row.get("published"))
         writer.writerow([_cell(row.get(column)) for column in EXPORT_COLUMNS])
         yield buffer.getvalue()
 
 
-def alert_rows(web: Web) -> list[dict[str, Any]]:
-    """Every alert with when it last sent and how many stories."""
+def alert_rows(web: Web, *, recipients: bool) -> list[dict[str, Any]]:
+    """Every alert with when it last sent and how many stories; the recipients' addresses
+    (and those refused) only when `recipients` (a signed-in reader), else only their count."""
     with web.store() as store:
         rules = store.rules()
         sent = store.sent_summary()
         refusals = store.refusals()
-    return [{**rule_dict(rule), **sent.get(rule.name, {"last_sent": None, "last_stories": 0, "stories": 0}),
-             "refused": refusals.get(rule.name, [])} for rule in rules]
+    rows = []
+    for rule in rules:
+        row = {**rule_dict(rule), **sent.get(rule.name, {"last_sent": None, "last_stories": 0, "stories": 0}),
+               "refused": refusals.get(rule.name, [])}
+        if not recipients:
+            row["emails"] = []
+            row["refused"] = [{"recipient": "", "error": r["error"]} for r in row["refused"]]
+        rows.append(row)
+    return rows
 
 
 def rule_dict(rule: Rule) -> dict[str, Any]:
     """A rule as the API shows it."""
-    return {"name": rule.name, "query": rule.query, "emails": rule.emails, "sites": rule.sites,
-            "mode": rule.mode, "paused": rule.paused, "created_at": rule.created_at}
+    return {"name": rule.name, "query": rule.query, "emails": rule.emails, "recipients": len(rule.emails),
+            "sites": rule.sites, "mode": rule.mode, "paused": rule.paused, "created_at": rule.created_at}
 
 
 def check_alert(web: Web, query: str, sites: list[str]) -> None:

@@ -109,7 +109,7 @@ def test_spider_trap_is_cut_off_and_reported(site: SampleSite, env: dict[str, st
     assert summary["new"] == 5
     calendar = [p for p in site.requests if p.startswith("/lich/")]
     assert 1 <= len(calendar) <= 7  # DEPTH_LIMIT 6
-    assert "depth limit" in summary["cut_off"]
+    assert "độ sâu giới hạn" in summary["cut_off"]
     assert not [p for p in site.requests if p.startswith("/admin/")]
     assert summary["robots_blocked"] >= 1
 

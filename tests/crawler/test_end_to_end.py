@@ -103,7 +103,7 @@ def test_unreachable_elasticsearch_loses_no_article(registry: Path, env: dict[st
     down = {**env, "NEWSMON_ES_URL": f"http://127.0.0.1:{unused_port}"}
     failed = run_cli("crawl", "--site", "ldld-tinh-mau", env=down)
     assert failed.returncode == 1
-    assert "3 articles" in failed.stderr
+    assert "chưa nhận 3 bài" in failed.stderr
     assert journal_waiting(env) == 3
 
     # Elasticsearch is back: the next crawl indexes the journalled articles (once).

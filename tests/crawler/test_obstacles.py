@@ -175,7 +175,9 @@ def test_sites_check_tells_a_healthy_a_dead_a_moved_and_a_walled_site_apart(tmp_
         ]
         path = tmp_path / "sites.yaml"
         path.write_text(yaml.safe_dump({"sites": entries}), encoding="utf-8")
-        env.update(NEWSMON_CONFIG=str(path), NEWSMON_ALLOW_PRIVATE_HOSTS="true")
+        # A registry site's own loopback host is read as a crawl reads it: no variable needed.
+        env.update(NEWSMON_CONFIG=str(path))
+        env.pop("NEWSMON_ALLOW_PRIVATE_HOSTS", None)
         everything = run_cli("sites", "check", "--json", env=env)
         one = run_cli("sites", "check", "healthy", env=env)
     assert everything.returncode == 1, everything.stderr
@@ -200,18 +202,21 @@ def test_discover_finds_sources_and_pattern_and_its_added_entry_crawls(tmp_path:
     registry = tmp_path / "sites.yaml"
     before = "# my federation's sites\nsites:\n  - name: other\n    title: Trang khác\n    url: https://a.vn/\n"
     registry.write_text(before, encoding="utf-8")
-    env.update(NEWSMON_CONFIG=str(registry), NEWSMON_ALLOW_PRIVATE_HOSTS="true")
+    env.update(NEWSMON_CONFIG=str(registry))  # the site's own loopback host: no variable needed
+    env.pop("NEWSMON_ALLOW_PRIVATE_HOSTS", None)
     with serve(root, "plain") as home:
         articles = generate_site(root, 6, home.split("/")[2])
         shown = run_cli("sites", "discover", home, "--json", env=env)
-        added = run_cli("sites", "discover", home, "--add", env=env)
+        added = run_cli("sites", "discover", home, "--add", "--name", "ldld-mau", "--title", "LĐLĐ Mẫu",
+                        env=env)
         entry = json.loads(shown.stdout)["entry"]
-        crawled = run_cli("crawl", "--site", entry["name"], "--json", env=env)
+        crawled = run_cli("crawl", "--site", "ldld-mau", "--json", env=env)
     assert shown.returncode == 0, shown.stderr
     assert entry["feeds"] == [home + "rss/tin-moi.rss"]
     assert entry["sitemaps"] == [home + "sitemap.xml"]
     assert entry["listings"] == [home + "tin-tuc/"]
-    assert entry["title"] == "Công đoàn Mẫu"
+    assert entry["title"] == "Công đoàn Mẫu"                          # the site's name, not a page's
+    assert entry["name"] == "cong-doan-mau"                          # an address alone names nothing
     pattern = re.compile(entry["article_url"])
     assert all(pattern.search(home + a.path) for a in articles)
     assert not pattern.search(home + "tin-tuc/")
@@ -221,8 +226,9 @@ def test_discover_finds_sources_and_pattern_and_its_added_entry_crawls(tmp_path:
     assert added.returncode == 0, added.stderr
     text = registry.read_text(encoding="utf-8")
     assert text.startswith(before)                                   # nothing else in the file changed
+    assert "name: ldld-mau\n    title: LĐLĐ Mẫu" in text                # as given on the command line
     assert crawled.returncode == 0, crawled.stderr
-    assert json.loads(crawled.stdout)[entry["name"]]["new"] == len(articles)
+    assert json.loads(crawled.stdout)["ldld-mau"]["new"] == len(articles)
 
 
 @pytest.mark.es

@@ -61,22 +61,23 @@ def test_aliases_are_host_names(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("text", "site", "key", "words"), [
-    ("sites:\n  - name: ok\n    url: https://a.vn/\n    color: red\n", "ok", "color", "unknown key"),
+    ("sites:\n  - name: ok\n    url: https://a.vn/\n    color: red\n", "ok", "color", "khoá không có"),
     ("sites:\n  - name: ok\n    url: https://a.vn/\n    schedule: 'every day'\n", "ok", "schedule", "cron"),
-    ("sites:\n  - name: Bad_Name\n    url: https://a.vn/\n", "Bad_Name", "name", "pattern"),
+    ("sites:\n  - name: Bad_Name\n    url: https://a.vn/\n", "Bad_Name", "name", "không đúng dạng"),
     ("sites:\n  - name: ok\n    url: ftp://a.vn/\n", "ok", "url", "http"),
-    ("sites:\n  - name: ok\n    url: https://a.vn/\n    article_url: '(['\n", "ok", "article_url", "regular"),
+    ("sites:\n  - name: ok\n    url: https://a.vn/\n    article_url: '(['\n", "ok", "article_url",
+     "chính quy"),
     ("sites:\n  - name: ok\n    url: https://a.vn/\n  - name: ok\n    url: https://b.vn/\n", "ok", "name",
-     "duplicate"),
-    ("sites:\n  - name: ok\n", "ok", "url", "missing"),
-    ("sites:\n  - name: ok\n    url: https://a.vn/\n    aliases: [b.vn/tin]\n", "ok", "aliases", "host name"),
-    ("sites:\n  - name: ok\n    url: https://a.vn/\n    title: ''\n", "ok", "title", "at least"),
+     "bị trùng"),
+    ("sites:\n  - name: ok\n", "ok", "url", "thiếu khoá"),
+    ("sites:\n  - name: ok\n    url: https://a.vn/\n    aliases: [b.vn/tin]\n", "ok", "aliases", "tên máy"),
+    ("sites:\n  - name: ok\n    url: https://a.vn/\n    title: ''\n", "ok", "title", "quá ngắn"),
     ("sites:\n  - name: ok\n    url: https://a.vn/\n    extract:\n      title: 'td..x'\n", "ok",
-     "extract.title", "CSS selector or XPath"),
+     "extract.title", "CSS selector hay XPath"),
     ("sites:\n  - name: ok\n    url: https://a.vn/\n    extract:\n      drop: ['//div[']\n", "ok",
-     "extract.drop", "CSS selector or XPath"),
+     "extract.drop", "CSS selector hay XPath"),
     ("sites:\n  - name: ok\n    url: https://a.vn/\n    extract:\n      headline: h1\n", "ok",
-     "extract.headline", "unknown key"),
+     "extract.headline", "khoá không có"),
 ])
 def test_invalid_registry_names_file_site_and_key(tmp_path: Path, text: str, site: str, key: str,
                                                    words: str) -> None:
@@ -85,8 +86,8 @@ def test_invalid_registry_names_file_site_and_key(tmp_path: Path, text: str, sit
         load_registry(path)
     message = str(info.value)
     assert str(path) in message
-    assert f"site {site!r}" in message
-    assert f"key {key!r}" in message
+    assert f"trang {site!r}" in message
+    assert f"khoá {key!r}" in message
     assert words in message
 
 
@@ -98,8 +99,8 @@ def test_crawl_with_invalid_registry_exits_2(tmp_path: Path) -> None:
                                    "NEWSMON_DATA_DIR": str(tmp_path / "data")})
     assert result.returncode == 2
     assert str(path) in result.stderr
-    assert "site 'ldld-nghean'" in result.stderr
-    assert "key 'feed'" in result.stderr
+    assert "trang 'ldld-nghean'" in result.stderr
+    assert "khoá 'feed'" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -107,9 +108,13 @@ def test_unknown_site_and_missing_file_exit_2(tmp_path: Path) -> None:
     import os
 
     env = {**os.environ, "NEWSMON_CONFIG": str(_write(tmp_path, GOOD))}
-    unknown = run_cli("crawl", "--site", "nope", env=env)
-    assert unknown.returncode == 2
-    assert "no site named 'nope'" in unknown.stderr
+    for command in (["crawl", "--site"], ["search", "công đoàn", "--site"], ["export", "--site"],
+                    ["sites", "check"]):
+        # A typo in a site name is refused, with the names there are, before anything runs.
+        unknown = run_cli(*command, "nope", env=env)
+        assert unknown.returncode == 2, command
+        assert "không có trang nào tên 'nope'" in unknown.stderr, command
+        assert "các trang có: laodongthudo, congdoan" in unknown.stderr, command
     missing = run_cli("crawl", env={**env, "NEWSMON_CONFIG": str(tmp_path / "absent.yaml")})
     assert missing.returncode == 2
     assert "absent.yaml" in missing.stderr

@@ -18,7 +18,7 @@ def test_health_is_the_share_of_article_pages_read_completely() -> None:
 def test_a_drop_below_the_usual_health_is_flagged_a_small_one_or_a_small_sample_is_not() -> None:
     fallen = {"health": 0.4, "article_pages": 20}
     flag_health_drop(fallen, [1.0, 0.95, 1.0])
-    assert "usually 100%" in fallen["warning"]
+    assert "thường 100%" in fallen["warning"]
     for summary, earlier in (({"health": 0.9, "article_pages": 20}, [1.0, 1.0]),
                              ({"health": 0.0, "article_pages": 2}, [1.0]),
                              ({"health": 0.2, "article_pages": 20}, [])):

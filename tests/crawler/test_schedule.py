@@ -127,7 +127,7 @@ def test_serve_stores_the_jobs_serves_the_web_app_and_stops_on_sigterm(tmp_path:
     assert service.stderr is not None
     seen = ""
     deadline = time.time() + 60
-    while "scheduler running" not in seen and time.time() < deadline:
+    while "lịch thu thập đang chạy" not in seen and time.time() < deadline:
         seen += service.stderr.readline()
     # The web app answers from the same process, with the stored job's next crawl.
     sites = None
@@ -144,7 +144,7 @@ def test_serve_stores_the_jobs_serves_the_web_app_and_stops_on_sigterm(tmp_path:
     status = service.wait(timeout=30)
     service.stderr.close()
     assert status == 0
-    assert "laodong: '0 6 * * *', next" in seen
+    assert "laodong: thu thập hằng ngày lúc 06:00, lần tới" in seen
     rows = json.loads(run_cli("schedule", "--json", env=env).stdout)
     assert rows[0]["scheduled"] is True
     # The daily digest job is stored too, at 07:00 Vietnam time by default.

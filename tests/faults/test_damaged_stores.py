@@ -30,7 +30,7 @@ def test_each_damaged_store_is_named_with_what_to_do(tmp_path: Path, relative: s
     _damage(tmp_path / relative)
     with pytest.raises(StoreDamaged, match=relative.rsplit("/", maxsplit=1)[-1]) as raised:
         check_all(tmp_path)
-    assert "move it aside" in str(raised.value)
+    assert "chuyển tệp sang chỗ khác" in str(raised.value)
 
 
 def test_an_emptied_alert_store_is_not_no_alerts(tmp_path: Path) -> None:
@@ -38,7 +38,7 @@ def test_an_emptied_alert_store_is_not_no_alerts(tmp_path: Path) -> None:
     store.add("Nợ lương", "nợ lương", ["a@cd.example.vn"], [], mode="instant")
     store.close()
     (tmp_path / "alerts.sqlite").write_bytes(b"")
-    with pytest.raises(StoreDamaged, match="empty"):
+    with pytest.raises(StoreDamaged, match="tệp rỗng"):
         AlertStore(tmp_path)
 
 
@@ -48,7 +48,7 @@ def test_a_crawl_with_a_damaged_seen_store_fails_and_says_which(registry: Path, 
     result = run_cli("crawl", env=env)
     assert result.returncode == 1
     assert "seen.sqlite" in result.stderr
-    assert "move it aside" in result.stderr
+    assert "chuyển tệp sang chỗ khác" in result.stderr
     assert "Traceback" not in result.stderr
     listed = run_cli("alerts", "list", env=env)  # other commands are not held up by it
     assert listed.returncode == 0
@@ -59,7 +59,7 @@ def test_alerts_commands_refuse_a_truncated_alert_store(tmp_path: Path, env: dic
     _damage(Path(env["NEWSMON_DATA_DIR"]) / "alerts.sqlite", b"")
     result = run_cli("alerts", "list", env=env)
     assert result.returncode == 1
-    assert "alerts.sqlite: the file is empty" in result.stderr
+    assert "alerts.sqlite: tệp rỗng" in result.stderr
 
 
 def test_a_damaged_scheduler_store_is_rebuilt_from_the_registry(tmp_path: Path, registry: Path) -> None:

@@ -31,7 +31,7 @@ def test_an_index_that_refuses_writes_loses_nothing(registry: Path, env: dict[st
     try:
         refused = run_cli("crawl", "--site", "ldld-tinh-mau", env=env)
         assert refused.returncode == 1
-        assert "did not take 3 articles" in refused.stderr
+        assert "chưa nhận 3 bài" in refused.stderr
         assert journal_waiting(env) == 3
     finally:
         es.indices.put_settings(index=alias, settings={"index.blocks.write": False})

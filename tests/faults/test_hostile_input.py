@@ -71,7 +71,7 @@ def test_the_deepest_allowed_query_still_parses() -> None:
 def test_a_registry_that_is_not_utf8_is_named(tmp_path: Path) -> None:
     path = tmp_path / "sites.yaml"
     path.write_bytes("sites:\n  - name: cd\n    url: https://công-đoàn.vn/\n".encode("cp1258"))
-    with pytest.raises(RegistryError, match="not UTF-8"):
+    with pytest.raises(RegistryError, match="không phải văn bản UTF-8"):
         load_registry(path)
 
 

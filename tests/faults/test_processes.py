@@ -84,7 +84,7 @@ def test_an_interrupted_crawl_exits_1_and_says_so(site: SampleSite, env: dict[st
     finally:
         crawl.kill()
     assert crawl.returncode == 1
-    assert "the crawl was interrupted" in stderr
+    assert "lần thu thập bị ngắt" in stderr
 
 
 def test_a_site_locked_by_another_crawl_is_reported_and_exits_1(site: SampleSite, env: dict[str, str],
@@ -99,4 +99,4 @@ def test_a_site_locked_by_another_crawl_is_reported_and_exits_1(site: SampleSite
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
         result = run_cli("crawl", env=env)
     assert result.returncode == 1
-    assert "gen: not crawled: a crawl of this site is already running" in result.stderr
+    assert "gen: không thu thập: một lần thu thập trang này đang chạy" in result.stderr

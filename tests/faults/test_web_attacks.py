@@ -99,7 +99,7 @@ def test_a_closed_archive_is_a_vietnamese_503_everywhere(web_settings: Settings,
                 assert "tạm thời không dùng được" in answer.text, path
         result = run_cli("search", "công đoàn", env=env)
         assert result.returncode == 1
-        assert "cannot serve the archive now" in result.stderr
+        assert "tạm không phục vụ được kho bài" in result.stderr
         assert "Traceback" not in result.stderr
     finally:
         es.indices.open(index=alias_name(web_settings.index_prefix))

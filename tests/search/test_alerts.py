@@ -173,8 +173,8 @@ def test_a_rule_elasticsearch_refuses_is_reported_and_retried_the_others_go_out(
     assert store.get("Danh sách dài").watermark == huge.watermark  # nothing skipped for next time
     store.close()
     output = _cli(env, "alerts", "run", code=1)
-    assert "alert 'Danh sách dài' not evaluated" in output
-    assert "1 alert(s) could not be evaluated" in output
+    assert "chưa xét được cảnh báo 'Danh sách dài'" in output
+    assert "1 cảnh báo chưa xét được" in output
 
 
 @pytest.mark.es
@@ -228,7 +228,7 @@ def test_smtp_down_keeps_the_mail_and_sends_it_once_later(registry: Path, env: d
     _cli(env, "alerts", "add", "--name", "Tết", "--query", "tet", "--email", "a@cd.example.vn")
     _cli(env, "crawl", "--site", "congdoan-mau")
     output = _cli(env, "alerts", "run", code=1)
-    assert "1 mail(s) could not be delivered" in output
+    assert "1 thư chưa gửi được" in output
     controller, inbox = _smtp(unused_port)
     try:
         later = (datetime.now(UTC) + timedelta(hours=7)).isoformat()
@@ -277,7 +277,7 @@ def test_rules_are_validated_listed_and_removed(tmp_path: Path) -> None:
     assert "chưa được đóng" in _cli(env, "alerts", "add", "--name", "B", "--query", "(lương", "--email",
                                  "a@cd.example.vn", code=2)
     assert "e-mail" in _cli(env, "alerts", "add", "--name", "C", "--query", "x", "--email", "nobody", code=2)
-    assert "no site named" in _cli(env, "alerts", "add", "--name", "D", "--query", "x", "--email",
+    assert "không có trang nào tên" in _cli(env, "alerts", "add", "--name", "D", "--query", "x", "--email",
                                    "a@cd.example.vn", "--site", "laodong", code=2)
     assert "--mode" in _cli(env, "alerts", "add", "--name", "E", "--query", "x", "--email", "a@cd.example.vn",
                             "--mode", "hourly", code=2)

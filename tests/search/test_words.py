@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
+from config.settings import get_settings
 from pipelines.dedup import content_hash
 from pipelines.index import write_batch
 from pipelines.normalize import normalize_article
@@ -111,8 +112,10 @@ def words_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
     """A words file of the test's own in NEWSMON_WORDS, read afresh."""
     path = tmp_path / "words.yaml"
     monkeypatch.setenv("NEWSMON_WORDS", str(path))
+    get_settings.cache_clear()
     words.lexicon.cache_clear()
     yield path
+    get_settings.cache_clear()
     words.lexicon.cache_clear()
 
 

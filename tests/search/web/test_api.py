@@ -18,6 +18,7 @@ from lxml import html as lxml_html
 from config.settings import Settings
 from search.alerts.job import run_alerts
 from search.alerts.store import AlertStore
+from search.web.service import CSV_HEADERS
 from tests.search.web.conftest import BEARER, HOSTILE_TITLE, form_token, make_app, put_doc, sign_in
 from tests.support import run_cli
 
@@ -94,6 +95,9 @@ def test_story_page_shows_indexed_text_and_every_copy(client: TestClient) -> Non
     assert client.get("/api/stories/does-not-exist").status_code == 404
 
 
+EN = {header: column for column, header in CSV_HEADERS.items()}
+
+
 def test_export_streams_every_matching_copy_as_csv_and_json_lines(client: TestClient, es: Elasticsearch,
                                                                   archive: Settings) -> None:
     put_doc(es, archive.index_prefix, "formula",
@@ -104,13 +108,16 @@ def test_export_streams_every_matching_copy_as_csv_and_json_lines(client: TestCl
     assert answer.headers["content-type"].startswith("text/csv")
     assert "attachment" in answer.headers["content-disposition"]
     assert answer.text.startswith("\ufeff")                           # spreadsheets read UTF-8
-    rows = list(csv.DictReader(io.StringIO(answer.text.lstrip("\ufeff"))))
+    table = csv.DictReader(io.StringIO(answer.text.lstrip("\ufeff")))
+    rows = [{EN[k]: v for k, v in r.items()} for r in table]
     # Every copy of every story the search finds.
     found = client.get("/api/search", params={"q": "cong doan", "limit": 100}).json()["hits"]
     assert len(rows) == sum(1 + len(hit["duplicates"]) for hit in found) >= 4
     assert {r["id"] for r in rows} >= {hit["id"] for hit in found}
-    assert [r["published"][:10] for r in rows] == sorted((r["published"][:10] for r in rows), reverse=True)
+    days = [datetime.strptime(r["published"][:10], "%d/%m/%Y") for r in rows]  # as people read dates
+    assert days == sorted(days, reverse=True)
     formula = next(r for r in rows if r["id"] == "formula")
+    assert formula["published"] == "01/11/2026"                      # no time the site did not give
     assert formula["title"].startswith("'=")                          # not run as a formula
     lines = client.get("/api/export", params={"q": "nha o xa hoi", "format": "jsonl"}).text.splitlines()
     docs = [json.loads(line) for line in lines]
@@ -161,7 +168,9 @@ def test_alerts_api_add_edit_pause_resume_remove(client: TestClient) -> None:
     changed = client.put("/api/alerts/Nhà ở", json={"query": "nhà ở", "emails": ["b@example.vn"],
                                                    "mode": "daily"}, headers=BEARER)
     assert changed.status_code == 200
-    assert client.get("/api/alerts").json()[0]["emails"] == ["b@example.vn"]
+    assert client.get("/api/alerts", headers=BEARER).json()[0]["emails"] == ["b@example.vn"]
+    anonymous = client.get("/api/alerts").json()[0]  # recipients' addresses only for a signed-in reader
+    assert (anonymous["emails"], anonymous["recipients"]) == ([], 1)
     assert client.post("/api/alerts/Nhà ở/pause", headers=BEARER).json()["paused"] is True
     assert client.post("/api/alerts/Nhà ở/resume", headers=BEARER).json()["paused"] is False
     assert client.delete("/api/alerts/Nhà ở", headers=BEARER).status_code == 204
@@ -254,7 +263,8 @@ def test_sites_page_reports_runs_states_and_next_crawl(client: TestClient, archi
     assert len(failed) == 1
     assert failed[0].text_content().startswith("ld")
     assert "30/11/2026 06:00" in page.text                                 # 23:00 UTC shown in +07:00
-    assert "download: 9" in page.text
+    assert "lỗi tải trang: 9" in page.text                                 # error kinds in words
+    assert "hằng ngày lúc 06:00" in page.text                               # the schedule in words, not cron
     assert client.post("/api/sites/nowhere/crawl", headers=BEARER).status_code == 404
 
 
@@ -339,7 +349,7 @@ def test_the_cli_and_the_api_say_the_same(client: TestClient, env: dict[str, str
     assert added.status_code == 201
     paused = run_cli("alerts", "pause", "Nhà ở", env=env)
     assert paused.returncode == 0, paused.stderr
-    (api_alert,) = client.get("/api/alerts").json()
+    (api_alert,) = client.get("/api/alerts", headers=BEARER).json()
     (cli_alert,) = json.loads(run_cli("alerts", "list", "--json", env=env).stdout)
     assert api_alert["paused"] is True
     assert {k: cli_alert[k] for k in api_alert if k in cli_alert} == {k: api_alert[k] for k in cli_alert
@@ -355,3 +365,27 @@ def test_the_cli_and_the_api_say_the_same(client: TestClient, env: dict[str, str
     cli_sites = {s["name"]: (s["state"], s["next_run"]) for s in json.loads(status.stdout)}
     api_sites = {s["name"]: (s["state"], s["next_run"]) for s in client.get("/api/sites").json()}
     assert cli_sites == api_sites
+
+
+def test_pages_past_the_last_the_404_page_and_recipients_before_sign_in(client: TestClient) -> None:
+    total = client.get("/api/search", params={"q": "cong doan"}).json()["total"]
+    assert 0 < total <= 20
+    beyond = client.get("/", params={"q": "cong doan", "page": 99}, follow_redirects=False)
+    assert beyond.status_code == 303                                  # to the last page, not "Trang 99 / 1"
+    assert beyond.headers["location"].endswith("page=1")
+    assert "Trang 99" not in client.get("/", params={"q": "cong doan", "page": 99}).text
+    missing = client.get("/khong-co-trang-nay")
+    assert missing.status_code == 404
+    assert "Không có trang này" in missing.text
+    assert "Not Found" not in missing.text
+    added = client.post("/api/alerts", json={"name": "Nhà ở", "query": "nhà ở", "emails": ["kin@example.vn"]},
+                        headers=BEARER)
+    assert added.status_code == 201
+    page = client.get("/alerts").text
+    assert "kin@example.vn" not in page
+    assert "1 người nhận" in page
+    sign_in(client)
+    assert "kin@example.vn" in client.get("/alerts").text
+    asked = client.get("/alerts/Nhà ở/remove").text
+    assert "Xóa hẳn" in asked
+    assert "Tạm dừng thay vì xóa" in asked

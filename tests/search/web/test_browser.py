@@ -207,7 +207,35 @@ def test_add_an_alert_with_preview_and_see_it_listed(page: object) -> None:
     assert card.count() == 1
     assert "Nhà ở xã hội" in card.locator("h2").inner_text()
     assert "chưa gửi" in card.inner_text()
+    assert "a@example.vn" in card.inner_text()  # signed in: the recipients are shown
     shot(tab, "alerts")
+    # "Xóa" asks first, and offers a pause instead; only "Xóa hẳn" removes.
+    card.locator("a", has_text="Xóa").click()
+    tab.wait_for_selector("h1:has-text('Xóa cảnh báo')")  # type: ignore[attr-defined]
+    shot(tab, "alert-remove")
+    tab.click("text=Không xóa, quay lại")  # type: ignore[attr-defined]
+    assert tab.locator("section.card").count() == 1  # type: ignore[attr-defined]
+    tab.locator("section.card a", has_text="Xóa").click()  # type: ignore[attr-defined]
+    tab.click("button:has-text('Xóa hẳn')")  # type: ignore[attr-defined]
+    tab.wait_for_url("**/alerts?done=removed")  # type: ignore[attr-defined]
+    assert tab.locator("section.card").count() == 0  # type: ignore[attr-defined]
+
+
+def test_signing_in_from_a_search_keeps_the_query_and_boxes_sit_beside_their_labels(page: object) -> None:
+    tab = page
+    tab.goto("/?q=nha+o+xa+hoi")  # type: ignore[attr-defined]
+    tab.click("text=Tạo cảnh báo cho truy vấn này")  # type: ignore[attr-defined]
+    tab.click("main a:has-text('Đăng nhập')")  # type: ignore[attr-defined]
+    tab.fill("input[name=token]", TOKEN)  # type: ignore[attr-defined]
+    tab.click("form.stack button[type=submit]")  # type: ignore[attr-defined]
+    tab.wait_for_selector("p.notice")  # type: ignore[attr-defined]
+    assert tab.input_value("input[name=query]") == "nha o xa hoi"  # type: ignore[attr-defined]
+    for kind in ("checkbox", "radio"):
+        box = tab.locator(f"form.stack input[type={kind}]").first.bounding_box()  # type: ignore[attr-defined]
+        label = tab.locator(f"form.stack label.check:has(input[type={kind}])").first.bounding_box()  # type: ignore[attr-defined]
+        assert box["width"] < 40, kind                                   # not stretched across the form
+        assert label["height"] < 2 * box["height"] + 16, kind             # on one line with its words
+    shot(tab, "alert-form-signed-in")
 
 
 def test_start_a_crawl_from_the_sites_page_and_see_its_result(page: object,
@@ -230,4 +258,8 @@ def test_start_a_crawl_from_the_sites_page_and_see_its_result(page: object,
     new_articles = int(cells.nth(2).inner_text().replace(".", ""))
     assert new_articles > 0
     assert "đang thu thập" not in card.inner_text()
+    # Once the crawl has ended the notice says so (it no longer promises to reload).
+    tab.wait_for_selector("p.notice:has-text('đã xong')")  # type: ignore[attr-defined]
+    assert "tự tải lại" not in tab.inner_text("p.notice")  # type: ignore[attr-defined]
+    assert "hằng ngày lúc" in card.inner_text()
     shot(tab, "sites")
