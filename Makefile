@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test venv es-up es-down lint gate browser docs
+.PHONY: demo test check venv es-up es-down lint gate browser docs
 
 venv: $(VENV)/.installed
 
@@ -35,6 +35,11 @@ browser:
 # Chromium (/usr/bin/chromium, Debian's package) fails instead of skipping.
 test: es-up browser
 	NEWSMON_REQUIRE_ES=1 NEWSMON_REQUIRE_BROWSER=1 $(BIN)/pytest
+
+# The fast layer: no Elasticsearch, no browser, nothing slow (the markers are set from what
+# each test uses, tests/conftest.py); CI still runs everything through `make test`.
+check: venv
+	$(BIN)/pytest -q -p no:cacheprovider -m "not es and not browser and not slow"
 
 lint: venv
 	$(BIN)/ruff check .

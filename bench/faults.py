@@ -2,8 +2,10 @@
 
 Each case runs newsmon's own command against a generated site on loopback and the local
 Elasticsearch node (or NEWSMON_ES_URL), causes the fault for real (Elasticsearch
-unreachable or refusing writes, SIGKILL by pid at several moments, a damaged journal row, a
-gzip bomb, hostile queries and titles) and counts what the user would see afterwards:
+unreachable or refusing writes, the article index closed, SIGKILL by pid at several moments, a
+damaged journal row, a damaged journal file, a damaged seen store, a full disk (a real tmpfs,
+where mounting is permitted), a gzip bomb, a page of 200,000 elements, hostile queries and
+titles, a foreign Host header and a forged CSRF token) and counts what the user would see afterwards:
 articles expected / indexed / lost / doubled, the exit status, peak memory where it matters.
 Then a fuzz of the query language (10,000 random strings: no traceback, no Elasticsearch
 text). Needs Elasticsearch.
@@ -26,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import yaml
+from pydantic import SecretStr
 
 from config.settings import Settings
 from crawler.samples.server import SampleSite, serve_sites
@@ -137,6 +140,101 @@ def damaged_journal(world: World) -> Row:
     return row
 
 
+def index_closed(world: World) -> Row:
+    from search.schema import setup
+
+    index = setup(world.es, world.prefix)
+    world.es.indices.close(index=index)
+    closed = _run(world.env, "crawl")
+    world.es.indices.open(index=index, wait_for_active_shards="1")
+    _run(world.env, "crawl")
+    return _row("article index closed", "crawl while closed, open, crawl", world, closed.returncode)
+
+
+def _garbage(path: Path) -> None:
+    with path.open("r+b") as handle:
+        handle.seek(0)
+        handle.write(os.urandom(4096))
+
+
+def damaged_journal_file(world: World) -> Row:
+    down = {**world.env, "NEWSMON_ES_URL": "http://127.0.0.1:9"}
+    _run(down, "crawl")  # all 300 wait in the journal
+    _garbage(world.data / "spool" / "journal.sqlite")
+    final = _run(world.env, "crawl")
+    return _row("journal file damaged (300 waiting)", "garbage over journal.sqlite, crawl", world,
+                final.returncode)
+
+
+def damaged_seen_store(world: World) -> Row:
+    _run(world.env, "crawl")
+    _garbage(world.data / "crawl" / "seen.sqlite")
+    refused = _run(world.env, "crawl")
+    named = refused.returncode == 1 and "seen.sqlite" in refused.stderr and "Traceback" not in refused.stderr
+    (world.data / "crawl" / "seen.sqlite").rename(world.data / "crawl" / "seen.sqlite.aside")
+    _run(world.env, "crawl")
+    row = _row("seen store damaged", "garbage over seen.sqlite, crawl, move it aside, crawl", world,
+               refused.returncode)
+    row["named"] = named
+    return row
+
+
+def full_disk(world: World) -> Row | None:
+    """The data directory on a 64 MB tmpfs filled to 4 MB free; None where mount is refused."""
+    disk = world.root / f"disk-{world.prefix}"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(disk)],
+                      capture_output=True, check=False).returncode != 0:
+        return None
+    try:
+        env = {**world.env, "NEWSMON_DATA_DIR": str(disk / "data")}
+        filler = disk / "filler"
+        filler.write_bytes(b"\0" * (60 * 1024 * 1024))
+        full = _run(env, "crawl")
+        filler.unlink()
+        _run(env, "crawl")
+        row = _row("data directory on a full disk", "crawl on a full tmpfs, free space, crawl", world,
+                   full.returncode)
+        row["named"] = "gần đầy" in full.stderr and "Traceback" not in full.stderr
+        return row
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def web_attacks(env: dict[str, str]) -> list[Row]:
+    """A foreign Host header and a forged CSRF token against the web app (in process)."""
+    from fastapi.testclient import TestClient
+
+    from crawler.registry import load_registry
+    from crawler.web import make_web_app
+
+    token = "mot-ma-truy-cap-du-dai"
+    config = Settings(config=Path(env["NEWSMON_CONFIG"]), data_dir=Path(env["NEWSMON_DATA_DIR"]),
+                      index_prefix=env["NEWSMON_INDEX_PREFIX"], es_url=env["NEWSMON_ES_URL"],
+                      web_token=SecretStr(token))
+    app = make_web_app(config, load_registry(config.config))
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        host = client.get("/api/alerts", headers={"Host": "attacker.example"})
+        client.cookies.set("newsmon_csrf", "chosen")
+        forged = client.post("/login", data={"token": token, "csrf": "chosen", "next": "/"})
+    return [{"case": "foreign Host header (DNS rebinding)",
+             "tried": "GET /api/alerts, Host: attacker.example",
+             "exit": host.status_code, "refused cleanly": host.status_code == 400},
+            {"case": "planted CSRF cookie and field", "tried": "POST /login with cookie = field",
+             "exit": forged.status_code, "refused cleanly": forged.status_code == 403}]
+
+
+def pathological_page(root: Path, env: dict[str, str]) -> Row:
+    page = root / "deep.html"
+    page.write_text("<html><body>" + "<div>" * 200_000 + "</body></html>", encoding="utf-8")
+    started = time.monotonic()
+    result = _run(env, "extract", "--json", str(page))
+    row = _refusal("page of 200,000 elements", "newsmon extract", result)
+    row["refused cleanly"] = "PageTooComplex" in result.stdout and "Traceback" not in result.stderr
+    row["seconds"] = round(time.monotonic() - started, 1)
+    return row
+
+
 def _refusal(case: str, tried: str, result: subprocess.CompletedProcess[str], peak_kib: int = 0) -> Row:
     clean = result.returncode in (1, 2) and "Traceback" not in result.stderr + result.stdout
     return {"case": case, "tried": tried, "exit": result.returncode, "refused cleanly": clean,
@@ -187,8 +285,9 @@ def fuzz(cases: int = 10_000) -> Row:
 
 def main() -> None:
     rows: list[Row] = []
-    cases: list[Callable[[World], Row]] = [es_unreachable, es_refuses_writes, sigkill_mid_crawl,
-                                           sigkill_mid_replay, damaged_journal]
+    cases: list[Callable[[World], Row | None]] = [es_unreachable, es_refuses_writes, index_closed,
+                                                  sigkill_mid_crawl, sigkill_mid_replay, damaged_journal,
+                                                  damaged_journal_file, damaged_seen_store, full_disk]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "www" / "gen").mkdir(parents=True)
@@ -198,19 +297,21 @@ def main() -> None:
             for case in cases:
                 world = World(root, site)
                 try:
-                    rows.append(case(world))
+                    found = case(world)
                 finally:
                     world.close()
-                print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
+                if found is not None:
+                    rows.append(found)
+                    print(json.dumps(found, ensure_ascii=False), flush=True)
             env = World(root, site).env
-            for row in [*hostile_inputs(root, env), fuzz()]:
+            for row in [*hostile_inputs(root, env), pathological_page(root, env), *web_attacks(env), fuzz()]:
                 rows.append(row)
                 print(json.dumps(row, ensure_ascii=False), flush=True)
     faults = [r for r in rows if "lost" in r]
     refusals = [r for r in rows if "refused cleanly" in r]
     lost = sum(int(r["lost"]) for r in faults)  # type: ignore[call-overload]
     doubled = sum(int(r["doubled"]) for r in faults)  # type: ignore[call-overload]
-    survived = sum(1 for r in faults if r["lost"] == 0 and r["doubled"] == 0)
+    survived = sum(1 for r in faults if r["lost"] == 0 and r["doubled"] == 0 and r.get("named", True))
     clean = sum(1 for r in refusals if r["refused cleanly"])
     tracebacks = sum(int(r.get("tracebacks", 0)) for r in rows)  # type: ignore[call-overload]
     print(f"{survived} of {len(faults)} faults survived, {clean} of {len(refusals)} inputs refused cleanly, "

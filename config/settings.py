@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     smtp_security: Literal["none", "starttls", "ssl"] = Field(default="none", description=(
         "`none`, `starttls` or `ssl`."))
     mail_from: str = Field(default="newsmon@localhost", description="The sender of alert mails.")
+    admin_email: Annotated[list[str], NoDecode] = Field(default_factory=list, description=(
+        "Who is mailed when a site needs attention (crawls failing in a row, no new article for much "
+        "longer than usual, extraction health fallen), once per episode; comma-separated."))
     digest_at: str = Field(default="07:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description=(
         "When daily digests are sent, HH:MM Vietnam time (by `newsmon serve`)."))
     allow_private_hosts: bool = Field(default=False, description=(
@@ -101,6 +104,16 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < MIN_TOKEN:
             raise ValueError(f"mã truy cập phải dài ít nhất {MIN_TOKEN} ký tự (đang có "
                              f"{len(value.get_secret_value())}); bỏ biến này thì ứng dụng web chỉ để đọc")
+        return value
+
+    @field_validator("admin_email", mode="before")
+    @classmethod
+    def _admins(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [a.strip() for a in value.split(",") if a.strip()]
+        for address in value if isinstance(value, list) else []:
+            if any(c in str(address) for c in "\r\n\0") or "@" not in str(address):
+                raise ValueError(f"không phải địa chỉ e-mail: {address!r}")
         return value
 
     @field_validator("web_hosts", mode="before")

@@ -10,6 +10,7 @@ import fcntl
 import gc
 import json
 import logging
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +25,9 @@ from crawler.registry import Site, site_titles
 from crawler.spiders.news import NewsSpider, crawl_defaults
 from pipelines.journal import recover as recover_journal
 from search.alerts.job import after_crawl
-from search.stores import check_all
+from search.stores import check_all, check_space, is_disk_full
+
+log = logging.getLogger(__name__)
 
 SUMMARY_KEYS = {
     "requests": "downloader/request_count",
@@ -106,6 +109,7 @@ def flag_health_drop(summary: dict[str, Any], earlier: list[float]) -> None:
         return
     usual = sorted(earlier)[len(earlier) // 2]
     if usual - health >= HEALTH_DROP:
+        summary["health_usual"] = usual
         summary["warning"] = (f"trích xuất tốt {health:.0%}, thường {usual:.0%}: "
                               "trang có đổi giao diện không?")
 
@@ -140,11 +144,21 @@ def _lock(path: Path) -> IO[str] | None:
 class _OneLineDownloadErrors(logging.Filter):
     """A page or robots.txt that cannot be downloaded (refused, reset, timed out, cut short)
     is one line in the crawl's output: the message says what happened; the traceback of
-    Scrapy's and Twisted's network layers says nothing more to a reader."""
+    Scrapy's and Twisted's network layers says nothing more to a reader. A full disk too."""
+
+    disk_full_said = False
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
         if error is not None and _network_error(error):
+            record.exc_info, record.exc_text = None, None
+        elif error is not None and is_disk_full(error):
+            # A full disk fails every write after it: said once, with the file, no traceback.
+            if _OneLineDownloadErrors.disk_full_said:
+                return False
+            _OneLineDownloadErrors.disk_full_said = True
+            where = getattr(error, "filename", None) or "the data directory"
+            record.msg, record.args = "disk full: %s (%s)", (where, error)
             record.exc_info, record.exc_text = None, None
         return True
 
@@ -224,7 +238,20 @@ def crawl_and_alert(sites: list[Site], config: Settings,
     from crawler.registry import registry_titles
 
     titles = {**site_titles(sites), **registry_titles(config.config)}
+    watch_sites(config, [site.name for site in sites], titles)
     return CrawlResult(summaries, after_crawl(config, titles))
+
+
+def watch_sites(config: Settings, names: list[str], titles: dict[str, str]) -> None:
+    """Mail the admins about the crawled sites' new episodes (failing, quiet, health); a
+    failure to do so is logged and never fails the crawl (the next crawl tries again)."""
+    from crawler.watch import current_alarms, mail_admins
+
+    try:
+        alarms = [alarm for found in current_alarms(config, names).values() for alarm in found]
+        mail_admins(config, alarms, titles)
+    except (OSError, sqlite3.Error) as exc:
+        log.warning("sites needing attention not mailed (%s); the next crawl tries again", exc)
 
 
 def run_crawl(sites: list[Site], config: Settings,
@@ -236,6 +263,7 @@ def run_crawl(sites: list[Site], config: Settings,
     data = config.resolved_data_dir / "crawl"
     recover_journal(config.spool_dir)  # rebuilt from its second record when damaged
     check_all(config.resolved_data_dir)  # a damaged store stops the crawl, named, before any fetch
+    check_space(config.resolved_data_dir)  # so does a full disk (it would leave empty stores)
     process = CrawlerProcess(scrapy_settings_for({**crawl_overrides(config), **(overrides or {})}))
     started = datetime.now(UTC).isoformat(timespec="seconds")
     crawlers, locks, summaries = [], [], {}

@@ -92,7 +92,9 @@ def site_status(config: Settings, sites: list[Site],
     """Every registry site with its last runs and state; `next_runs` from the scheduler's
     job store when there is one (a stored job may be due earlier than the cron says),
     else each site's cron."""
-    runs = recent_runs(config)
+    from crawler.watch import HISTORY, site_alarms
+
+    history = recent_runs(config, limit=HISTORY)
     now = datetime.now(trigger_for(sites[0]).timezone) if sites else None
     statuses = []
     for site in sites:
@@ -102,11 +104,12 @@ def site_status(config: Settings, sites: list[Site],
             upcoming = next_runs[site.name]
         else:
             upcoming = trigger_for(site).get_next_fire_time(None, now)
-        site_runs = runs.get(site.name, [])
+        site_runs = history.get(site.name, [])
+        alarms = [a.message for a in site_alarms(site.name, site_runs, now)] if now and site.enabled else []
         statuses.append(SiteStatus(
             name=site.name, url=site.url, schedule=site.schedule, enabled=site.enabled,
             next_run=upcoming.isoformat() if upcoming else None, running=crawl_running(config, site.name),
-            state=run_state(site_runs[0] if site_runs else None), runs=site_runs))
+            state=run_state(site_runs[0] if site_runs else None), runs=site_runs[:RUNS_SHOWN], alarms=alarms))
     return statuses
 
 

@@ -77,3 +77,32 @@ def set_aside(path: Path) -> Path:
     target = path.with_name(f"{path.name}.damaged-{datetime.now(UTC):%Y%m%dT%H%M%S}")
     path.rename(target)
     return target
+
+
+# Below this much free space under the data directory a crawl or the service does not start:
+# SQLite cannot create a store on a full disk, and a store it could not finish is empty.
+MIN_FREE_BYTES = 50 * 1024 * 1024
+
+
+class DiskFull(Exception):
+    """The data directory's disk has too little space left; the message names it (Vietnamese)."""
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether `error` is a write refused for want of space (ENOSPC, a quota, SQLite's "full")."""
+    import errno
+
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return isinstance(error, sqlite3.OperationalError) and "full" in str(error)
+
+
+def check_space(data_dir: Path, need: int = MIN_FREE_BYTES) -> None:
+    """DiskFull when the disk holding `data_dir` has less than `need` bytes free."""
+    import shutil
+
+    free = shutil.disk_usage(data_dir).free
+    if free < need:
+        raise DiskFull(f"ổ đĩa chứa {data_dir} gần đầy: còn {free // (1024 * 1024)} MB, cần ít nhất "
+                       f"{need // (1024 * 1024)} MB; hãy giải phóng chỗ trống rồi chạy lại (không mất gì: "
+                       "bài chưa lưu được sẽ được lấy lại lần sau)")

@@ -17,6 +17,16 @@ from search.es import make_client
 from search.schema import drop_all
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Markers from what a test uses, so `make check` (no Elasticsearch, no browser, nothing
+    slow) cannot miss one: a test using the cluster is `es`, one driving Chromium `browser`."""
+    for item in items:
+        if "es_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.es)
+        if item.path.name == "test_browser.py":
+            item.add_marker(pytest.mark.browser)
+
+
 @pytest.fixture(scope="session")
 def es_url() -> str:
     url = Settings().effective_es_url

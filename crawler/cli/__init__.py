@@ -65,7 +65,7 @@ def usage_message(exc: Exception) -> str:  # noqa: PLR0911 - one answer per kind
 
 def main() -> None:
     """Console-script entry point: exit 0 done, 1 the work failed, 2 bad usage or configuration."""
-    from search.stores import StoreDamaged
+    from search.stores import DiskFull, StoreDamaged, is_disk_full
     from search.words import WordsFileError
 
     code: Any = 0
@@ -76,6 +76,9 @@ def main() -> None:
         code = 2
     except StoreDamaged as exc:  # a store checked when a command opens it
         sys.stderr.write(f"tệp dữ liệu hỏng: {exc}\n")
+        code = 1
+    except DiskFull as exc:
+        sys.stderr.write(f"{exc}\n")
         code = 1
     except typer.Abort:
         sys.stderr.write(f"{rich_utils.ABORTED_TEXT}\n")
@@ -91,9 +94,15 @@ def main() -> None:
     except BrokenPipeError:
         code = 0
     except OSError as exc:
-        if exc.errno != errno.EPIPE:
+        if is_disk_full(exc):
+            where = exc.filename or "thư mục dữ liệu"
+            sys.stderr.write(f"ổ đĩa đầy: không ghi được {where}; hãy giải phóng chỗ trống rồi chạy lại "
+                             "(không mất gì: bài chưa lưu được sẽ được lấy lại lần sau)\n")
+            code = 1
+        elif exc.errno != errno.EPIPE:
             raise
-        code = 0
+        else:
+            code = 0
     if code == 0 or not isinstance(code, int):
         code = 0
     _quiet_closed_pipe()

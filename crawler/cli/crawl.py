@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from crawler.cli.common import app, chosen_sites, err, fail, print_json, settings, show_table
+from search.stores import DiskFull, check_space
 
 _COUNTS = ("requests", "not_modified", "new", "updated", "unchanged", "seen_skipped", "duplicates",
            "non_articles")
@@ -45,6 +46,10 @@ def crawl(
         elif summary.get("finish_reason") == "shutdown":
             problems.append(f"{name}: lần thu thập bị ngắt; những gì đã lấy được vẫn được giữ, phần còn lại "
                             "lần sau sẽ lấy")
+    try:
+        check_space(config.resolved_data_dir)
+    except DiskFull as exc:  # filled up during the crawl: what could not be written is fetched again
+        problems.append(str(exc))
     if rejected:
         problems.append(f"Elasticsearch từ chối hẳn {rejected} bài (lỗi kiểu dữ liệu): danh sách và lý do ở "
                         f"{config.spool_dir / 'rejected.jsonl'}.")

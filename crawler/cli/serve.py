@@ -11,7 +11,7 @@ import typer
 
 from config.settings import Settings
 from crawler.cli.common import app, err, fail, print_json, registry_sites, settings, show_table
-from search.stores import check_all
+from search.stores import check_all, check_space
 from search.web.format import STATES, moment, schedule_words
 
 if TYPE_CHECKING:
@@ -37,6 +37,7 @@ def serve(
     config = settings()
     sites = registry_sites(config)
     check_all(config.resolved_data_dir)  # a damaged store stops the service, named
+    check_space(config.resolved_data_dir)  # so does a full disk
     if not _loopback(host) and config.web_token is None:
         raise fail(f"--host {host}: mở ra ngoài máy này cần đặt NEWSMON_WEB_TOKEN (ít nhất 12 ký tự) "
                    "để chỉ người đã đăng nhập mới đọc và sửa được", 2)
@@ -137,7 +138,7 @@ def status(
             summary = (f"{moment(last.get('started'))}: {last.get('new', 0)} mới, {last.get('updated', 0)} "
                        f"cập nhật, {errors} lỗi" if last else "chưa thu thập")
             state = STATES.get(row.state, row.state) + (", đang thu thập" if row.running else "")
-            table.append((row.name, state, summary, moment(row.next_run) or "-"))
-        show_table("các trang", ("trang", "tình trạng", "lần cuối", "lần tới"), table)
+            table.append((row.name, state, summary, moment(row.next_run) or "-", "; ".join(row.alarms)))
+        show_table("các trang", ("trang", "tình trạng", "lần cuối", "lần tới", "cần chú ý"), table)
     if any(row.state == "failed" for row in rows):
         raise typer.Exit(1)

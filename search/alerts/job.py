@@ -74,13 +74,13 @@ def after_crawl(config: Settings, site_titles: Mapping[str, str] | None = None) 
     try:
         report = run_alerts(es, store, config, modes=("instant",), site_titles=site_titles)
     except (ESConnectionError, ApiError) as exc:
-        return [f"alerts not evaluated ({type(exc).__name__}); the next run covers these articles"]
+        return [f"chưa xét cảnh báo ({type(exc).__name__}); lần chạy sau xét lại đúng những bài này"]
     finally:
         store.close()
         es.close()
     messages = []
     if report["alerts"] or report["waiting"]:
-        messages.append(f"alerts: {report['sent']} mail(s) sent, {report['waiting']} waiting")
-    messages += [f"alert {name!r} not evaluated: {r['error']}; the next run covers the same articles"
+        messages.append(f"cảnh báo: đã gửi {report['sent']} thư, {report['waiting']} thư đang chờ")
+    messages += [f"chưa xét được cảnh báo {name!r}: {r['error']}; lần chạy sau xét lại đúng những bài này"
                  for name, r in report["alerts"].items() if r.get("error")]
     return messages

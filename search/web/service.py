@@ -46,6 +46,9 @@ class SiteStatus:
     running: bool
     state: str
     runs: list[dict[str, Any]] = field(default_factory=list)
+    # What needs a person's attention (crawls failing in a row, no new article for long,
+    # extraction health fallen), in Vietnamese; the admins were mailed once per episode.
+    alarms: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""

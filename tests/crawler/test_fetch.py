@@ -7,6 +7,8 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from crawler.samples.server import SampleSite
 from crawler.samples.sitegen import generate_site
 from tests.support import host_of, run_cli, site_registry
@@ -35,6 +37,7 @@ def test_extract_url_obeys_robots_and_the_private_address_guard(site: SampleSite
     assert "/admin/bai-an-123456.html" not in site.requests
 
 
+@pytest.mark.slow
 def test_a_loopback_page_of_no_registry_site_is_refused(site: SampleSite, tmp_path: Path) -> None:
     articles = generate_site(site.root, 1, host_of(site))
     env = {**os.environ, "NEWSMON_DATA_DIR": str(tmp_path / "data"),

@@ -104,6 +104,7 @@ def test_crawl_with_invalid_registry_exits_2(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_unknown_site_and_missing_file_exit_2(tmp_path: Path) -> None:
     import os
 

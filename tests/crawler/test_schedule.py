@@ -12,6 +12,7 @@ import urllib.request
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
@@ -72,6 +73,7 @@ def test_missed_crawl_runs_once_on_start_up(tmp_path: Path, monkeypatch) -> None
     assert (job.next_run_time.hour, job.next_run_time.minute) == (6, 0)
 
 
+@pytest.mark.slow
 def test_a_crawl_never_overlaps_itself(tmp_path: Path, monkeypatch) -> None:
     runs = tmp_path / "runs.txt"
     monkeypatch.setenv("NEWSMON_TEST_RUNS", str(runs))
@@ -115,6 +117,7 @@ def test_schedule_command_lists_sites_and_next_runs(tmp_path: Path) -> None:
     assert (next_run.hour, next_run.minute) == (6, 0)
 
 
+@pytest.mark.slow
 def test_serve_stores_the_jobs_serves_the_web_app_and_stops_on_sigterm(tmp_path: Path,
                                                                         unused_port: int) -> None:
     registry = tmp_path / "sites.yaml"

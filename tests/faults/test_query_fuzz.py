@@ -20,6 +20,7 @@ _PIECES = st.sampled_from(["công", "đoàn", "nợ", "lương", "no", "luong", 
 QUERIES = st.lists(_PIECES, max_size=40).map("".join) | st.text(max_size=80)
 
 
+@pytest.mark.slow
 @settings(max_examples=2000, deadline=None)
 @given(QUERIES)
 def test_any_string_parses_or_gets_a_query_error(query: str) -> None:

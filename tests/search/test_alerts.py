@@ -266,6 +266,7 @@ def test_daily_digest_once_a_day_at_seven(registry: Path, env: dict[str, str], e
     assert len(smtp.messages) == 1
 
 
+@pytest.mark.slow
 def test_rules_are_validated_listed_and_removed(tmp_path: Path) -> None:
     registry = tmp_path / "sites.yaml"
     registry.write_text("sites:\n  - name: nld\n    url: https://nld.com.vn/\n", encoding="utf-8")
