@@ -226,7 +226,7 @@ def web_attacks(env: dict[str, str]) -> list[Row]:
 
 def pathological_page(root: Path, env: dict[str, str]) -> Row:
     page = root / "deep.html"
-    page.write_text("<html><body>" + "<div>" * 200_000 + "</body></html>", encoding="utf-8")
+    page.write_text("<html><body>" + "<p>x</p>" * 200_000 + "</body></html>", encoding="utf-8")
     started = time.monotonic()
     result = _run(env, "extract", "--json", str(page))
     row = _refusal("page of 200,000 elements", "newsmon extract", result)
