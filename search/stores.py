@@ -4,6 +4,8 @@ nothing and exit 0; an emptied alert store read as "no alerts")."""
 
 from __future__ import annotations
 
+import errno
+import shutil
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -82,6 +84,7 @@ def set_aside(path: Path) -> Path:
 # Below this much free space under the data directory a crawl or the service does not start:
 # SQLite cannot create a store on a full disk, and a store it could not finish is empty.
 MIN_FREE_BYTES = 50 * 1024 * 1024
+FREE_SPACE = "hãy giải phóng chỗ trống rồi chạy lại (không mất gì: bài chưa lưu được sẽ được lấy lại lần sau)"
 
 
 class DiskFull(Exception):
@@ -90,8 +93,6 @@ class DiskFull(Exception):
 
 def is_disk_full(error: BaseException) -> bool:
     """Whether `error` is a write refused for want of space (ENOSPC, a quota, SQLite's "full")."""
-    import errno
-
     if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
         return True
     return isinstance(error, sqlite3.OperationalError) and "full" in str(error)
@@ -99,10 +100,7 @@ def is_disk_full(error: BaseException) -> bool:
 
 def check_space(data_dir: Path, need: int = MIN_FREE_BYTES) -> None:
     """DiskFull when the disk holding `data_dir` has less than `need` bytes free."""
-    import shutil
-
     free = shutil.disk_usage(data_dir).free
     if free < need:
         raise DiskFull(f"ổ đĩa chứa {data_dir} gần đầy: còn {free // (1024 * 1024)} MB, cần ít nhất "
-                       f"{need // (1024 * 1024)} MB; hãy giải phóng chỗ trống rồi chạy lại (không mất gì: "
-                       "bài chưa lưu được sẽ được lấy lại lần sau)")
+                       f"{need // (1024 * 1024)} MB; {FREE_SPACE}")

@@ -65,7 +65,7 @@ def usage_message(exc: Exception) -> str:  # noqa: PLR0911 - one answer per kind
 
 def main() -> None:
     """Console-script entry point: exit 0 done, 1 the work failed, 2 bad usage or configuration."""
-    from search.stores import DiskFull, StoreDamaged, is_disk_full
+    from search.stores import FREE_SPACE, DiskFull, StoreDamaged, is_disk_full
     from search.words import WordsFileError
 
     code: Any = 0
@@ -91,22 +91,14 @@ def main() -> None:
             path = getattr(ctx, "command_path", "newsmon")
             sys.stderr.write(f"lỗi: {usage_message(exc)}\nxem: {path} --help\n")
             code = getattr(exc, "exit_code", 2)
-    except BrokenPipeError:
-        code = 0
-    except OSError as exc:
+    except OSError as exc:  # a closed pipe (BrokenPipeError is one) ends quietly
         if is_disk_full(exc):
-            where = exc.filename or "thư mục dữ liệu"
-            sys.stderr.write(f"ổ đĩa đầy: không ghi được {where}; hãy giải phóng chỗ trống rồi chạy lại "
-                             "(không mất gì: bài chưa lưu được sẽ được lấy lại lần sau)\n")
+            sys.stderr.write(f"ổ đĩa đầy: không ghi được {exc.filename or 'thư mục dữ liệu'}; {FREE_SPACE}\n")
             code = 1
         elif exc.errno != errno.EPIPE:
             raise
-        else:
-            code = 0
-    if code == 0 or not isinstance(code, int):
-        code = 0
     _quiet_closed_pipe()
-    raise SystemExit(code)
+    raise SystemExit(code if isinstance(code, int) else 0)
 
 
 def _quiet_closed_pipe() -> None:

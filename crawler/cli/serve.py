@@ -111,8 +111,9 @@ def schedule_list(
         print_json(rows)
         return
     unstored = "chưa có trong lịch đã lưu: hãy chạy `newsmon serve`"
-    table = [(run.site, schedule_words(run.schedule), moment(str(row["next_run"] or "")) or "-",
-              "" if run.stored else unstored) for row, run in zip(rows, runs, strict=True)]
+    table = [(run.site, schedule_words(run.schedule),
+              f"{run.next_run:%d/%m/%Y %H:%M}" if run.next_run else "-", "" if run.stored else unstored)
+             for run in runs]
     show_table("lịch thu thập", ("trang", "lịch", "lần tới", "ghi chú"), table)
 
 
