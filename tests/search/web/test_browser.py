@@ -253,13 +253,14 @@ def test_start_a_crawl_from_the_sites_page_and_see_its_result(page: object,
     # The page reloads itself while a crawl runs; the run's row appears when it ends.
     tab.wait_for_selector(f"section.card:has-text('{name}') table.runs tbody tr",  # type: ignore[attr-defined]
                           timeout=180_000)
+    # The run's row is written a moment before the crawl lets go of its lock: the page is
+    # read once the notice says the crawl has ended (it no longer promises to reload).
+    tab.wait_for_selector("p.notice:has-text('đã xong')", timeout=60_000)  # type: ignore[attr-defined]
+    assert "tự tải lại" not in tab.inner_text("p.notice")  # type: ignore[attr-defined]
     card = tab.locator("section.card").filter(has_text=name).first  # type: ignore[attr-defined]
     cells = card.locator("table.runs tbody tr").first.locator("td")
     new_articles = int(cells.nth(2).inner_text().replace(".", ""))
     assert new_articles > 0
     assert "đang thu thập" not in card.inner_text()
-    # Once the crawl has ended the notice says so (it no longer promises to reload).
-    tab.wait_for_selector("p.notice:has-text('đã xong')")  # type: ignore[attr-defined]
-    assert "tự tải lại" not in tab.inner_text("p.notice")  # type: ignore[attr-defined]
     assert "hằng ngày lúc" in card.inner_text()
     shot(tab, "sites")
