@@ -23,6 +23,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
@@ -104,24 +106,24 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def http_latencies(mix: list, rounds: int) -> dict[bool, list[float]]:
-    """Each query of the mix through GET /api/search of a web app served by uvicorn in a
-    subprocess (its own CPU time, as in `newsmon serve`), after a warm-up round: without
-    facets (the API's default) and with them (what the search page asks for)."""
+@contextmanager
+def served(prefix: str, sites: list[str]) -> Iterator[http.client.HTTPConnection]:
+    """The web app over `prefix`, served by uvicorn in a subprocess (its own CPU time, as in
+    `newsmon serve`), and one keep-alive connection to it once it answers."""
     with tempfile.TemporaryDirectory() as tmp:
         registry = Path(tmp) / "sites.yaml"
         registry.write_text(yaml.safe_dump({"sites": [{"name": s, "url": f"https://{s}.example.vn/"}
-                                                      for s in SITES]}), encoding="utf-8")
+                                                      for s in sites]}), encoding="utf-8")
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
-        env = {**os.environ, "NEWSMON_INDEX_PREFIX": PREFIX, "NEWSMON_CONFIG": str(registry),
+        env = {**os.environ, "NEWSMON_INDEX_PREFIX": prefix, "NEWSMON_CONFIG": str(registry),
                "NEWSMON_DATA_DIR": tmp}
         command = [sys.executable, "-m", "uvicorn", "crawler.web:from_environment", "--factory",
                    "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
         server = subprocess.Popen(command, env=env)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
         try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             deadline = time.monotonic() + 30
             while True:
                 try:
@@ -133,29 +135,37 @@ def http_latencies(mix: list, rounds: int) -> dict[bool, list[float]]:
                         raise
                     connection.close()
                     time.sleep(0.2)
-            paths = []
-            for query, sites, since, until, sort in mix:
-                params = [("q", query), *[("site", s) for s in sites], ("sort", sort)]
-                params += [("since", since)] if since else []
-                params += [("until", until)] if until else []
-                paths.append("/api/search?" + urlencode(params))
-            latencies: dict[bool, list[float]] = {False: [], True: []}
-            for facets, found in latencies.items():
-                for round_ in range(rounds + 1):
-                    for path in paths:
-                        t0 = time.perf_counter()
-                        connection.request("GET", path + ("&facets=true" if facets else ""))
-                        answer = connection.getresponse()
-                        answer.read()
-                        if answer.status != 200:
-                            raise RuntimeError(f"{path}: HTTP {answer.status}")
-                        if round_:  # the first round warms up
-                            found.append((time.perf_counter() - t0) * 1000)
-            connection.close()
-            return latencies
+            yield connection
         finally:
+            connection.close()
             server.terminate()
             server.wait(timeout=30)
+
+
+def http_latencies(mix: list, rounds: int, prefix: str = PREFIX,
+                   sites: list[str] = SITES) -> dict[bool, list[float]]:
+    """Each query of the mix through GET /api/search of the served web app, after a warm-up
+    round: without facets (the API's default) and with them (what the search page asks for)."""
+    with served(prefix, sites) as connection:
+        paths = []
+        for query, chosen, since, until, sort in mix:
+            params = [("q", query), *[("site", s) for s in chosen], ("sort", sort)]
+            params += [("since", since)] if since else []
+            params += [("until", until)] if until else []
+            paths.append("/api/search?" + urlencode(params))
+        latencies: dict[bool, list[float]] = {False: [], True: []}
+        for facets, found in latencies.items():
+            for round_ in range(rounds + 1):
+                for path in paths:
+                    t0 = time.perf_counter()
+                    connection.request("GET", path + ("&facets=true" if facets else ""))
+                    answer = connection.getresponse()
+                    answer.read()
+                    if answer.status != 200:
+                        raise RuntimeError(f"{path}: HTTP {answer.status}")
+                    if round_:  # the first round warms up
+                        found.append((time.perf_counter() - t0) * 1000)
+        return latencies
 
 
 def main() -> None:

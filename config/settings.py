@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     web_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list, description=(
         "Host names the web app answers besides loopback and the host of NEWSMON_PUBLIC_URL, "
         "comma-separated; others get 400."))
+    dedup_window_days: int = Field(default=14, ge=0, description=(
+        "A copy is looked for among articles published this many days either side of it "
+        "(republished copies follow within days); `0` looks through the whole archive."))
 
     @field_validator("es_url")
     @classmethod

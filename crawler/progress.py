@@ -1,4 +1,5 @@
-"""A progress line per site on stderr while `newsmon crawl` runs on a terminal."""
+"""A progress line per site on stderr while `newsmon crawl` runs on a terminal; for a
+backfill, a bar of the article pages found so far with the time left."""
 
 from __future__ import annotations
 
@@ -6,7 +7,16 @@ import sys
 from typing import Any, ClassVar
 
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
@@ -21,6 +31,7 @@ class CrawlProgress:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.task: Any = None
+        self.spider: Spider | None = None
         self.pages = self.articles = 0
 
     @classmethod
@@ -38,12 +49,16 @@ class CrawlProgress:
     def opened(self, spider: Spider) -> None:
         """Start the shared display (first site) and this site's line."""
         if CrawlProgress._progress is None:
-            CrawlProgress._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                                               TimeElapsedColumn(), console=Console(stderr=True),
+            columns: list[ProgressColumn] = [SpinnerColumn(), TextColumn("{task.description}")]
+            if self.crawler.settings.getdict("NEWSMON_BACKFILL"):
+                # The total grows while sitemaps and listings are read: the time left is an estimate.
+                columns += [BarColumn(), MofNCompleteColumn(), TextColumn("còn"), TimeRemainingColumn()]
+            CrawlProgress._progress = Progress(*columns, TimeElapsedColumn(), console=Console(stderr=True),
                                                transient=True)
             CrawlProgress._progress.start()
         CrawlProgress._open += 1
-        self.task = CrawlProgress._progress.add_task(spider.name)
+        self.task = CrawlProgress._progress.add_task(spider.name, total=None)
+        self.spider = spider
         self._show(spider.name)
 
     def response(self, spider: Spider, **_: Any) -> None:
@@ -57,9 +72,15 @@ class CrawlProgress:
         self._show(spider.name)
 
     def _show(self, name: str) -> None:
-        if CrawlProgress._progress is not None and self.task is not None:
-            CrawlProgress._progress.update(self.task, description=f"{name}: đã tải {self.pages} trang, "
-                                                                  f"đã xử lý {self.articles} bài")
+        if CrawlProgress._progress is None or self.task is None:
+            return
+        queued = getattr(self.spider, "queued_articles", 0)
+        if getattr(self.spider, "since", None) is not None and queued:
+            CrawlProgress._progress.update(self.task, description=f"{name}: bài cũ", total=queued,
+                                           completed=getattr(self.spider, "done_articles", 0))
+            return
+        CrawlProgress._progress.update(self.task, description=f"{name}: đã tải {self.pages} trang, "
+                                                              f"đã xử lý {self.articles} bài")
 
     def closed(self, spider: Spider) -> None:
         """Stop the shared display when the last site closes."""

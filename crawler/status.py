@@ -92,9 +92,11 @@ def site_status(config: Settings, sites: list[Site],
     """Every registry site with its last runs and state; `next_runs` from the scheduler's
     job store when there is one (a stored job may be due earlier than the cron says),
     else each site's cron."""
+    from crawler.backfill import INTERRUPTED, RUNNING, current
     from crawler.watch import HISTORY, site_alarms
 
     history = recent_runs(config, limit=HISTORY)
+    backfills = current(config)
     now = datetime.now(trigger_for(sites[0]).timezone) if sites else None
     statuses = []
     for site in sites:
@@ -106,10 +108,18 @@ def site_status(config: Settings, sites: list[Site],
             upcoming = trigger_for(site).get_next_fire_time(None, now)
         site_runs = history.get(site.name, [])
         alarms = [a.message for a in site_alarms(site.name, site_runs, now)] if now and site.enabled else []
+        running = crawl_running(config, site.name)
+        backfill = None
+        if site.name in backfills:
+            found = backfills[site.name]
+            if found.state == RUNNING and not running:
+                found.state = INTERRUPTED  # its process is gone (killed, or the machine restarted)
+            backfill = {**found.as_dict(), "seconds_left": found.seconds_left}
         statuses.append(SiteStatus(
             name=site.name, url=site.url, schedule=site.schedule, enabled=site.enabled,
-            next_run=upcoming.isoformat() if upcoming else None, running=crawl_running(config, site.name),
-            state=run_state(site_runs[0] if site_runs else None), runs=site_runs[:RUNS_SHOWN], alarms=alarms))
+            next_run=upcoming.isoformat() if upcoming else None, running=running,
+            state=run_state(site_runs[0] if site_runs else None), runs=site_runs[:RUNS_SHOWN], alarms=alarms,
+            backfill=backfill))
     return statuses
 
 

@@ -41,6 +41,10 @@ NUM_PERM, BANDS, ROWS, SHINGLE = 128, 32, 4, 5
 NEAR_DUP_JACCARD = 0.5
 NAMED_JACCARD = 0.3  # when the copy names the origin's site in words
 NAMED_WINDOW_DAYS = 2
+# Near-duplicate candidates are looked for among articles published this many days either
+# side of the article (copies are republished within days; undated articles are always
+# candidates). It keeps the lookup's cost flat as the archive grows: 0 looks everywhere.
+NEAR_WINDOW_DAYS = 14
 _SEED = 20211208
 _WORDS = re.compile(r"\w+")
 
@@ -142,15 +146,17 @@ class Recent:
             self.by_band.pop(next(iter(self.by_band)))
 
 
-_STORED_FIELDS = ["content_hash", "cluster", "duplicate_of", "indexed_at", "published"]
+_STORED_FIELDS = ["content_hash", "cluster", "duplicate_of", "indexed_at", "published", "backfill"]
 _CANDIDATES_PER_DOC = 5
 
 
 def resolve(es: Elasticsearch, index: str, docs: list[Article], now: str,  # noqa: PLR0917
-            recent: Recent | None = None, origins: dict[str, str] | None = None) -> Decision:
+            recent: Recent | None = None, origins: dict[str, str] | None = None,
+            window_days: int = NEAR_WINDOW_DAYS) -> Decision:
     """Classify a batch with three round trips (an mget, one search, one msearch), and two
     more msearches when sites are known by their words (`origins`: folded site title, name
-    or host -> site name): copies naming their origin's site, and the origin meeting them."""
+    or host -> site name): copies naming their origin's site, and the origin meeting them.
+    Near duplicates are looked for within `window_days` of each article's date."""
     recent = recent if recent is not None else Recent()
     by_id: dict[str, Article] = {}
     for doc in docs:
@@ -175,10 +181,11 @@ def resolve(es: Elasticsearch, index: str, docs: list[Article], now: str,  # noq
             doc.cluster, doc.duplicate_of = old["cluster"], old.get("duplicate_of")
             doc.indexed_at, doc.modified = old["indexed_at"], doc.modified or now
             doc.published = doc.published or old.get("published")
+            doc.backfill = doc.backfill or bool(old.get("backfill"))  # history stays history
             decision.updated.append(doc)
     exact = _first_seen(es, index, {d.content_hash for d in fresh if d.content_hash})
     unmatched = [d for d in fresh if d.content_hash not in exact]
-    near = _near_candidates(es, index, unmatched)
+    near = _near_candidates(es, index, unmatched, window_days)
     named = _named_as_source(es, index, unmatched)
     firsts = _first_signatures(es, index, near, recent)
     worded = _named_in_words(es, index, unmatched, origins or {}, recent)
@@ -328,17 +335,31 @@ def _recent_candidates(recent: Recent, doc: Article) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
-def _near_candidates(es: Elasticsearch, index: str,
-                     docs: list[Article]) -> dict[str, list[dict[str, Any]]]:
-    """Stored articles sharing LSH bands with each doc (one msearch for the batch)."""
+def _window(published: str | None, days: int) -> list[dict[str, Any]]:
+    """The filter keeping candidates published within `days` of `published` (or undated)."""
+    if not published or days <= 0:
+        return []
+    span = {"gte": f"{published}||-{days}d", "lte": f"{published}||+{days}d"}
+    return [{"bool": {"should": [{"range": {"published": span}},
+                                 {"bool": {"must_not": [{"exists": {"field": "published"}}]}}],
+                      "minimum_should_match": 1}}]
+
+
+def _near_candidates(es: Elasticsearch, index: str, docs: list[Article],
+                     window_days: int = NEAR_WINDOW_DAYS) -> dict[str, list[dict[str, Any]]]:
+    """Stored articles sharing LSH bands with each doc, published near it (one msearch for
+    the batch). Hits are not counted: Lucene may then skip articles that share only bands
+    many articles share (template text), whose low weight cannot reach the top five."""
     if not docs:
         return {}
     searches: list[dict[str, Any]] = []
     for doc in docs:
         searches.append({"index": index})
         searches.append({"size": _CANDIDATES_PER_DOC, "_source": ["cluster", "duplicate_of", "minhash"],
+                         "track_total_hits": False,
                          "query": {"bool": {"should": [{"term": {"lsh_bands": band}}
                                                        for band in doc.lsh_bands or []],
+                                            "filter": _window(doc.published, window_days),
                                             "minimum_should_match": 1}}})
     responses = es.msearch(searches=searches)["responses"]
     return {doc.id or "": _candidates(response) for doc, response in zip(docs, responses, strict=True)}

@@ -21,17 +21,20 @@ from elasticsearch import ConnectionError as ESConnectionError
 from scrapy.crawler import Crawler
 
 from config.settings import Settings, get_settings
-from pipelines.dedup import Recent, merge_late_copies, resolve
+from pipelines.dedup import NEAR_WINDOW_DAYS, Recent, merge_late_copies, resolve
 from pipelines.journal import Journal
 from search import schema
 from search.alerts.ledger import follow_merges
 from search.alerts.store import AlertStore
-from search.article import Article
+from search.article import Article, parse_moment
 from search.es import make_client
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
+# Sent on the reactor thread after each batch is in Elasticsearch or the journal, with the
+# batch's page URLs (`urls`): a backfill remembers its articles as fetched only then.
+batch_written = object()
 _FIELDS = tuple(schema.MAPPING["properties"])
 # Batches from every site's crawler in this process go through one lock, so two
 # copies of a story in concurrent batches cannot both be taken for the first one.
@@ -73,7 +76,7 @@ def _retryable(status: int, error: Any) -> bool:
 
 
 def write_batch(es: Elasticsearch, prefix: str, docs: list[Article],
-                origins: dict[str, str] | None = None) -> Written:
+                origins: dict[str, str] | None = None, window_days: int = NEAR_WINDOW_DAYS) -> Written:
     """Dedup-resolve and bulk-write one batch. Raises when Elasticsearch cannot be reached
     (the caller keeps the whole batch); items it refuses come back in `retry`/`rejected`."""
     # Milliseconds (the date type's resolution): alerts compare indexing times with the
@@ -84,7 +87,7 @@ def write_batch(es: Elasticsearch, prefix: str, docs: list[Article],
         if prefix not in _ready:
             schema.setup(es, prefix)
             _ready.add(prefix)
-        decision = resolve(es, index, docs, now, _recent.setdefault(prefix, Recent()), origins)
+        decision = resolve(es, index, docs, now, _recent.setdefault(prefix, Recent()), origins, window_days)
         by_id = {d.id: d for d in [*decision.new, *decision.updated]}
         actions = [
             {"_op_type": "create", "_index": index, "_id": d.id, "_source": _es_source(d)}
@@ -138,6 +141,9 @@ class IndexPipeline:
         self.started: list[str] = []  # stories this crawl started: re-checked at its end
         self.lock = asyncio.Lock()
         self.es: Elasticsearch | None = None
+        # A backfill's start: what it finds published before is history (`Article.backfill`).
+        backfill = crawler.settings.getdict("NEWSMON_BACKFILL")
+        self.history_before = datetime.fromisoformat(backfill["started_at"]) if backfill else None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> IndexPipeline:
@@ -174,6 +180,9 @@ class IndexPipeline:
 
     async def process_item(self, item: Article) -> Article:
         """Buffer the article; a full buffer is written as one batch."""
+        if self.history_before is not None:
+            published = parse_moment(item.published)
+            item.backfill = published is None or published < self.history_before
         self.buffer.append(item)
         if len(self.buffer) >= BATCH_SIZE:
             await self.flush()
@@ -223,13 +232,15 @@ class IndexPipeline:
             if batch:
                 loop = asyncio.get_running_loop()
                 self._record(await loop.run_in_executor(None, self._write_or_keep, batch))
+                self.crawler.signals.send_catch_log(batch_written, urls=[doc.url for doc in batch])
 
     def _write_or_keep(self, docs: list[Article], journalled: bool = False) -> Written:
         """In a pool thread: write `docs`; keep in the journal what Elasticsearch did not take
         (unless they are journalled already), list what it refused for good."""
         assert self.es is not None
         try:
-            written = write_batch(self.es, self.settings.index_prefix, docs, self.origins)
+            written = write_batch(self.es, self.settings.index_prefix, docs, self.origins,
+                                  self.settings.dedup_window_days)
         except (ESConnectionError, ApiError, helpers.BulkIndexError) as exc:
             reason = type(exc).__name__
             if not isinstance(exc, ESConnectionError):

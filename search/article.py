@@ -69,6 +69,8 @@ class Article:
     cluster: str | None = None
     duplicate_of: str | None = None
     indexed_at: str | None = None
+    # Fetched by a backfill and published before it started: history, searchable, never mailed.
+    backfill: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Every field, shallow (for the spool and for JSON output)."""

@@ -56,6 +56,8 @@ MAPPING: dict[str, Any] = {
         # comparing candidates, and its LSH bands, searched to find them.
         "minhash": {"type": "long", "index": False, "doc_values": False},
         "lsh_bands": {"type": "keyword"},
+        # History a backfill fetched (`newsmon backfill`): alerts leave it out.
+        "backfill": {"type": "boolean"},
     },
 }
 

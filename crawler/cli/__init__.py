@@ -15,7 +15,7 @@ from typing import Any
 import typer
 from typer import rich_utils
 
-from crawler.cli import alerts, crawl, es, extract, search, serve, sites  # noqa: F401 - they register commands
+from crawler.cli import alerts, backfill, crawl, es, extract, search, serve, sites  # noqa: F401 - they register commands
 from crawler.cli.common import app
 
 rich_utils.ARGUMENTS_PANEL_TITLE = "Tham số"

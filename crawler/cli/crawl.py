@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from crawler.cli.common import app, chosen_sites, err, fail, print_json, settings, show_table
 from search.stores import DiskFull, check_space
+
+if TYPE_CHECKING:
+    from crawler.run import CrawlResult
 
 _COUNTS = ("requests", "not_modified", "new", "updated", "unchanged", "seen_skipped", "duplicates",
            "non_articles")
@@ -28,12 +31,7 @@ def crawl(
     if not sites:
         raise fail(f"{config.config}: không có trang nào đang bật để thu thập", 2)
     result = crawl_and_alert(sites, config, {"LOG_LEVEL": "INFO" if verbose else "WARNING"})
-    if as_json:
-        print_json(result.summaries)
-    else:
-        _table(result.summaries)
-    for line in result.alert_messages:
-        err.print(line, markup=False)
+    show_result(result, as_json)
     kept = sum(s.get("spooled", 0) for s in result.summaries.values())
     rejected = sum(s["errors"].get("rejected", 0) for s in result.summaries.values() if "errors" in s)
     problems = []
@@ -59,6 +57,16 @@ def crawl(
 
 _HEADERS = ("trang", "yêu cầu", "không đổi (304)", "mới", "cập nhật", "như cũ", "đã biết", "bản trùng",
             "không phải bài", "lỗi", "trích xuất tốt", "ghi chú")
+
+
+def show_result(result: CrawlResult, as_json: bool) -> None:
+    """A crawl's (or backfill's) summaries as JSON or a table, then what the alerts said."""
+    if as_json:
+        print_json(result.summaries)
+    else:
+        _table(result.summaries)
+    for line in result.alert_messages:
+        err.print(line, markup=False)
 
 
 def _table(summaries: dict[str, dict[str, Any]]) -> None:

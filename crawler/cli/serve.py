@@ -12,7 +12,7 @@ import typer
 from config.settings import Settings
 from crawler.cli.common import app, err, fail, print_json, registry_sites, settings, show_table
 from search.stores import check_all, check_space
-from search.web.format import STATES, moment, schedule_words
+from search.web.format import STATES, backfill_text, moment, schedule_words
 
 if TYPE_CHECKING:
     from crawler.registry import Site
@@ -139,7 +139,8 @@ def status(
             summary = (f"{moment(last.get('started'))}: {last.get('new', 0)} mới, {last.get('updated', 0)} "
                        f"cập nhật, {errors} lỗi" if last else "chưa thu thập")
             state = STATES.get(row.state, row.state) + (", đang thu thập" if row.running else "")
-            table.append((row.name, state, summary, moment(row.next_run) or "-", "; ".join(row.alarms)))
+            notes = "; ".join(n for n in [*row.alarms, backfill_text(row.backfill)] if n)
+            table.append((row.name, state, summary, moment(row.next_run) or "-", notes))
         show_table("các trang", ("trang", "tình trạng", "lần cuối", "lần tới", "cần chú ý"), table)
     if any(row.state == "failed" for row in rows):
         raise typer.Exit(1)

@@ -11,8 +11,9 @@ dates it later (`crawler/seen.py`). Only URLs that look like articles are extrac
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Self
 from urllib.parse import urlsplit
 
@@ -28,11 +29,13 @@ from scrapy.utils.sitemap import sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
 from config.settings import Settings, get_settings
+from crawler.backfill import BackfillStore
 from crawler.discovery import feed_entries, page_of, pagination_links, sitemap_body, sitemap_entries
 from crawler.registry import Site, load_registry, select_sites
 from crawler.seen import FETCH, SKIP, SeenStore, Validators
 from crawler.spiders import paged
 from pipelines.extract import ExtractionFailed
+from pipelines.index import batch_written
 from search.article import Article, PageItem, canonical_url, same_site, site_host
 
 # Pages that are about the site, not news: followed for links, never extracted. (Photo and
@@ -47,6 +50,13 @@ _ARTICLE_EXT = re.compile(r"\.(html?|aspx?|php)$", re.IGNORECASE)
 # Revalidate discovery pages every time: a cached copy is used only after a 304.
 _REVALIDATE = {"Cache-Control": "max-age=0"}
 MAX_LISTING_PAGES = 20
+# A backfill walks a listing's pages until this many of its articles turn out older than the
+# date it reaches back to (listings go newest first; pages are fetched a few at a time).
+BACKFILL_OLDER_ENOUGH = 10
+MAX_BACKFILL_LISTING_PAGES = 5000
+# A fetched article page until it is secured: its seen-store keys, feed/sitemap date, validators.
+_Fetched = tuple[list[str], str | None, tuple[str | None, str | None]]
+_YEAR_MONTH = re.compile(r"(?<!\d)(20\d\d)[-_/]?(0[1-9]|1[0-2])(?!\d)")
 # Article answers the spider settles itself: not modified since its last visit, or gone.
 _ARTICLE_STATUSES = [304, 404, 410]
 
@@ -101,7 +111,17 @@ class NewsSpider(scrapy.Spider):
         self.queued: set[str] = set()
         self.seen: SeenStore | None = None
         # page URL -> its seen-store keys, feed/sitemap date and validators, until it is secured
-        self.fetched: dict[str, tuple[list[str], str | None, tuple[str | None, str | None]]] = {}
+        self.fetched: dict[str, _Fetched] = {}
+        # A backfill (`newsmon backfill`): the date it reaches back to, its progress, and the
+        # seen-store marks held until the index stage holds their articles.
+        self.since: date | None = None
+        self.backfills: BackfillStore | None = None
+        self.held: dict[str, tuple[_Fetched, str | None]] = {}  # with the article's date
+        # The article that fills a batch is written before Scrapy says it went through.
+        self.written_first: set[str] = set()
+        self.queued_articles = self.done_articles = self.older = 0
+        self.base = (0, 0)  # done and indexed by earlier runs of this backfill
+        self.started_clock = 0.0
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -120,6 +140,15 @@ class NewsSpider(scrapy.Spider):
             spider.seen = SeenStore(path)
         crawler.signals.connect(spider._secured, signal=signals.item_scraped)
         crawler.signals.connect(spider._dropped, signal=signals.item_dropped)
+        backfill = crawler.settings.getdict("NEWSMON_BACKFILL")
+        if backfill:
+            spider.since = date.fromisoformat(backfill["since"])
+            spider.backfills = BackfillStore(crawler.settings["NEWSMON_SETTINGS"] or get_settings())
+            found = spider.backfills.get(spider.site.name)
+            spider.base = (found.done, found.indexed) if found is not None else (0, 0)
+            spider.started_clock = time.monotonic()
+            crawler.signals.connect(spider._written, signal=batch_written)
+            crawler.signals.connect(spider._report, signal=signals.response_received)
         return spider
 
     # ------------------------------------------------------------------ requests
@@ -136,9 +165,11 @@ class NewsSpider(scrapy.Spider):
         """A download failure (timeout, reset, refused, truncated body) is one line, counted
         in the summary's `download` errors; an error status and a request refused on purpose
         (robots.txt, a private address) go on to Scrapy's own handling and counting."""
+        request = getattr(failure, "request", None)
+        if request is not None and "url_key" in request.meta:
+            self.done_articles += 1
         if failure.check(HttpError, IgnoreRequest):
             return failure
-        request = getattr(failure, "request", None)
         self.logger.warning("cannot fetch %s: %s", request.url if request is not None else "?",
                             failure.getErrorMessage() or failure.type.__name__)
         return None
@@ -150,12 +181,18 @@ class NewsSpider(scrapy.Spider):
         if key in self.queued:
             return None
         self.queued.add(key)
+        if self.since is not None and source_date and source_date[:10] < self.since.isoformat():
+            self.crawler.stats.inc_value("newsmon/backfill/before_date")
+            return None
         meta = {"dont_cache": True, "hint_date": source_date, "source_date": source_date, "url_key": key,
                 "handle_httpstatus_list": _ARTICLE_STATUSES}
-        plan = self.seen.plan(key, source_date, self.site.revisit_days) if self.seen is not None else FETCH
+        # A backfill never revisits: what it (or a crawl) fetched once is in the archive.
+        revisit = 0 if self.since is not None else self.site.revisit_days
+        plan = self.seen.plan(key, source_date, revisit) if self.seen is not None else FETCH
         if plan == SKIP:
             self.crawler.stats.inc_value("newsmon/seen_skipped")
             return None
+        self.queued_articles += 1
         if isinstance(plan, Validators):
             # Published recently: ask whether it changed since (a 304 costs nothing more).
             self.crawler.stats.inc_value("newsmon/revisits")
@@ -229,6 +266,8 @@ class NewsSpider(scrapy.Spider):
         kind, entries = sitemap_entries(body)
         for entry in entries:
             if kind == "sitemapindex":
+                if self._before_since(entry.url, entry.date):
+                    continue
                 request = self._discovery(entry.url, self.parse_sitemap)
             elif self._is_article(entry.url):
                 request = self._article(entry.url, entry.date)
@@ -252,7 +291,14 @@ class NewsSpider(scrapy.Spider):
                     new += 1
                     yield request
         page = response.meta.get("listing_page", 1)
-        if new and page < MAX_LISTING_PAGES:
+        if self.since is not None:
+            # A backfill goes on through pages it knows (a resumed one starts on known pages)
+            # until the listing reaches back past its date.
+            listed = any(self._is_article(link.url) for link in links)
+            go_on = listed and self.older < BACKFILL_OLDER_ENOUGH and page < MAX_BACKFILL_LISTING_PAGES
+        else:
+            go_on = bool(new) and page < MAX_LISTING_PAGES
+        if go_on:
             for url in pagination_links(response, links):
                 request = self._discovery(url, self.parse_listing, listing_page=page + 1)
                 if request is not None:
@@ -290,6 +336,19 @@ class NewsSpider(scrapy.Spider):
         first, number = page_of(url)
         return number > 1 and looks_like_article(first, self.site.article_pattern)
 
+    def _before_since(self, url: str, lastmod: str | None) -> bool:
+        """A child sitemap a backfill leaves out: last modified before its date, or named for a
+        month that ended before it (`sitemap-2019-05.xml`, `/2019/05/`)."""
+        if self.since is None:
+            return False
+        if lastmod and lastmod[:10] < self.since.isoformat():
+            return True
+        found = _YEAR_MONTH.search(urlsplit(url).path)
+        if found is None:
+            return False
+        year, month = int(found.group(1)), int(found.group(2))
+        return (year, month) < (self.since.year, self.since.month)
+
     def _page_item(self, response: Response, parts: list[bytes]) -> Iterator[PageItem]:
         """The article's page (and the pages it continues on) for extraction."""
         yield PageItem(
@@ -305,9 +364,24 @@ class NewsSpider(scrapy.Spider):
     # ------------------------------------------------------------------ seen store
 
     def _secured(self, item: PageItem | Article, **_: Any) -> None:
+        self.done_articles += 1
+        if self.since is not None and isinstance(item, Article):
+            published = item.published
+            if published and published[:10] < self.since.isoformat():
+                self.older += 1
+            # Remembered once the index stage holds it (`_written`): a backfill killed now
+            # fetches it again, and one resumed later does not.
+            fetched = self.fetched.pop(item.url or "", None)
+            if fetched is not None:
+                self.held[item.url or ""] = (fetched, published)
+                if item.url in self.written_first:
+                    self.written_first.discard(item.url or "")
+                    self._written([item.url or ""])
+            return
         self._mark(item)
 
     def _dropped(self, item: PageItem | Article, exception: BaseException, **_: Any) -> None:
+        self.done_articles += 1
         if not isinstance(exception, ExtractionFailed):  # a broken page is retried next time
             self._mark(item)
 
@@ -321,8 +395,39 @@ class NewsSpider(scrapy.Spider):
             self.seen.mark(key, self.site.name, source_date, published=published, etag=etag,
                            last_modified=last_modified)
 
+    def _written(self, urls: list[str], **_: Any) -> None:
+        """A backfill's batch is indexed (or journalled): its articles are remembered for good."""
+        if self.seen is None:
+            return
+        for url in urls:
+            held = self.held.pop(url, None)
+            if held is None:
+                self.written_first.add(url)
+                continue
+            (keys, source_date, (etag, last_modified)), published = held
+            for key in dict.fromkeys(keys):
+                self.seen.mark(key, self.site.name, source_date, published=published, etag=etag,
+                               last_modified=last_modified)
+        self.seen.commit()
+        self._report(force=True)
+
+    def _report(self, force: bool = False, **_: Any) -> None:
+        """A backfill's progress, on disk for the sites page, at most every two seconds."""
+        now = time.monotonic()
+        if self.backfills is None or (not force and now - getattr(self, "_reported", 0.0) < 2):
+            return
+        self._reported = now
+        done, indexed = self.base
+        elapsed = now - self.started_clock
+        stats = self.crawler.stats
+        taken = sum(int(stats.get_value(f"newsmon/{k}", 0)) for k in ("new", "updated", "unchanged"))
+        rate = self.done_articles / elapsed if elapsed > 10 and self.done_articles else None
+        self.backfills.progress(self.site.name, queued=done + self.queued_articles,
+                                done=done + self.done_articles, indexed=indexed + taken, rate=rate)
+
     def _settle(self, response: Response) -> None:
         """A revisited article that did not change (304), or a dead link (404/410)."""
+        self.done_articles += 1
         if self.seen is None:
             return
         key = response.meta.get("url_key") or canonical_url(response.url)
@@ -338,3 +443,7 @@ class NewsSpider(scrapy.Spider):
         if self.seen is not None:
             self.seen.commit()
             self.seen.close()
+        if self.backfills is not None:
+            self._report(force=True)
+            self.backfills.end(self.site.name, finished=reason == "finished")
+            self.backfills.close()

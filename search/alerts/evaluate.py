@@ -70,7 +70,9 @@ def _rule_search(rule: Rule, since: str, until: str, after: list[Any] | None) ->
         filters.append({"terms": {"site": rule.sites}})
     body: dict[str, Any] = {
         "size": PAGE_SIZE,
-        "query": {"bool": {"must": [compile_query(rule.query)], "filter": filters}},
+        # A backfill's history is searchable, never mailed.
+        "query": {"bool": {"must": [compile_query(rule.query)], "filter": filters,
+                           "must_not": [{"term": {"backfill": True}}]}},
         # A total order (indexing time, then URL), so `search_after` pages never skip or repeat.
         "sort": [{"indexed_at": "asc"}, {"canonical_url": "asc"}],
         # Only doc values: the canonical URL (the id is its hash) and the cluster. Stored

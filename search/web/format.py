@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from config.settings import VN_TZ
@@ -71,6 +72,8 @@ def run_note(run: dict[str, object]) -> str:
     """What a crawl's summary says beyond its counts: why it stopped early, how it ended,
     its warning (Vietnamese, as the crawl wrote them)."""
     notes = [str(run[key]) for key in ("cut_off", "warning") if run.get(key)]
+    if run.get("backfill"):
+        notes.insert(0, f"nạp bài cũ từ {day(str(run['backfill']))}")
     finish = run.get("finish_reason")
     if isinstance(finish, str) and finish not in ("finished", "closespider_pagecount"):
         notes.append(_FINISH.get(finish, finish))
@@ -131,3 +134,19 @@ def web_url(value: str | None) -> str:
         return "#"
     scheme = urlsplit(value.strip()).scheme.lower()
     return value if scheme in ("http", "https") else "#"
+
+
+def backfill_text(backfill: dict[str, Any] | None) -> str:
+    """Where a site's backfill stands, in a line (`''` for none)."""
+    if not backfill:
+        return ""
+    since, done, queued = day(backfill.get("since")), backfill.get("done", 0), backfill.get("queued", 0)
+    if backfill.get("state") == "finished":
+        return f"đã nạp bài cũ từ {since} ({number(backfill.get('indexed', 0))} bài)"
+    share = f" ({done / queued:.0%})" if queued else ""
+    where = f"{number(done)}/{number(queued)} bài{share}"
+    if backfill.get("state") == "running":
+        left = backfill.get("seconds_left")
+        eta = f", còn khoảng {max(1, round(left / 60))} phút" if isinstance(left, int | float) else ""
+        return f"đang nạp bài cũ từ {since}: {where}{eta}"
+    return f"nạp bài cũ từ {since} bị ngắt ở {where}: chạy lại để tiếp tục"

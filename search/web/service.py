@@ -49,6 +49,9 @@ class SiteStatus:
     # What needs a person's attention (crawls failing in a row, no new article for long,
     # extraction health fallen), in Vietnamese; the admins were mailed once per episode.
     alarms: list[str] = field(default_factory=list)
+    # Its backfill (`newsmon backfill`), if any: since, state (running, interrupted, finished),
+    # queued, done, indexed, seconds_left.
+    backfill: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""

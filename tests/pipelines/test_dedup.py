@@ -8,6 +8,7 @@ import itertools
 import pytest
 from elasticsearch import Elasticsearch
 
+from pipelines import index as index_stage
 from pipelines.dedup import NAMED_JACCARD, NEAR_DUP_JACCARD, fingerprint, similarity
 from pipelines.index import write_batch
 from pipelines.normalize import normalize_article
@@ -235,3 +236,22 @@ def test_a_copy_naming_its_origin_in_words_joins_it_at_a_lower_similarity(es: El
     other = _article("ldld", "thuong-tet", "Bình Dương: thưởng Tết", [*BONUS_A, source_line])
     write_batch(es, prefix, [other], origins)
     assert es.get(index=alias_name(prefix), id=other.id)["_source"]["duplicate_of"] is None
+
+
+@pytest.mark.parametrize(("days_later", "window", "joins"), [(3, 14, True), (30, 14, False), (30, 0, True)],
+                         ids=["three days later", "a month later", "a month later, no window"])
+def test_copies_are_looked_for_among_articles_published_near_them(
+        es: Elasticsearch, env: dict[str, str], days_later: int, window: int, joins: bool) -> None:
+    """The lookup that keeps ingest flat at a million articles: a copy republished within the
+    window joins its story through Elasticsearch alone; one outside it is a story of its own."""
+    prefix = env["NEWSMON_INDEX_PREFIX"]
+    corpus = _corpus()
+    write_batch(es, prefix, [corpus["original"]])
+    es.indices.refresh(index=alias_name(prefix))
+    index_stage._recent.clear()  # another process: only what Elasticsearch holds is known
+    copy = corpus["trimmed"]
+    copy.published = f"2021-12-{6 + days_later:02d}T10:05:00+07:00" if days_later < 25 else \
+        "2022-01-05T10:05:00+07:00"
+    write_batch(es, prefix, [copy], window_days=window)
+    stored = es.get(index=alias_name(prefix), id=copy.id)["_source"]
+    assert (stored["duplicate_of"] == corpus["original"].id) is joins
