@@ -254,6 +254,8 @@ def run_backfill(site: Site, since: date, config: Settings,
     from crawler.backfill import BackfillStore
     from crawler.registry import registry_titles
     from crawler.status import crawl_running
+    from search.es import make_client
+    from search.schema import bulk_load
 
     if crawl_running(config, site.name):  # its row belongs to the process that runs it
         return CrawlResult({site.name: {"skipped": "một lần thu thập trang này đang chạy"}})
@@ -266,7 +268,13 @@ def run_backfill(site: Site, since: date, config: Settings,
     if site.sitemaps or site.feeds or site.listings:
         limits["DEPTH_LIMIT"] = 0  # the date bounds it; a site walked from its home page keeps the depth
     backfill = {"since": state.since, "started_at": state.started_at}
-    summaries = run_crawl([site], config, {**limits, **(overrides or {}), "NEWSMON_BACKFILL": backfill})
+    es = make_client(config)
+    try:
+        with bulk_load(es, config.index_prefix):
+            summaries = run_crawl([site], config,
+                                  {**limits, **(overrides or {}), "NEWSMON_BACKFILL": backfill})
+    finally:
+        es.close()
     summaries.get(site.name, {})["backfill"] = state.since
     titles = {**site_titles([site]), **registry_titles(config.config)}
     return CrawlResult(summaries, after_crawl(config, titles))

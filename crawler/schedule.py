@@ -17,7 +17,7 @@ import logging
 import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import date, datetime, time
 from pathlib import Path
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -100,11 +100,13 @@ def sync_jobs(scheduler: BaseScheduler, sites: list[Site], func: str = CRAWL_FUN
             scheduler.reschedule_job(job_id, trigger=trigger)
 
 
-def run_site_crawl(name: str, env: dict[str, str] | None = None) -> int:
+def run_site_crawl(name: str, env: dict[str, str] | None = None, since: date | None = None) -> int:
     """One crawl of one site, in a subprocess (with `env`, else this process's environment);
-    its summary goes to the run log."""
+    its summary goes to the run log. With `since`, a backfill of its history to that day."""
     command = [sys.executable, "-m", "crawler.cli", "crawl", "--site", name]
-    log.info("crawl of %s starts", name)
+    if since is not None:
+        command = [*command[:3], "backfill", "--site", name, "--since", since.strftime("%d/%m/%Y")]
+    log.info("%s of %s starts", "backfill" if since else "crawl", name)
     result = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     if result.returncode:
         log.warning("crawl of %s ended with status %s: %s", name, result.returncode, result.stderr[-2000:])

@@ -10,7 +10,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -132,13 +132,14 @@ class CrawlStarter:
         self._starting: set[str] = set()
         self._guard = threading.Lock()
 
-    def start(self, name: str) -> bool:
-        """Start a crawl of `name` in the background; False when one is running already."""
+    def start(self, name: str, since: date | None = None) -> bool:
+        """Start a crawl of `name` in the background (with `since`, a backfill of its history
+        to that day); False when one is running already."""
         with self._guard:
             if name in self._starting or crawl_running(self.config, name):
                 return False
             self._starting.add(name)
-        threading.Thread(target=self._run, args=(name,), name=f"crawl-{name}", daemon=True).start()
+        threading.Thread(target=self._run, args=(name, since), name=f"crawl-{name}", daemon=True).start()
         return True
 
     def busy(self, name: str) -> bool:
@@ -146,9 +147,9 @@ class CrawlStarter:
         with self._guard:
             return name in self._starting
 
-    def _run(self, name: str) -> None:
+    def _run(self, name: str, since: date | None) -> None:
         try:
-            run_site_crawl(name, {**os.environ, **as_environment(self.config)})
+            run_site_crawl(name, {**os.environ, **as_environment(self.config)}, since)
         except OSError:
             log.exception("crawl of %s could not start", name)
         finally:
@@ -172,8 +173,9 @@ class SiteBoard:
             row.running = row.running or self.starter.busy(row.name)
         return rows
 
-    def start(self, name: str) -> bool:
-        """Start a crawl of the site now; False when one runs; NoSuchSite when unknown."""
+    def start(self, name: str, since: date | None = None) -> bool:
+        """Start a crawl of the site now (with `since`, a backfill to that day); False when
+        one runs; NoSuchSite when unknown."""
         if not any(site.name == name for site in self.sites):
             raise NoSuchSite(f"không có trang nào tên {name[:60]!r}")
-        return self.starter.start(name)
+        return self.starter.start(name, since)

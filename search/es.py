@@ -5,11 +5,25 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import orjson
 from elasticsearch import ApiError, ConnectionTimeout, Elasticsearch
 from elasticsearch import ConnectionError as ESConnectionError
-from elasticsearch.serializer import OrjsonSerializer
+from elasticsearch.serializer import NdjsonSerializer, OrjsonSerializer
 
 from config.settings import Settings
+
+
+class OrjsonNdjsonSerializer(NdjsonSerializer):
+    """NDJSON (bulk and msearch bodies) through orjson: the client's own NDJSON serializer
+    uses the standard library's json even when orjson is given for JSON."""
+
+    def json_dumps(self, data: Any) -> bytes:
+        """One line of the body."""
+        return orjson.dumps(data, default=self.default)
+
+    def json_loads(self, data: bytes) -> Any:
+        """One line of an answer."""
+        return orjson.loads(data)
 
 
 def make_client(settings: Settings, *, timeout: float | None = None) -> Elasticsearch:
@@ -31,8 +45,11 @@ def make_client(settings: Settings, *, timeout: float | None = None) -> Elastics
         kwargs["ca_certs"] = str(settings.es_ca_certs)
     if not settings.es_verify_certs:
         kwargs["verify_certs"] = False
-    # orjson for the large msearch and bulk bodies (alert evaluation, near-duplicate lookups).
-    return Elasticsearch(settings.effective_es_url, serializer=OrjsonSerializer(), **kwargs)
+    # orjson for the large msearch and bulk bodies (alert evaluation, near-duplicate lookups,
+    # indexing): a tenth of ingest time went to the standard library's json.
+    return Elasticsearch(settings.effective_es_url, serializers={
+        OrjsonSerializer.mimetype: OrjsonSerializer(), NdjsonSerializer.mimetype: OrjsonNdjsonSerializer()},
+        **kwargs)
 
 
 def node_version(es: Elasticsearch) -> str:

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from elasticsearch import BadRequestError, Elasticsearch, NotFoundError, helpers
+from elasticsearch import ApiError, BadRequestError, Elasticsearch, NotFoundError, TransportError, helpers
 
 from search import textnorm
 
@@ -67,6 +68,33 @@ SETTINGS: dict[str, Any] = {
     "auto_expand_replicas": "0-1",
     "refresh_interval": "1s",
 }
+
+
+# While a backfill or a bulk load writes history: refreshed twice a minute rather than every
+# second, so fewer, larger segments are written and merged (the crawl's own refresh at its end
+# and the in-process memory of recent stories cover what is not refreshed yet).
+BULK_REFRESH_INTERVAL = "30s"
+
+
+@contextmanager
+def bulk_load(es: Elasticsearch, prefix: str) -> Iterator[None]:
+    """Relax the article index's refresh for a long write and restore it after, refreshing once.
+    An Elasticsearch that cannot be reached is left as it is: the write spools as ever."""
+    index = alias_name(prefix)
+    try:
+        setup(es, prefix)
+        es.indices.put_settings(index=index, settings={"refresh_interval": BULK_REFRESH_INTERVAL})
+    except (ApiError, TransportError) as exc:
+        log.warning("refresh not relaxed for the bulk load (%s)", exc)
+    try:
+        yield
+    finally:
+        try:
+            es.indices.put_settings(index=index, settings={"refresh_interval": SETTINGS["refresh_interval"]})
+            es.indices.refresh(index=index)
+        except (ApiError, TransportError) as exc:
+            log.warning("refresh interval not restored after the bulk load (%s): it stays at %s "
+                        "until a later backfill ends", exc, BULK_REFRESH_INTERVAL)
 
 
 def alias_name(prefix: str) -> str:

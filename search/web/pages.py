@@ -15,6 +15,7 @@ from search import words
 from search.alerts import unsubscribe
 from search.alerts.rules import AlertError, NoSuchAlert, Rule
 from search.query import QueryError
+from search.search import parse_day
 from search.web import format as fmt
 from search.web import service
 from search.web.api import web_of
@@ -27,7 +28,8 @@ _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent /
                           autoescape=True)
 _ENV.filters.update(number=fmt.number, moment=fmt.moment, published=fmt.published, day=fmt.day,
                     percent=fmt.percent, web_url=fmt.web_url, errors_text=fmt.errors_text,
-                    schedule_words=fmt.schedule_words, run_note=fmt.run_note)
+                    schedule_words=fmt.schedule_words, run_note=fmt.run_note,
+                    backfill_text=fmt.backfill_text)
 _ENV.globals["states"] = fmt.STATES
 
 
@@ -47,7 +49,10 @@ DONE = {  # messages after a change, by code (never text taken from the address 
     "resumed": "Đã bật lại cảnh báo.", "removed": "Đã xóa cảnh báo.",
     "started": "Đã bắt đầu thu thập; trang này tự tải lại cho đến khi xong.",
     "finished": "Lần thu thập đã xong: kết quả ở bảng dưới.",
+    "backfilled": "Lần nạp bài cũ đã dừng: kết quả ở thẻ của trang.",
     "running": "Trang này đang được thu thập; hãy chờ lần thu thập đó xong.",
+    "backfilling": "Đã bắt đầu nạp bài cũ; tiến độ hiện ở thẻ của trang, trang này tự tải lại cho "
+                   "đến khi xong. Bài cũ tìm được nhưng không gửi cảnh báo.",
     "signed_in": "Đã đăng nhập.", "signed_out": "Đã đăng xuất.",
 }
 
@@ -278,7 +283,8 @@ def sites_page(request: Request) -> HTMLResponse:
     rows = service.sites_overview(web_of(request))
     running = any(r["running"] for r in rows)
     # The page reloads itself while a crawl runs; once none does, "started" has become "finished".
-    done = "finished" if request.query_params.get("done") == "started" and not running else None
+    asked = request.query_params.get("done")
+    done = {"started": "finished", "backfilling": "backfilled"}.get(asked or "") if not running else None
     return render(request, "sites.html", sites=rows, refresh=running, done=done)
 
 
@@ -292,6 +298,24 @@ def crawl_now(request: Request, name: str, csrf: Annotated[str, Form()]) -> Resp
     except service.NoSuchSite as exc:
         return render(request, "error.html", 404, message=str(exc))
     return _see("/sites", done="started" if started else "running")
+
+
+@router.post("/sites/{name}/backfill")
+def backfill_now(request: Request, name: str, csrf: Annotated[str, Form()],
+                 since: Annotated[str, Form(max_length=40)]) -> Response:
+    """Start a backfill of the site's history to a day ("Nạp bài cũ")."""
+    web = web_of(request)
+    web.guard.require_form(request, csrf)
+    try:
+        day = parse_day(since)
+        if day is None:
+            raise QueryError("hãy chọn ngày bắt đầu nạp bài cũ")
+        started = service.start_crawl(web, name, day)
+    except QueryError as exc:
+        return render(request, "error.html", 400, message=str(exc))
+    except service.NoSuchSite as exc:
+        return render(request, "error.html", 404, message=str(exc))
+    return _see("/sites", done="backfilling" if started else "running")
 
 
 @router.get("/login", response_class=HTMLResponse)

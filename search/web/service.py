@@ -69,8 +69,9 @@ class Crawls(Protocol):
         """Every registry site's status, in registry order."""
         ...
 
-    def start(self, name: str) -> bool:
-        """Start a crawl of the site now; False when one runs; NoSuchSite when unknown."""
+    def start(self, name: str, since: date | None = None) -> bool:
+        """Start a crawl of the site now (with `since`, a backfill of its history to that
+        day); False when one runs; NoSuchSite when unknown."""
         ...
 
 
@@ -185,12 +186,17 @@ def _cell(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA) else text
 
 
+_CHUNK = 1 << 16  # characters of CSV sent at a time
+
+
 def export_rows(web: Web, form: SearchForm, fmt: str) -> Iterator[str]:
     """The search's every matching article (all copies, newest first) as CSV (metadata; with
     a byte-order mark so spreadsheets read Vietnamese right) or JSON lines (with the text)."""
     first, last = form.dates()
     query = form.q if form.q.strip() else None
-    found = export_matches(web.es, web.config.index_prefix, query, sites=form.sites, since=first, until=last)
+    columns = None if fmt == "jsonl" else [c for c in EXPORT_COLUMNS if c != "id"]
+    found = export_matches(web.es, web.config.index_prefix, query, sites=form.sites, since=first, until=last,
+                           fields=columns)
     # The archive is asked before anything is written (the caller sends the first chunk
     # only once it has it: an unavailable archive is an error status, not an empty file).
     head = next(found, None)
@@ -204,11 +210,16 @@ def export_rows(web: Web, form: SearchForm, fmt: str) -> Iterator[str]:
     writer = csv.writer(buffer)
     writer.writerow([CSV_HEADERS[column] for column in EXPORT_COLUMNS])
     yield "\ufeff" + buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
     for row in rows:
-        buffer.seek(0)
-        buffer.truncate()
         row["published"] = published_text(row.get("published"))
         writer.writerow([_cell(row.get(column)) for column in EXPORT_COLUMNS])
+        if buffer.tell() >= _CHUNK:  # a chunk per row cost more than writing the rows
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
         yield buffer.getvalue()
 
 
@@ -278,6 +289,7 @@ def sites_overview(web: Web) -> list[dict[str, Any]]:
     return [status.as_dict() for status in web.crawls.overview()]
 
 
-def start_crawl(web: Web, name: str) -> bool:
-    """Start a crawl of the site now; False when one runs already; NoSuchSite when unknown."""
-    return web.crawls.start(name)
+def start_crawl(web: Web, name: str, since: date | None = None) -> bool:
+    """Start a crawl of the site now (with `since`, a backfill to that day); False when one
+    runs already; NoSuchSite when unknown."""
+    return web.crawls.start(name, since)

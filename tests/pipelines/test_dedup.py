@@ -8,6 +8,7 @@ import itertools
 import pytest
 from elasticsearch import Elasticsearch
 
+from pipelines import dedup
 from pipelines import index as index_stage
 from pipelines.dedup import NAMED_JACCARD, NEAR_DUP_JACCARD, fingerprint, similarity
 from pipelines.index import write_batch
@@ -238,12 +239,19 @@ def test_a_copy_naming_its_origin_in_words_joins_it_at_a_lower_similarity(es: El
     assert es.get(index=alias_name(prefix), id=other.id)["_source"]["duplicate_of"] is None
 
 
+@pytest.mark.parametrize("per_batch", [True, False],
+                         ids=["one lookup per batch", "template bands: per article"])
 @pytest.mark.parametrize(("days_later", "window", "joins"), [(3, 14, True), (30, 14, False), (30, 0, True)],
                          ids=["three days later", "a month later", "a month later, no window"])
 def test_copies_are_looked_for_among_articles_published_near_them(
-        es: Elasticsearch, env: dict[str, str], days_later: int, window: int, joins: bool) -> None:
+        es: Elasticsearch, env: dict[str, str], monkeypatch: pytest.MonkeyPatch, days_later: int, window: int,
+        joins: bool, per_batch: bool) -> None:
     """The lookup that keeps ingest flat at a million articles: a copy republished within the
-    window joins its story through Elasticsearch alone; one outside it is a story of its own."""
+    window joins its story through Elasticsearch alone; one outside it is a story of its own.
+    Both ways of asking agree (the batch's one query, and a search per article when the
+    batch's bands match more articles than that query reads)."""
+    if not per_batch:
+        monkeypatch.setattr(dedup, "NEAR_HITS_PER_DOC", 0)
     prefix = env["NEWSMON_INDEX_PREFIX"]
     corpus = _corpus()
     write_batch(es, prefix, [corpus["original"]])

@@ -264,3 +264,22 @@ def test_start_a_crawl_from_the_sites_page_and_see_its_result(page: object,
     assert "đang thu thập" not in card.inner_text()
     assert "hằng ngày lúc" in card.inner_text()
     shot(tab, "sites")
+
+
+def test_backfill_a_site_from_the_sites_page_and_see_it_finished(page: object,
+                                                                sample_sites: dict[str, SampleSite]) -> None:
+    """Nạp bài cũ: a day chosen in the date box, the card says how many articles came in."""
+    tab = page
+    name = sorted(sample_sites)[-1]
+    sign_in(tab, "/sites")
+    card = tab.locator("section.card").filter(has_text=name).first  # type: ignore[attr-defined]
+    card.locator("input[name=since]").fill("2000-01-01")
+    card.locator("button", has_text="Nạp bài cũ").click()
+    tab.wait_for_selector("p.notice")  # type: ignore[attr-defined]
+    assert "không gửi cảnh báo" in tab.inner_text("p.notice")  # type: ignore[attr-defined]
+    tab.wait_for_selector("p.notice:has-text('đã dừng')", timeout=180_000)  # type: ignore[attr-defined]
+    card = tab.locator("section.card").filter(has_text=name).first  # type: ignore[attr-defined]
+    line = card.locator("p.backfill").inner_text()
+    assert line.startswith("Đã nạp bài cũ từ 01/01/2000 ("), line
+    assert int(line.split("(")[1].split()[0].replace(".", "")) > 0
+    shot(tab, "sites-backfilled")
