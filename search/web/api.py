@@ -11,6 +11,8 @@ from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from search.query import QueryError
+from search.search import parse_day
 from search.web import service
 from search.web.service import SearchForm, SiteStatus, Web
 
@@ -282,4 +284,18 @@ def api_crawl(web: WebDep, name: str) -> dict[str, Any]:
     """Start a crawl of the site now (not when one is running)."""
     started = service.start_crawl(web, name)
     message = "đã bắt đầu thu thập" if started else "trang này đang được thu thập"
+    return {"site": name, "started": started, "message": message}
+
+
+@router.post("/sites/{name}/backfill", response_model=CrawlOut, status_code=202,
+             dependencies=[Depends(writer)], summary="Nạp bài cũ",
+             description="Bắt đầu nạp bài cũ của trang này đến ngày `since` (dd/mm/yyyy hoặc yyyy-mm-dd); "
+                         "bài cũ tìm được nhưng không gửi cảnh báo; cần mã truy cập.")
+def api_backfill(web: WebDep, name: str, since: Annotated[str, Query(max_length=40)]) -> dict[str, Any]:
+    """Start a backfill of the site's history to a day (not when a crawl of it runs)."""
+    day = parse_day(since)
+    if day is None:
+        raise QueryError("hãy cho ngày bắt đầu nạp bài cũ (since)")
+    started = service.start_crawl(web, name, day)
+    message = "đã bắt đầu nạp bài cũ" if started else "trang này đang được thu thập"
     return {"site": name, "started": started, "message": message}

@@ -266,6 +266,12 @@ def test_sites_page_reports_runs_states_and_next_crawl(client: TestClient, archi
     assert "lỗi tải trang: 9" in page.text                                 # error kinds in words
     assert "hằng ngày lúc 06:00" in page.text                               # the schedule in words, not cron
     assert client.post("/api/sites/nowhere/crawl", headers=BEARER).status_code == 404
+    # A backfill needs the token, a site the registry knows and a day people write.
+    assert client.post("/api/sites/cd/backfill?since=01/01/2021").status_code == 401
+    assert client.post("/api/sites/nowhere/backfill?since=01/01/2021", headers=BEARER).status_code == 404
+    refused = client.post("/api/sites/cd/backfill?since=2021/13/45", headers=BEARER)
+    assert refused.status_code == 400
+    assert "dd/mm/yyyy" in refused.text
 
 
 def _inert(page: str) -> None:
