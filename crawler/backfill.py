@@ -64,6 +64,7 @@ class BackfillStore:
         path = _path(config)
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute(_SCHEMA)
         self.db.commit()
@@ -74,16 +75,12 @@ class BackfillStore:
 
     def get(self, site: str) -> Backfill | None:
         """The site's backfill, if it ever had one."""
-        self.db.row_factory = sqlite3.Row
         row = self.db.execute("SELECT * FROM backfill WHERE site = ?", (site,)).fetchone()
-        self.db.row_factory = None
         return Backfill(**dict(row)) if row is not None else None
 
     def all(self) -> dict[str, Backfill]:
         """Every site's backfill, by site."""
-        self.db.row_factory = sqlite3.Row
         rows = self.db.execute("SELECT * FROM backfill").fetchall()
-        self.db.row_factory = None
         return {row["site"]: Backfill(**dict(row)) for row in rows}
 
     def begin(self, site: str, since: date, now: datetime | None = None) -> Backfill:
@@ -120,8 +117,9 @@ class BackfillStore:
 
 
 def current(config: Settings) -> dict[str, Backfill]:
-    """Every site's backfill; one marked running whose process is gone is shown interrupted
-    (`running` says whether the site's lock is held)."""
+    """Every site's backfill as last recorded, by site (none when no backfill ever ran); a
+    row still marked running may belong to a process that is gone: `crawler.status` tells
+    by the site's lock."""
     if not _path(config).exists():
         return {}
     store = BackfillStore(config)

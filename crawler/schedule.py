@@ -106,12 +106,13 @@ def run_site_crawl(name: str, env: dict[str, str] | None = None, since: date | N
     command = [sys.executable, "-m", "crawler.cli", "crawl", "--site", name]
     if since is not None:
         command = [*command[:3], "backfill", "--site", name, "--since", since.strftime("%d/%m/%Y")]
-    log.info("%s of %s starts", "backfill" if since else "crawl", name)
+    kind = "backfill" if since else "crawl"
+    log.info("%s of %s starts", kind, name)
     result = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     if result.returncode:
-        log.warning("crawl of %s ended with status %s: %s", name, result.returncode, result.stderr[-2000:])
+        log.warning("%s of %s ended with status %s: %s", kind, name, result.returncode, result.stderr[-2000:])
     else:
-        log.info("crawl of %s done", name)
+        log.info("%s of %s done", kind, name)
     return result.returncode
 
 

@@ -164,8 +164,10 @@ NEAR_HITS_PER_DOC = 20
 def resolve(es: Elasticsearch, index: str, docs: list[Article], now: str,  # noqa: PLR0917
             recent: Recent | None = None, origins: dict[str, str] | None = None,
             window_days: int = NEAR_WINDOW_DAYS) -> Decision:
-    """Classify a batch with three round trips (an mget, one search, one msearch), and two
-    more msearches when sites are known by their words (`origins`: folded site title, name
+    """Classify a batch with a fixed number of round trips whatever its size (an mget of its
+    ids, a search each for its content hashes, the URLs it names and its LSH bands, an mget of
+    the chosen candidates and of their stories' first articles), and two more msearches when
+    sites are known by their words (`origins`: folded site title, name
     or host -> site name): copies naming their origin's site, and the origin meeting them.
     Near duplicates are looked for within `window_days` of each article's date."""
     recent = recent if recent is not None else Recent()

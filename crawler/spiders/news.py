@@ -121,7 +121,7 @@ class NewsSpider(scrapy.Spider):
         self.written_first: set[str] = set()
         self.queued_articles = self.done_articles = self.older = 0
         self.base = (0, 0)  # done and indexed by earlier runs of this backfill
-        self.started_clock = 0.0
+        self.started_clock = self.reported_clock = 0.0
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -414,9 +414,9 @@ class NewsSpider(scrapy.Spider):
     def _report(self, force: bool = False, **_: Any) -> None:
         """A backfill's progress, on disk for the sites page, at most every two seconds."""
         now = time.monotonic()
-        if self.backfills is None or (not force and now - getattr(self, "_reported", 0.0) < 2):
+        if self.backfills is None or (not force and now - self.reported_clock < 2):
             return
-        self._reported = now
+        self.reported_clock = now
         done, indexed = self.base
         elapsed = now - self.started_clock
         stats = self.crawler.stats

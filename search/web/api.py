@@ -11,8 +11,6 @@ from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from search.query import QueryError
-from search.search import parse_day
 from search.web import service
 from search.web.service import SearchForm, SiteStatus, Web
 
@@ -293,9 +291,6 @@ def api_crawl(web: WebDep, name: str) -> dict[str, Any]:
                          "bài cũ tìm được nhưng không gửi cảnh báo; cần mã truy cập.")
 def api_backfill(web: WebDep, name: str, since: Annotated[str, Query(max_length=40)]) -> dict[str, Any]:
     """Start a backfill of the site's history to a day (not when a crawl of it runs)."""
-    day = parse_day(since)
-    if day is None:
-        raise QueryError("hãy cho ngày bắt đầu nạp bài cũ (since)")
-    started = service.start_crawl(web, name, day)
+    started = service.start_backfill(web, name, since)
     message = "đã bắt đầu nạp bài cũ" if started else "trang này đang được thu thập"
     return {"site": name, "started": started, "message": message}

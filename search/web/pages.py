@@ -15,7 +15,6 @@ from search import words
 from search.alerts import unsubscribe
 from search.alerts.rules import AlertError, NoSuchAlert, Rule
 from search.query import QueryError
-from search.search import parse_day
 from search.web import format as fmt
 from search.web import service
 from search.web.api import web_of
@@ -307,10 +306,7 @@ def backfill_now(request: Request, name: str, csrf: Annotated[str, Form()],
     web = web_of(request)
     web.guard.require_form(request, csrf)
     try:
-        day = parse_day(since)
-        if day is None:
-            raise QueryError("hãy chọn ngày bắt đầu nạp bài cũ")
-        started = service.start_crawl(web, name, day)
+        started = service.start_backfill(web, name, since)
     except QueryError as exc:
         return render(request, "error.html", 400, message=str(exc))
     except service.NoSuchSite as exc:

@@ -289,7 +289,15 @@ def sites_overview(web: Web) -> list[dict[str, Any]]:
     return [status.as_dict() for status in web.crawls.overview()]
 
 
-def start_crawl(web: Web, name: str, since: date | None = None) -> bool:
-    """Start a crawl of the site now (with `since`, a backfill to that day); False when one
-    runs already; NoSuchSite when unknown."""
-    return web.crawls.start(name, since)
+def start_crawl(web: Web, name: str) -> bool:
+    """Start a crawl of the site now; False when one runs already; NoSuchSite when unknown."""
+    return web.crawls.start(name)
+
+
+def start_backfill(web: Web, name: str, since: str) -> bool:
+    """Start a backfill of the site's history to the day `since` (as people write it);
+    False when a crawl of it runs; QueryError for no day or a bad one; NoSuchSite."""
+    day = parse_day(since)
+    if day is None:
+        raise QueryError("hãy chọn ngày bắt đầu nạp bài cũ")
+    return web.crawls.start(name, day)
