@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
 import orjson
 from elasticsearch import ApiError, ConnectionTimeout, Elasticsearch
 from elasticsearch import ConnectionError as ESConnectionError
+from elasticsearch.exceptions import HTTP_EXCEPTIONS
 from elasticsearch.serializer import NdjsonSerializer, OrjsonSerializer
 
 from config.settings import Settings
@@ -85,3 +87,21 @@ def unavailable(exc: BaseException) -> bool:
     error = exc.body.get("error", {}) if isinstance(exc.body, dict) else {}
     kind = error.get("type", "") if isinstance(error, dict) else ""
     return kind in _UNAVAILABLE_TYPES
+
+
+def msearch(es: Elasticsearch, index: str, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Several searches in one round trip (Elasticsearch runs them side by side); an answer
+    that failed raises the error a single search would have (NotFoundError for a missing
+    index, what `unavailable` recognises for an archive that cannot answer)."""
+    searches: list[dict[str, Any]] = []
+    for body in bodies:
+        searches += [{}, body]
+    answer = es.msearch(index=index, searches=searches)
+    responses: list[dict[str, Any]] = list(answer["responses"])
+    for response in responses:
+        if "error" in response:
+            status = int(response.get("status", _SERVER_ERROR))
+            error = HTTP_EXCEPTIONS.get(status, ApiError)
+            raise error(str(response["error"].get("reason", response["error"])),
+                        meta=dataclasses.replace(answer.meta, status=status), body=response)
+    return responses

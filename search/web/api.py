@@ -55,8 +55,8 @@ class Hit(BaseModel):
 
 
 class SearchOut(BaseModel):
-    """A page of results; `total` counts stories; with `facets=true`, stories per site and per
-    day (Asia/Ho_Chi_Minh)."""
+    """A page of results; `total` counts stories; with `facets=true`, articles per site and
+    stories per day (Asia/Ho_Chi_Minh; docs/usage.md says what each counts)."""
 
     total: int
     page: int
@@ -153,7 +153,7 @@ class CrawlOut(BaseModel):
 
 @router.get("/search", response_model=SearchOut, summary="Tìm kiếm",
             description="Các tin khớp truy vấn, mỗi tin một lần kèm các bản đăng lại "
-                        "(và số tin theo trang, theo ngày khi facets=true).")
+                        "(và số bài theo trang, số tin theo ngày khi facets=true).")
 def api_search(  # noqa: PLR0917 - one parameter per filter
     web: WebDep,
     q: Annotated[str, Query(max_length=4000, description="truy vấn, gõ như ở ô tìm kiếm")] = "",
@@ -163,7 +163,7 @@ def api_search(  # noqa: PLR0917 - one parameter per filter
     sort: Literal["relevance", "date"] = "relevance",
     page: Annotated[int, Query(ge=1, le=1000, description="trang kết quả")] = 1,
     limit: Annotated[int, Query(ge=1, le=100, description="số tin mỗi trang")] = 10,
-    facets: Annotated[bool, Query(description="kèm số tin theo trang và theo ngày (chậm hơn)")] = False,
+    facets: Annotated[bool, Query(description="kèm số bài theo trang và số tin theo ngày")] = False,
 ) -> dict[str, Any]:
     """Stories matching the query, one per story with its other copies (and facets)."""
     form = SearchForm(q=q, sites=site, since=since, until=until, sort=sort, page=page)

@@ -116,7 +116,7 @@ class SearchForm:
 
 
 def run_search(web: Web, form: SearchForm, limit: int = PAGE_SIZE, *, facets: bool = True) -> dict[str, Any]:
-    """The stories matching the form, with (`facets`) stories per site and per day; QueryError
+    """The stories matching the form, with (`facets`) articles per site and stories per day; QueryError
     when the query or a filter cannot be read or Elasticsearch refuses it."""
     first, last = form.dates()
     if unknown := _unknown_site(web, form.sites):
@@ -160,7 +160,7 @@ def chart(days: dict[str, int], since: date | None, until: date | None) -> list[
 
 
 def top_sites(sites: dict[str, int], limit: int = 10) -> list[dict[str, Any]]:
-    """The sites with the most stories, most first."""
+    """The sites with the most matching articles, most first."""
     ranked = sorted(sites.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
     return [{"site": name, "count": count} for name, count in ranked]
 

@@ -9,9 +9,11 @@ from elasticsearch import Elasticsearch
 from pipelines.dedup import content_hash
 from pipelines.index import write_batch
 from pipelines.normalize import normalize_article
+from search import search as search_module
 from search.article import Article
+from search.query import compile_query
 from search.schema import alias_name
-from search.search import search, story
+from search.search import ORIGINAL_FIRST, search, story
 
 BODY = ("Sáng 14/3, hơn 400 công nhân của một doanh nghiệp may trong khu công nghiệp đã ngừng việc tập thể "
         "vì bị chậm trả lương hai tháng. Công đoàn cơ sở cùng Liên đoàn Lao động huyện đã đến đối thoại với "
@@ -66,3 +68,64 @@ def test_phrase_and_word_matches_are_marked_in_the_snippet(republished: str, es:
                                                            query: str, marked: str) -> None:
     (hit,) = search(es, republished, query)["hits"]
     assert marked in hit["snippet"]
+
+
+SENTENCES = ["Công nhân khu công nghiệp được tăng lương từ tháng Bảy.",
+             "Liên đoàn Lao động tỉnh tổ chức đối thoại với doanh nghiệp về bữa ăn ca.",
+             "Nhiều đoàn viên nhận quà Tết sớm nhờ quỹ công đoàn cơ sở.",
+             "Doanh nghiệp chậm trả lương bị yêu cầu thanh toán trước ngày 20.",
+             "Công đoàn ngành dệt may ký thỏa ước lao động tập thể với mức lương cao hơn.",
+             "Nhà ở cho công nhân thuê được xây thêm ở khu công nghiệp phía Nam."]
+
+
+@pytest.fixture
+def crowded(es: Elasticsearch, env: dict[str, str]) -> str:
+    """One story carried by twelve sites, whose copies outscore everything else (their titles
+    hold the words too), and five other stories, one article each."""
+    prefix = env["NEWSMON_INDEX_PREFIX"]
+    crowd = [_article(f"https://s{n}.example.vn/tang-luong-{n}.html", f"s{n}", f"Tăng lương công nhân {n}",
+                      f"2025-03-{1 + n:02d}T08:00:00+07:00") for n in range(12)]
+    others = []
+    for n in range(5):
+        article = _article(f"https://cd.example.vn/tin-{n}.html", "cd", f"Tin số {n}",
+                           f"2025-03-{20 - n:02d}T08:00:00+07:00")
+        # A text of its own: a sentence no other story holds, longer for each story.
+        article.text = f"Bản tin số {n} về lương. " + " ".join([SENTENCES[n]] * (n + 1))
+        others.append(normalize_article(article, "cd.example.vn"))
+        others[-1].content_hash = content_hash(others[-1].text)
+    write_batch(es, prefix, crowd)
+    write_batch(es, prefix, others)
+    es.indices.refresh(index=alias_name(prefix))
+    return prefix
+
+
+def _collapsed(es: Elasticsearch, prefix: str, query: str, size: int) -> list[tuple[str, list[str]]]:
+    """What Elasticsearch's own collapse answers (one hit per story, best score, then newest):
+    the order a page of results must keep."""
+    found = es.search(index=alias_name(prefix), query=compile_query(query), size=size, track_scores=True,
+                      sort=["_score", {"published": {"order": "desc", "missing": "_last"}}],
+                      collapse={"field": "cluster", "inner_hits": {"name": "copies", "size": 20,
+                                                                     "sort": ORIGINAL_FIRST}})
+    out = []
+    for hit in found["hits"]["hits"]:
+        copies = hit["inner_hits"]["copies"]["hits"]["hits"]
+        out.append((copies[0]["_id"], [c["_source"]["url"] for c in copies[1:]]))
+    return out
+
+
+@pytest.mark.es
+@pytest.mark.parametrize("query", ["lương", "lương OR công đoàn", "công nhân OR doanh nghiệp OR đoàn viên",
+                                   "bản tin"])
+def test_pages_of_stories_follow_the_best_copy_of_each_story(
+        crowded: str, es: Elasticsearch, monkeypatch: pytest.MonkeyPatch, query: str) -> None:
+    # A window of two hits (eight for a page of two): the twelve copies of one story fill it, so
+    # the other stories are found only by asking for more.
+    monkeypatch.setattr(search_module, "RELEVANCE_WINDOW", 2)
+    expected = _collapsed(es, crowded, query, size=20)
+    assert len(expected) >= 3
+    pages = []
+    for page in range(1, 5):
+        result = search(es, crowded, query, limit=2, page=page)
+        assert result["total"] == len(expected)
+        pages += [(h["id"], [d["url"] for d in h["duplicates"]]) for h in result["hits"]]
+    assert pages == expected[:8]
