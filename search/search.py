@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Generator
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
@@ -80,24 +81,34 @@ def snippet(text: str, forms: list[tuple[str, bool]], width: int = SNIPPET_CHARS
     return ("…" if start > 0 else "") + piece + ("…" if end < len(text) else "")
 
 
-# The search page's counts. A count of distinct stories in every bucket (a cardinality per
-# site and per day) took 1.2-2.8 s at a million articles and broke the 1 GiB heap's circuit
-# breaker (bench/archive.py); these count plain documents in filter context instead:
-# - per site, the site's matching articles (a story counts once for each site that carries it,
-#   which is what "the sites that published most" means);
-# - per day, the matching articles no other article is a copy of (`duplicate_of` absent): each
-#   story once, on the day of the article newsmon saw first, and a story is left out when only
-#   its republications match (0.9 % fewer than the distinct stories at a million articles).
-_FACETS: dict[str, Any] = {
-    "site": {"terms": {"field": "site", "size": 100}},
-    "first_seen": {"filter": {"bool": {"must_not": [{"exists": {"field": "duplicate_of"}}]}}, "aggs": {
-        "day": {"date_histogram": {"field": "published", "calendar_interval": "day", "time_zone": "+07:00",
-                                   "format": "yyyy-MM-dd", "min_doc_count": 1}}}},
-}
+# The article no other article is a copy of (`duplicate_of` absent): one per story, the one
+# newsmon saw first.
+_FIRST_SEEN: dict[str, Any] = {"bool": {"must_not": [{"exists": {"field": "duplicate_of"}}]}}
+# Up to this many matching articles, the stories are counted exactly (a distinct count, exact
+# below its precision threshold, cheap on so few); above it, as the matching first-seen
+# articles, which leaves out stories whose only matches are republications (0.9 % fewer at a
+# million articles, within the distinct count's own error there, at 2 ms rather than 40-70 ms).
+EXACT_STORIES = 3000
+# The search page's counts, plain document counts in filter context (a distinct count of
+# stories in every bucket took 1.2-2.8 s at a million articles and tripped the 1 GiB heap's
+# circuit breaker): per site, the site's matching articles (a story counts once for each site
+# that carries it: "the sites that published most"); per day, the matching first-seen
+# articles (each story once, on that article's day).
+_DAYS: dict[str, Any] = {"date_histogram": {
+    "field": "published", "calendar_interval": "day", "time_zone": "+07:00", "format": "yyyy-MM-dd",
+    "min_doc_count": 1}}
+_SITES: dict[str, Any] = {"terms": {"field": "site", "size": 100}}
+
+
+def _count_request(counted: dict[str, Any], facets: bool) -> dict[str, Any]:
+    """Articles matching, first-seen articles among them, and (`facets`) the page's counts."""
+    first_seen: dict[str, Any] = {"filter": _FIRST_SEEN, **({"aggs": {"day": _DAYS}} if facets else {})}
+    return {"query": counted, "size": 0, "track_total_hits": True,
+            "aggs": {"first_seen": first_seen, **({"site": _SITES} if facets else {})}}
 
 
 def _facet_counts(aggregations: dict[str, Any]) -> dict[str, dict[str, int]]:
-    """{"site": {site: articles}, "day": {yyyy-mm-dd: stories}} from the answer to _FACETS."""
+    """{"site": {site: articles}, "day": {yyyy-mm-dd: stories}} from the count request."""
     return {"site": {b["key"]: int(b["doc_count"]) for b in aggregations["site"]["buckets"]},
             "day": {b["key_as_string"]: int(b["doc_count"])
                     for b in aggregations["first_seen"]["day"]["buckets"]}}
@@ -128,12 +139,11 @@ _NEWEST: list[Any] = [{"published": {"order": "desc", "missing": "_last"}}, "_sc
 def search(es: Elasticsearch, prefix: str, query: str | None, *, sites: list[str] | None = None,
            since: date | None = None, until: date | None = None, sort: str = "relevance",
            limit: int = 10, page: int = 1, facets: bool = False) -> dict[str, Any]:
-    """Run a query; returns {"total", "hits"} per SPEC.md (total counts stories, not copies)
-    and, with `facets`, "facets": articles per site and stories per day (Asia/Ho_Chi_Minh;
-    what each counts: _FACETS). No
-    query (None) lists every story in the filters. Each hit is the story's original
-    (ORIGINAL_FIRST), whichever copy matched best; the other copies are its `duplicates`, in the
-    same order."""
+    """Run a query; returns {"total", "hits"} per SPEC.md (total counts stories, not copies:
+    EXACT_STORIES says how) and, with `facets`, "facets": articles per site and stories per day
+    (Asia/Ho_Chi_Minh; _SITES and _DAYS say what each counts). No query (None) lists every
+    story in the filters. Each hit is the story's original (ORIGINAL_FIRST), whichever copy
+    matched best; the other copies are its `duplicates`, in the same order."""
     if page * limit > MAX_RESULTS:
         raise QueryError(f"chỉ xem được {MAX_RESULTS:,} kết quả đầu tiên: hãy thu hẹp truy vấn "
                          "hoặc lọc theo trang, theo ngày".replace(",", "."))
@@ -142,44 +152,58 @@ def search(es: Elasticsearch, prefix: str, query: str | None, *, sites: list[str
     body_query = {"bool": {"must": [matched or {"match_all": {}}], "filter": filters}}
     # What is counted needs no score: in filter context Elasticsearch caches it.
     counted = {"bool": {"filter": [q for q in (matched, *filters) if q is not None]}}
-    aggs = {"stories": {"cardinality": {"field": "cluster"}}, **(_FACETS if facets else {})}
     index = alias_name(prefix)
     try:
         if matched is None or sort == "date":
-            found, aggregations = _by_date(es, index, body_query, counted, aggs, limit=limit, page=page)
+            found = _by_date(es, index, body_query, _count_request(counted, facets), limit=limit, page=page)
         else:
-            found, aggregations = _by_relevance(es, index, body_query, counted, aggs,
-                                                      limit=limit, page=page)
+            found = _by_relevance(es, index, body_query, _count_request(counted, facets),
+                                  limit=limit, page=page)
+        total = found.stories if found.stories is not None else _stories(es, index, counted, found.counts)
     except NotFoundError:
         return {"total": 0, "hits": [], **({"facets": {"site": {}, "day": {}}} if facets else {})}
     forms = matching_forms(query) if query is not None else []
     # The original's text, for the snippet, where it is not the copy that matched best (one
     # request for the page; most stories have a single copy).
-    originals = [_copies(h)[0]["_id"] for h in found]
-    others = [first for first, h in zip(originals, found, strict=True) if first != h["_id"]]
+    originals = [_copies(h)[0]["_id"] for h in found.hits]
+    others = [first for first, h in zip(originals, found.hits, strict=True) if first != h["_id"]]
     texts = {d["_id"]: d["_source"].get("text", "") for d in es.mget(
         index=index, ids=others, source=["text"])["docs"] if d.get("found")} if others else {}
-    hits = [_story_hit(hit, forms, texts) for hit in found]
-    out: dict[str, Any] = {"total": int(aggregations["stories"]["value"]), "hits": hits}
+    hits = [_story_hit(hit, forms, texts) for hit in found.hits]
+    out: dict[str, Any] = {"total": total, "hits": hits}
     if facets:
-        out["facets"] = _facet_counts(aggregations)
+        out["facets"] = _facet_counts(found.counts["aggregations"])
     return out
 
 
-# A page's hits (each with its copies as `inner_hits`) and the aggregations counted beside them.
-_Found = tuple[list[dict[str, Any]], dict[str, Any]]
+@dataclass
+class _Found:
+    """A page's hits (each with its copies as `inner_hits`), the count request's answer, and
+    the number of stories when the page's own request already saw every match."""
+
+    hits: list[dict[str, Any]]
+    counts: dict[str, Any]
+    stories: int | None = None
 
 
-def _by_date(es: Elasticsearch, index: str, body_query: dict[str, Any], counted: dict[str, Any],
-             aggs: dict[str, Any], *, limit: int, page: int) -> _Found:
+def _stories(es: Elasticsearch, index: str, counted: dict[str, Any], counts: dict[str, Any]) -> int:
+    """The stories among the matching articles (EXACT_STORIES)."""
+    if int(counts["hits"]["total"]["value"]) > EXACT_STORIES:
+        return int(counts["aggregations"]["first_seen"]["doc_count"])
+    distinct = es.search(index=index, query=counted, size=0, aggs={
+        "stories": {"cardinality": {"field": "cluster", "precision_threshold": EXACT_STORIES}}})
+    return int(distinct["aggregations"]["stories"]["value"])
+
+
+def _by_date(es: Elasticsearch, index: str, body_query: dict[str, Any], count: dict[str, Any], *,
+             limit: int, page: int) -> _Found:
     """Newest stories first (or every story when there is no query), collapsed by Elasticsearch:
     sorted by date it skips what cannot reach the page, so this stays cheap at any size."""
     result, counts = msearch(es, index, [
         {"query": body_query, "size": limit, "from": (page - 1) * limit, "sort": _NEWEST,
          "_source": {"includes": _DISPLAY}, "track_scores": True, "track_total_hits": False,
-         "collapse": {"field": "cluster", "inner_hits": _COPIES}},
-        {"query": counted, "size": 0, "aggs": aggs}])
-    return list(result["hits"]["hits"]), counts["aggregations"]
+         "collapse": {"field": "cluster", "inner_hits": _COPIES}}, count])
+    return _Found(list(result["hits"]["hits"]), counts)
 
 
 # Hits asked for at first to fill a page of stories by relevance: copies of one story rarely
@@ -187,35 +211,36 @@ def _by_date(es: Elasticsearch, index: str, body_query: dict[str, Any], counted:
 RELEVANCE_WINDOW = 100
 
 
-def _by_relevance(es: Elasticsearch, index: str, body_query: dict[str, Any], counted: dict[str, Any],
-                  aggs: dict[str, Any], *, limit: int, page: int) -> _Found:
+def _by_relevance(es: Elasticsearch, index: str, body_query: dict[str, Any], count: dict[str, Any], *,
+                  limit: int, page: int) -> _Found:
     """The best-scoring copy of each story, best first: the top hits by score alone (which
     lets Elasticsearch skip documents that cannot reach them), grouped by story here, then
     the page's stories' copies in one request. Collapsing in Elasticsearch scores every match
-    instead: 0.6 s for a word found in most of a million articles (bench/archive.py)."""
+    instead: 0.3-0.6 s for a word found in most of a million articles (bench/archive.py)."""
     wanted = page * limit
     size = min(MAX_RESULTS, max(RELEVANCE_WINDOW, 4 * wanted))
-    ranked, counts = msearch(es, index, [_top_hits(body_query, size),
-                                         {"query": counted, "size": 0, "aggs": aggs}])
+    ranked, counts = msearch(es, index, [_top_hits(body_query, size), count])
     best = _best_per_story(ranked["hits"]["hits"])
     while len(best) < wanted and len(ranked["hits"]["hits"]) == size < MAX_RESULTS:
         size = min(MAX_RESULTS, size * 4)
         ranked = dict(es.search(index=index, **_top_hits(body_query, size)))
         best = _best_per_story(ranked["hits"]["hits"])
+    # Fewer hits than asked for: these are every match, and `best` every story.
+    every = len(best) if len(ranked["hits"]["hits"]) < size else None
     chosen = best[(page - 1) * limit:wanted]
     if not chosen:
-        return [], counts["aggregations"]
+        return _Found([], counts, every)
     clusters = [cluster for cluster, _, _ in chosen]
     # Every copy of these stories that matches the query, its original first.
     grouped = es.search(index=index, size=len(clusters), source=False, track_total_hits=False,
-                        query={"bool": {"filter": [counted, {"terms": {"cluster": clusters}}]}},
+                        query={"bool": {"filter": [count["query"], {"terms": {"cluster": clusters}}]}},
                         collapse={"field": "cluster", "inner_hits": _COPIES})
     copies = {h["fields"]["cluster"][0]: h["inner_hits"] for h in grouped["hits"]["hits"]}
     shown = {d["_id"]: d["_source"] for d in es.mget(
         index=index, ids=[hit_id for _, hit_id, _ in chosen], source=_DISPLAY)["docs"] if d.get("found")}
     found = [{"_id": hit_id, "_score": score, "_source": shown[hit_id], "inner_hits": copies[cluster]}
              for cluster, hit_id, score in chosen if cluster in copies and hit_id in shown]
-    return found, counts["aggregations"]
+    return _Found(found, counts, every)
 
 
 def _top_hits(body_query: dict[str, Any], size: int) -> dict[str, Any]:

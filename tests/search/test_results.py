@@ -129,3 +129,20 @@ def test_pages_of_stories_follow_the_best_copy_of_each_story(
         assert result["total"] == len(expected)
         pages += [(h["id"], [d["url"] for d in h["duplicates"]]) for h in result["hits"]]
     assert pages == expected[:8]
+
+
+@pytest.mark.es
+@pytest.mark.parametrize("exact_up_to", [3000, 5])
+@pytest.mark.parametrize("sort", ["relevance", "date"])
+def test_totals_and_facets_count_each_story_once(
+    crowded: str, es: Elasticsearch, monkeypatch: pytest.MonkeyPatch, exact_up_to: int, sort: str) -> None:
+    # Above EXACT_STORIES matching articles the total is the first-seen articles' count; below, a
+    # distinct count (or the stories a window holding every match saw): six stories either way.
+    monkeypatch.setattr(search_module, "EXACT_STORIES", exact_up_to)
+    monkeypatch.setattr(search_module, "RELEVANCE_WINDOW", 2)
+    result = search(es, crowded, "lương", sort=sort, limit=2, facets=True)
+    assert result["total"] == 6
+    # Articles per site (each of the twelve sites carries the story once, cd its five); stories
+    # per day, the crowded story once on its first day.
+    assert result["facets"]["site"] == {"cd": 5, **{f"s{n}": 1 for n in range(12)}}
+    assert result["facets"]["day"] == {"2025-03-01": 1, **{f"2025-03-{20 - n}": 1 for n in range(5)}}
