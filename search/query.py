@@ -270,9 +270,8 @@ def compile_query(query: str) -> dict[str, Any]:
     typed = [t for t in positive_terms(tree) if not t.alternative]
     whole = " ".join(textnorm.fold(t.text) for t in typed)
     # Several words: close together in the title (two words apart at most). One word: its
-    # syllables side by side, which the index's two-syllable shingles answer without reading
-    # positions (a sloppy phrase over every matching title was 70 % of a one-word query's time
-    # at a million articles).
+    # syllables side by side, as a word is (a sloppy phrase over every matching title was
+    # 60 % of a one-word query's time at a million articles).
     slop = 2 if len(typed) > 1 else 0
     should: list[dict[str, Any]] = [
         {"match_phrase": {"title_fold": {"query": whole, "slop": slop, "boost": 3}}}]
