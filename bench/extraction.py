@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -158,9 +159,14 @@ def gate() -> int:
         gold[key] = {"articleBody": expected["text"]}
         mine[key] = {"articleBody": article.text if article else ""}
         right += bool(article) and article.published == expected["published"]
+    if not gold:
+        print(f"no fixture pages under {FIXTURES}: the gate's own corpus is missing")
+        return 1
     found["fixtures dates"] = right / len(gold)
-    if evaluate is not None:
-        found["fixtures f1"] = evaluate(gold, mine, n_bootstrap=0)[0]["f1"]
+    # The fixtures are this repository's own corpus: scored by the shared scorer when it is
+    # there, else by a token F1 of our own, so the gate never passes without checking them.
+    found["fixtures f1"] = (evaluate(gold, mine, n_bootstrap=0)[0]["f1"] if evaluate is not None
+                            else token_f1(gold, mine))
     for name, world in WORLDS.items():
         if evaluate is not None and (world / "gold.jsonl").exists():
             found.update(_vn_dev_scores(evaluate, name, world))
@@ -170,6 +176,21 @@ def gate() -> int:
         failed += not ok
         print(f"{name}: {value:.3f} (floor {FLOORS[name]:.3f}) {'ok' if ok else 'BELOW THE FLOOR'}")
     return 1 if failed else 0
+
+
+def token_f1(gold: dict[str, dict[str, str]], predicted: dict[str, dict[str, str]]) -> float:
+    """Mean over pages of the F1 of the body's whitespace tokens (a multiset overlap)."""
+    scores = []
+    for key, expected in gold.items():
+        want = Counter(expected["articleBody"].split())
+        got = Counter(predicted.get(key, {}).get("articleBody", "").split())
+        common = sum((want & got).values())
+        if not want or not got or not common:
+            scores.append(float(not want and not got))
+            continue
+        precision, recall = common / sum(got.values()), common / sum(want.values())
+        scores.append(2 * precision * recall / (precision + recall))
+    return sum(scores) / len(scores)
 
 
 # The public offline worlds whose stored pages the report scores and the gate holds.
