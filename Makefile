@@ -3,14 +3,25 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test check venv es-up es-down lint gate browser docs
+.PHONY: demo test check venv es-up es-down lint gate browser docs lock
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Exactly the versions of requirements.lock, each checked against its hash; then newsmon
+# itself, editable, without resolving anything again.
+$(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
+
+# Rewrite requirements.lock from pyproject.toml's ranges with uv (it keeps the versions the
+# lock already holds where the ranges allow: add --upgrade-package NAME to move one).
+lock:
+	$(PYTHON) -m venv .lock-tools && .lock-tools/bin/pip install --quiet uv
+	.lock-tools/bin/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
+	  --python-platform x86_64-unknown-linux-gnu -o requirements.lock
+	rm -rf .lock-tools
 
 # Start the local managed node unless NEWSMON_ES_URL points at a cluster.
 es-up: venv
