@@ -57,7 +57,7 @@ def make_client(settings: Settings, *, timeout: float | None = None) -> Elastics
 def node_version(es: Elasticsearch) -> str:
     """The server version, read from `_nodes` because the stripped build has no `GET /`."""
     info = es.nodes.info(node_id="_local", metric="_none", filter_path="nodes.*.version")
-    return next(iter(info["nodes"].values()))["version"]
+    return str(next(iter(info["nodes"].values()))["version"])
 
 
 def installed_modules(es: Elasticsearch) -> list[str]:

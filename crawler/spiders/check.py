@@ -17,6 +17,7 @@ from twisted.python.failure import Failure
 
 from crawler.discovery import feed_entries, sitemap_body, sitemap_entries
 from crawler.registry import Site
+from crawler.spiders import reason
 from crawler.spiders.news import looks_like_article
 from search.article import same_site, site_host
 
@@ -102,4 +103,4 @@ class CheckSpider(scrapy.Spider):
         request = getattr(failure, "request", None)
         probe = request.meta.get("probe") if request is not None else None
         if probe is not None:
-            probe.error = failure.getErrorMessage() or failure.type.__name__
+            probe.error = reason(failure)

@@ -17,6 +17,7 @@ from scrapy.utils.sitemap import sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
 from crawler.discovery import feed_entries, sitemap_body, sitemap_entries
+from crawler.spiders import reason
 from crawler.spiders.news import looks_like_article
 from search.article import same_site, site_host
 
@@ -164,4 +165,4 @@ class DiscoverSpider(scrapy.Spider):
         """A probe of a common path failing is expected; the home page failing is not."""
         request = getattr(failure, "request", None)
         if request is not None and not request.meta.get("quiet"):
-            self.found.errors.append(f"{request.url}: {failure.getErrorMessage() or failure.type.__name__}")
+            self.found.errors.append(f"{request.url}: {reason(failure)}")

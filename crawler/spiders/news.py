@@ -33,7 +33,7 @@ from crawler.backfill import BackfillStore
 from crawler.discovery import feed_entries, page_of, pagination_links, sitemap_body, sitemap_entries
 from crawler.registry import Site, load_registry, select_sites
 from crawler.seen import FETCH, SKIP, SeenStore, Validators
-from crawler.spiders import paged
+from crawler.spiders import paged, reason
 from pipelines.extract import ExtractionFailed
 from pipelines.index import batch_written
 from search.article import Article, PageItem, canonical_url, same_site, site_host
@@ -168,10 +168,10 @@ class NewsSpider(scrapy.Spider):
         request = getattr(failure, "request", None)
         if request is not None and "url_key" in request.meta:
             self.done_articles += 1
-        if failure.check(HttpError, IgnoreRequest):
+        if isinstance(failure.value, HttpError | IgnoreRequest):
             return failure
         self.logger.warning("cannot fetch %s: %s", request.url if request is not None else "?",
-                            failure.getErrorMessage() or failure.type.__name__)
+                            reason(failure))
         return None
 
     def _article(self, url: str, source_date: str | None = None) -> scrapy.Request | None:

@@ -15,7 +15,7 @@ import scrapy
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawler.spiders import paged
+from crawler.spiders import paged, reason
 
 
 @dataclass(frozen=True)
@@ -62,4 +62,4 @@ class PageSpider(scrapy.Spider):
         request = getattr(failure, "request", None)
         asked = request.meta.get("asked") if request is not None else None
         if asked:
-            self.results[asked] = Fetched(asked, error=failure.getErrorMessage() or failure.type.__name__)
+            self.results[asked] = Fetched(asked, error=reason(failure))

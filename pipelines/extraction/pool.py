@@ -109,7 +109,7 @@ class PageBatches:
                       hint_date: str | None, parts: tuple[bytes, ...] = ()) -> Article | None:
         """The page's article (None when it is no article); ExtractionError if it raised."""
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
+        future: asyncio.Future[Article | None] = loop.create_future()
         self.pending.append(((body, url, content_type, hint_date, parts), future))
         if len(self.pending) >= self.size:
             self.dispatch()
