@@ -41,8 +41,9 @@ def _search_bench():
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--docs", type=int, default=100_000, help="background articles")
     parser.add_argument("--rules", type=int, default=1000)
     parser.add_argument("--new", type=int, default=1000, help="articles indexed after the rules")
@@ -57,17 +58,18 @@ def main() -> None:
             batches = list(corpus.corpus(args.docs + args.new, seed=23))
             articles = [a for batch in batches for a in batch]
             for start in range(0, args.docs, 500):
-                write_batch(es, PREFIX, articles[start:min(start + 500, args.docs)])
+                write_batch(es, PREFIX, articles[start : min(start + 500, args.docs)])
             store = AlertStore(Path(tmp))
             for number in range(args.rules):
-                emails = [f"user{number}@cd.example.vn"] + ([f"chief{number % 7}@cd.example.vn"]
-                                                             if number % 3 == 0 else [])
+                emails = [f"user{number}@cd.example.vn"] + (
+                    [f"chief{number % 7}@cd.example.vn"] if number % 3 == 0 else []
+                )
                 sites = rng.sample(corpus.SITES, k=2) if number % 5 == 0 else []
                 store.add(f"alert {number}", rng.choice(queries), emails, sites, mode="instant")
             time.sleep(1)
-            new = articles[args.docs:]
+            new = articles[args.docs :]
             for start in range(0, len(new), 500):
-                write_batch(es, PREFIX, new[start:start + 500])
+                write_batch(es, PREFIX, new[start : start + 500])
             es.indices.refresh(index=f"{PREFIX}-articles")
 
             now = datetime.now(UTC)
@@ -75,18 +77,24 @@ def main() -> None:
             found = evaluate(es, PREFIX, store.rules(), now)
             evaluated = time.perf_counter() - started
             matches = sum(len(e.matches) for e in found.values())
-            print(f"evaluation: {args.rules} rules against {len(new)} new articles in an index of "
-                  f"{args.docs + len(new)}: {evaluated:.2f} s, {matches} rule-story matches "
-                  f"(target <= 5 s)")
+            print(
+                f"evaluation: {args.rules} rules against {len(new)} new articles in an index of "
+                f"{args.docs + len(new)}: {evaluated:.2f} s, {matches} rule-story matches "
+                f"(target <= 5 s)"
+            )
             render = mail_renderer(es, settings)
             started = time.perf_counter()
-            queued = sum(store.decide(rule, found[rule.name].matches, render, watermark=now.isoformat(),
-                                      now=now) for rule in store.rules())
+            queued = sum(
+                store.decide(rule, found[rule.name].matches, render, watermark=now.isoformat(), now=now)
+                for rule in store.rules()
+            )
             decided = time.perf_counter() - started
             stories = store.db.execute("SELECT count(*) FROM ledger").fetchone()[0]
-            print(f"decisions: {queued} mails ({stories} story entries) rendered and queued with their "
-                  f"ledger rows in {decided:.2f} s = {queued / decided:.0f} mails/s, "
-                  f"{stories / decided:.0f} stories/s")
+            print(
+                f"decisions: {queued} mails ({stories} story entries) rendered and queued with their "
+                f"ledger rows in {decided:.2f} s = {queued / decided:.0f} mails/s, "
+                f"{stories / decided:.0f} stories/s"
+            )
             started = time.perf_counter()
             sent, _ = deliver(store, settings, now)
             print(f"delivery to the outbox: {sent} .eml files in {time.perf_counter() - started:.2f} s")

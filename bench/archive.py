@@ -67,18 +67,62 @@ BATCH = 500
 END = datetime(2026, 11, 30, 17, 0)
 SPAN = timedelta(days=6 * 365)
 
-_TONES = {"a": "aàáảãạ", "ă": "ăằắẳẵặ", "â": "âầấẩẫậ", "e": "eèéẻẽẹ", "ê": "êềếểễệ", "i": "iìíỉĩị",
-          "o": "oòóỏõọ", "ô": "ôồốổỗộ", "ơ": "ơờớởỡợ", "u": "uùúủũụ", "ư": "ưừứửữự", "y": "yỳýỷỹỵ"}
-_ONSETS = ["", "b", "c", "ch", "d", "đ", "g", "gi", "h", "k", "kh", "l", "m", "n", "ng", "nh", "ph", "qu",
-           "r", "s", "t", "th", "tr", "v", "x"]
+_TONES = {
+    "a": "aàáảãạ",
+    "ă": "ăằắẳẵặ",
+    "â": "âầấẩẫậ",
+    "e": "eèéẻẽẹ",
+    "ê": "êềếểễệ",
+    "i": "iìíỉĩị",
+    "o": "oòóỏõọ",
+    "ô": "ôồốổỗộ",
+    "ơ": "ơờớởỡợ",
+    "u": "uùúủũụ",
+    "ư": "ưừứửữự",
+    "y": "yỳýỷỹỵ",
+}
+_ONSETS = [
+    "",
+    "b",
+    "c",
+    "ch",
+    "d",
+    "đ",
+    "g",
+    "gi",
+    "h",
+    "k",
+    "kh",
+    "l",
+    "m",
+    "n",
+    "ng",
+    "nh",
+    "ph",
+    "qu",
+    "r",
+    "s",
+    "t",
+    "th",
+    "tr",
+    "v",
+    "x",
+]
 _CODAS = ["", "", "c", "ch", "m", "n", "ng", "nh", "p", "t", "i", "o", "u"]
 
 
 def vocabulary(size: int = 40_000, seed: int = 3) -> list[str]:
     """Vietnamese-looking words of one to three syllables (most of two)."""
     rng = random.Random(seed)
-    syllables = sorted({onset + tone + coda for onset in _ONSETS for forms in _TONES.values()
-                        for tone in forms for coda in _CODAS})
+    syllables = sorted(
+        {
+            onset + tone + coda
+            for onset in _ONSETS
+            for forms in _TONES.values()
+            for tone in forms
+            for coda in _CODAS
+        }
+    )
     words: dict[str, None] = {}
     while len(words) < size:
         length = rng.choices((1, 2, 3), weights=(3, 6, 1))[0]
@@ -116,13 +160,22 @@ class Writer:
         return paras
 
 
-def _article(site: str, number: int, title: str, paras: list[str], published: datetime,
-             source_name: str | None = None) -> Article:
+def _article(
+    site: str, number: int, title: str, paras: list[str], published: datetime, source_name: str | None = None
+) -> Article:
     host = f"{site}.example.vn"
-    article = normalize_article(Article(
-        url=f"https://{host}/tin-tuc/bai-{number}.html", site=site, title=title, text="\n".join(paras),
-        published=published.isoformat() + "+07:00", source_name=source_name,
-        fetched_at=datetime.now(UTC).isoformat(timespec="seconds")), host)
+    article = normalize_article(
+        Article(
+            url=f"https://{host}/tin-tuc/bai-{number}.html",
+            site=site,
+            title=title,
+            text="\n".join(paras),
+            published=published.isoformat() + "+07:00",
+            source_name=source_name,
+            fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        ),
+        host,
+    )
     # What the crawl's extraction workers compute before the index stage sees an article.
     article.title_norm, article.title_fold = textnorm.normalize(title), textnorm.fold(title)
     article.text_norm, article.text_fold = textnorm.normalize(article.text), textnorm.fold(article.text)
@@ -170,16 +223,21 @@ def make_shard(args: tuple[Path, int]) -> Path:
 def corpus(directory: Path, docs: int) -> None:
     """Generate the shards a run of `docs` articles needs (both cores; kept for later runs)."""
     directory.mkdir(parents=True, exist_ok=True)
-    shards = [(directory, n) for n in range(math.ceil(docs / SHARD))
-              if not (directory / f"shard-{n:04d}.jsonl.gz").exists()]
+    shards = [
+        (directory, n)
+        for n in range(math.ceil(docs / SHARD))
+        if not (directory / f"shard-{n:04d}.jsonl.gz").exists()
+    ]
     if not shards:
         return
     started = time.perf_counter()
     with multiprocessing.get_context("fork").Pool(os.cpu_count() or 2) as pool:
         for done, _ in enumerate(pool.imap_unordered(make_shard, shards), 1):
             print(f"\rcorpus: {done}/{len(shards)} shards", end="", flush=True)
-    print(f"\rcorpus: {len(shards)} shards of {SHARD:,} articles generated in "
-          f"{time.perf_counter() - started:.0f} s into {directory}")
+    print(
+        f"\rcorpus: {len(shards)} shards of {SHARD:,} articles generated in "
+        f"{time.perf_counter() - started:.0f} s into {directory}"
+    )
 
 
 def batches(directory: Path, start: int, stop: int) -> Iterator[list[Article]]:
@@ -215,8 +273,16 @@ def _speed() -> Any:
 def _stats(es: Any) -> dict[str, float]:
     """Elasticsearch's counters that say where indexing time goes."""
     nodes = es.nodes.stats(metric="process,jvm,indices")["nodes"]
-    total: dict[str, float] = {"cpu_ms": 0, "heap": 0, "refresh_ms": 0, "merge_ms": 0, "throttle_ms": 0,
-                               "index_ms": 0, "query_ms": 0, "flush_ms": 0}
+    total: dict[str, float] = {
+        "cpu_ms": 0,
+        "heap": 0,
+        "refresh_ms": 0,
+        "merge_ms": 0,
+        "throttle_ms": 0,
+        "index_ms": 0,
+        "query_ms": 0,
+        "flush_ms": 0,
+    }
     for node in nodes.values():
         indices = node["indices"]
         total["cpu_ms"] += node["process"]["cpu"]["total_in_millis"]
@@ -238,15 +304,41 @@ def _disk(es: Any) -> tuple[int, int]:
 def query_mix() -> list[tuple[str, list[str], str | None, str | None, str, int]]:
     """(query, sites, since, until, sort, page): words, phrases, accent-less, OR, negation,
     site and date filters, date sort, page 10."""
-    plain = ["công đoàn", "nợ lương", '"nợ lương"', "no luong", "thưởng Tết", "thuong tet",
-             '"thỏa ước lao động tập thể"', "thoa uoc", "an toàn vệ sinh lao động", "nhà ở công nhân",
-             "đoàn viên -Tết", '"khu công nghiệp" -"nhà ở"', "Nghệ An OR Thanh Hoá",
-             "(Bắc Ninh OR Hải Phòng) đối thoại", "hoà giải", "hòa giải", "Khánh Hoà", "bảo hiểm xã hội",
-             "bao hiem xa hoi", "bữa ăn ca", "Nguyễn Văn Hùng", "nguyen van hung", "đình công", "dinh cong",
-             '"công đoàn cơ sở"', "quà Tết", "Đồng Nai", "Cần Thơ OR Long An", "tiền thuê nhà",
-             "Trần Thị Thuỷ"]
+    plain = [
+        "công đoàn",
+        "nợ lương",
+        '"nợ lương"',
+        "no luong",
+        "thưởng Tết",
+        "thuong tet",
+        '"thỏa ước lao động tập thể"',
+        "thoa uoc",
+        "an toàn vệ sinh lao động",
+        "nhà ở công nhân",
+        "đoàn viên -Tết",
+        '"khu công nghiệp" -"nhà ở"',
+        "Nghệ An OR Thanh Hoá",
+        "(Bắc Ninh OR Hải Phòng) đối thoại",
+        "hoà giải",
+        "hòa giải",
+        "Khánh Hoà",
+        "bảo hiểm xã hội",
+        "bao hiem xa hoi",
+        "bữa ăn ca",
+        "Nguyễn Văn Hùng",
+        "nguyen van hung",
+        "đình công",
+        "dinh cong",
+        '"công đoàn cơ sở"',
+        "quà Tết",
+        "Đồng Nai",
+        "Cần Thơ OR Long An",
+        "tiền thuê nhà",
+        "Trần Thị Thuỷ",
+    ]
     mix: list[tuple[str, list[str], str | None, str | None, str, int]] = [
-        (q, [], None, None, "relevance", 1) for q in plain]
+        (q, [], None, None, "relevance", 1) for q in plain
+    ]
     mix += [
         ("công đoàn", SITES[:1], None, None, "relevance", 1),
         ("nợ lương", SITES[:3], None, None, "date", 1),
@@ -267,8 +359,17 @@ def query_mix() -> list[tuple[str, list[str], str | None, str | None, str, int]]
 def _timed_searches(es: Any, mix: list[Any], rounds: int, facets: bool) -> list[float]:
     def run(item: Any) -> None:
         query, sites, since, until, sort, page = item
-        search(es, PREFIX, query, sites=sites, since=since and date.fromisoformat(since),
-               until=until and date.fromisoformat(until), sort=sort, page=page, facets=facets)
+        search(
+            es,
+            PREFIX,
+            query,
+            sites=sites,
+            since=since and date.fromisoformat(since),
+            until=until and date.fromisoformat(until),
+            sort=sort,
+            page=page,
+            facets=facets,
+        )
 
     for item in mix:  # warm-up
         run(item)
@@ -283,8 +384,13 @@ def _timed_searches(es: Any, mix: list[Any], rounds: int, facets: bool) -> list[
 
 def _line(name: str, values: list[float]) -> str:
     pct = _speed().percentile
-    return ", ".join([f"{name}: p50 {pct(values, 0.5):.0f} ms", f"p95 {pct(values, 0.95):.0f} ms",
-                      f"p99 {pct(values, 0.99):.0f} ms"])
+    return ", ".join(
+        [
+            f"{name}: p50 {pct(values, 0.5):.0f} ms",
+            f"p95 {pct(values, 0.95):.0f} ms",
+            f"p99 {pct(values, 0.99):.0f} ms",
+        ]
+    )
 
 
 def checkpoint(es: Any, speed: Any, total: int, rounds: int) -> None:
@@ -307,8 +413,10 @@ def checkpoint(es: Any, speed: Any, total: int, rounds: int) -> None:
         while chunk := answer.read(1 << 20):
             rows += chunk.count(b"\n")
         seconds = time.perf_counter() - started
-    print(f"    CSV export of {rows:,} articles ({share} sites): {seconds:.1f} s = {rows / seconds:,.0f} "
-          f"articles/s")
+    print(
+        f"    CSV export of {rows:,} articles ({share} sites): {seconds:.1f} s = {rows / seconds:,.0f} "
+        f"articles/s"
+    )
 
 
 def add_rules(store: AlertStore, count: int = 200) -> None:
@@ -323,12 +431,14 @@ def add_rules(store: AlertStore, count: int = 200) -> None:
 
 def main() -> None:
     """Generate what is missing, ingest slice by slice, measure at each checkpoint."""
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--docs", type=int, default=1_000_000)
     parser.add_argument("--slice", type=int, default=100_000, help="print ingest figures every this many")
-    parser.add_argument("--checkpoints", default="100000,300000,1000000",
-                        help="sizes at which answers are measured")
+    parser.add_argument(
+        "--checkpoints", default="100000,300000,1000000", help="sizes at which answers are measured"
+    )
     parser.add_argument("--rounds", type=int, default=3, help="times each query runs (after a warm-up)")
     parser.add_argument("--corpus", type=Path, default=Path("/var/tmp/newsmon-archive-corpus"))
     parser.add_argument("--keep", action="store_true", help="keep the index afterwards")
@@ -351,6 +461,7 @@ def main() -> None:
                 return function(*a, **k)
             finally:
                 total[0] += time.perf_counter() - started
+
         return wrapper
 
     timed_resolve = timed(resolve, deciding)
@@ -384,15 +495,18 @@ def main() -> None:
                     size, count = _disk(es)
                     delta = {k: after[k] - slice_stats[k] for k in after}
                     rate = (done - slice_start) / slice_wall
-                    print(f"{slice_start:>9,} - {done:>9,}: {rate:,.0f} articles/s "
-                          f"(dedup decision {deciding[0] / slice_wall:.0%} of it, its lookups "
-                          f"{looking[0] / slice_wall:.0%}); Elasticsearch CPU "
-                          f"{delta['cpu_ms'] / 1000 / (wall * cores):.0%} of {cores} cores; refresh "
-                          f"{delta['refresh_ms'] / 1000:.0f} s, merges {delta['merge_ms'] / 1000:.0f} s "
-                          f"(throttled {delta['throttle_ms'] / 1000:.0f} s), indexing "
-                          f"{delta['index_ms'] / 1000:.0f} s, queries {delta['query_ms'] / 1000:.0f} s; "
-                          f"{size / max(count, 1):,.0f} bytes/article on disk; heap "
-                          f"{after['heap'] / 2**20:,.0f} MiB", flush=True)
+                    print(
+                        f"{slice_start:>9,} - {done:>9,}: {rate:,.0f} articles/s "
+                        f"(dedup decision {deciding[0] / slice_wall:.0%} of it, its lookups "
+                        f"{looking[0] / slice_wall:.0%}); Elasticsearch CPU "
+                        f"{delta['cpu_ms'] / 1000 / (wall * cores):.0%} of {cores} cores; refresh "
+                        f"{delta['refresh_ms'] / 1000:.0f} s, merges {delta['merge_ms'] / 1000:.0f} s "
+                        f"(throttled {delta['throttle_ms'] / 1000:.0f} s), indexing "
+                        f"{delta['index_ms'] / 1000:.0f} s, queries {delta['query_ms'] / 1000:.0f} s; "
+                        f"{size / max(count, 1):,.0f} bytes/article on disk; heap "
+                        f"{after['heap'] / 2**20:,.0f} MiB",
+                        flush=True,
+                    )
                     slice_start, slice_wall, slice_stats, deciding[0], looking[0] = done, 0.0, after, 0.0, 0.0
                     slice_clock = time.perf_counter()
                 if pending and done >= pending[0]:
@@ -401,9 +515,12 @@ def main() -> None:
                     found = evaluate(es, PREFIX, store.rules(), datetime.now(UTC))
                     evaluated = time.perf_counter() - started
                     checkpoint(es, speed, done, args.rounds)
-                    print(f"    200 alert rules over the 1,000 articles indexed after them: "
-                          f"{evaluated:.2f} s "
-                          f"({sum(len(e.matches) for e in found.values())} rule-story matches)", flush=True)
+                    print(
+                        f"    200 alert rules over the 1,000 articles indexed after them: "
+                        f"{evaluated:.2f} s "
+                        f"({sum(len(e.matches) for e in found.values())} rule-story matches)",
+                        flush=True,
+                    )
                     for rule in store.rules():
                         store.remove(rule.name)
                     pending.pop(0)

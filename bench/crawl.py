@@ -42,8 +42,12 @@ from search.schema import drop_all
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "newsmon-bench"
 
-FAST = {"AUTOTHROTTLE_ENABLED": False, "CONCURRENT_REQUESTS_PER_DOMAIN": 16, "CONCURRENT_REQUESTS": 16,
-        "LOG_LEVEL": "ERROR"}
+FAST = {
+    "AUTOTHROTTLE_ENABLED": False,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
+    "CONCURRENT_REQUESTS": 16,
+    "LOG_LEVEL": "ERROR",
+}
 
 FETCH_ONLY = """
 import json, resource, sys
@@ -112,8 +116,14 @@ def _python(code: str, *args: str, env: dict[str, str]) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as script:
         script.write(code)
     try:
-        result = subprocess.run([sys.executable, script.name, *args], env=env, cwd=ROOT, capture_output=True,
-                                text=True, check=False)
+        result = subprocess.run(
+            [sys.executable, script.name, *args],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     finally:
         os.unlink(script.name)
     if os.environ.get("BENCH_DEBUG"):
@@ -159,8 +169,9 @@ def _cpu_of(fn, paths: list[str]) -> tuple[int, float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--pages", type=int, default=2000)
     args = parser.parse_args()
     es = make_client(Settings())
@@ -175,35 +186,52 @@ def _run(pages: int, es: Elasticsearch) -> None:
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         (tmp / "www" / "bench").mkdir(parents=True)
-        env = {**os.environ, "NEWSMON_DATA_DIR": str(tmp / "data"), "NEWSMON_INDEX_PREFIX": PREFIX,
-               "PYTHONPATH": str(ROOT)}
+        env = {
+            **os.environ,
+            "NEWSMON_DATA_DIR": str(tmp / "data"),
+            "NEWSMON_INDEX_PREFIX": PREFIX,
+            "PYTHONPATH": str(ROOT),
+        }
         with serve_sites(tmp / "www") as sites:
             site = sites["bench"]
             host = site.url.split("/")[2]
             articles = generate_site(site.root, pages, host)
             registry = tmp / "sites.yaml"
-            registry.write_text(yaml.safe_dump({"sites": [{"name": "bench", "url": site.url,
-                                                           "sitemaps": [site.url + "sitemap.xml"]}]}))
+            registry.write_text(
+                yaml.safe_dump(
+                    {"sites": [{"name": "bench", "url": site.url, "sitemaps": [site.url + "sitemap.xml"]}]}
+                )
+            )
             print(f"site: {len(articles)} articles on {site.url}")
 
             server_a = _own_cpu()
-            fetch = _python(FETCH_ONLY, site.url + "sitemap.xml", json.dumps(FAST),
-                            env={**env, "NEWSMON_ALLOW_PRIVATE_HOSTS": "true"})
+            fetch = _python(
+                FETCH_ONLY,
+                site.url + "sitemap.xml",
+                json.dumps(FAST),
+                env={**env, "NEWSMON_ALLOW_PRIVATE_HOSTS": "true"},
+            )
             server_a = _own_cpu() - server_a
             rate_a = fetch["pages"] / fetch["seconds"]
-            print(f"(a) Scrapy fetch only:      {fetch['pages']} pages in {fetch['seconds']:.1f} s "
-                  f"= {rate_a:.0f} pages/s (CPU: crawl process {fetch['cpu']:.1f} s, "
-                  f"loopback web server {server_a:.1f} s)")
+            print(
+                f"(a) Scrapy fetch only:      {fetch['pages']} pages in {fetch['seconds']:.1f} s "
+                f"= {rate_a:.0f} pages/s (CPU: crawl process {fetch['cpu']:.1f} s, "
+                f"loopback web server {server_a:.1f} s)"
+            )
 
             paths = [str(site.root / a.path) for a in articles]
             bare_done, _, bare_cpu = _cpu_of(_bare_one, paths)
             extracted, seconds_b, workers_b = _cpu_of(_extract_one, paths)
             rate_b = extracted / seconds_b
-            print(f"(b) extraction, 2 processes: {extracted} pages in {seconds_b:.1f} s "
-                  f"= {rate_b:.0f} pages/s (CPU {workers_b:.1f} s)")
-            print(f"    CPU per page: newsmon {1000 * workers_b / len(paths):.1f} ms, bare trafilatura "
-                  f"{1000 * bare_cpu / len(paths):.1f} ms ({bare_done} pages with a body): "
-                  f"x{workers_b / bare_cpu:.2f} (target <= 1.2)")
+            print(
+                f"(b) extraction, 2 processes: {extracted} pages in {seconds_b:.1f} s "
+                f"= {rate_b:.0f} pages/s (CPU {workers_b:.1f} s)"
+            )
+            print(
+                f"    CPU per page: newsmon {1000 * workers_b / len(paths):.1f} ms, bare trafilatura "
+                f"{1000 * bare_cpu / len(paths):.1f} ms ({bare_done} pages with a body): "
+                f"x{workers_b / bare_cpu:.2f} (target <= 1.2)"
+            )
 
             site.requests.clear()
             es_cpu, server_cpu = _es_cpu(es), _own_cpu()
@@ -213,30 +241,43 @@ def _run(pages: int, es: Elasticsearch) -> None:
             first_requests = len(site.requests)
             summary = crawl["bench"]
             rate_c = summary["new"] / summary["duration_s"]
-            print(f"(c) newsmon crawl -> index:  {summary['new']} articles in {summary['duration_s']:.1f} s "
-                  f"= {rate_c:.0f} articles/s")
+            print(
+                f"(c) newsmon crawl -> index:  {summary['new']} articles in {summary['duration_s']:.1f} s "
+                f"= {rate_c:.0f} articles/s"
+            )
             print(f"(c) / min(a, b) = {rate_c / min(rate_a, rate_b):.2f}  (target >= 0.8)")
             # (c) must do the work of (a) and of (b) for every page, plus indexing, on the same
             # two cores: the sum of their measured CPU per page bounds it, however well overlapped.
-            per_page = (fetch["cpu"] + server_a) / fetch["pages"] + workers_b / extracted \
+            per_page = (
+                (fetch["cpu"] + server_a) / fetch["pages"]
+                + workers_b / extracted
                 + es_cpu / max(summary["new"], 1)
+            )
             ceiling = (os.cpu_count() or 1) / per_page
-            print(f"    CPU ceiling for (c) on {os.cpu_count()} cores: {ceiling:.0f} articles/s "
-                  f"= {ceiling / min(rate_a, rate_b):.2f} x min(a, b) (CPU of (a) + (b) + indexing per page, "
-                  f"{per_page * 1000:.2f} ms)")
+            print(
+                f"    CPU ceiling for (c) on {os.cpu_count()} cores: {ceiling:.0f} articles/s "
+                f"= {ceiling / min(rate_a, rate_b):.2f} x min(a, b) (CPU of (a) + (b) + indexing per page, "
+                f"{per_page * 1000:.2f} ms)"
+            )
             cpu = crawl["_cpu_s"]
-            print(f"    CPU seconds during (c): crawl process {cpu['main']:.1f}, extraction workers "
-                  f"{cpu['workers']:.1f}, Elasticsearch {es_cpu:.1f}, loopback web server {server_cpu:.1f} "
-                  f"(2 cores: {2 * summary['duration_s']:.1f} available)")
+            print(
+                f"    CPU seconds during (c): crawl process {cpu['main']:.1f}, extraction workers "
+                f"{cpu['workers']:.1f}, Elasticsearch {es_cpu:.1f}, loopback web server {server_cpu:.1f} "
+                f"(2 cores: {2 * summary['duration_s']:.1f} available)"
+            )
             rss = crawl["_rss_kb"]
-            print(f"peak RSS of the crawl: main process {rss['main'] / 1024:.0f} MiB, "
-                  f"largest extraction worker {rss['largest_worker'] / 1024:.0f} MiB")
+            print(
+                f"peak RSS of the crawl: main process {rss['main'] / 1024:.0f} MiB, "
+                f"largest extraction worker {rss['largest_worker'] / 1024:.0f} MiB"
+            )
 
             site.requests.clear()
             again = _python(NEWSMON_CRAWL, str(registry), json.dumps(FAST), env=env)["bench"]
-            print(f"second crawl: {len(site.requests)} requests vs {first_requests} "
-                  f"({len(site.requests) / first_requests:.1%}, target <= 10 %); new {again['new']}, "
-                  f"known and skipped {again['seen_skipped']}")
+            print(
+                f"second crawl: {len(site.requests)} requests vs {first_requests} "
+                f"({len(site.requests) / first_requests:.1%}, target <= 10 %); new {again['new']}, "
+                f"known and skipped {again['seen_skipped']}"
+            )
 
 
 if __name__ == "__main__":

@@ -48,9 +48,18 @@ FIXTURE_REGISTRY = ROOT / "tests" / "fixtures" / "sites.yaml"
 # Pinned floors for --gate. Measured 2026-12-02 after ranked dates, closing lines, doubled
 # blocks and split titles: benchmark F1 0.972, P 0.975; fixtures 1.000 and every date;
 # vn-dev stored pages F1 0.996, titles and dates all; vn-dev2 (see docs/benchmarks.md).
-FLOORS = {"benchmark f1": 0.970, "benchmark precision": 0.973, "fixtures f1": 0.999, "fixtures dates": 1.0,
-          "vn-dev f1": 0.99, "vn-dev titles": 0.99, "vn-dev dates": 0.99,
-          "vn-dev2 f1": 0.99, "vn-dev2 titles": 0.99, "vn-dev2 dates": 0.99}
+FLOORS = {
+    "benchmark f1": 0.970,
+    "benchmark precision": 0.973,
+    "fixtures f1": 0.999,
+    "fixtures dates": 1.0,
+    "vn-dev f1": 0.99,
+    "vn-dev titles": 0.99,
+    "vn-dev dates": 0.99,
+    "vn-dev2 f1": 0.99,
+    "vn-dev2 titles": 0.99,
+    "vn-dev2 dates": 0.99,
+}
 
 Extractor = Callable[[bytes, "str | None"], str]
 
@@ -70,8 +79,9 @@ def ours(html: bytes, url: str | None) -> str:
     return article.text if article else ""
 
 
-def timed(name: str, fn: Extractor, pages: dict[str, bytes], urls: dict[str, str | None],
-          repeat: int) -> tuple[dict[str, dict[str, str]], float]:
+def timed(
+    name: str, fn: Extractor, pages: dict[str, bytes], urls: dict[str, str | None], repeat: int
+) -> tuple[dict[str, dict[str, str]], float]:
     best = float("inf")
     preds: dict[str, dict[str, str]] = {}
     for _ in range(repeat):
@@ -90,8 +100,9 @@ def score(tmp: Path, gold: dict[str, dict[str, str]], runs: dict[str, dict[str, 
         path = tmp / f"{name}.json"
         path.write_text(json.dumps(preds, ensure_ascii=False), encoding="utf-8")
         paths.append(str(path))
-    subprocess.run([sys.executable, str(SCORER), "--gold", str(gold_path), *paths, "--n-bootstrap", "200"],
-                   check=True)
+    subprocess.run(
+        [sys.executable, str(SCORER), "--gold", str(gold_path), *paths, "--n-bootstrap", "200"], check=True
+    )
 
 
 def benchmark(tmp: Path, limit: int, repeat: int) -> None:
@@ -111,8 +122,12 @@ def fixture_runs() -> Iterator[tuple[str, bytes, dict[str, Any], Article | None]
     for page in sorted(FIXTURES.glob("*/*.html")):
         expected = json.loads(page.with_suffix(".json").read_text(encoding="utf-8"))
         html = page.read_bytes()
-        yield (f"{page.parent.name}/{page.stem}", html, expected,
-               extract_page(html, expected["url"], rules=fixture_rules(page)))
+        yield (
+            f"{page.parent.name}/{page.stem}",
+            html,
+            expected,
+            extract_page(html, expected["url"], rules=fixture_rules(page)),
+        )
 
 
 def fixtures(tmp: Path) -> None:
@@ -147,8 +162,14 @@ def gate() -> int:
     if SCORER.exists() and BENCH.exists():
         evaluate = _scorer()
         gold = json.loads((BENCH / "ground-truth.json").read_text(encoding="utf-8"))
-        preds = {k: {"articleBody": ours(gzip.decompress((BENCH / "html" / f"{k}.html.gz").read_bytes()),
-                                         gold[k].get("url"))} for k in sorted(gold)}
+        preds = {
+            k: {
+                "articleBody": ours(
+                    gzip.decompress((BENCH / "html" / f"{k}.html.gz").read_bytes()), gold[k].get("url")
+                )
+            }
+            for k in sorted(gold)
+        }
         metrics, _ = evaluate(gold, preds, n_bootstrap=0)
         found["benchmark f1"], found["benchmark precision"] = metrics["f1"], metrics["precision"]
     else:
@@ -165,8 +186,9 @@ def gate() -> int:
     found["fixtures dates"] = right / len(gold)
     # The fixtures are this repository's own corpus: scored by the shared scorer when it is
     # there, else by a token F1 of our own, so the gate never passes without checking them.
-    found["fixtures f1"] = (evaluate(gold, mine, n_bootstrap=0)[0]["f1"] if evaluate is not None
-                            else token_f1(gold, mine))
+    found["fixtures f1"] = (
+        evaluate(gold, mine, n_bootstrap=0)[0]["f1"] if evaluate is not None else token_f1(gold, mine)
+    )
     for name, world in WORLDS.items():
         if evaluate is not None and (world / "gold.jsonl").exists():
             found.update(_vn_dev_scores(evaluate, name, world))
@@ -240,31 +262,38 @@ def vn_dev(tmp: Path, name: str, world: Path) -> None:
             misses.append(f"{story['id']}: no article")
             continue
         hits["title"] += article.title == story["title"]
-        hits["published"] += article.published is not None and \
-            datetime.fromisoformat(article.published) == datetime.fromisoformat(story["published"])
+        hits["published"] += article.published is not None and datetime.fromisoformat(
+            article.published
+        ) == datetime.fromisoformat(story["published"])
         hits["+07:00"] += article.published == story["published"]
         if article.title != story["title"]:
             misses.append(f"{story['id']}: title {article.title!r}")
         if article.published != story["published"]:
             misses.append(f"{story['id']}: published {article.published} (gold {story['published']})")
-    print(f"\n{name} ({len(gold)} gold stories, stored pages, no crawl): title exact {hits['title']}, "
-          f"date+time exact {hits['published']}, shown in +07:00 {hits['+07:00']}, page not found "
-          f"{hits['missing']}")
+    print(
+        f"\n{name} ({len(gold)} gold stories, stored pages, no crawl): title exact {hits['title']}, "
+        f"date+time exact {hits['published']}, shown in +07:00 {hits['+07:00']}, page not found "
+        f"{hits['missing']}"
+    )
     for line in misses:
         print("  " + line)
     score(tmp, gold, {f"trafilatura-{name}": base, f"newsmon-{name}": mine})
 
 
-def _vn_dev_scores(evaluate: Callable[..., tuple[dict[str, float], object]], name: str,
-                   world: Path) -> dict[str, float]:
+def _vn_dev_scores(
+    evaluate: Callable[..., tuple[dict[str, float], object]], name: str, world: Path
+) -> dict[str, float]:
     gold, mine, titles, dates = {}, {}, 0, 0
     for story, _, article in vn_dev_runs(world):
         gold[story["id"]] = {"articleBody": story["text"]}
         mine[story["id"]] = {"articleBody": article.text if article else ""}
         titles += bool(article) and article.title == story["title"]
         dates += bool(article) and article.published == story["published"]
-    return {f"{name} f1": evaluate(gold, mine, n_bootstrap=0)[0]["f1"], f"{name} titles": titles / len(gold),
-            f"{name} dates": dates / len(gold)}
+    return {
+        f"{name} f1": evaluate(gold, mine, n_bootstrap=0)[0]["f1"],
+        f"{name} titles": titles / len(gold),
+        f"{name} dates": dates / len(gold),
+    }
 
 
 def main() -> None:

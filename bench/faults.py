@@ -43,8 +43,9 @@ Row = dict[str, object]
 
 
 def _run(env: dict[str, str], *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([NEWSMON, *args], env=env, capture_output=True, text=True, timeout=timeout,
-                          check=False)
+    return subprocess.run(
+        [NEWSMON, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 class World:
@@ -55,10 +56,18 @@ class World:
         self.prefix = f"bench-faults-{uuid.uuid4().hex[:8]}"
         self.data = root / f"data-{self.prefix}"
         registry = root / f"sites-{self.prefix}.yaml"
-        registry.write_text(yaml.safe_dump({"sites": [{"name": "gen", "url": site.url,
-                                                       "sitemaps": [site.url + "sitemap.xml"]}]}))
-        self.env = {**os.environ, "NEWSMON_CONFIG": str(registry), "NEWSMON_DATA_DIR": str(self.data),
-                    "NEWSMON_INDEX_PREFIX": self.prefix, "NEWSMON_ES_URL": Settings().effective_es_url}
+        registry.write_text(
+            yaml.safe_dump(
+                {"sites": [{"name": "gen", "url": site.url, "sitemaps": [site.url + "sitemap.xml"]}]}
+            )
+        )
+        self.env = {
+            **os.environ,
+            "NEWSMON_CONFIG": str(registry),
+            "NEWSMON_DATA_DIR": str(self.data),
+            "NEWSMON_INDEX_PREFIX": self.prefix,
+            "NEWSMON_ES_URL": Settings().effective_es_url,
+        }
         self.es = make_client(Settings(es_url=self.env["NEWSMON_ES_URL"]))
 
     def indexed(self) -> tuple[int, int]:
@@ -67,8 +76,12 @@ class World:
         if not self.es.indices.exists_alias(name=alias):
             return 0, 0
         self.es.indices.refresh(index=alias)
-        urls = [hit["_source"]["canonical_url"] for hit in self.es.search(
-            index=alias, size=10_000, source=["canonical_url"], query={"match_all": {}})["hits"]["hits"]]
+        urls = [
+            hit["_source"]["canonical_url"]
+            for hit in self.es.search(
+                index=alias, size=10_000, source=["canonical_url"], query={"match_all": {}}
+            )["hits"]["hits"]
+        ]
         return len(set(urls)), len(urls) - len(set(urls))
 
     def close(self) -> None:
@@ -78,16 +91,27 @@ class World:
 
 def _row(case: str, tried: str, world: World, code: int) -> Row:
     found, doubled = world.indexed()
-    return {"case": case, "tried": tried, "expected": ARTICLES, "indexed": found,
-            "lost": ARTICLES - found, "doubled": doubled, "exit": code}
+    return {
+        "case": case,
+        "tried": tried,
+        "expected": ARTICLES,
+        "indexed": found,
+        "lost": ARTICLES - found,
+        "doubled": doubled,
+        "exit": code,
+    }
 
 
 def es_unreachable(world: World) -> Row:
     down = {**world.env, "NEWSMON_ES_URL": "http://127.0.0.1:9"}
     first = _run(down, "crawl")
     _run(world.env, "crawl")
-    return _row("Elasticsearch down during a crawl", "crawl, then crawl again once it is back", world,
-                first.returncode)
+    return _row(
+        "Elasticsearch down during a crawl",
+        "crawl, then crawl again once it is back",
+        world,
+        first.returncode,
+    )
 
 
 def es_refuses_writes(world: World) -> Row:
@@ -98,14 +122,20 @@ def es_refuses_writes(world: World) -> Row:
     refused = _run(world.env, "crawl")
     world.es.indices.put_settings(index=index, settings={"index.blocks.write": False})
     _run(world.env, "crawl")
-    return _row("index refusing writes (disk watermark)", "crawl blocked, unblock, crawl", world,
-                refused.returncode)
+    return _row(
+        "index refusing writes (disk watermark)", "crawl blocked, unblock, crawl", world, refused.returncode
+    )
 
 
 def _kill_at(env: dict[str, str], delays: list[float]) -> None:
     for delay in delays:
-        crawl = subprocess.Popen([NEWSMON, "crawl"], env=env, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL, start_new_session=True)
+        crawl = subprocess.Popen(
+            [NEWSMON, "crawl"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         time.sleep(delay)
         os.killpg(crawl.pid, signal.SIGKILL)
         crawl.wait()
@@ -122,8 +152,9 @@ def sigkill_mid_replay(world: World) -> Row:
     _run(down, "crawl")  # everything goes to the journal
     _kill_at(world.env, [1.0, 1.6, 2.2, 2.8])
     final = _run(world.env, "crawl")
-    return _row("SIGKILL while the journal is replayed", "journal 300, kill 4 times, crawl", world,
-                final.returncode)
+    return _row(
+        "SIGKILL while the journal is replayed", "journal 300, kill 4 times, crawl", world, final.returncode
+    )
 
 
 def damaged_journal(world: World) -> Row:
@@ -162,8 +193,9 @@ def damaged_journal_file(world: World) -> Row:
     _run(down, "crawl")  # all 300 wait in the journal
     _garbage(world.data / "spool" / "journal.sqlite")
     final = _run(world.env, "crawl")
-    return _row("journal file damaged (300 waiting)", "garbage over journal.sqlite, crawl", world,
-                final.returncode)
+    return _row(
+        "journal file damaged (300 waiting)", "garbage over journal.sqlite, crawl", world, final.returncode
+    )
 
 
 def damaged_seen_store(world: World) -> Row:
@@ -173,8 +205,12 @@ def damaged_seen_store(world: World) -> Row:
     named = refused.returncode == 1 and "seen.sqlite" in refused.stderr and "Traceback" not in refused.stderr
     (world.data / "crawl" / "seen.sqlite").rename(world.data / "crawl" / "seen.sqlite.aside")
     _run(world.env, "crawl")
-    row = _row("seen store damaged", "garbage over seen.sqlite, crawl, move it aside, crawl", world,
-               refused.returncode)
+    row = _row(
+        "seen store damaged",
+        "garbage over seen.sqlite, crawl, move it aside, crawl",
+        world,
+        refused.returncode,
+    )
     row["named"] = named
     return row
 
@@ -183,8 +219,12 @@ def full_disk(world: World) -> Row | None:
     """The data directory on a 64 MB tmpfs filled to 4 MB free; None where mount is refused."""
     disk = world.root / f"disk-{world.prefix}"
     disk.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(disk)],
-                      capture_output=True, check=False).returncode != 0:
+    if (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(disk)], capture_output=True, check=False
+        ).returncode
+        != 0
+    ):
         return None
     try:
         env = {**world.env, "NEWSMON_DATA_DIR": str(disk / "data")}
@@ -193,8 +233,12 @@ def full_disk(world: World) -> Row | None:
         full = _run(env, "crawl")
         filler.unlink()
         _run(env, "crawl")
-        row = _row("data directory on a full disk", "crawl on a full tmpfs, free space, crawl", world,
-                   full.returncode)
+        row = _row(
+            "data directory on a full disk",
+            "crawl on a full tmpfs, free space, crawl",
+            world,
+            full.returncode,
+        )
         row["named"] = "gần đầy" in full.stderr and "Traceback" not in full.stderr
         return row
     finally:
@@ -209,19 +253,32 @@ def web_attacks(env: dict[str, str]) -> list[Row]:
     from crawler.web import make_web_app
 
     token = "mot-ma-truy-cap-du-dai"
-    config = Settings(config=Path(env["NEWSMON_CONFIG"]), data_dir=Path(env["NEWSMON_DATA_DIR"]),
-                      index_prefix=env["NEWSMON_INDEX_PREFIX"], es_url=env["NEWSMON_ES_URL"],
-                      web_token=SecretStr(token))
+    config = Settings(
+        config=Path(env["NEWSMON_CONFIG"]),
+        data_dir=Path(env["NEWSMON_DATA_DIR"]),
+        index_prefix=env["NEWSMON_INDEX_PREFIX"],
+        es_url=env["NEWSMON_ES_URL"],
+        web_token=SecretStr(token),
+    )
     app = make_web_app(config, load_registry(config.config))
     with TestClient(app, base_url="http://127.0.0.1") as client:
         host = client.get("/api/alerts", headers={"Host": "attacker.example"})
         client.cookies.set("newsmon_csrf", "chosen")
         forged = client.post("/login", data={"token": token, "csrf": "chosen", "next": "/"})
-    return [{"case": "foreign Host header (DNS rebinding)",
-             "tried": "GET /api/alerts, Host: attacker.example",
-             "exit": host.status_code, "refused cleanly": host.status_code == 400},
-            {"case": "planted CSRF cookie and field", "tried": "POST /login with cookie = field",
-             "exit": forged.status_code, "refused cleanly": forged.status_code == 403}]
+    return [
+        {
+            "case": "foreign Host header (DNS rebinding)",
+            "tried": "GET /api/alerts, Host: attacker.example",
+            "exit": host.status_code,
+            "refused cleanly": host.status_code == 400,
+        },
+        {
+            "case": "planted CSRF cookie and field",
+            "tried": "POST /login with cookie = field",
+            "exit": forged.status_code,
+            "refused cleanly": forged.status_code == 403,
+        },
+    ]
 
 
 def pathological_page(root: Path, env: dict[str, str]) -> Row:
@@ -237,34 +294,62 @@ def pathological_page(root: Path, env: dict[str, str]) -> Row:
 
 def _refusal(case: str, tried: str, result: subprocess.CompletedProcess[str], peak_kib: int = 0) -> Row:
     clean = result.returncode in (1, 2) and "Traceback" not in result.stderr + result.stdout
-    return {"case": case, "tried": tried, "exit": result.returncode, "refused cleanly": clean,
-            **({"peak MiB": peak_kib // 1024} if peak_kib else {})}
+    return {
+        "case": case,
+        "tried": tried,
+        "exit": result.returncode,
+        "refused cleanly": clean,
+        **({"peak MiB": peak_kib // 1024} if peak_kib else {}),
+    }
 
 
 def hostile_inputs(root: Path, env: dict[str, str]) -> list[Row]:
     bomb = root / "bomb.html.gz"
     bomb.write_bytes(gzip.compress(b" " * (100 * 1024 * 1024)))
     # A fresh wrapper process whose only child is `extract`: its children's peak RSS is extract's.
-    wrapper = ("import resource, subprocess, sys\n"
-               "r = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
-               "sys.stderr.write(r.stderr)\n"
-               "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    measured = subprocess.run([sys.executable, "-c", wrapper, NEWSMON, "extract", "--json", str(bomb)],
-                              env=env, capture_output=True, text=True, timeout=600, check=False)
+    wrapper = (
+        "import resource, subprocess, sys\n"
+        "r = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+        "sys.stderr.write(r.stderr)\n"
+        "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    measured = subprocess.run(
+        [sys.executable, "-c", wrapper, NEWSMON, "extract", "--json", str(bomb)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     code, peak = (int(v) for v in measured.stdout.split()[-2:])
     extract = subprocess.CompletedProcess(measured.args, code, "", measured.stderr)
     rows = [_refusal("gzip bomb to extract", "100 MB of spaces in 100 KB", extract, peak)]
-    for case, query in (("330 nested parentheses", "(" * 330 + "lương" + ")" * 330),
-                        ("5,000 OR terms", " OR ".join(f"tu{n}" for n in range(5000)))):
+    for case, query in (
+        ("330 nested parentheses", "(" * 330 + "lương" + ")" * 330),
+        ("5,000 OR terms", " OR ".join(f"tu{n}" for n in range(5000))),
+    ):
         rows.append(_refusal(case, "newsmon search", _run(env, "search", query)))
         added = _run(env, "alerts", "add", "--name", "x", "--query", query, "--email", "a@b.vn")
         rows.append(_refusal(case, "newsmon alerts add", added))
-    rows.append(_refusal("result page 1001", "newsmon search --page 1001", _run(env, "search", "lương",
-                                                                                 "--page", "1001")))
-    rows.append(_refusal("NEWSMON_ES_URL=garbage", "newsmon search",
-                         _run({**env, "NEWSMON_ES_URL": "garbage"}, "search", "lương")))
-    rows.append(_refusal("NEWSMON_MAIL_FROM with CR/LF", "newsmon alerts list",
-                         _run({**env, "NEWSMON_MAIL_FROM": "a@b.vn\r\nBcc: x@y.vn"}, "alerts", "list")))
+    rows.append(
+        _refusal(
+            "result page 1001", "newsmon search --page 1001", _run(env, "search", "lương", "--page", "1001")
+        )
+    )
+    rows.append(
+        _refusal(
+            "NEWSMON_ES_URL=garbage",
+            "newsmon search",
+            _run({**env, "NEWSMON_ES_URL": "garbage"}, "search", "lương"),
+        )
+    )
+    rows.append(
+        _refusal(
+            "NEWSMON_MAIL_FROM with CR/LF",
+            "newsmon alerts list",
+            _run({**env, "NEWSMON_MAIL_FROM": "a@b.vn\r\nBcc: x@y.vn"}, "alerts", "list"),
+        )
+    )
     return rows
 
 
@@ -285,9 +370,17 @@ def fuzz(cases: int = 10_000) -> Row:
 
 def main() -> None:
     rows: list[Row] = []
-    cases: list[Callable[[World], Row | None]] = [es_unreachable, es_refuses_writes, index_closed,
-                                                  sigkill_mid_crawl, sigkill_mid_replay, damaged_journal,
-                                                  damaged_journal_file, damaged_seen_store, full_disk]
+    cases: list[Callable[[World], Row | None]] = [
+        es_unreachable,
+        es_refuses_writes,
+        index_closed,
+        sigkill_mid_crawl,
+        sigkill_mid_replay,
+        damaged_journal,
+        damaged_journal_file,
+        damaged_seen_store,
+        full_disk,
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "www" / "gen").mkdir(parents=True)
@@ -314,8 +407,10 @@ def main() -> None:
     survived = sum(1 for r in faults if r["lost"] == 0 and r["doubled"] == 0 and r.get("named", True))
     clean = sum(1 for r in refusals if r["refused cleanly"])
     tracebacks = sum(int(r.get("tracebacks", 0)) for r in rows)  # type: ignore[call-overload]
-    print(f"{survived} of {len(faults)} faults survived, {clean} of {len(refusals)} inputs refused cleanly, "
-          f"{lost} lost, {doubled} doubled, {tracebacks} fuzz tracebacks")
+    print(
+        f"{survived} of {len(faults)} faults survived, {clean} of {len(refusals)} inputs refused cleanly, "
+        f"{lost} lost, {doubled} doubled, {tracebacks} fuzz tracebacks"
+    )
 
 
 if __name__ == "__main__":

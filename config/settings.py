@@ -41,56 +41,107 @@ class Settings(BaseSettings):
 
     # Each field's description is its line in docs/configuration.md (`make docs` writes the
     # table; a test holds it equal to this class).
-    config: Path = Field(default=PROJECT_ROOT / "config" / "sites.yaml",
-                         description="The site registry (YAML; docs/registry.md).")
-    data_dir: Path = Field(default_factory=default_data_dir, description=(
-        "Where newsmon keeps its state: crawl state, journal, alerts, outbox, the local node. Default "
-        "`./var` in a checkout, else `$XDG_DATA_HOME/newsmon`."))
-    words: Path | None = Field(default=None, description=(
-        "A words file replacing `config/words.yaml` (union terms and abbreviations search reads as words)."))
-    index_prefix: str = Field(default="newsmon", pattern=r"^[a-z0-9][a-z0-9_-]*$", description=(
-        "Every index and alias newsmon creates starts with it (the demo uses `newsmon-demo`)."))
-    es_url: str | None = Field(default=None, description=(
-        "An Elasticsearch cluster to use (e.g. `https://es.example.org:9200`); unset, newsmon runs its "
-        "own local node."))
+    config: Path = Field(
+        default=PROJECT_ROOT / "config" / "sites.yaml",
+        description="The site registry (YAML; docs/registry.md).",
+    )
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description=(
+            "Where newsmon keeps its state: crawl state, journal, alerts, outbox, the local node. Default "
+            "`./var` in a checkout, else `$XDG_DATA_HOME/newsmon`."
+        ),
+    )
+    words: Path | None = Field(
+        default=None,
+        description=(
+            "A words file replacing `config/words.yaml` (union terms and abbreviations search reads "
+            "as words)."
+        ),
+    )
+    index_prefix: str = Field(
+        default="newsmon",
+        pattern=r"^[a-z0-9][a-z0-9_-]*$",
+        description=("Every index and alias newsmon creates starts with it (the demo uses `newsmon-demo`)."),
+    )
+    es_url: str | None = Field(
+        default=None,
+        description=(
+            "An Elasticsearch cluster to use (e.g. `https://es.example.org:9200`); unset, newsmon runs its "
+            "own local node."
+        ),
+    )
     es_api_key: SecretStr | None = Field(default=None, description="API key for the cluster (preferred).")
     es_user: str | None = Field(default=None, description="User name for basic authentication.")
     es_password: SecretStr | None = Field(default=None, description="Password for basic authentication.")
     es_ca_certs: Path | None = Field(default=None, description="CA certificate (PEM) of the cluster.")
     es_verify_certs: bool = Field(default=True, description="`false` only for a throw-away test cluster.")
     es_timeout: float = Field(default=30.0, description="Seconds a request to Elasticsearch may take.")
-    cache_dir: Path = Field(default=Path.home() / ".cache" / "newsmon", description=(
-        "Where the Elasticsearch distribution zip is kept once downloaded."))
+    cache_dir: Path = Field(
+        default=Path.home() / ".cache" / "newsmon",
+        description=("Where the Elasticsearch distribution zip is kept once downloaded."),
+    )
     es_version: str = Field(default="9.5.4", description="The local node's Elasticsearch version.")
     es_heap: str = Field(default="1g", description="The local node's Java heap (`-Xms`/`-Xmx`).")
     es_port: int = Field(default=9200, description="The local node's HTTP port on 127.0.0.1.")
-    smtp_host: str | None = Field(default=None, description=(
-        "The mail server; unset, alert mails are written to `$NEWSMON_DATA_DIR/outbox/` as `.eml` files."))
+    smtp_host: str | None = Field(
+        default=None,
+        description=(
+            "The mail server; unset, alert mails are written to `$NEWSMON_DATA_DIR/outbox/` as `.eml` files."
+        ),
+    )
     smtp_port: int | None = Field(default=None, description="Its port (default 25, 465 with `ssl`).")
     smtp_user: str | None = Field(default=None, description="User name on the mail server.")
     smtp_password: SecretStr | None = Field(default=None, description="Password on the mail server.")
-    smtp_security: Literal["none", "starttls", "ssl"] = Field(default="none", description=(
-        "`none`, `starttls` or `ssl`."))
+    smtp_security: Literal["none", "starttls", "ssl"] = Field(
+        default="none", description=("`none`, `starttls` or `ssl`.")
+    )
     mail_from: str = Field(default="newsmon@localhost", description="The sender of alert mails.")
-    admin_email: Annotated[list[str], NoDecode] = Field(default_factory=list, description=(
-        "Who is mailed when a site needs attention (crawls failing in a row, no new article for much "
-        "longer than usual, extraction health fallen), once per episode; comma-separated."))
-    digest_at: str = Field(default="07:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description=(
-        "When daily digests are sent, HH:MM Vietnam time (by `newsmon serve`)."))
-    allow_private_hosts: bool = Field(default=False, description=(
-        "`true` lets crawls follow links to private and loopback addresses (a site's own host always "
-        "may be one)."))
-    web_token: SecretStr | None = Field(default=None, description=(
-        "The web app's access token (12 characters or more); unset, the web app only reads."))
-    public_url: str | None = Field(default=None, description=(
-        "Where people reach the web app (`https://newsmon.example.org`): mails then link to story pages "
-        "and carry one-click unsubscribe."))
-    web_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list, description=(
-        "Host names the web app answers besides loopback and the host of NEWSMON_PUBLIC_URL, "
-        "comma-separated; others get 400."))
-    dedup_window_days: int = Field(default=14, ge=0, description=(
-        "A copy is looked for among articles published this many days either side of it "
-        "(republished copies follow within days); `0` looks through the whole archive."))
+    admin_email: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Who is mailed when a site needs attention (crawls failing in a row, no new article for much "
+            "longer than usual, extraction health fallen), once per episode; comma-separated."
+        ),
+    )
+    digest_at: str = Field(
+        default="07:00",
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description=("When daily digests are sent, HH:MM Vietnam time (by `newsmon serve`)."),
+    )
+    allow_private_hosts: bool = Field(
+        default=False,
+        description=(
+            "`true` lets crawls follow links to private and loopback addresses (a site's own host always "
+            "may be one)."
+        ),
+    )
+    web_token: SecretStr | None = Field(
+        default=None,
+        description=("The web app's access token (12 characters or more); unset, the web app only reads."),
+    )
+    public_url: str | None = Field(
+        default=None,
+        description=(
+            "Where people reach the web app (`https://newsmon.example.org`): mails then link to story pages "
+            "and carry one-click unsubscribe."
+        ),
+    )
+    web_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Host names the web app answers besides loopback and the host of NEWSMON_PUBLIC_URL, "
+            "comma-separated; others get 400."
+        ),
+    )
+    dedup_window_days: int = Field(
+        default=14,
+        ge=0,
+        description=(
+            "A copy is looked for among articles published this many days either side of it "
+            "(republished copies follow within days); `0` looks through the whole archive."
+        ),
+    )
 
     @field_validator("es_url")
     @classmethod
@@ -105,8 +156,10 @@ class Settings(BaseSettings):
     @classmethod
     def _web_token(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < MIN_TOKEN:
-            raise ValueError(f"mã truy cập phải dài ít nhất {MIN_TOKEN} ký tự (đang có "
-                             f"{len(value.get_secret_value())}); bỏ biến này thì ứng dụng web chỉ để đọc")
+            raise ValueError(
+                f"mã truy cập phải dài ít nhất {MIN_TOKEN} ký tự (đang có "
+                f"{len(value.get_secret_value())}); bỏ biến này thì ứng dụng web chỉ để đọc"
+            )
         return value
 
     @field_validator("admin_email", mode="before")
@@ -133,8 +186,9 @@ class Settings(BaseSettings):
             return None
         parts = urlsplit(value.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-            raise ValueError(f"không phải địa chỉ http(s) của ứng dụng web: {value!r} "
-                             "(ví dụ https://newsmon.example.org)")
+            raise ValueError(
+                f"không phải địa chỉ http(s) của ứng dụng web: {value!r} (ví dụ https://newsmon.example.org)"
+            )
         return value.strip().rstrip("/")
 
     @field_validator("mail_from")
@@ -203,8 +257,10 @@ def get_settings() -> Settings:
 
 
 _KINDS = {  # pydantic's error types, said in Vietnamese (its English message otherwise)
-    "bool_parsing": "phải là true hoặc false", "int_parsing": "phải là một số nguyên",
-    "float_parsing": "phải là một số", "string_pattern_mismatch": "không đúng dạng: {pattern}",
+    "bool_parsing": "phải là true hoặc false",
+    "int_parsing": "phải là một số nguyên",
+    "float_parsing": "phải là một số",
+    "string_pattern_mismatch": "không đúng dạng: {pattern}",
     "literal_error": "phải là một trong: {expected}",
 }
 

@@ -31,13 +31,13 @@ class Backfill:
     """One site's backfill: how far back, since when, how far along."""
 
     site: str
-    since: str          # ISO date the backfill reaches back to
-    started_at: str     # ISO moment it first started (kept when it resumes)
+    since: str  # ISO date the backfill reaches back to
+    started_at: str  # ISO moment it first started (kept when it resumes)
     updated_at: str
-    state: str          # running, interrupted (killed, or stopped before the end), finished
-    queued: int = 0     # article pages found so far that it fetches
-    done: int = 0       # of those, fetched and handled
-    indexed: int = 0    # articles the index stage took
+    state: str  # running, interrupted (killed, or stopped before the end), finished
+    queued: int = 0  # article pages found so far that it fetches
+    done: int = 0  # of those, fetched and handled
+    indexed: int = 0  # articles the index stage took
     rate: float | None = None  # articles per second lately (for the time left)
     finished_at: str | None = None
 
@@ -90,12 +90,15 @@ class BackfillStore:
         found = self.get(site)
         with self.db:
             if found is not None and found.state != FINISHED and found.since == since.isoformat():
-                self.db.execute("UPDATE backfill SET state = ?, updated_at = ? WHERE site = ?",
-                                (RUNNING, moment, site))
+                self.db.execute(
+                    "UPDATE backfill SET state = ?, updated_at = ? WHERE site = ?", (RUNNING, moment, site)
+                )
             else:
-                self.db.execute("INSERT OR REPLACE INTO backfill (site, since, started_at, updated_at, "
-                                "state) VALUES (?, ?, ?, ?, ?)",
-                                (site, since.isoformat(), moment, moment, RUNNING))
+                self.db.execute(
+                    "INSERT OR REPLACE INTO backfill (site, since, started_at, updated_at, "
+                    "state) VALUES (?, ?, ?, ?, ?)",
+                    (site, since.isoformat(), moment, moment, RUNNING),
+                )
         begun = self.get(site)
         assert begun is not None
         return begun
@@ -103,17 +106,20 @@ class BackfillStore:
     def progress(self, site: str, *, queued: int, done: int, indexed: int, rate: float | None) -> None:
         """Record how far it is (the counts are this run's on top of what earlier runs did)."""
         with self.db:
-            self.db.execute("UPDATE backfill SET queued = ?, done = ?, indexed = ?, rate = ?, updated_at = ? "
-                            "WHERE site = ?", (queued, done, indexed, rate,
-                                               datetime.now(UTC).isoformat(timespec="seconds"), site))
+            self.db.execute(
+                "UPDATE backfill SET queued = ?, done = ?, indexed = ?, rate = ?, updated_at = ? "
+                "WHERE site = ?",
+                (queued, done, indexed, rate, datetime.now(UTC).isoformat(timespec="seconds"), site),
+            )
 
     def end(self, site: str, *, finished: bool) -> None:
         """It reached its date (finished) or stopped before (interrupted: run it again)."""
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with self.db:
-            self.db.execute("UPDATE backfill SET state = ?, updated_at = ?, finished_at = ?, rate = NULL "
-                            "WHERE site = ?", (FINISHED if finished else INTERRUPTED, now,
-                                               now if finished else None, site))
+            self.db.execute(
+                "UPDATE backfill SET state = ?, updated_at = ?, finished_at = ?, rate = NULL WHERE site = ?",
+                (FINISHED if finished else INTERRUPTED, now, now if finished else None, site),
+            )
 
 
 def current(config: Settings) -> dict[str, Backfill]:

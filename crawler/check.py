@@ -15,8 +15,14 @@ from pipelines.extraction.page import MIN_BODY_CHARS, extract_page
 from search.article import same_site, to_iso
 from search.web.format import moment
 
-KINDS = {"robots": "robots.txt", "feed": "RSS/Atom", "sitemap": "sitemap", "listing": "trang danh sách",
-         "home": "trang chủ", "article": "bài viết"}
+KINDS = {
+    "robots": "robots.txt",
+    "feed": "RSS/Atom",
+    "sitemap": "sitemap",
+    "listing": "trang danh sách",
+    "home": "trang chủ",
+    "article": "bài viết",
+}
 
 
 @dataclass
@@ -77,18 +83,33 @@ def _judge(site: Site, probes: list[Probe], stats: dict[str, Any]) -> SiteCheck:
             result.checks.append(Check(label, probe.url, False, f"trả lời HTTP {probe.status}"))
         else:
             count = len(probe.articles)
-            detail = f"HTTP {probe.status}, {count} địa chỉ bài viết" if count else \
-                f"HTTP {probe.status} nhưng không có địa chỉ bài viết nào"
+            detail = (
+                f"HTTP {probe.status}, {count} địa chỉ bài viết"
+                if count
+                else f"HTTP {probe.status} nhưng không có địa chỉ bài viết nào"
+            )
             result.checks.append(Check(label, probe.url, count > 0, detail))
     if not any(p.kind == "article" for p in probes):
         result.checks.append(Check("bài viết", site.url, False, "không tìm được bài viết nào để đọc thử"))
     if stats.get("newsmon/challenges"):
         passed = not stats.get("newsmon/errors/challenge")
-        result.checks.append(Check("thử thách JavaScript (cookie)", site.url, passed,
-                                   "đã vượt qua" if passed else "không vượt qua được"))
+        result.checks.append(
+            Check(
+                "thử thách JavaScript (cookie)",
+                site.url,
+                passed,
+                "đã vượt qua" if passed else "không vượt qua được",
+            )
+        )
     if result.moved_to:
-        result.checks.append(Check("chuyển địa chỉ", site.url, False,
-                                   f"trang đã chuyển hẳn sang {result.moved_to}: cập nhật url hoặc aliases"))
+        result.checks.append(
+            Check(
+                "chuyển địa chỉ",
+                site.url,
+                False,
+                f"trang đã chuyển hẳn sang {result.moved_to}: cập nhật url hoặc aliases",
+            )
+        )
     return result
 
 
@@ -96,8 +117,9 @@ def _article(probe: Probe, site: Site, result: SiteCheck) -> Check:
     if probe.status is not None and probe.status >= 400:
         return Check("bài viết", probe.url, False, f"trả lời HTTP {probe.status}")
     try:
-        article = extract_page(probe.body, probe.final_url or probe.url, probe.content_type,
-                               rules=site.extract)
+        article = extract_page(
+            probe.body, probe.final_url or probe.url, probe.content_type, rules=site.extract
+        )
     except ValueError as exc:
         return Check("bài viết", probe.url, False, f"không đọc được: {exc}")
     if article is None or not article.title or len(article.text or "") < MIN_BODY_CHARS:

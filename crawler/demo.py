@@ -32,11 +32,25 @@ def main() -> int:
         env.pop("NEWSMON_SMTP_HOST", None)
         if settings.managed_es:
             env["NEWSMON_ES_URL"] = settings.effective_es_url
-        subprocess.run([newsmon, "alerts", "add", "--name", "Nợ lương (demo)", "--query",
-                        'nợ lương OR "trả lương"', "--email", "demo@localhost.localdomain"],
-                       env=env, check=False, capture_output=True)  # exists already on a second run
-        print(f"Đang thu thập {len(sites)} trang mẫu: " + ", ".join(s.url for s in sites.values()),
-              flush=True)
+        subprocess.run(
+            [
+                newsmon,
+                "alerts",
+                "add",
+                "--name",
+                "Nợ lương (demo)",
+                "--query",
+                'nợ lương OR "trả lương"',
+                "--email",
+                "demo@localhost.localdomain",
+            ],
+            env=env,
+            check=False,
+            capture_output=True,
+        )  # exists already on a second run
+        print(
+            f"Đang thu thập {len(sites)} trang mẫu: " + ", ".join(s.url for s in sites.values()), flush=True
+        )
         crawl = subprocess.run([newsmon, "crawl"], env=env, check=False)
         if crawl.returncode != 0:
             return crawl.returncode
@@ -48,11 +62,13 @@ def main() -> int:
         print(f"\nThư cảnh báo (không có SMTP nên ghi vào hộp thư đi): {mails[-1]}")
     prefix = os.environ["NEWSMON_INDEX_PREFIX"]
     demo_env = f"NEWSMON_INDEX_PREFIX={prefix} NEWSMON_DATA_DIR={demo_dir} NEWSMON_CONFIG={registry}"
-    print("\nHai bước tiếp theo:\n"
-          f"  1. Xem kho mẫu trên ứng dụng web: {demo_env} .venv/bin/newsmon serve\n"
-          "     rồi mở http://127.0.0.1:8000/ (Ctrl-C để dừng)\n"
-          "  2. Thêm một trang thật: .venv/bin/newsmon sites discover https://ten-trang.vn/ --add\n"
-          "     rồi .venv/bin/newsmon crawl --site <tên trang>  (README.md: “Add a site”)")
+    print(
+        "\nHai bước tiếp theo:\n"
+        f"  1. Xem kho mẫu trên ứng dụng web: {demo_env} .venv/bin/newsmon serve\n"
+        "     rồi mở http://127.0.0.1:8000/ (Ctrl-C để dừng)\n"
+        "  2. Thêm một trang thật: .venv/bin/newsmon sites discover https://ten-trang.vn/ --add\n"
+        "     rồi .venv/bin/newsmon crawl --site <tên trang>  (README.md: “Add a site”)"
+    )
     return 0
 
 

@@ -127,8 +127,15 @@ def tried_articles(found: Found) -> list[dict[str, Any]]:
             rows.append({"url": url, "error": "không lấy được nội dung"})
             continue
         first = (article.text or "").strip().splitlines()[0][:120] if article.text else ""
-        rows.append({"url": url, "title": article.title, "published": in_vietnam_time(article.published),
-                     "first_line": first, "chars": len(article.text or "")})
+        rows.append(
+            {
+                "url": url,
+                "title": article.title,
+                "published": in_vietnam_time(article.published),
+                "first_line": first,
+                "chars": len(article.text or ""),
+            }
+        )
     return rows
 
 
@@ -141,8 +148,11 @@ def add_to_registry(path: Path, entry: dict[str, Any]) -> Site:
     while entry["name"] in known:
         entry["name"], number = f"{base}-{number}", number + 1
     block = yaml.safe_dump([entry], allow_unicode=True, sort_keys=False, width=200)
-    text = original + ("" if original.endswith("\n") else "\n") + "".join(f"  {line}\n" for line in
-                                                                         block.splitlines())
+    text = (
+        original
+        + ("" if original.endswith("\n") else "\n")
+        + "".join(f"  {line}\n" for line in block.splitlines())
+    )
     path.write_text(text, encoding="utf-8")
     try:
         sites = load_registry(path)

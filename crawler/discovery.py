@@ -51,7 +51,7 @@ def feed_date(value: str | None) -> str | None:
     if found:
         sign, hours, minutes = found.groups()
         offset = timezone((-1 if sign == "-" else 1) * timedelta(hours=int(hours), minutes=int(minutes or 0)))
-        text = text[:found.start()].strip()
+        text = text[: found.start()].strip()
     numeric = _DAY_FIRST.match(text)
     try:
         if numeric:
@@ -68,8 +68,12 @@ def feed_date(value: str | None) -> str | None:
 
 def feed_entries(response: Response) -> list[Entry]:
     """Items of an RSS 2.0 or Atom feed (link and date: Atom `updated`/`published`, RSS `pubDate`)."""
-    selector = Selector(text=response.text if isinstance(response, TextResponse)
-                        else response.body.decode("utf-8", "replace"), type="xml")
+    selector = Selector(
+        text=response.text
+        if isinstance(response, TextResponse)
+        else response.body.decode("utf-8", "replace"),
+        type="xml",
+    )
     selector.remove_namespaces()
     entries = []
     for item in selector.xpath("//item"):
@@ -78,8 +82,7 @@ def feed_entries(response: Response) -> list[Entry]:
         if link:
             entries.append(Entry(response.urljoin(link), feed_date(date)))
     for item in selector.xpath("//entry"):
-        link = (item.xpath("link[@rel='alternate']/@href").get()
-                or item.xpath("link[not(@rel)]/@href").get())
+        link = item.xpath("link[@rel='alternate']/@href").get() or item.xpath("link[not(@rel)]/@href").get()
         date = item.xpath("normalize-space(updated)").get() or item.xpath("normalize-space(published)").get()
         if link:
             entries.append(Entry(response.urljoin(link), to_iso(date)))
@@ -90,8 +93,14 @@ class NewsSitemap(Sitemap):
     """Scrapy's sitemap parser, also keeping a Google News `<news:publication_date>`."""
 
     def _process_sitemap_element(self, elem: Any) -> dict[str, Any] | None:
-        published = next((child.text for child in elem.iter() if isinstance(child.tag, str)
-                          and child.tag.endswith("publication_date") and child.text), None)
+        published = next(
+            (
+                child.text
+                for child in elem.iter()
+                if isinstance(child.tag, str) and child.tag.endswith("publication_date") and child.text
+            ),
+            None,
+        )
         entry = super()._process_sitemap_element(elem)
         if entry is not None and published:
             entry["publication_date"] = published.strip()
@@ -111,21 +120,31 @@ def sitemap_body(response: Response, max_size: int) -> bytes | None:
 def sitemap_entries(body: bytes) -> tuple[str, list[Entry]]:
     """(`urlset` or `sitemapindex`, its entries with their dates)."""
     sitemap = NewsSitemap(body)
-    entries = [Entry(e["loc"], to_iso(e.get("lastmod") or e.get("publication_date")))
-               for e in sitemap if e.get("loc")]
+    entries = [
+        Entry(e["loc"], to_iso(e.get("lastmod") or e.get("publication_date")))
+        for e in sitemap
+        if e.get("loc")
+    ]
     return sitemap.type, entries
 
 
 _NEXT_TEXT = re.compile(r"^\s*(xem thêm|trang sau|tiếp|tiếp theo|sau|next|older|»|›|>>|>)\s*$", re.IGNORECASE)
-_PAGE_URL = re.compile(r"([?&](page|trang|p)=\d+|/(trang|page|p)[-/]\d+/?$|/trang-\d+\.html?$)",
-                       re.IGNORECASE)
+_PAGE_URL = re.compile(
+    r"([?&](page|trang|p)=\d+|/(trang|page|p)[-/]\d+/?$|/trang-\d+\.html?$)", re.IGNORECASE
+)
 
 
 def pagination_links(response: Response, links: list[Link]) -> list[str]:
     """Links to the next listing pages: `rel=next`, "Xem thêm"/"Trang sau"/"»" links,
     and URLs numbered like `?page=N` or `/trang-N`."""
-    found = [response.urljoin(h) for h in response.xpath("//a[@rel='next']/@href | //link[@rel='next']/@href")
-             .getall()] if isinstance(response, TextResponse) else []
+    found = (
+        [
+            response.urljoin(h)
+            for h in response.xpath("//a[@rel='next']/@href | //link[@rel='next']/@href").getall()
+        ]
+        if isinstance(response, TextResponse)
+        else []
+    )
     found += [link.url for link in links if _NEXT_TEXT.match(link.text or "") or _PAGE_URL.search(link.url)]
     return list(dict.fromkeys(found))
 
@@ -133,15 +152,21 @@ def pagination_links(response: Response, links: list[Link]) -> list[str]:
 # An article split over pages: its other pages are the same address with a page number,
 # `?page=2`, `?trang=2`, `/trang-2`, `/page/2`, `-p2.html`, `/2`.
 _PAGE_PARAM = re.compile(r"^(page|trang|p|pg|paged|pageno|pagenum|part)$", re.IGNORECASE)
-_PAGE_PATH = re.compile(r"(?:(?:/(?:trang|page|p)[-/]?|[-_](?:trang|page|p)-?)(?P<n>\d{1,2})"
-                        r"(?P<ext>\.[a-z]{2,5})?|/(?P<bare>\d{1,2}))/?$", re.IGNORECASE)
+_PAGE_PATH = re.compile(
+    r"(?:(?:/(?:trang|page|p)[-/]?|[-_](?:trang|page|p)-?)(?P<n>\d{1,2})"
+    r"(?P<ext>\.[a-z]{2,5})?|/(?P<bare>\d{1,2}))/?$",
+    re.IGNORECASE,
+)
 MAX_ARTICLE_PAGES = 10  # pages after the first that one article may have
 # Every article page is searched for its pager on the crawl's reactor thread: the hrefs are
 # read from the raw bytes (no HTML parse there) and only those that may carry a page number
 # are parsed as URLs.
 _HREF = re.compile(rb"""href\s*=\s*["']([^"'<>]{1,2000})["']""", re.IGNORECASE)
-_MAY_BE_PAGE = re.compile(r"[?&](?:page|trang|p|pg|paged|pageno|pagenum|part)=\d"
-                          r"|(?:trang|page|p)[-/]?\d{1,2}\b|/\d{1,2}/?(?:$|[?#])", re.IGNORECASE)
+_MAY_BE_PAGE = re.compile(
+    r"[?&](?:page|trang|p|pg|paged|pageno|pagenum|part)=\d"
+    r"|(?:trang|page|p)[-/]?\d{1,2}\b|/\d{1,2}/?(?:$|[?#])",
+    re.IGNORECASE,
+)
 
 
 def page_of(url: str) -> tuple[str, int]:
@@ -156,7 +181,7 @@ def page_of(url: str) -> tuple[str, int]:
     path = parts.path
     if number == 1 and (found := _PAGE_PATH.search(path)) and found.start() > 0:
         number = int(found.group("n") or found.group("bare"))
-        path = path[:found.start()] + (found.group("ext") or "")
+        path = path[: found.start()] + (found.group("ext") or "")
     return urlunsplit((parts.scheme, parts.netloc, path, urlencode(kept), "")), number
 
 
@@ -166,8 +191,9 @@ def continuation_links(response: Response) -> list[str]:
     own address and the page itself excluded."""
     if not isinstance(response, TextResponse):
         return []
-    hrefs = [html.unescape(m.group(1).decode(response.encoding, "replace"))
-             for m in _HREF.finditer(response.body)]
+    hrefs = [
+        html.unescape(m.group(1).decode(response.encoding, "replace")) for m in _HREF.finditer(response.body)
+    ]
     candidates = [h for h in hrefs[:5000] if _MAY_BE_PAGE.search(h)]
     if not candidates:
         return []

@@ -51,8 +51,10 @@ def registry_table() -> str:
     return "\n".join(rows)
 
 
-TABLES = {"configuration.md": ("config/settings.py", settings_table),
-          "registry.md": ("crawler/registry.py", registry_table)}
+TABLES = {
+    "configuration.md": ("config/settings.py", settings_table),
+    "registry.md": ("crawler/registry.py", registry_table),
+}
 
 
 def rewritten(text: str, source: str, table: str) -> str:

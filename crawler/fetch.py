@@ -20,8 +20,11 @@ def run_spider(spider_class: type[Spider], config: Settings, **arguments: Any) -
     private-address guard, the cookie challenge, limits), nothing indexed or cached; one
     reactor run, so once per process."""
     overrides: dict[str, Any] = {
-        "ITEM_PIPELINES": {}, "HTTPCACHE_ENABLED": False, "NEWSMON_PROGRESS": False,
-        "NEWSMON_ALLOW_PRIVATE_HOSTS": config.allow_private_hosts, "LOG_LEVEL": "ERROR",
+        "ITEM_PIPELINES": {},
+        "HTTPCACHE_ENABLED": False,
+        "NEWSMON_PROGRESS": False,
+        "NEWSMON_ALLOW_PRIVATE_HOSTS": config.allow_private_hosts,
+        "LOG_LEVEL": "ERROR",
         "LOG_INSTALL_ROOT_HANDLER": False,
     }
     process = CrawlerProcess(scrapy_settings_for(overrides))

@@ -30,8 +30,14 @@ def is_private_host(host: str) -> bool:
     """True when any address `host` resolves to is not a public one."""
     for addr in _addresses(host):
         ip = ipaddress.ip_address(addr.split("%")[0])
-        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved \
-                or ip.is_multicast or ip.is_unspecified:
+        if (
+            ip.is_private
+            or ip.is_loopback
+            or ip.is_link_local
+            or ip.is_reserved
+            or ip.is_multicast
+            or ip.is_unspecified
+        ):
             return True
     return False
 

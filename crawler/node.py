@@ -128,10 +128,15 @@ def fetch_zip(node: LocalNode) -> Path:
         raise NodeError("cần Maven (`mvn`) một lần để tải Elasticsearch: hãy cài gói maven")
     node.zip_path.parent.mkdir(parents=True, exist_ok=True)
     artifact = MAVEN_ARTIFACT.format(version=node.settings.es_version)
-    cmd = ["mvn", "-B", "-q", "dependency:copy", f"-Dartifact={artifact}",
-           f"-DoutputDirectory={node.zip_path.parent}"]
-    result = subprocess.run(cmd, capture_output=True, text=True, cwd=node.zip_path.parent,
-                            check=False)
+    cmd = [
+        "mvn",
+        "-B",
+        "-q",
+        "dependency:copy",
+        f"-Dartifact={artifact}",
+        f"-DoutputDirectory={node.zip_path.parent}",
+    ]
+    result = subprocess.run(cmd, capture_output=True, text=True, cwd=node.zip_path.parent, check=False)
     if result.returncode != 0 or not node.zip_path.exists():
         tail = (result.stdout + result.stderr).strip().splitlines()[-15:]
         raise NodeError(f"không tải được {artifact} bằng Maven:\n" + "\n".join(tail))
@@ -149,21 +154,23 @@ def _unzip(archive: Path, target: Path) -> None:
 
 def _config_text(node: LocalNode) -> str:
     data = node.base / "data"
-    return "\n".join([
-        f"cluster.name: {node.cluster_name}",
-        "node.name: newsmon-local",
-        "network.host: 127.0.0.1",
-        f"http.port: {node.settings.es_port}",
-        "transport.port: 9300-9399",
-        "discovery.type: single-node",
-        "# Security is off only because the node listens on loopback alone.",
-        "xpack.security.enabled: false",
-        f"path.data: {data}",
-        f"path.logs: {node.logs}",
-        "# A developer disk that fills up should not turn the indices read-only mid-test.",
-        "cluster.routing.allocation.disk.threshold_enabled: false",
-        "",
-    ])
+    return "\n".join(
+        [
+            f"cluster.name: {node.cluster_name}",
+            "node.name: newsmon-local",
+            "network.host: 127.0.0.1",
+            f"http.port: {node.settings.es_port}",
+            "transport.port: 9300-9399",
+            "discovery.type: single-node",
+            "# Security is off only because the node listens on loopback alone.",
+            "xpack.security.enabled: false",
+            f"path.data: {data}",
+            f"path.logs: {node.logs}",
+            "# A developer disk that fills up should not turn the indices read-only mid-test.",
+            "cluster.routing.allocation.disk.threshold_enabled: false",
+            "",
+        ]
+    )
 
 
 def _es_uid() -> int | None:
@@ -174,8 +181,17 @@ def _es_uid() -> int | None:
         return pwd.getpwnam(ES_USER).pw_uid
     except KeyError:
         pass
-    cmd = ["useradd", "--system", "--user-group", "--no-create-home",
-           "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", ES_USER]
+    cmd = [
+        "useradd",
+        "--system",
+        "--user-group",
+        "--no-create-home",
+        "--home-dir",
+        "/nonexistent",
+        "--shell",
+        "/usr/sbin/nologin",
+        ES_USER,
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise NodeError(f"không tạo được người dùng hệ thống {ES_USER}: {result.stderr.strip()}")
@@ -204,9 +220,7 @@ def provision(node: LocalNode) -> None:
         (node.base / sub).mkdir(parents=True, exist_ok=True)
     (node.home / "config" / "elasticsearch.yml").write_text(_config_text(node))
     heap = node.settings.es_heap
-    (node.home / "config" / "jvm.options.d" / "newsmon-heap.options").write_text(
-        f"-Xms{heap}\n-Xmx{heap}\n"
-    )
+    (node.home / "config" / "jvm.options.d" / "newsmon-heap.options").write_text(f"-Xms{heap}\n-Xmx{heap}\n")
 
 
 def _port_open(port: int) -> bool:
@@ -263,8 +277,14 @@ def start(node: LocalNode, timeout: float = 120.0) -> str:
     }
     cmd = [str(node.home / "bin" / "elasticsearch"), "-d", "-p", str(node.pidfile)]
     if uid is not None:
-        cmd = ["setpriv", f"--reuid={uid}", f"--regid={pwd.getpwuid(uid).pw_gid}",
-               "--init-groups", "--", *cmd]
+        cmd = [
+            "setpriv",
+            f"--reuid={uid}",
+            f"--regid={pwd.getpwuid(uid).pw_gid}",
+            "--init-groups",
+            "--",
+            *cmd,
+        ]
     result = subprocess.run(cmd, env=env, cwd=node.home, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise NodeError(

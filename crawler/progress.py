@@ -53,8 +53,9 @@ class CrawlProgress:
             if self.crawler.settings.getdict("NEWSMON_BACKFILL"):
                 # The total grows while sitemaps and listings are read: the time left is an estimate.
                 columns += [BarColumn(), MofNCompleteColumn(), TextColumn("còn"), TimeRemainingColumn()]
-            CrawlProgress._progress = Progress(*columns, TimeElapsedColumn(), console=Console(stderr=True),
-                                               transient=True)
+            CrawlProgress._progress = Progress(
+                *columns, TimeElapsedColumn(), console=Console(stderr=True), transient=True
+            )
             CrawlProgress._progress.start()
         CrawlProgress._open += 1
         self.task = CrawlProgress._progress.add_task(spider.name, total=None)
@@ -76,11 +77,16 @@ class CrawlProgress:
             return
         queued = getattr(self.spider, "queued_articles", 0)
         if getattr(self.spider, "since", None) is not None and queued:
-            CrawlProgress._progress.update(self.task, description=f"{name}: bài cũ", total=queued,
-                                           completed=getattr(self.spider, "done_articles", 0))
+            CrawlProgress._progress.update(
+                self.task,
+                description=f"{name}: bài cũ",
+                total=queued,
+                completed=getattr(self.spider, "done_articles", 0),
+            )
             return
-        CrawlProgress._progress.update(self.task, description=f"{name}: đã tải {self.pages} trang, "
-                                                              f"đã xử lý {self.articles} bài")
+        CrawlProgress._progress.update(
+            self.task, description=f"{name}: đã tải {self.pages} trang, đã xử lý {self.articles} bài"
+        )
 
     def closed(self, spider: Spider) -> None:
         """Stop the shared display when the last site closes."""

@@ -41,30 +41,58 @@ class Site(BaseModel):
 
     # Each field's description is its line in docs/registry.md (`make docs` writes the table;
     # a test holds it equal to this class).
-    name: str = Field(pattern=r"^[a-z0-9-]+$", description=(
-        "Short name: lower-case letters, digits, `-`; what `--site` and the alert rules take."))
-    title: str | None = Field(default=None, min_length=2, max_length=200, description=(
-        "The site's Vietnamese name as people write it (also in a `(Nguồn: ...)` line); shown "
-        "everywhere instead of `name`."))
+    name: str = Field(
+        pattern=r"^[a-z0-9-]+$",
+        description=("Short name: lower-case letters, digits, `-`; what `--site` and the alert rules take."),
+    )
+    title: str | None = Field(
+        default=None,
+        min_length=2,
+        max_length=200,
+        description=(
+            "The site's Vietnamese name as people write it (also in a `(Nguồn: ...)` line); shown "
+            "everywhere instead of `name`."
+        ),
+    )
     url: str = Field(description="The home page (http or https).")
-    aliases: list[str] = Field(default=[], description=(
-        "Other hosts of the site (a domain it moved to, a mobile host): links, feeds and redirects "
-        "there are its own."))
+    aliases: list[str] = Field(
+        default=[],
+        description=(
+            "Other hosts of the site (a domain it moved to, a mobile host): links, feeds and redirects "
+            "there are its own."
+        ),
+    )
     feeds: list[str] = Field(default=[], description="RSS 2.0 or Atom feeds.")
     sitemaps: list[str] = Field(default=[], description="Sitemaps or sitemap indexes (`.xml`, `.xml.gz`).")
     listings: list[str] = Field(default=[], description="Section pages listing articles, read page by page.")
-    article_url: str | None = Field(default=None, description=(
-        "A regular expression article addresses match; unset, a numeric id or a long slug at the end "
-        "of the path."))
-    schedule: str = Field(default=DEFAULT_SCHEDULE, description=(
-        "When `newsmon serve` crawls it: five cron fields, Vietnam time."))
+    article_url: str | None = Field(
+        default=None,
+        description=(
+            "A regular expression article addresses match; unset, a numeric id or a long slug at the end "
+            "of the path."
+        ),
+    )
+    schedule: str = Field(
+        default=DEFAULT_SCHEDULE,
+        description=("When `newsmon serve` crawls it: five cron fields, Vietnam time."),
+    )
     enabled: bool = Field(default=True, description="`false` keeps the entry but never crawls it.")
-    extract: ExtractRules | None = Field(default=None, description=(
-        "Where the title, body, date and author are, and what to drop, when the generic reading fails "
-        "(CSS selectors, or XPath starting with `/`)."))
-    revisit_days: int = Field(default=7, ge=0, le=365, description=(
-        "Articles published within this many days are asked for again on each crawl (conditionally); "
-        "0 turns it off."))
+    extract: ExtractRules | None = Field(
+        default=None,
+        description=(
+            "Where the title, body, date and author are, and what to drop, when the generic reading fails "
+            "(CSS selectors, or XPath starting with `/`)."
+        ),
+    )
+    revisit_days: int = Field(
+        default=7,
+        ge=0,
+        le=365,
+        description=(
+            "Articles published within this many days are asked for again on each crawl (conditionally); "
+            "0 turns it off."
+        ),
+    )
 
     @field_validator("url")
     @classmethod
@@ -171,8 +199,9 @@ def load_registry(path: Path) -> list[Site]:
     except OSError as exc:
         raise RegistryError(f"{path}: không đọc được danh sách trang: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
-        raise RegistryError(f"{path}: không phải văn bản UTF-8 (byte {exc.start}); hãy lưu tệp dạng "
-                            "UTF-8") from None
+        raise RegistryError(
+            f"{path}: không phải văn bản UTF-8 (byte {exc.start}); hãy lưu tệp dạng UTF-8"
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

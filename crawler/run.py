@@ -64,11 +64,15 @@ def scrapy_settings_for(overrides: dict[str, Any] | None = None) -> ScrapySettin
 def summarize(stats: dict[str, Any]) -> dict[str, Any]:
     """The per-site summary a user sees (pages, new/updated/unchanged, duplicates, errors)."""
     out: dict[str, Any] = {name: int(stats.get(key, 0)) for name, key in SUMMARY_KEYS.items()}
-    errors = {k.removeprefix("newsmon/errors/"): v for k, v in stats.items()
-              if k.startswith("newsmon/errors/")}
+    errors = {
+        k.removeprefix("newsmon/errors/"): v for k, v in stats.items() if k.startswith("newsmon/errors/")
+    }
     # IgnoreRequest is a decision (robots.txt, private address), not a download failure.
-    http_errors = sum(v for k, v in stats.items() if k.startswith("downloader/exception_type_count/")
-                      and not k.endswith(".IgnoreRequest"))
+    http_errors = sum(
+        v
+        for k, v in stats.items()
+        if k.startswith("downloader/exception_type_count/") and not k.endswith(".IgnoreRequest")
+    )
     if http_errors:
         errors["download"] = http_errors
     # Sources and pages that answered an error status after the retries (a 404 or 410
@@ -86,8 +90,10 @@ def summarize(stats: dict[str, Any]) -> dict[str, Any]:
         out["cut_off"] = "dừng vì đủ hạn mức trang cho một lần"
     if stats.get("newsmon/moved_to"):
         out["moved_to"] = stats["newsmon/moved_to"]
-        out["warning"] = (f"trang đã chuyển sang {stats['newsmon/moved_to']}: hãy sửa url (hoặc aliases) "
-                          "trong danh sách trang")
+        out["warning"] = (
+            f"trang đã chuyển sang {stats['newsmon/moved_to']}: hãy sửa url (hoặc aliases) "
+            "trong danh sách trang"
+        )
     pages = int(stats.get("newsmon/health/pages", 0))
     if pages:
         # Extraction health: the share of article pages read with a title, a date and a body
@@ -97,9 +103,9 @@ def summarize(stats: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-HEALTH_DROP = 0.2      # a fall of this much below the site's usual health is flagged
+HEALTH_DROP = 0.2  # a fall of this much below the site's usual health is flagged
 _HEALTH_MIN_PAGES = 5  # fewer article pages say too little to compare
-_HEALTH_HISTORY = 5    # earlier runs the usual health is taken from
+_HEALTH_HISTORY = 5  # earlier runs the usual health is taken from
 
 
 def flag_health_drop(summary: dict[str, Any], earlier: list[float]) -> None:
@@ -111,8 +117,7 @@ def flag_health_drop(summary: dict[str, Any], earlier: list[float]) -> None:
     usual = sorted(earlier)[len(earlier) // 2]
     if usual - health >= HEALTH_DROP:
         summary["health_usual"] = usual
-        summary["warning"] = (f"trích xuất tốt {health:.0%}, thường {usual:.0%}: "
-                              "trang có đổi giao diện không?")
+        summary["warning"] = f"trích xuất tốt {health:.0%}, thường {usual:.0%}: trang có đổi giao diện không?"
 
 
 def earlier_health(log: Path) -> dict[str, list[float]]:
@@ -169,14 +174,26 @@ def _network_error(error: BaseException) -> bool:
     from twisted.internet.error import ConnectError, ConnectionLost, TimeoutError
     from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
-    network = (ConnectError, ConnectionLost, TimeoutError, ResponseFailed, ResponseNeverReceived,
-               DownloadConnectionRefusedError, DownloadFailedError, DownloadTimeoutError)
+    network = (
+        ConnectError,
+        ConnectionLost,
+        TimeoutError,
+        ResponseFailed,
+        ResponseNeverReceived,
+        DownloadConnectionRefusedError,
+        DownloadFailedError,
+        DownloadTimeoutError,
+    )
     return isinstance(error, network) or isinstance(error.__cause__, network)
 
 
 # The loggers that report a download failure with its traceback.
-_DOWNLOAD_LOGGERS = ("scrapy.downloadermiddlewares.robotstxt", "scrapy.core.scraper", "scrapy.core.engine",
-                     "scrapy.downloadermiddlewares.retry")
+_DOWNLOAD_LOGGERS = (
+    "scrapy.downloadermiddlewares.robotstxt",
+    "scrapy.core.scraper",
+    "scrapy.core.engine",
+    "scrapy.downloadermiddlewares.retry",
+)
 
 
 def one_line_download_errors() -> None:
@@ -231,8 +248,9 @@ class CrawlResult:
     alert_messages: list[str] = field(default_factory=list)
 
 
-def crawl_and_alert(sites: list[Site], config: Settings,
-                    overrides: dict[str, Any] | None = None) -> CrawlResult:
+def crawl_and_alert(
+    sites: list[Site], config: Settings, overrides: dict[str, Any] | None = None
+) -> CrawlResult:
     """One crawl, then the instant alerts for what it indexed (a failure of the alerts never
     fails the crawl: the next run covers the same articles)."""
     summaries = run_crawl(sites, config, overrides)
@@ -243,8 +261,9 @@ def crawl_and_alert(sites: list[Site], config: Settings,
     return CrawlResult(summaries, after_crawl(config, titles))
 
 
-def run_backfill(site: Site, since: date, config: Settings,
-                 overrides: dict[str, Any] | None = None) -> CrawlResult:
+def run_backfill(
+    site: Site, since: date, config: Settings, overrides: dict[str, Any] | None = None
+) -> CrawlResult:
     """Fetch a site's history back to `since`: its sitemaps (children dated or named before the
     date left out), feeds and listing pages walked until they reach past the date, with a
     crawl's politeness and per-site lock and no page cap. Resumes an unfinished backfill to
@@ -271,8 +290,9 @@ def run_backfill(site: Site, since: date, config: Settings,
     es = make_client(config)
     try:
         with bulk_load(es, config.index_prefix):
-            summaries = run_crawl([site], config,
-                                  {**limits, **(overrides or {}), "NEWSMON_BACKFILL": backfill})
+            summaries = run_crawl(
+                [site], config, {**limits, **(overrides or {}), "NEWSMON_BACKFILL": backfill}
+            )
     finally:
         es.close()
     summaries.get(site.name, {})["backfill"] = state.since
@@ -292,8 +312,9 @@ def watch_sites(config: Settings, names: list[str], titles: dict[str, str]) -> N
         log.warning("sites needing attention not mailed (%s); the next crawl tries again", exc)
 
 
-def run_crawl(sites: list[Site], config: Settings,
-              overrides: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+def run_crawl(
+    sites: list[Site], config: Settings, overrides: dict[str, Any] | None = None
+) -> dict[str, dict[str, Any]]:
     """Crawl `sites` concurrently (one crawler each); block until done; summaries by site.
 
     A site another process is crawling right now is skipped. Each site's summary is also
@@ -330,8 +351,12 @@ def run_crawl(sites: list[Site], config: Settings,
         flag_health_drop(summaries[site.name], history.get(site.name, []))
     with (data / "runs.jsonl").open("a", encoding="utf-8") as log:
         for name, summary in summaries.items():
-            log.write(json.dumps({"site": name, "started": started, "finished": finished, **summary},
-                                 ensure_ascii=False) + "\n")
+            log.write(
+                json.dumps(
+                    {"site": name, "started": started, "finished": finished, **summary}, ensure_ascii=False
+                )
+                + "\n"
+            )
     for lock in locks:
         lock.close()
     return summaries

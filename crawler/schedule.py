@@ -52,8 +52,9 @@ def jobstore(data_dir: Path) -> SQLAlchemyJobStore:
 
 def configure(scheduler: BaseScheduler, data_dir: Path) -> BaseScheduler:
     """The scheduler with newsmon's job store, job defaults and time zone."""
-    scheduler.configure(jobstores={"default": jobstore(data_dir)}, job_defaults=JOB_DEFAULTS,
-                        timezone=TIMEZONE)
+    scheduler.configure(
+        jobstores={"default": jobstore(data_dir)}, job_defaults=JOB_DEFAULTS, timezone=TIMEZONE
+    )
     return scheduler
 
 
@@ -75,8 +76,9 @@ def sync_digest_job(scheduler: BaseScheduler, at: time, func: str = DIGEST_FUNC)
 
 def run_alerts() -> int:
     """`newsmon alerts run` in a subprocess: due daily digests (and any queued mail)."""
-    result = subprocess.run([sys.executable, "-m", "crawler.cli", "alerts", "run"], capture_output=True,
-                            text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "crawler.cli", "alerts", "run"], capture_output=True, text=True, check=False
+    )
     if result.returncode:
         log.warning("alert run ended with status %s: %s", result.returncode, result.stderr[-2000:])
     return result.returncode
@@ -137,6 +139,7 @@ def planned_runs(scheduler: BaseScheduler, sites: list[Site]) -> list[PlannedRun
         if job is not None:
             runs.append(PlannedRun(site.name, site.schedule, job.next_run_time, True))
         else:
-            runs.append(PlannedRun(site.name, site.schedule, trigger_for(site).get_next_fire_time(None, now),
-                                   False))
+            runs.append(
+                PlannedRun(site.name, site.schedule, trigger_for(site).get_next_fire_time(None, now), False)
+            )
     return runs

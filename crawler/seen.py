@@ -75,8 +75,9 @@ class SeenStore:
         """One lookup: FETCH (never fetched, re-dated since by a feed or sitemap, or a dead
         link whose week is over), the validators to ask again with (published within the
         last `revisit_days` days), or SKIP."""
-        row = self.db.execute("SELECT source_date, dead_until, published, etag, last_modified FROM seen "
-                              "WHERE url = ?", (url,)).fetchone()
+        row = self.db.execute(
+            "SELECT source_date, dead_until, published, etag, last_modified FROM seen WHERE url = ?", (url,)
+        ).fetchone()
         if row is None:
             return FETCH
         known, dead_until, published, etag, last_modified = row
@@ -84,8 +85,11 @@ class SeenStore:
             return SKIP if dead_until > _now().isoformat() else FETCH
         if _later(source_date, known):
             return FETCH
-        if revisit_days > 0 and published and \
-                datetime.fromisoformat(published) >= _now() - timedelta(days=revisit_days):
+        if (
+            revisit_days > 0
+            and published
+            and datetime.fromisoformat(published) >= _now() - timedelta(days=revisit_days)
+        ):
             return Validators(etag, last_modified)
         return SKIP
 
@@ -93,18 +97,46 @@ class SeenStore:
         """True when `url` was never fetched, or a feed or sitemap now dates it later."""
         return self.plan(url, source_date) == FETCH
 
-    def mark(self, url: str, site: str, source_date: str | None = None, *, published: str | None = None,
-             etag: str | None = None, last_modified: str | None = None) -> None:
+    def mark(
+        self,
+        url: str,
+        site: str,
+        source_date: str | None = None,
+        *,
+        published: str | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> None:
         """Remember `url` (kept in memory until `commit`, so spiders sharing the file
         never hold a write lock during the crawl)."""
-        self.pending.append((url, site, source_date, _now().isoformat(timespec="seconds"), published,
-                             etag, last_modified, None))
+        self.pending.append(
+            (
+                url,
+                site,
+                source_date,
+                _now().isoformat(timespec="seconds"),
+                published,
+                etag,
+                last_modified,
+                None,
+            )
+        )
 
     def mark_dead(self, url: str, site: str) -> None:
         """`url` answered 404 or 410: not asked for again for a week."""
         now = _now()
-        self.pending.append((url, site, None, now.isoformat(timespec="seconds"), None, None, None,
-                             (now + DEAD_FOR).isoformat(timespec="seconds")))
+        self.pending.append(
+            (
+                url,
+                site,
+                None,
+                now.isoformat(timespec="seconds"),
+                None,
+                None,
+                None,
+                (now + DEAD_FOR).isoformat(timespec="seconds"),
+            )
+        )
 
     def commit(self) -> None:
         """Write the marks kept since the last commit."""
@@ -118,7 +150,9 @@ class SeenStore:
                 "published = COALESCE(excluded.published, published), "
                 "etag = COALESCE(excluded.etag, etag), "
                 "last_modified = COALESCE(excluded.last_modified, last_modified), "
-                "dead_until = excluded.dead_until", self.pending)
+                "dead_until = excluded.dead_until",
+                self.pending,
+            )
         self.pending.clear()
 
     def close(self) -> None:

@@ -87,8 +87,9 @@ def run_state(run: dict[str, Any] | None) -> str:
     return "ok"
 
 
-def site_status(config: Settings, sites: list[Site],
-                next_runs: dict[str, datetime | None] | None = None) -> list[SiteStatus]:
+def site_status(
+    config: Settings, sites: list[Site], next_runs: dict[str, datetime | None] | None = None
+) -> list[SiteStatus]:
     """Every registry site with its last runs and state; `next_runs` from the scheduler's
     job store when there is one (a stored job may be due earlier than the cron says),
     else each site's cron."""
@@ -115,11 +116,20 @@ def site_status(config: Settings, sites: list[Site],
             if found.state == RUNNING and not running:
                 found.state = INTERRUPTED  # its process is gone (killed, or the machine restarted)
             backfill = {**found.as_dict(), "seconds_left": found.seconds_left}
-        statuses.append(SiteStatus(
-            name=site.name, url=site.url, schedule=site.schedule, enabled=site.enabled,
-            next_run=upcoming.isoformat() if upcoming else None, running=running,
-            state=run_state(site_runs[0] if site_runs else None), runs=site_runs[:RUNS_SHOWN], alarms=alarms,
-            backfill=backfill))
+        statuses.append(
+            SiteStatus(
+                name=site.name,
+                url=site.url,
+                schedule=site.schedule,
+                enabled=site.enabled,
+                next_run=upcoming.isoformat() if upcoming else None,
+                running=running,
+                state=run_state(site_runs[0] if site_runs else None),
+                runs=site_runs[:RUNS_SHOWN],
+                alarms=alarms,
+                backfill=backfill,
+            )
+        )
     return statuses
 
 
@@ -161,8 +171,12 @@ class SiteBoard:
     """The crawler's side of the web app (`search.web.service.Crawls`): each site's status,
     with the scheduler's next runs when there is a scheduler, and "crawl now"."""
 
-    def __init__(self, config: Settings, sites: list[Site],
-                 next_runs: Callable[[], dict[str, datetime | None]] | None = None) -> None:
+    def __init__(
+        self,
+        config: Settings,
+        sites: list[Site],
+        next_runs: Callable[[], dict[str, datetime | None]] | None = None,
+    ) -> None:
         self.config, self.sites, self.next_runs = config, sites, next_runs
         self.starter = CrawlStarter(config)
 

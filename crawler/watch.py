@@ -21,11 +21,11 @@ from crawler.status import recent_runs, run_state
 
 log = logging.getLogger(__name__)
 
-HISTORY = 60            # runs per site read for the baseline
-FAILED_IN_A_ROW = 3     # failed crawls in a row that make an episode
-QUIET_FACTOR = 4        # silent for this many times the site's usual gap between new articles
+HISTORY = 60  # runs per site read for the baseline
+FAILED_IN_A_ROW = 3  # failed crawls in a row that make an episode
+QUIET_FACTOR = 4  # silent for this many times the site's usual gap between new articles
 QUIET_AT_LEAST = timedelta(days=2)
-GAPS_NEEDED = 3         # gaps between productive runs before a site's usual gap is trusted
+GAPS_NEEDED = 3  # gaps between productive runs before a site's usual gap is trusted
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,14 @@ def site_alarms(site: str, runs: list[dict[str, Any]], now: datetime) -> list[Al
         streak += 1
     if streak >= FAILED_IN_A_ROW:
         first = runs[streak - 1]
-        alarms.append(Alarm(site, "failing", str(first["started"]),
-                            f"{streak} lần thu thập liên tiếp thất bại, từ {moment(first['started'])}"))
+        alarms.append(
+            Alarm(
+                site,
+                "failing",
+                str(first["started"]),
+                f"{streak} lần thu thập liên tiếp thất bại, từ {moment(first['started'])}",
+            )
+        )
     productive = sorted(when for r in runs if r.get("new", 0) > 0 and (when := _when(r)) is not None)
     if len(productive) > GAPS_NEEDED:
         gaps = sorted(b - a for a, b in pairwise(productive))
@@ -74,10 +80,16 @@ def site_alarms(site: str, runs: list[dict[str, Any]], now: datetime) -> list[Al
         latest = _when(runs[0])
         if silent > max(QUIET_FACTOR * usual, QUIET_AT_LEAST) and latest and latest > productive[-1]:
             days = silent.total_seconds() / 86400
-            alarms.append(Alarm(site, "quiet", productive[-1].isoformat(),
-                                f"không có bài mới từ {moment(productive[-1].isoformat())} ({days:.0f} ngày; "
-                                f"thường cứ {usual.total_seconds() / 86400:.1f} ngày có bài mới): nguồn tin "
-                                "có thể đã ngừng cập nhật hoặc đổi địa chỉ"))
+            alarms.append(
+                Alarm(
+                    site,
+                    "quiet",
+                    productive[-1].isoformat(),
+                    f"không có bài mới từ {moment(productive[-1].isoformat())} ({days:.0f} ngày; "
+                    f"thường cứ {usual.total_seconds() / 86400:.1f} ngày có bài mới): nguồn tin "
+                    "có thể đã ngừng cập nhật hoặc đổi địa chỉ",
+                )
+            )
     dropped = 0
     for run in runs:
         if run.get("health_usual") is None:
@@ -85,9 +97,15 @@ def site_alarms(site: str, runs: list[dict[str, Any]], now: datetime) -> list[Al
         dropped += 1
     if dropped:
         first = runs[dropped - 1]
-        alarms.append(Alarm(site, "health", str(first["started"]),
-                            f"chất lượng trích xuất giảm: {runs[0].get('health', 0):.0%}, thường "
-                            f"{runs[0]['health_usual']:.0%} (trang có đổi giao diện không?)"))
+        alarms.append(
+            Alarm(
+                site,
+                "health",
+                str(first["started"]),
+                f"chất lượng trích xuất giảm: {runs[0].get('health', 0):.0%}, thường "
+                f"{runs[0]['health_usual']:.0%} (trang có đổi giao diện không?)",
+            )
+        )
     return alarms
 
 
@@ -98,8 +116,9 @@ def current_alarms(config: Settings, names: list[str], now: datetime | None = No
     return {name: site_alarms(name, history.get(name, []), now) for name in names}
 
 
-def mail_admins(config: Settings, alarms: list[Alarm], titles: dict[str, str],
-                now: datetime | None = None) -> int:
+def mail_admins(
+    config: Settings, alarms: list[Alarm], titles: dict[str, str], now: datetime | None = None
+) -> int:
     """Queue one mail per new episode for each admin address and send what is due; returns
     how many were queued now (an episode already mailed queues nothing)."""
     if not config.admin_email or not alarms:
@@ -114,13 +133,19 @@ def mail_admins(config: Settings, alarms: list[Alarm], titles: dict[str, str],
         queued = 0
         for alarm in alarms:
             title = titles.get(alarm.site, alarm.site)
-            subject = {"failing": "thu thập thất bại nhiều lần", "quiet": "không có bài mới",
-                       "health": "chất lượng trích xuất giảm"}[alarm.kind]
-            body = (f"Trang {title} ({alarm.site}): {alarm.message}.\n\n"
-                    "Hãy xem trang “Các trang” của newsmon và chạy `newsmon sites check "
-                    f"{alarm.site}` để biết trang còn đọc được không.\n")
-            queued += queue_admin_mail(store, config, key=alarm.key, subject=f"[newsmon] {title}: {subject}",
-                                       body=body, now=now)
+            subject = {
+                "failing": "thu thập thất bại nhiều lần",
+                "quiet": "không có bài mới",
+                "health": "chất lượng trích xuất giảm",
+            }[alarm.kind]
+            body = (
+                f"Trang {title} ({alarm.site}): {alarm.message}.\n\n"
+                "Hãy xem trang “Các trang” của newsmon và chạy `newsmon sites check "
+                f"{alarm.site}` để biết trang còn đọc được không.\n"
+            )
+            queued += queue_admin_mail(
+                store, config, key=alarm.key, subject=f"[newsmon] {title}: {subject}", body=body, now=now
+            )
         deliver(store, config, now)
     finally:
         store.close()

@@ -14,11 +14,13 @@ from crawler.status import SiteBoard
 from search.web.app import create_app
 
 
-def make_web_app(config: Settings, sites: list[Site],
-                 next_runs: Callable[[], dict[str, datetime | None]] | None = None) -> FastAPI:
+def make_web_app(
+    config: Settings, sites: list[Site], next_runs: Callable[[], dict[str, datetime | None]] | None = None
+) -> FastAPI:
     """The web app for these settings and sites (`next_runs`: the scheduler's, if one runs)."""
-    return create_app(config, [site.name for site in sites], SiteBoard(config, sites, next_runs),
-                      site_titles(sites))
+    return create_app(
+        config, [site.name for site in sites], SiteBoard(config, sites, next_runs), site_titles(sites)
+    )
 
 
 def from_environment() -> FastAPI:

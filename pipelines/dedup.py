@@ -68,7 +68,7 @@ _PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME).permutati
 def signature(folded: str) -> list[int]:
     """MinHash of the word 5-shingles of a folded text."""
     words = _WORDS.findall(folded)
-    shingles = {" ".join(words[i:i + SHINGLE]).encode() for i in range(max(1, len(words) - SHINGLE + 1))}
+    shingles = {" ".join(words[i : i + SHINGLE]).encode() for i in range(max(1, len(words) - SHINGLE + 1))}
     # The permutations drawn once: generating them anew is a quarter of the cost per text.
     minhash = MinHash(num_perm=NUM_PERM, seed=_SEED, permutations=_PERMUTATIONS, scheme=_SCHEME)
     minhash.update_batch(list(shingles))
@@ -77,9 +77,11 @@ def signature(folded: str) -> list[int]:
 
 def lsh_bands(sig: list[int]) -> list[str]:
     """One keyword per band: two texts sharing any band are candidates."""
-    return [f"{band}:" + hashlib.blake2b(repr(sig[band * ROWS:(band + 1) * ROWS]).encode(),
-                                         digest_size=8).hexdigest()
-            for band in range(BANDS)]
+    return [
+        f"{band}:"
+        + hashlib.blake2b(repr(sig[band * ROWS : (band + 1) * ROWS]).encode(), digest_size=8).hexdigest()
+        for band in range(BANDS)
+    ]
 
 
 def similarity(a: list[int], b: list[int]) -> float:
@@ -124,12 +126,16 @@ class Recent:
     by_site: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # a site's latest stories
     per_site: int = 200
     limit: int = 50_000  # stories remembered (oldest forgotten first: by then searchable)
-    per_band: int = 8    # candidates kept per band (template-heavy sites share many bands)
+    per_band: int = 8  # candidates kept per band (template-heavy sites share many bands)
 
     def add(self, doc: Article) -> None:
         """Remember a story this process is about to write."""
-        story = {"id": doc.id, "cluster": doc.cluster, "first": doc.duplicate_of or doc.id,
-                 "minhash": doc.minhash or []}
+        story = {
+            "id": doc.id,
+            "cluster": doc.cluster,
+            "first": doc.duplicate_of or doc.id,
+            "minhash": doc.minhash or [],
+        }
         self.by_hash.setdefault(doc.content_hash or "", story)
         while len(self.by_hash) > self.limit:
             self.by_hash.popitem(last=False)
@@ -161,9 +167,15 @@ _CANDIDATES_PER_DOC = 5
 NEAR_HITS_PER_DOC = 20
 
 
-def resolve(es: Elasticsearch, index: str, docs: list[Article], now: str,  # noqa: PLR0917
-            recent: Recent | None = None, origins: dict[str, str] | None = None,
-            window_days: int = NEAR_WINDOW_DAYS) -> Decision:
+def resolve(  # noqa: PLR0917
+    es: Elasticsearch,
+    index: str,
+    docs: list[Article],
+    now: str,
+    recent: Recent | None = None,
+    origins: dict[str, str] | None = None,
+    window_days: int = NEAR_WINDOW_DAYS,
+) -> Decision:
     """Classify a batch with a fixed number of round trips whatever its size (an mget of its
     ids, a search each for its content hashes, the URLs it names and its LSH bands, an mget of
     the chosen candidates and of their stories' first articles), and two more msearches when
@@ -178,8 +190,9 @@ def resolve(es: Elasticsearch, index: str, docs: list[Article], now: str,  # noq
     sources = {d.id: doc_id(canonical_url(d.source_url)) for d in by_id.values() if d.id and d.source_url}
     stored = {
         d["_id"]: d["_source"]
-        for d in es.mget(index=index, ids=list(dict.fromkeys([*by_id, *sources.values()])),
-                         source=_STORED_FIELDS)["docs"]
+        for d in es.mget(
+            index=index, ids=list(dict.fromkeys([*by_id, *sources.values()])), source=_STORED_FIELDS
+        )["docs"]
         if d.get("found")
     }
     decision = Decision()
@@ -206,12 +219,16 @@ def resolve(es: Elasticsearch, index: str, docs: list[Article], now: str,  # noq
     for doc in fresh:
         key, hashed = doc.id or "", doc.content_hash or ""
         doc.indexed_at = now
-        story = (recent.by_hash.get(hashed) or exact.get(hashed)
-                 or _story_of(stored.get(sources.get(key, "")), sources.get(key))
-                 # A copy that names this article as its origin was indexed first (order-independent).
-                 or recent.by_source.get(doc.canonical_url or "") or named.get(doc.canonical_url or "")
-                 or _nearest(doc, near.get(key, []) + _recent_candidates(recent, doc), firsts, recent.firsts)
-                 or _nearest(doc, worded.get(key, []) + naming.get(key, []), threshold=NAMED_JACCARD))
+        story = (
+            recent.by_hash.get(hashed)
+            or exact.get(hashed)
+            or _story_of(stored.get(sources.get(key, "")), sources.get(key))
+            # A copy that names this article as its origin was indexed first (order-independent).
+            or recent.by_source.get(doc.canonical_url or "")
+            or named.get(doc.canonical_url or "")
+            or _nearest(doc, near.get(key, []) + _recent_candidates(recent, doc), firsts, recent.firsts)
+            or _nearest(doc, worded.get(key, []) + naming.get(key, []), threshold=NAMED_JACCARD)
+        )
         if story is not None:
             doc.cluster, doc.duplicate_of = story["cluster"], story["first"]
             decision.duplicates += 1
@@ -229,9 +246,13 @@ def _story_of(source: dict[str, Any] | None, source_id: str | None) -> dict[str,
     return {"cluster": source["cluster"], "first": source.get("duplicate_of") or source_id}
 
 
-def _nearest(doc: Article, candidates: list[dict[str, Any]], firsts: dict[str, list[int]] | None = None,
-             recent_firsts: dict[str, list[int]] | None = None,
-             threshold: float = NEAR_DUP_JACCARD) -> dict[str, Any] | None:
+def _nearest(
+    doc: Article,
+    candidates: list[dict[str, Any]],
+    firsts: dict[str, list[int]] | None = None,
+    recent_firsts: dict[str, list[int]] | None = None,
+    threshold: float = NEAR_DUP_JACCARD,
+) -> dict[str, Any] | None:
     """The most similar candidate above the threshold whose story's first-seen article is
     similar too: a chain of half-similar texts must not glue different stories together."""
     best, best_score = None, threshold
@@ -241,15 +262,19 @@ def _nearest(doc: Article, candidates: list[dict[str, Any]], firsts: dict[str, l
             continue
         first = candidate["first"]
         signature = (firsts or {}).get(first) or (recent_firsts or {}).get(first)
-        if first != candidate["id"] and signature is not None \
-                and similarity(doc.minhash or [], signature) < threshold:
+        if (
+            first != candidate["id"]
+            and signature is not None
+            and similarity(doc.minhash or [], signature) < threshold
+        ):
             continue
         best, best_score = candidate, score
     return best
 
 
-def _named_in_words(es: Elasticsearch, index: str, docs: list[Article], origins: dict[str, str],
-                    recent: Recent) -> dict[str, list[dict[str, Any]]]:
+def _named_in_words(
+    es: Elasticsearch, index: str, docs: list[Article], origins: dict[str, str], recent: Recent
+) -> dict[str, list[dict[str, Any]]]:
     """For articles naming their origin's site in words: that site's articles published
     within two days of them (one msearch) and its latest ones this process wrote, as
     near-duplicate candidates."""
@@ -268,16 +293,23 @@ def _named_in_words(es: Elasticsearch, index: str, docs: list[Article], origins:
         days = f"{NAMED_WINDOW_DAYS}d"
         window = {"gte": f"{doc.published}||-{days}", "lte": f"{doc.published}||+{days}"}
         searches.append({"index": index})
-        searches.append({"size": _CANDIDATES_PER_DOC, "_source": ["cluster", "duplicate_of", "minhash"],
-                         "query": {"bool": {"filter": [{"term": {"site": site}},
-                                                       {"range": {"published": window}}]}}})
+        searches.append(
+            {
+                "size": _CANDIDATES_PER_DOC,
+                "_source": ["cluster", "duplicate_of", "minhash"],
+                "query": {"bool": {"filter": [{"term": {"site": site}}, {"range": {"published": window}}]}},
+            }
+        )
     responses = es.msearch(searches=searches)["responses"]
-    return {doc.id or "": _candidates(response) + recent.by_site.get(site, [])
-            for (doc, site), response in zip(asked, responses, strict=True)}
+    return {
+        doc.id or "": _candidates(response) + recent.by_site.get(site, [])
+        for (doc, site), response in zip(asked, responses, strict=True)
+    }
 
 
-def _copies_naming_site(es: Elasticsearch, index: str, docs: list[Article],
-                        origins: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+def _copies_naming_site(
+    es: Elasticsearch, index: str, docs: list[Article], origins: dict[str, str]
+) -> dict[str, list[dict[str, Any]]]:
     """The other way round: stored articles of other sites, published within two days, whose
     text names this article's site in words (`Nguồn: <title>`), as candidates (one msearch)."""
     names: dict[str, list[str]] = {}
@@ -291,22 +323,41 @@ def _copies_naming_site(es: Elasticsearch, index: str, docs: list[Article],
     for doc in asked:
         days = f"{NAMED_WINDOW_DAYS}d"
         window = {"gte": f"{doc.published}||-{days}", "lte": f"{doc.published}||+{days}"}
-        phrases = [{"match_phrase": {"text_fold": f"{lead} {words}"}}
-                   for words in names[doc.site or ""] for lead in ("nguon", "theo")]
+        phrases = [
+            {"match_phrase": {"text_fold": f"{lead} {words}"}}
+            for words in names[doc.site or ""]
+            for lead in ("nguon", "theo")
+        ]
         searches.append({"index": index})
-        searches.append({"size": _CANDIDATES_PER_DOC, "_source": ["cluster", "duplicate_of", "minhash"],
-                         "query": {"bool": {"filter": [{"range": {"published": window}}],
-                                            "must_not": [{"term": {"site": doc.site}}],
-                                            "should": phrases, "minimum_should_match": 1}}})
+        searches.append(
+            {
+                "size": _CANDIDATES_PER_DOC,
+                "_source": ["cluster", "duplicate_of", "minhash"],
+                "query": {
+                    "bool": {
+                        "filter": [{"range": {"published": window}}],
+                        "must_not": [{"term": {"site": doc.site}}],
+                        "should": phrases,
+                        "minimum_should_match": 1,
+                    }
+                },
+            }
+        )
     responses = es.msearch(searches=searches)["responses"]
     return {doc.id or "": _candidates(response) for doc, response in zip(asked, responses, strict=True)}
 
 
 def _candidates(response: dict[str, Any]) -> list[dict[str, Any]]:
     """Stored articles of one msearch answer, as `_nearest` weighs them."""
-    return [{"id": h["_id"], "cluster": h["_source"]["cluster"],
-             "first": h["_source"].get("duplicate_of") or h["_id"],
-             "minhash": h["_source"].get("minhash") or []} for h in response.get("hits", {}).get("hits", [])]
+    return [
+        {
+            "id": h["_id"],
+            "cluster": h["_source"]["cluster"],
+            "first": h["_source"].get("duplicate_of") or h["_id"],
+            "minhash": h["_source"].get("minhash") or [],
+        }
+        for h in response.get("hits", {}).get("hits", [])
+    ]
 
 
 def _named_as_source(es: Elasticsearch, index: str, docs: list[Article]) -> dict[str, dict[str, Any]]:
@@ -314,18 +365,25 @@ def _named_as_source(es: Elasticsearch, index: str, docs: list[Article]) -> dict
     urls = sorted({d.canonical_url for d in docs if d.canonical_url})
     if not urls:
         return {}
-    hits = es.search(index=index, size=min(10_000, 5 * len(urls)), source_includes=["cluster", "duplicate_of",
-                                                                                     "source_url"],
-                     query={"terms": {"source_url": urls}}, sort=[{"indexed_at": "asc"}])["hits"]["hits"]
+    hits = es.search(
+        index=index,
+        size=min(10_000, 5 * len(urls)),
+        source_includes=["cluster", "duplicate_of", "source_url"],
+        query={"terms": {"source_url": urls}},
+        sort=[{"indexed_at": "asc"}],
+    )["hits"]["hits"]
     found: dict[str, dict[str, Any]] = {}
     for hit in hits:
-        found.setdefault(hit["_source"]["source_url"], {
-            "cluster": hit["_source"]["cluster"], "first": hit["_source"].get("duplicate_of") or hit["_id"]})
+        found.setdefault(
+            hit["_source"]["source_url"],
+            {"cluster": hit["_source"]["cluster"], "first": hit["_source"].get("duplicate_of") or hit["_id"]},
+        )
     return found
 
 
-def _first_signatures(es: Elasticsearch, index: str, near: dict[str, list[dict[str, Any]]],
-                      recent: Recent) -> dict[str, list[int]]:
+def _first_signatures(
+    es: Elasticsearch, index: str, near: dict[str, list[dict[str, Any]]], recent: Recent
+) -> dict[str, list[int]]:
     """The signatures of the first-seen articles of the candidate stories (one mget)."""
     firsts: dict[str, list[int]] = {}
     for candidates in near.values():
@@ -353,13 +411,22 @@ def _window(published: str | None, days: int) -> list[dict[str, Any]]:
     if not published or days <= 0:
         return []
     span = {"gte": f"{published}||-{days}d", "lte": f"{published}||+{days}d"}
-    return [{"bool": {"should": [{"range": {"published": span}},
-                                 {"bool": {"must_not": [{"exists": {"field": "published"}}]}}],
-                      "minimum_should_match": 1}}]
+    return [
+        {
+            "bool": {
+                "should": [
+                    {"range": {"published": span}},
+                    {"bool": {"must_not": [{"exists": {"field": "published"}}]}},
+                ],
+                "minimum_should_match": 1,
+            }
+        }
+    ]
 
 
-def _near_candidates(es: Elasticsearch, index: str, docs: list[Article],
-                     window_days: int = NEAR_WINDOW_DAYS) -> dict[str, list[dict[str, Any]]]:
+def _near_candidates(
+    es: Elasticsearch, index: str, docs: list[Article], window_days: int = NEAR_WINDOW_DAYS
+) -> dict[str, list[dict[str, Any]]]:
     """Stored articles sharing LSH bands with each doc and published within `window_days` of
     it (or undated), the five sharing most bands first. One terms query for the whole batch
     reads the matching articles' bands from doc values, Python ranks them per doc, and one
@@ -372,13 +439,18 @@ def _near_candidates(es: Elasticsearch, index: str, docs: list[Article],
         return {}
     bands = sorted({band for doc in docs for band in doc.lsh_bands or []})
     cap = min(10_000, NEAR_HITS_PER_DOC * len(docs))
-    hits = es.search(index=index, size=cap, source=False, track_total_hits=False,
-                     docvalue_fields=[{"field": "lsh_bands"},
-                                      {"field": "published", "format": "epoch_millis"}],
-                     query={"bool": {"filter": [{"terms": {"lsh_bands": bands}}]}})["hits"]["hits"]
+    hits = es.search(
+        index=index,
+        size=cap,
+        source=False,
+        track_total_hits=False,
+        docvalue_fields=[{"field": "lsh_bands"}, {"field": "published", "format": "epoch_millis"}],
+        query={"bool": {"filter": [{"terms": {"lsh_bands": bands}}]}},
+    )["hits"]["hits"]
     if len(hits) >= cap:
-        log.debug("near-duplicate lookup: %d bands match more than %d articles; asking per article",
-                  len(bands), cap)
+        log.debug(
+            "near-duplicate lookup: %d bands match more than %d articles; asking per article", len(bands), cap
+        )
         return _near_candidates_each(es, index, docs, window_days)
     holders: dict[str, list[int]] = {}
     for number, hit in enumerate(hits):
@@ -397,11 +469,18 @@ def _near_candidates(es: Elasticsearch, index: str, docs: list[Article],
     wanted = sorted({hit_id for ids in chosen.values() for hit_id in ids})
     if not wanted:
         return {}
-    found = {d["_id"]: d for d in es.mget(index=index, ids=wanted,
-                                          source_includes=["cluster", "duplicate_of", "minhash"])["docs"]
-             if d.get("found")}
-    return {key: _candidates({"hits": {"hits": [found[i] for i in ids if i in found]}})
-            for key, ids in chosen.items() if ids}
+    found = {
+        d["_id"]: d
+        for d in es.mget(index=index, ids=wanted, source_includes=["cluster", "duplicate_of", "minhash"])[
+            "docs"
+        ]
+        if d.get("found")
+    }
+    return {
+        key: _candidates({"hits": {"hits": [found[i] for i in ids if i in found]}})
+        for key, ids in chosen.items()
+        if ids
+    }
 
 
 def _millis(published: str | None) -> int | None:
@@ -421,19 +500,28 @@ def _within(hit: dict[str, Any], when: int, days: int) -> bool:
     return not dates or abs(int(float(dates[0])) - when) <= days * 86_400_000
 
 
-def _near_candidates_each(es: Elasticsearch, index: str, docs: list[Article],
-                          window_days: int) -> dict[str, list[dict[str, Any]]]:
+def _near_candidates_each(
+    es: Elasticsearch, index: str, docs: list[Article], window_days: int
+) -> dict[str, list[dict[str, Any]]]:
     """The same per article (one msearch): a search each, ranked by Elasticsearch's score, so
     bands many articles share weigh little and cannot crowd out a copy."""
     searches: list[dict[str, Any]] = []
     for doc in docs:
         searches.append({"index": index})
-        searches.append({"size": _CANDIDATES_PER_DOC, "_source": ["cluster", "duplicate_of", "minhash"],
-                         "track_total_hits": False,
-                         "query": {"bool": {"should": [{"term": {"lsh_bands": band}}
-                                                       for band in doc.lsh_bands or []],
-                                            "filter": _window(doc.published, window_days),
-                                            "minimum_should_match": 1}}})
+        searches.append(
+            {
+                "size": _CANDIDATES_PER_DOC,
+                "_source": ["cluster", "duplicate_of", "minhash"],
+                "track_total_hits": False,
+                "query": {
+                    "bool": {
+                        "should": [{"term": {"lsh_bands": band}} for band in doc.lsh_bands or []],
+                        "filter": _window(doc.published, window_days),
+                        "minimum_should_match": 1,
+                    }
+                },
+            }
+        )
     responses = es.msearch(searches=searches)["responses"]
     return {doc.id or "": _candidates(response) for doc, response in zip(docs, responses, strict=True)}
 
@@ -443,14 +531,20 @@ def _first_seen(es: Elasticsearch, index: str, hashes: set[str]) -> dict[str, di
     if not hashes:
         return {}
     result = es.search(
-        index=index, size=len(hashes), source_includes=["cluster", "duplicate_of"],
+        index=index,
+        size=len(hashes),
+        source_includes=["cluster", "duplicate_of"],
         query={"terms": {"content_hash": sorted(hashes)}},
-        collapse={"field": "content_hash"}, sort=[{"indexed_at": "asc"}],
+        collapse={"field": "content_hash"},
+        sort=[{"indexed_at": "asc"}],
         fields=[{"field": "content_hash"}],
     )
     return {
-        hit["fields"]["content_hash"][0]: {"id": hit["_id"], "cluster": hit["_source"]["cluster"],
-                                           "first": hit["_source"].get("duplicate_of") or hit["_id"]}
+        hit["fields"]["content_hash"][0]: {
+            "id": hit["_id"],
+            "cluster": hit["_source"]["cluster"],
+            "first": hit["_source"].get("duplicate_of") or hit["_id"],
+        }
         for hit in result["hits"]["hits"]
     }
 
@@ -466,8 +560,11 @@ def merge_late_copies(es: Elasticsearch, index: str, ids: list[str]) -> list[tup
     100 stories. Returns the (old, new) clusters."""
     merges: list[tuple[str, str]] = []
     for start in range(0, len(ids), 100):
-        docs = [d for d in es.mget(index=index, ids=ids[start:start + 100], source_includes=_RECHECK)["docs"]
-                if d.get("found") and d["_source"].get("duplicate_of") is None]
+        docs = [
+            d
+            for d in es.mget(index=index, ids=ids[start : start + 100], source_includes=_RECHECK)["docs"]
+            if d.get("found") and d["_source"].get("duplicate_of") is None
+        ]
         if not docs:
             continue
         searches: list[dict[str, Any]] = []
@@ -475,16 +572,30 @@ def merge_late_copies(es: Elasticsearch, index: str, ids: list[str]) -> list[tup
             source = doc["_source"]
             should: list[dict[str, Any]] = [{"term": {"content_hash": source["content_hash"]}}]
             should += [{"term": {"lsh_bands": band}} for band in source.get("lsh_bands") or []]
-            searches += [{"index": index}, {"size": 20, "_source": _RECHECK, "query": {"bool": {
-                "should": should, "minimum_should_match": 1,
-                "must_not": [{"term": {"cluster": source["cluster"]}}]}}}]
+            searches += [
+                {"index": index},
+                {
+                    "size": 20,
+                    "_source": _RECHECK,
+                    "query": {
+                        "bool": {
+                            "should": should,
+                            "minimum_should_match": 1,
+                            "must_not": [{"term": {"cluster": source["cluster"]}}],
+                        }
+                    },
+                },
+            ]
         responses = es.msearch(searches=searches)["responses"]
         for doc, response in zip(docs, responses, strict=True):
             other = _same_story(doc, response.get("hits", {}).get("hits", []))
             if other is None:
                 continue
-            mine = {"cluster": doc["_source"]["cluster"], "first": doc["_id"],
-                    "started": (doc["_source"]["indexed_at"], doc["_id"])}
+            mine = {
+                "cluster": doc["_source"]["cluster"],
+                "first": doc["_id"],
+                "started": (doc["_source"]["indexed_at"], doc["_id"]),
+            }
             # Whichever crawl looks first, the story started first keeps its cluster.
             earlier, later = (other, mine) if other["started"] < mine["started"] else (mine, other)
             _relabel(es, index, later["cluster"], earlier)
@@ -513,8 +624,16 @@ def _same_story(doc: dict[str, Any], hits: list[dict[str, Any]]) -> dict[str, An
 
 
 def _relabel(es: Elasticsearch, index: str, cluster: str, target: dict[str, Any]) -> None:
-    members = es.search(index=index, size=1000, source=False,
-                        query={"term": {"cluster": cluster}})["hits"]["hits"]
-    actions = [{"_op_type": "update", "_index": index, "_id": hit["_id"],
-                "doc": {"cluster": target["cluster"], "duplicate_of": target["first"]}} for hit in members]
+    members = es.search(index=index, size=1000, source=False, query={"term": {"cluster": cluster}})["hits"][
+        "hits"
+    ]
+    actions = [
+        {
+            "_op_type": "update",
+            "_index": index,
+            "_id": hit["_id"],
+            "doc": {"cluster": target["cluster"], "duplicate_of": target["first"]},
+        }
+        for hit in members
+    ]
     helpers.bulk(es, actions)  # searches that must see it (alerts) refresh first

@@ -59,8 +59,9 @@ class ExtractPipeline:
         """The page's article; a page that is none, or that the extractor fails on, is dropped."""
         self.stats.inc_value("newsmon/health/pages")
         try:
-            article = await self.batches.extract(item.body, item.url, item.content_type, item.hint_date,
-                                                 item.parts)
+            article = await self.batches.extract(
+                item.body, item.url, item.content_type, item.hint_date, item.parts
+            )
         except Exception as exc:  # noqa: BLE001 - a bad page is counted and the crawl goes on
             self.stats.inc_value("newsmon/errors/extract")
             message = str(exc) if isinstance(exc, ExtractionError) else f"{type(exc).__name__}: {exc}"

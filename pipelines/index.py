@@ -57,11 +57,10 @@ class Written:
     unchanged: int = 0
     duplicates: int = 0
     started: list[str] = field(default_factory=list)  # ids of the articles that started a story
-    retry: list[tuple[Article, str]] = field(default_factory=list)      # for the journal
-    rejected: list[tuple[Article, str]] = field(default_factory=list)   # for good (mapping errors)
-    kept: int = 0   # articles that wait in the journal
+    retry: list[tuple[Article, str]] = field(default_factory=list)  # for the journal
+    rejected: list[tuple[Article, str]] = field(default_factory=list)  # for good (mapping errors)
+    kept: int = 0  # articles that wait in the journal
     taken: int = 0  # articles Elasticsearch acknowledged (or refused for good)
-
 
 
 # Statuses and error types after which the same item will be accepted later: overload,
@@ -75,8 +74,13 @@ def _retryable(status: int, error: Any) -> bool:
     return status in _RETRY_STATUS or status >= 500 or any(b in kind for b in _BLOCK)
 
 
-def write_batch(es: Elasticsearch, prefix: str, docs: list[Article],
-                origins: dict[str, str] | None = None, window_days: int = NEAR_WINDOW_DAYS) -> Written:
+def write_batch(
+    es: Elasticsearch,
+    prefix: str,
+    docs: list[Article],
+    origins: dict[str, str] | None = None,
+    window_days: int = NEAR_WINDOW_DAYS,
+) -> Written:
     """Dedup-resolve and bulk-write one batch. Raises when Elasticsearch cannot be reached
     (the caller keeps the whole batch); items it refuses come back in `retry`/`rejected`."""
     # Milliseconds (the date type's resolution): alerts compare indexing times with the
@@ -96,16 +100,26 @@ def write_batch(es: Elasticsearch, prefix: str, docs: list[Article],
             {"_op_type": "index", "_index": index, "_id": d.id, "_source": _es_source(d)}
             for d in decision.updated
         ]
-        written = Written(new=len(decision.new), updated=len(decision.updated), unchanged=decision.unchanged,
-                          duplicates=decision.duplicates)
+        written = Written(
+            new=len(decision.new),
+            updated=len(decision.updated),
+            unchanged=decision.unchanged,
+            duplicates=decision.duplicates,
+        )
         # No refresh per batch (it would wait up to a refresh interval each time); the
         # crawl refreshes once at the end, and `_recent` covers what is not searchable yet.
         # Two bulk requests in flight: Elasticsearch indexes them on two write threads while
         # this process encodes the next (one at a time left a core idle; bench/archive.py:
         # 817-877 articles/s one at a time, 1,028-1,243 two).
-        for ok, info in helpers.parallel_bulk(es, actions, thread_count=2, queue_size=2,
-                                              chunk_size=BATCH_SIZE, raise_on_error=False,
-                                              raise_on_exception=True):
+        for ok, info in helpers.parallel_bulk(
+            es,
+            actions,
+            thread_count=2,
+            queue_size=2,
+            chunk_size=BATCH_SIZE,
+            raise_on_error=False,
+            raise_on_exception=True,
+        ):
             if ok:
                 continue
             op, item = next(iter(info.items()))
@@ -115,8 +129,10 @@ def write_batch(es: Elasticsearch, prefix: str, docs: list[Article],
             written.new -= op == "create"
             written.updated -= op == "index"
             doc = by_id[item.get("_id")]
-            reason = f"{status} {error.get('type', '') if isinstance(error, dict) else ''}: " \
-                     f"{error.get('reason', '') if isinstance(error, dict) else error}"
+            reason = (
+                f"{status} {error.get('type', '') if isinstance(error, dict) else ''}: "
+                f"{error.get('reason', '') if isinstance(error, dict) else error}"
+            )
             (written.retry if _retryable(status, error) else written.rejected).append((doc, reason))
             log.error("Elasticsearch refused %s (%s)", doc.url, reason)
     failed = {id(doc) for doc, _ in written.retry + written.rejected}
@@ -243,8 +259,9 @@ class IndexPipeline:
         (unless they are journalled already), list what it refused for good."""
         assert self.es is not None
         try:
-            written = write_batch(self.es, self.settings.index_prefix, docs, self.origins,
-                                  self.settings.dedup_window_days)
+            written = write_batch(
+                self.es, self.settings.index_prefix, docs, self.origins, self.settings.dedup_window_days
+            )
         except (ESConnectionError, ApiError, helpers.BulkIndexError) as exc:
             reason = type(exc).__name__
             if not isinstance(exc, ESConnectionError):
@@ -257,8 +274,12 @@ class IndexPipeline:
             self.journal.append([doc for doc, _ in written.retry], written.retry[0][1])
         if written.retry:
             written.kept = len(written.retry)
-            log.error("Elasticsearch did not take %d articles (%s); they are kept in %s",
-                      written.kept, written.retry[0][1][:200], self.journal.directory)
+            log.error(
+                "Elasticsearch did not take %d articles (%s); they are kept in %s",
+                written.kept,
+                written.retry[0][1][:200],
+                self.journal.directory,
+            )
         return written
 
     def _record(self, written: Written) -> None:

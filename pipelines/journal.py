@@ -66,8 +66,12 @@ def recover(directory: Path) -> int | None:
             count = journal.count()
         finally:
             journal.close()
-        log.error("%s; rebuilt from its second record (%d articles waiting); the damaged file is kept as "
-                  "%s", exc, count, kept)
+        log.error(
+            "%s; rebuilt from its second record (%d articles waiting); the damaged file is kept as %s",
+            exc,
+            count,
+            kept,
+        )
         return count
     return None
 
@@ -83,8 +87,9 @@ class Journal:
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
         self.rejected_path = directory / "rejected.jsonl"
-        self.db = sqlite3.connect(directory / "journal.sqlite", timeout=30, check_same_thread=False,
-                                  isolation_level=None)
+        self.db = sqlite3.connect(
+            directory / "journal.sqlite", timeout=30, check_same_thread=False, isolation_level=None
+        )
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(_SCHEMA)
         self.damaged_found = 0
@@ -118,8 +123,9 @@ class Journal:
         moved to `damaged` (and counted in `damaged_found`) instead."""
         last = 0
         while True:
-            rows = self.db.execute("SELECT id, doc FROM entries WHERE id > ? ORDER BY id LIMIT ?",
-                                   (last, size)).fetchall()
+            rows = self.db.execute(
+                "SELECT id, doc FROM entries WHERE id > ? ORDER BY id LIMIT ?", (last, size)
+            ).fetchall()
             if not rows:
                 return
             last = rows[-1][0]
@@ -148,12 +154,17 @@ class Journal:
 
     def _quarantine(self, row_id: int, doc: str, error: str) -> None:
         with self._transaction():
-            self.db.execute("INSERT OR REPLACE INTO damaged VALUES (?, ?, ?, ?)",
-                            (row_id, doc, error, _now()))
+            self.db.execute(
+                "INSERT OR REPLACE INTO damaged VALUES (?, ?, ?, ?)", (row_id, doc, error, _now())
+            )
             self.db.execute("DELETE FROM entries WHERE id = ?", (row_id,))
         self.damaged_found += 1
-        log.error("journal row %d cannot be read (%s); moved to the 'damaged' table of %s",
-                  row_id, error, self.directory / "journal.sqlite")
+        log.error(
+            "journal row %d cannot be read (%s); moved to the 'damaged' table of %s",
+            row_id,
+            error,
+            self.directory / "journal.sqlite",
+        )
 
     def _adopt_legacy(self) -> None:
         """Take over a JSON-lines spool an earlier version left (a damaged line is kept aside)."""
@@ -168,11 +179,14 @@ class Journal:
                 except (ValueError, TypeError) as exc:
                     bad.append((line.decode("utf-8", "replace"), f"{type(exc).__name__}: {exc}"))
             with self._transaction():
-                self.db.executemany("INSERT INTO entries (doc, reason, added) VALUES (?, ?, ?)",
-                                    [(json.dumps(d.to_dict(), ensure_ascii=False), "earlier spool", _now())
-                                     for d in good])
-                self.db.executemany("INSERT INTO damaged (doc, error, found) VALUES (?, ?, ?)",
-                                    [(doc, error, _now()) for doc, error in bad if doc.strip()])
+                self.db.executemany(
+                    "INSERT INTO entries (doc, reason, added) VALUES (?, ?, ?)",
+                    [(json.dumps(d.to_dict(), ensure_ascii=False), "earlier spool", _now()) for d in good],
+                )
+                self.db.executemany(
+                    "INSERT INTO damaged (doc, error, found) VALUES (?, ?, ?)",
+                    [(doc, error, _now()) for doc, error in bad if doc.strip()],
+                )
             self.damaged_found += sum(1 for doc, _ in bad if doc.strip())
             path.unlink()  # after the commit: a crash before it leaves the file to adopt again
 

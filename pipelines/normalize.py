@@ -23,11 +23,11 @@ def normalize_article(article: Article, site_domain: str) -> Article:
     for key in ("title", "text", "author", "source_name"):
         value = getattr(article, key)
         if value:
-            setattr(article, key, textnorm.display(value).strip()[:MAX_CHARS[key]])
+            setattr(article, key, textnorm.display(value).strip()[: MAX_CHARS[key]])
     for key in ("title_norm", "title_fold", "text_norm", "text_fold"):  # same length as the text they mirror
         value = getattr(article, key)
         if value:
-            setattr(article, key, value[:MAX_CHARS[key.split("_")[0]]])
+            setattr(article, key, value[: MAX_CHARS[key.split("_")[0]]])
     article.tags = [textnorm.display(t)[:MAX_TAG_CHARS] for t in (article.tags or [])[:MAX_TAGS]]
     for key in ("url", "canonical_url", "source_url"):
         value = getattr(article, key)

@@ -85,8 +85,9 @@ class Article:
 ARTICLE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Article))
 _FIELD_SET = frozenset(ARTICLE_FIELDS)
 
-_TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|dclid|msclkid|zarsrc|_ga|_gl|mc_cid|mc_eid|igshid)$",
-                       re.IGNORECASE)
+_TRACKING = re.compile(
+    r"^(utm_\w+|fbclid|gclid|dclid|msclkid|zarsrc|_ga|_gl|mc_cid|mc_eid|igshid)$", re.IGNORECASE
+)
 _MOBILE_HOST = re.compile(r"^(www|m|mobile)\.")
 
 
@@ -111,8 +112,9 @@ def canonical_url(url: str) -> str:
         path = path[2:]
     if len(path) > 1:
         path = path.rstrip("/")
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                       if not _TRACKING.match(k)])
+    query = urlencode(
+        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)]
+    )
     return urlunsplit((parts.scheme, host, path, query, ""))
 
 
@@ -128,8 +130,9 @@ def doc_id(canonical: str) -> str:
 
 
 # A machine-readable time some CMSs write in 12-hour form ("2024-05-03 02:20 PM", "02:20 CH").
-_TWELVE_HOUR = re.compile(r"(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?\s*(?P<ap>AM|PM|SA|CH)\b",
-                          re.IGNORECASE)
+_TWELVE_HOUR = re.compile(
+    r"(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?\s*(?P<ap>AM|PM|SA|CH)\b", re.IGNORECASE
+)
 _DAY_FIRST = re.compile(r"^(?P<d>\d{1,2})[/.-](?P<mo>\d{1,2})[/.-](?P<y>\d{4})\b")
 
 

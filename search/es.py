@@ -49,9 +49,14 @@ def make_client(settings: Settings, *, timeout: float | None = None) -> Elastics
         kwargs["verify_certs"] = False
     # orjson for the large msearch and bulk bodies (alert evaluation, near-duplicate lookups,
     # indexing): a tenth of ingest time went to the standard library's json.
-    return Elasticsearch(settings.effective_es_url, serializers={
-        OrjsonSerializer.mimetype: OrjsonSerializer(), NdjsonSerializer.mimetype: OrjsonNdjsonSerializer()},
-        **kwargs)
+    return Elasticsearch(
+        settings.effective_es_url,
+        serializers={
+            OrjsonSerializer.mimetype: OrjsonSerializer(),
+            NdjsonSerializer.mimetype: OrjsonNdjsonSerializer(),
+        },
+        **kwargs,
+    )
 
 
 def node_version(es: Elasticsearch) -> str:
@@ -69,9 +74,16 @@ def installed_modules(es: Elasticsearch) -> list[str]:
 
 # Errors that mean "the archive is not available just now" rather than a wrong request: a
 # node starting or stopping, shards not allocated, the index closed or blocked.
-_UNAVAILABLE_TYPES = frozenset({"index_closed_exception", "cluster_block_exception",
-                                "no_shard_available_action_exception", "search_phase_execution_exception",
-                                "unavailable_shards_exception", "node_not_connected_exception"})
+_UNAVAILABLE_TYPES = frozenset(
+    {
+        "index_closed_exception",
+        "cluster_block_exception",
+        "no_shard_available_action_exception",
+        "search_phase_execution_exception",
+        "unavailable_shards_exception",
+        "node_not_connected_exception",
+    }
+)
 _SERVER_ERROR = 500
 
 
@@ -102,6 +114,9 @@ def msearch(es: Elasticsearch, index: str, bodies: list[dict[str, Any]]) -> list
         if "error" in response:
             status = int(response.get("status", _SERVER_ERROR))
             error = HTTP_EXCEPTIONS.get(status, ApiError)
-            raise error(str(response["error"].get("reason", response["error"])),
-                        meta=dataclasses.replace(answer.meta, status=status), body=response)
+            raise error(
+                str(response["error"].get("reason", response["error"])),
+                meta=dataclasses.replace(answer.meta, status=status),
+                body=response,
+            )
     return responses

@@ -244,8 +244,12 @@ def positive_terms(node: Node) -> list[Term]:
 
 
 def _term_clause(term: Term) -> dict[str, Any]:
-    return {"bool": {"should": [{"match_phrase": {f"{f}_{term.field_suffix}": term.matching_form}}
-                                for f in FIELDS], "minimum_should_match": 1}}
+    return {
+        "bool": {
+            "should": [{"match_phrase": {f"{f}_{term.field_suffix}": term.matching_form}} for f in FIELDS],
+            "minimum_should_match": 1,
+        }
+    }
 
 
 def _compile(node: Node) -> dict[str, Any]:
@@ -274,7 +278,8 @@ def compile_query(query: str) -> dict[str, Any]:
     # 60 % of a one-word query's time at a million articles).
     slop = 2 if len(typed) > 1 else 0
     should: list[dict[str, Any]] = [
-        {"match_phrase": {"title_fold": {"query": whole, "slop": slop, "boost": 3}}}]
+        {"match_phrase": {"title_fold": {"query": whole, "slop": slop, "boost": 3}}}
+    ]
     if len(typed) > 1:
         # Exact adjacency in the body (a query of one word already requires it as a phrase):
         # a sloppy phrase over every matching body doubled the 95th-percentile latency at

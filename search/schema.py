@@ -97,8 +97,12 @@ def bulk_load(es: Elasticsearch, prefix: str) -> Iterator[None]:
             es.indices.put_settings(index=index, settings={"refresh_interval": SETTINGS["refresh_interval"]})
             es.indices.refresh(index=index)
         except (ApiError, TransportError) as exc:
-            log.warning("refresh interval not restored after the bulk load (%s): it stays at %s "
-                        "until a later backfill ends", exc, BULK_REFRESH_INTERVAL)
+            log.warning(
+                "refresh interval not restored after the bulk load (%s): it stays at %s "
+                "until a later backfill ends",
+                exc,
+                BULK_REFRESH_INTERVAL,
+            )
 
 
 def alias_name(prefix: str) -> str:
@@ -155,8 +159,12 @@ def setup(es: Elasticsearch, prefix: str) -> str:
 def _copy_actions(es: Elasticsearch, source: str, target: str) -> Iterator[dict[str, Any]]:
     for hit in helpers.scan(es, index=source, query={"query": {"match_all": {}}}):
         body = {k: v for k, v in hit["_source"].items() if k in MAPPING["properties"]}
-        yield {"_op_type": "index", "_index": target, "_id": hit["_id"],
-               "_source": with_matching_fields(body)}
+        yield {
+            "_op_type": "index",
+            "_index": target,
+            "_id": hit["_id"],
+            "_source": with_matching_fields(body),
+        }
 
 
 def migrate(es: Elasticsearch, source: str, target: str, alias: str) -> None:
@@ -168,10 +176,12 @@ def migrate(es: Elasticsearch, source: str, target: str, alias: str) -> None:
     log.info("migrating %s -> %s", source, target)
     helpers.bulk(es, _copy_actions(es, source, target), chunk_size=500)
     es.indices.refresh(index=target)
-    es.indices.update_aliases(actions=[
-        {"remove": {"index": source, "alias": alias}},
-        {"add": {"index": target, "alias": alias}},
-    ])
+    es.indices.update_aliases(
+        actions=[
+            {"remove": {"index": source, "alias": alias}},
+            {"add": {"index": target, "alias": alias}},
+        ]
+    )
 
 
 def count(es: Elasticsearch, prefix: str) -> int:

@@ -94,24 +94,37 @@ EXACT_STORIES = 3000
 # circuit breaker): per site, the site's matching articles (a story counts once for each site
 # that carries it: "the sites that published most"); per day, the matching first-seen
 # articles (each story once, on that article's day).
-_DAYS: dict[str, Any] = {"date_histogram": {
-    "field": "published", "calendar_interval": "day", "time_zone": "+07:00", "format": "yyyy-MM-dd",
-    "min_doc_count": 1}}
+_DAYS: dict[str, Any] = {
+    "date_histogram": {
+        "field": "published",
+        "calendar_interval": "day",
+        "time_zone": "+07:00",
+        "format": "yyyy-MM-dd",
+        "min_doc_count": 1,
+    }
+}
 _SITES: dict[str, Any] = {"terms": {"field": "site", "size": 100}}
 
 
 def _count_request(counted: dict[str, Any], facets: bool) -> dict[str, Any]:
     """Articles matching, first-seen articles among them, and (`facets`) the page's counts."""
     first_seen: dict[str, Any] = {"filter": _FIRST_SEEN, **({"aggs": {"day": _DAYS}} if facets else {})}
-    return {"query": counted, "size": 0, "track_total_hits": True,
-            "aggs": {"first_seen": first_seen, **({"site": _SITES} if facets else {})}}
+    return {
+        "query": counted,
+        "size": 0,
+        "track_total_hits": True,
+        "aggs": {"first_seen": first_seen, **({"site": _SITES} if facets else {})},
+    }
 
 
 def _facet_counts(aggregations: dict[str, Any]) -> dict[str, dict[str, int]]:
     """{"site": {site: articles}, "day": {yyyy-mm-dd: stories}} from the count request."""
-    return {"site": {b["key"]: int(b["doc_count"]) for b in aggregations["site"]["buckets"]},
-            "day": {b["key_as_string"]: int(b["doc_count"])
-                    for b in aggregations["first_seen"]["day"]["buckets"]}}
+    return {
+        "site": {b["key"]: int(b["doc_count"]) for b in aggregations["site"]["buckets"]},
+        "day": {
+            b["key_as_string"]: int(b["doc_count"]) for b in aggregations["first_seen"]["day"]["buckets"]
+        },
+    }
 
 
 def parse_day(value: str | None) -> date | None:
@@ -128,25 +141,40 @@ def parse_day(value: str | None) -> date | None:
 
 # A story is shown by its original: the copy published first (copies without a date after
 # dated ones); copies published at the same moment go by which newsmon indexed first, then URL.
-ORIGINAL_FIRST: list[Any] = [{"published": {"order": "asc", "missing": "_last"}}, {"indexed_at": "asc"},
-                             {"canonical_url": "asc"}]
+ORIGINAL_FIRST: list[Any] = [
+    {"published": {"order": "asc", "missing": "_last"}},
+    {"indexed_at": "asc"},
+    {"canonical_url": "asc"},
+]
 _COPY_FIELDS = ["url", "site", "title", "published"]
 # A story's copies within the query and filters; the first is its original.
 _COPIES: dict[str, Any] = {"name": "copies", "size": 20, "_source": _COPY_FIELDS, "sort": ORIGINAL_FIRST}
 _NEWEST: list[Any] = [{"published": {"order": "desc", "missing": "_last"}}, "_score"]
 
 
-def search(es: Elasticsearch, prefix: str, query: str | None, *, sites: list[str] | None = None,
-           since: date | None = None, until: date | None = None, sort: str = "relevance",
-           limit: int = 10, page: int = 1, facets: bool = False) -> dict[str, Any]:
+def search(
+    es: Elasticsearch,
+    prefix: str,
+    query: str | None,
+    *,
+    sites: list[str] | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    sort: str = "relevance",
+    limit: int = 10,
+    page: int = 1,
+    facets: bool = False,
+) -> dict[str, Any]:
     """Run a query; returns {"total", "hits"} per SPEC.md (total counts stories, not copies:
     EXACT_STORIES says how) and, with `facets`, "facets": articles per site and stories per day
     (Asia/Ho_Chi_Minh; _SITES and _DAYS say what each counts). No query (None) lists every
     story in the filters. Each hit is the story's original (ORIGINAL_FIRST), whichever copy
     matched best; the other copies are its `duplicates`, in the same order."""
     if page * limit > MAX_RESULTS:
-        raise QueryError(f"chỉ xem được {MAX_RESULTS:,} kết quả đầu tiên: hãy thu hẹp truy vấn "
-                         "hoặc lọc theo trang, theo ngày".replace(",", "."))
+        raise QueryError(
+            f"chỉ xem được {MAX_RESULTS:,} kết quả đầu tiên: hãy thu hẹp truy vấn "
+            "hoặc lọc theo trang, theo ngày".replace(",", ".")
+        )
     filters = _filters(sites or [], since, until)
     matched = compile_query(query) if query is not None else None
     body_query = {"bool": {"must": [matched or {"match_all": {}}], "filter": filters}}
@@ -157,8 +185,9 @@ def search(es: Elasticsearch, prefix: str, query: str | None, *, sites: list[str
         if matched is None or sort == "date":
             found = _by_date(es, index, body_query, _count_request(counted, facets), limit=limit, page=page)
         else:
-            found = _by_relevance(es, index, body_query, _count_request(counted, facets),
-                                  limit=limit, page=page)
+            found = _by_relevance(
+                es, index, body_query, _count_request(counted, facets), limit=limit, page=page
+            )
         total = found.stories if found.stories is not None else _stories(es, index, counted, found.counts)
     except NotFoundError:
         return {"total": 0, "hits": [], **({"facets": {"site": {}, "day": {}}} if facets else {})}
@@ -167,8 +196,15 @@ def search(es: Elasticsearch, prefix: str, query: str | None, *, sites: list[str
     # request for the page; most stories have a single copy).
     originals = [_copies(h)[0]["_id"] for h in found.hits]
     others = [first for first, h in zip(originals, found.hits, strict=True) if first != h["_id"]]
-    texts = {d["_id"]: d["_source"].get("text", "") for d in es.mget(
-        index=index, ids=others, source=["text"])["docs"] if d.get("found")} if others else {}
+    texts = (
+        {
+            d["_id"]: d["_source"].get("text", "")
+            for d in es.mget(index=index, ids=others, source=["text"])["docs"]
+            if d.get("found")
+        }
+        if others
+        else {}
+    )
     hits = [_story_hit(hit, forms, texts) for hit in found.hits]
     out: dict[str, Any] = {"total": total, "hits": hits}
     if facets:
@@ -190,19 +226,37 @@ def _stories(es: Elasticsearch, index: str, counted: dict[str, Any], counts: dic
     """The stories among the matching articles (EXACT_STORIES)."""
     if int(counts["hits"]["total"]["value"]) > EXACT_STORIES:
         return int(counts["aggregations"]["first_seen"]["doc_count"])
-    distinct = es.search(index=index, query=counted, size=0, aggs={
-        "stories": {"cardinality": {"field": "cluster", "precision_threshold": EXACT_STORIES}}})
+    distinct = es.search(
+        index=index,
+        query=counted,
+        size=0,
+        aggs={"stories": {"cardinality": {"field": "cluster", "precision_threshold": EXACT_STORIES}}},
+    )
     return int(distinct["aggregations"]["stories"]["value"])
 
 
-def _by_date(es: Elasticsearch, index: str, body_query: dict[str, Any], count: dict[str, Any], *,
-             limit: int, page: int) -> _Found:
+def _by_date(
+    es: Elasticsearch, index: str, body_query: dict[str, Any], count: dict[str, Any], *, limit: int, page: int
+) -> _Found:
     """Newest stories first (or every story when there is no query), collapsed by Elasticsearch:
     sorted by date it skips what cannot reach the page, so this stays cheap at any size."""
-    result, counts = msearch(es, index, [
-        {"query": body_query, "size": limit, "from": (page - 1) * limit, "sort": _NEWEST,
-         "_source": {"includes": _DISPLAY}, "track_scores": True, "track_total_hits": False,
-         "collapse": {"field": "cluster", "inner_hits": _COPIES}}, count])
+    result, counts = msearch(
+        es,
+        index,
+        [
+            {
+                "query": body_query,
+                "size": limit,
+                "from": (page - 1) * limit,
+                "sort": _NEWEST,
+                "_source": {"includes": _DISPLAY},
+                "track_scores": True,
+                "track_total_hits": False,
+                "collapse": {"field": "cluster", "inner_hits": _COPIES},
+            },
+            count,
+        ],
+    )
     return _Found(list(result["hits"]["hits"]), counts)
 
 
@@ -211,8 +265,9 @@ def _by_date(es: Elasticsearch, index: str, body_query: dict[str, Any], count: d
 RELEVANCE_WINDOW = 100
 
 
-def _by_relevance(es: Elasticsearch, index: str, body_query: dict[str, Any], count: dict[str, Any], *,
-                  limit: int, page: int) -> _Found:
+def _by_relevance(
+    es: Elasticsearch, index: str, body_query: dict[str, Any], count: dict[str, Any], *, limit: int, page: int
+) -> _Found:
     """The best-scoring copy of each story, best first: the top hits by score alone (which
     lets Elasticsearch skip documents that cannot reach them), grouped by story here, then
     the page's stories' copies in one request. Collapsing in Elasticsearch scores every match
@@ -227,31 +282,48 @@ def _by_relevance(es: Elasticsearch, index: str, body_query: dict[str, Any], cou
         best = _best_per_story(ranked["hits"]["hits"])
     # Fewer hits than asked for: these are every match, and `best` every story.
     every = len(best) if len(ranked["hits"]["hits"]) < size else None
-    chosen = best[(page - 1) * limit:wanted]
+    chosen = best[(page - 1) * limit : wanted]
     if not chosen:
         return _Found([], counts, every)
     clusters = [cluster for cluster, _, _ in chosen]
     # Every copy of these stories that matches the query, its original first.
-    grouped = es.search(index=index, size=len(clusters), source=False, track_total_hits=False,
-                        query={"bool": {"filter": [count["query"], {"terms": {"cluster": clusters}}]}},
-                        collapse={"field": "cluster", "inner_hits": _COPIES})
+    grouped = es.search(
+        index=index,
+        size=len(clusters),
+        source=False,
+        track_total_hits=False,
+        query={"bool": {"filter": [count["query"], {"terms": {"cluster": clusters}}]}},
+        collapse={"field": "cluster", "inner_hits": _COPIES},
+    )
     copies = {h["fields"]["cluster"][0]: h["inner_hits"] for h in grouped["hits"]["hits"]}
-    shown = {d["_id"]: d["_source"] for d in es.mget(
-        index=index, ids=[hit_id for _, hit_id, _ in chosen], source=_DISPLAY)["docs"] if d.get("found")}
-    found = [{"_id": hit_id, "_score": score, "_source": shown[hit_id], "inner_hits": copies[cluster]}
-             for cluster, hit_id, score in chosen if cluster in copies and hit_id in shown]
+    shown = {
+        d["_id"]: d["_source"]
+        for d in es.mget(index=index, ids=[hit_id for _, hit_id, _ in chosen], source=_DISPLAY)["docs"]
+        if d.get("found")
+    }
+    found = [
+        {"_id": hit_id, "_score": score, "_source": shown[hit_id], "inner_hits": copies[cluster]}
+        for cluster, hit_id, score in chosen
+        if cluster in copies and hit_id in shown
+    ]
     return _Found(found, counts, every)
 
 
 def _top_hits(body_query: dict[str, Any], size: int) -> dict[str, Any]:
     """The request for the `size` best-scoring articles: ids, story and date only."""
-    return {"query": body_query, "size": size, "track_total_hits": False, "_source": False,
-            "docvalue_fields": ["cluster", {"field": "published", "format": "epoch_millis"}]}
+    return {
+        "query": body_query,
+        "size": size,
+        "track_total_hits": False,
+        "_source": False,
+        "docvalue_fields": ["cluster", {"field": "published", "format": "epoch_millis"}],
+    }
 
 
 def _best_per_story(hits: list[dict[str, Any]]) -> list[tuple[str, str, float]]:
     """(story, best copy's id, its score) for each story among `hits`, in the order a collapse
     gives: score, then newest first."""
+
     def order(hit: dict[str, Any]) -> tuple[float, float]:
         published = hit.get("fields", {}).get("published")
         return -float(hit["_score"]), -float(published[0]) if published else float("inf")
@@ -280,25 +352,48 @@ def _story_hit(hit: dict[str, Any], forms: list[tuple[str, bool]], texts: dict[s
     if forms and "<mark>" not in shown and original["_id"] != hit["_id"]:
         shown = snippet(own_text, forms)
     return {
-        "id": original["_id"], "url": src["url"], "site": src["site"], "title": src["title"],
-        "published": src.get("published"), "snippet": shown, "score": hit.get("_score"),
-        "duplicates": [{"url": c["_source"]["url"], "site": c["_source"]["site"],
-                        "published": c["_source"].get("published")}
-                       for c in copies if c["_id"] != original["_id"]],
+        "id": original["_id"],
+        "url": src["url"],
+        "site": src["site"],
+        "title": src["title"],
+        "published": src.get("published"),
+        "snippet": shown,
+        "score": hit.get("_score"),
+        "duplicates": [
+            {
+                "url": c["_source"]["url"],
+                "site": c["_source"]["site"],
+                "published": c["_source"].get("published"),
+            }
+            for c in copies
+            if c["_id"] != original["_id"]
+        ],
     }
 
 
-EXPORT_FIELDS = ["url", "canonical_url", "site", "title", "published", "author", "tags", "text",
-                 "cluster", "duplicate_of"]
+EXPORT_FIELDS = [
+    "url",
+    "canonical_url",
+    "site",
+    "title",
+    "published",
+    "author",
+    "tags",
+    "text",
+    "cluster",
+    "duplicate_of",
+]
 
 
-def export(es: Elasticsearch, prefix: str, *, sites: list[str] | None = None,
-           since: date | None = None) -> Generator[dict[str, Any], None, None]:
+def export(
+    es: Elasticsearch, prefix: str, *, sites: list[str] | None = None, since: date | None = None
+) -> Generator[dict[str, Any], None, None]:
     """Every indexed article (filtered), oldest first as indexed, in SPEC.md's export shape."""
     query = {"bool": {"filter": _filters(sites or [], since, None)}}
     try:
-        hits = helpers.scan(es, index=alias_name(prefix), query={"query": query},
-                            source=EXPORT_FIELDS, preserve_order=False)
+        hits = helpers.scan(
+            es, index=alias_name(prefix), query={"query": query}, source=EXPORT_FIELDS, preserve_order=False
+        )
         for hit in hits:
             src = hit["_source"]
             yield {"id": hit["_id"], **{k: src.get(k) for k in EXPORT_FIELDS}}
@@ -306,8 +401,22 @@ def export(es: Elasticsearch, prefix: str, *, sites: list[str] | None = None,
         return
 
 
-STORY_FIELDS = ["url", "canonical_url", "site", "title", "published", "modified", "author", "tags", "text",
-                "cluster", "duplicate_of", "indexed_at", "source_url", "source_name"]
+STORY_FIELDS = [
+    "url",
+    "canonical_url",
+    "site",
+    "title",
+    "published",
+    "modified",
+    "author",
+    "tags",
+    "text",
+    "cluster",
+    "duplicate_of",
+    "indexed_at",
+    "source_url",
+    "source_name",
+]
 MAX_COPIES = 200  # copies listed on a story page; a story carried by more sites is rare
 
 
@@ -320,14 +429,26 @@ def story(es: Elasticsearch, prefix: str, article_id: str) -> dict[str, Any] | N
     except NotFoundError:
         return None
     src = doc["_source"]
-    found = es.search(index=alias_name(prefix), query={"term": {"cluster": src["cluster"]}},
-                      size=MAX_COPIES, source_includes=["url", "site", "title", "published", "duplicate_of"],
-                      sort=ORIGINAL_FIRST)
+    found = es.search(
+        index=alias_name(prefix),
+        query={"term": {"cluster": src["cluster"]}},
+        size=MAX_COPIES,
+        source_includes=["url", "site", "title", "published", "duplicate_of"],
+        sort=ORIGINAL_FIRST,
+    )
     copies = []
     for number, hit in enumerate(found["hits"]["hits"]):
         copy = hit["_source"]
-        copies.append({"id": hit["_id"], "url": copy["url"], "site": copy["site"], "title": copy["title"],
-                       "published": copy.get("published"), "original": number == 0})
+        copies.append(
+            {
+                "id": hit["_id"],
+                "url": copy["url"],
+                "site": copy["site"],
+                "title": copy["title"],
+                "published": copy.get("published"),
+                "original": number == 0,
+            }
+        )
     return {"id": doc["_id"], **{k: src.get(k) for k in STORY_FIELDS}, "copies": copies}
 
 
@@ -335,9 +456,16 @@ _PAGE = 1000  # articles per round trip of an export
 _EXPORT_ORDER: list[Any] = [{"published": {"order": "desc", "missing": "_last"}}, {"_shard_doc": "asc"}]
 
 
-def export_matches(es: Elasticsearch, prefix: str, query: str | None, *, sites: list[str] | None = None,
-                   since: date | None = None, until: date | None = None,
-                   fields: list[str] | None = None) -> Generator[dict[str, Any], None, None]:
+def export_matches(
+    es: Elasticsearch,
+    prefix: str,
+    query: str | None,
+    *,
+    sites: list[str] | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    fields: list[str] | None = None,
+) -> Generator[dict[str, Any], None, None]:
     """Every article matching a search (each copy of a story, newest first), streamed in
     pages over a point in time, so an export of any size holds one page in memory and
     sees one consistent index. No query (None): every article in the filters. `fields`:
@@ -353,9 +481,14 @@ def export_matches(es: Elasticsearch, prefix: str, query: str | None, *, sites: 
     after: list[Any] | None = None
     try:
         while True:
-            page = es.search(pit={"id": pit, "keep_alive": "2m"}, query=body_query, size=_PAGE,
-                             source_includes=wanted, search_after=after,
-                             sort=_EXPORT_ORDER)
+            page = es.search(
+                pit={"id": pit, "keep_alive": "2m"},
+                query=body_query,
+                size=_PAGE,
+                source_includes=wanted,
+                search_after=after,
+                sort=_EXPORT_ORDER,
+            )
             hits = page["hits"]["hits"]
             for hit in hits:
                 src = hit["_source"]

@@ -27,17 +27,25 @@ class Store:
 def stores(data_dir: Path) -> list[Store]:
     """The stores a crawl and the alerts read, with the advice a damaged one gets."""
     return [
-        Store(data_dir / "crawl" / "seen.sqlite",
-              "hãy chuyển tệp sang chỗ khác: lần thu thập sau tải lại mọi bài một lần và không lưu bài nào "
-              "hai lần"),
-        Store(data_dir / "spool" / "journal.sqlite",
-              "tệp giữ các bài đang chờ Elasticsearch: hãy giữ một bản để cứu dữ liệu (sqlite3 TỆP "
-              "'.recover'), rồi chuyển tệp sang chỗ khác"),
-        Store(data_dir / "crawl" / "profiles.sqlite",
-              "hãy chuyển tệp sang chỗ khác: khuôn mẫu của mỗi trang được học lại ở lần thu thập sau"),
-        Store(data_dir / "alerts.sqlite",
-              "tệp giữ các cảnh báo và những gì đã gửi: hãy khôi phục từ bản sao lưu, hoặc giữ một bản "
-              "(sqlite3 TỆP '.recover') rồi chuyển tệp sang chỗ khác để bắt đầu lại không có cảnh báo"),
+        Store(
+            data_dir / "crawl" / "seen.sqlite",
+            "hãy chuyển tệp sang chỗ khác: lần thu thập sau tải lại mọi bài một lần và không lưu bài nào "
+            "hai lần",
+        ),
+        Store(
+            data_dir / "spool" / "journal.sqlite",
+            "tệp giữ các bài đang chờ Elasticsearch: hãy giữ một bản để cứu dữ liệu (sqlite3 TỆP "
+            "'.recover'), rồi chuyển tệp sang chỗ khác",
+        ),
+        Store(
+            data_dir / "crawl" / "profiles.sqlite",
+            "hãy chuyển tệp sang chỗ khác: khuôn mẫu của mỗi trang được học lại ở lần thu thập sau",
+        ),
+        Store(
+            data_dir / "alerts.sqlite",
+            "tệp giữ các cảnh báo và những gì đã gửi: hãy khôi phục từ bản sao lưu, hoặc giữ một bản "
+            "(sqlite3 TỆP '.recover') rồi chuyển tệp sang chỗ khác để bắt đầu lại không có cảnh báo",
+        ),
     ]
 
 
@@ -102,5 +110,7 @@ def check_space(data_dir: Path, need: int = MIN_FREE_BYTES) -> None:
     """DiskFull when the disk holding `data_dir` has less than `need` bytes free."""
     free = shutil.disk_usage(data_dir).free
     if free < need:
-        raise DiskFull(f"ổ đĩa chứa {data_dir} gần đầy: còn {free // (1024 * 1024)} MB, cần ít nhất "
-                       f"{need // (1024 * 1024)} MB; {FREE_SPACE}")
+        raise DiskFull(
+            f"ổ đĩa chứa {data_dir} gần đầy: còn {free // (1024 * 1024)} MB, cần ít nhất "
+            f"{need // (1024 * 1024)} MB; {FREE_SPACE}"
+        )

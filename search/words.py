@@ -92,8 +92,9 @@ def _read_words_file(path: Path) -> tuple[dict[str, list[str]], list[str]]:
     abbreviations = data.get("abbreviations") or {}
     terms = data.get("terms") or []
     if not isinstance(abbreviations, dict) or not all(
-            isinstance(k, str) and isinstance(v, list) and v and all(isinstance(x, str) for x in v)
-            for k, v in abbreviations.items()):
+        isinstance(k, str) and isinstance(v, list) and v and all(isinstance(x, str) for x in v)
+        for k, v in abbreviations.items()
+    ):
         raise WordsFileError(f"{path}: 'abbreviations' maps each abbreviation to a list of expansions")
     if not isinstance(terms, list) or not all(isinstance(t, str) and t.strip() for t in terms):
         raise WordsFileError(f"{path}: 'terms' is a list of words")
@@ -112,11 +113,14 @@ def build(general: Iterable[str], abbreviations: dict[str, list[str]], terms: It
     for abbr, longs in abbreviations.items():
         norm_abbr = textnorm.display(abbr.strip())
         expansions[_key(norm_abbr)] = expansions.get(_key(norm_abbr), ()) + tuple(
-            textnorm.display(x.strip()) for x in longs)
+            textnorm.display(x.strip()) for x in longs
+        )
         for long in longs:
             reverse[_key(long)] = (*reverse.get(_key(long), ()), norm_abbr)
-    table = tuple((textnorm.display(a.strip()), tuple(textnorm.display(x.strip()) for x in longs))
-                  for a, longs in abbreviations.items())
+    table = tuple(
+        (textnorm.display(a.strip()), tuple(textnorm.display(x.strip()) for x in longs))
+        for a, longs in abbreviations.items()
+    )
     return Lexicon(frozenset(words), frozenset(_key(w) for w in words), expansions, reverse, table)
 
 
@@ -159,8 +163,11 @@ def segment(syllables: list[str], lex: Lexicon | None = None) -> list[list[str]]
             groups[-1] = (groups[-1][0], end, True)
         else:
             groups.append((start, end, unknown))
-    spans = [p for start, end, unknown in groups
-             for p in (_unknown_pieces(start, end) if unknown else [(start, end)])]
+    spans = [
+        p
+        for start, end, unknown in groups
+        for p in (_unknown_pieces(start, end) if unknown else [(start, end)])
+    ]
     return [syllables[start:end] for start, end in spans]
 
 

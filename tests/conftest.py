@@ -47,8 +47,12 @@ def es_url() -> str:
 def env(tmp_path: Path, es_url: str) -> dict[str, str]:
     """Environment for one isolated newsmon run: own index prefix and data directory."""
     prefix = f"t{uuid.uuid4().hex[:10]}"
-    return {**os.environ, "NEWSMON_ES_URL": es_url, "NEWSMON_INDEX_PREFIX": prefix,
-            "NEWSMON_DATA_DIR": str(tmp_path / "data")}
+    return {
+        **os.environ,
+        "NEWSMON_ES_URL": es_url,
+        "NEWSMON_INDEX_PREFIX": prefix,
+        "NEWSMON_DATA_DIR": str(tmp_path / "data"),
+    }
 
 
 @pytest.fixture
@@ -63,7 +67,6 @@ def es(env: dict[str, str]) -> Iterator[Elasticsearch]:
 def sample_sites() -> Iterator[dict[str, SampleSite]]:
     with serve_sites() as sites:
         yield sites
-
 
 
 @pytest.fixture

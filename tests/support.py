@@ -35,16 +35,19 @@ def fixture_rules(page: Path) -> ExtractRules | None:
 
 def run_cli(*args: str, env: dict[str, str], timeout: float = 180) -> subprocess.CompletedProcess[str]:
     """Run the installed `newsmon` command as a user would."""
-    return subprocess.run([NEWSMON, *args], env=env, capture_output=True, text=True,
-                          timeout=timeout, check=False)
-
+    return subprocess.run(
+        [NEWSMON, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 def site_registry(env: dict[str, str], site: SampleSite, **sources: list[str]) -> None:
     """A registry with the generated site only, its sources (`sitemaps=["/sitemap.xml"]`...)."""
     path = Path(env["NEWSMON_DATA_DIR"]).parent / "sites.yaml"
-    entry = {"name": "gen", "url": site.url, **{k: [site.url + v.lstrip("/") for v in vs]
-                                                 for k, vs in sources.items()}}
+    entry = {
+        "name": "gen",
+        "url": site.url,
+        **{k: [site.url + v.lstrip("/") for v in vs] for k, vs in sources.items()},
+    }
     path.write_text(yaml.safe_dump({"sites": [entry]}), encoding="utf-8")
     env["NEWSMON_CONFIG"] = str(path)
 
@@ -54,36 +57,48 @@ def host_of(site: SampleSite) -> str:
 
 
 CORPUS = {
-    "no-luong": ("Công nhân bị nợ lương ba tháng", "Hơn 300 công nhân Công ty may bị nợ lương, công đoàn "
-                 "đề nghị doanh nghiệp trả lương trước Tết."),
-    "dinh-cong": ("Đình công tại khu công nghiệp", "Công nhân ngừng việc tập thể vì doanh nghiệp chậm trả "
-                  "lương; công đoàn tham gia đối thoại."),
-    "nghi-quyet": ("Triển khai Nghị quyết 02 về đổi mới công đoàn",
-                   "Hội nghị quán triệt Nghị quyết 02-NQ/TW, định hướng đổi mới tổ chức công đoàn."),
-    "hoa-giai": ("Hoà giải tranh chấp lao động ở Thuỷ Nguyên", "Hòa giải viên lao động huyện Thủy Nguyên "
-                 "đã hoà giải thành 12 vụ tranh chấp."),
-    "tet": ("Thưởng Tết năm nay",
-            "Nhiều doanh nghiệp công bố mức thưởng Tết; công đoàn theo dõi việc chi trả."),
-    "script": ("Cảnh báo <script> giả mạo", "Trang giả mạo chèn mã <script>alert(1)</script> vào "
-               "tin nhắn gửi công nhân; công đoàn khuyến cáo."),
+    "no-luong": (
+        "Công nhân bị nợ lương ba tháng",
+        "Hơn 300 công nhân Công ty may bị nợ lương, công đoàn đề nghị doanh nghiệp trả lương trước Tết.",
+    ),
+    "dinh-cong": (
+        "Đình công tại khu công nghiệp",
+        "Công nhân ngừng việc tập thể vì doanh nghiệp chậm trả lương; công đoàn tham gia đối thoại.",
+    ),
+    "nghi-quyet": (
+        "Triển khai Nghị quyết 02 về đổi mới công đoàn",
+        "Hội nghị quán triệt Nghị quyết 02-NQ/TW, định hướng đổi mới tổ chức công đoàn.",
+    ),
+    "hoa-giai": (
+        "Hoà giải tranh chấp lao động ở Thuỷ Nguyên",
+        "Hòa giải viên lao động huyện Thủy Nguyên đã hoà giải thành 12 vụ tranh chấp.",
+    ),
+    "tet": (
+        "Thưởng Tết năm nay",
+        "Nhiều doanh nghiệp công bố mức thưởng Tết; công đoàn theo dõi việc chi trả.",
+    ),
+    "script": (
+        "Cảnh báo <script> giả mạo",
+        "Trang giả mạo chèn mã <script>alert(1)</script> vào tin nhắn gửi công nhân; công đoàn khuyến cáo.",
+    ),
 }
 
 GRAMMAR = [
-    ("công nhân lương", {"no-luong", "dinh-cong"}),              # every word required
-    ('"nợ lương"', {"no-luong"}),                                # exact phrase
-    ("no luong", {"no-luong"}),                                  # no diacritics: any diacritics
-    ("định", {"nghi-quyet"}),                                    # diacritics: only those
+    ("công nhân lương", {"no-luong", "dinh-cong"}),  # every word required
+    ('"nợ lương"', {"no-luong"}),  # exact phrase
+    ("no luong", {"no-luong"}),  # no diacritics: any diacritics
+    ("định", {"nghi-quyet"}),  # diacritics: only those
     ("đình", {"dinh-cong"}),
     ("dinh", {"dinh-cong", "nghi-quyet"}),
-    ("hòa giải", {"hoa-giai"}),                                  # old/new tone placement equal
+    ("hòa giải", {"hoa-giai"}),  # old/new tone placement equal
     ("thuỷ nguyên", {"hoa-giai"}),
-    ("HOÀ GIẢI", {"hoa-giai"}),                                  # case never matters
-    ("tet OR \"nghi quyet\"", {"tet", "nghi-quyet", "no-luong"}),   # "trước Tết" counts
+    ("HOÀ GIẢI", {"hoa-giai"}),  # case never matters
+    ('tet OR "nghi quyet"', {"tet", "nghi-quyet", "no-luong"}),  # "trước Tết" counts
     ("công đoàn -lương", {"nghi-quyet", "tet", "script"}),
     ('công đoàn -"nợ lương"', {"dinh-cong", "nghi-quyet", "tet", "script"}),
     ("(đình công OR nợ) lương", {"dinh-cong", "no-luong"}),
     ("công đoàn -(tet OR script)", {"dinh-cong", "nghi-quyet"}),
-    ("tết or", set()),                                           # lower-case "or" is a word
+    ("tết or", set()),  # lower-case "or" is a word
 ]
 
 
@@ -91,9 +106,17 @@ def index_corpus(es: Elasticsearch, prefix: str) -> None:
     """CORPUS through the crawl's normalize and bulk-write path, searchable on return."""
     docs = []
     for slug, (title, text) in CORPUS.items():
-        article = normalize_article(Article(url=f"https://cd.example.vn/{slug}-1001.html", site="cd",
-                                            title=title, text=text, published="2021-12-08T08:00:00+07:00",
-                                            fetched_at="2021-12-08T09:00:00+00:00"), "cd.example.vn")
+        article = normalize_article(
+            Article(
+                url=f"https://cd.example.vn/{slug}-1001.html",
+                site="cd",
+                title=title,
+                text=text,
+                published="2021-12-08T08:00:00+07:00",
+                fetched_at="2021-12-08T09:00:00+00:00",
+            ),
+            "cd.example.vn",
+        )
         article.content_hash = content_hash(article.text)
         docs.append(article)
     write_batch(es, prefix, docs)

@@ -33,14 +33,15 @@ def usage_message(exc: Exception) -> str:  # noqa: PLR0911 - one answer per kind
     kind = type(exc).__name__
     param = getattr(exc, "param", None)
     hint = getattr(exc, "param_hint", None) or (
-        "/".join(getattr(param, "opts", []) or []) or getattr(param, "name", "") if param is not None else "")
+        "/".join(getattr(param, "opts", []) or []) or getattr(param, "name", "") if param is not None else ""
+    )
     if isinstance(hint, list | tuple):
         hint = "/".join(hint)
     if kind == "NoSuchOption":
         option = getattr(exc, "option_name", "")
         close = sorted(getattr(exc, "possibilities", None) or [])
         said = f"không có tùy chọn {option}" + (f" (có phải: {', '.join(close)}?)" if close else "")
-        return said + "; một truy vấn bắt đầu bằng dấu - thì đặt sau --, ví dụ: newsmon search -- \"-x y\""
+        return said + '; một truy vấn bắt đầu bằng dấu - thì đặt sau --, ví dụ: newsmon search -- "-x y"'
     if kind == "MissingParameter":
         argument = getattr(param, "param_type_name", "") == "argument"
         name = str(getattr(param, "name", hint)).upper()

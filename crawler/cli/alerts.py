@@ -115,23 +115,42 @@ def alerts_list(as_json: Annotated[bool, typer.Option("--json", help="dạng JSO
         sent = store.sent_summary()
         refusals = store.refusals()
     none = {"last_sent": None, "last_stories": 0, "stories": 0}
-    rows = [{"name": r.name, "query": r.query, "emails": r.emails, "sites": r.sites, "mode": r.mode,
-             "paused": r.paused, **sent.get(r.name, none), "refused": refusals.get(r.name, [])}
-            for r in rules]
+    rows = [
+        {
+            "name": r.name,
+            "query": r.query,
+            "emails": r.emails,
+            "sites": r.sites,
+            "mode": r.mode,
+            "paused": r.paused,
+            **sent.get(r.name, none),
+            "refused": refusals.get(r.name, []),
+        }
+        for r in rules
+    ]
     if as_json:
         print_json(rows)
         return
     table = []
     for row in rows:
         last = f"{moment(row['last_sent'])} ({row['last_stories']} tin)" if row["last_sent"] else "chưa gửi"
-        table.append((row["name"], row["query"],
-                      _MODES.get(row["mode"], row["mode"]) + (" (tạm dừng)" if row["paused"] else ""),
-                      ", ".join(row["emails"]), ", ".join(row["sites"]) or "tất cả", last))
+        table.append(
+            (
+                row["name"],
+                row["query"],
+                _MODES.get(row["mode"], row["mode"]) + (" (tạm dừng)" if row["paused"] else ""),
+                ", ".join(row["emails"]),
+                ", ".join(row["sites"]) or "tất cả",
+                last,
+            )
+        )
     show_table("cảnh báo", ("tên", "truy vấn", "chế độ", "người nhận", "trang", "lần gửi cuối"), table)
     for row in rows:
         for refusal in row["refused"]:
-            line = (f"cảnh báo {row['name']!r}: máy chủ thư từ chối hẳn {refusal['recipient']} "
-                    f"({refusal['error']}): không gửi lại; hãy sửa địa chỉ (alerts edit)")
+            line = (
+                f"cảnh báo {row['name']!r}: máy chủ thư từ chối hẳn {refusal['recipient']} "
+                f"({refusal['error']}): không gửi lại; hãy sửa địa chỉ (alerts edit)"
+            )
             err.print(clean(line), markup=False)
 
 
@@ -200,19 +219,34 @@ def alerts_test(
         matches = enrich(es, config.index_prefix, found.matches)
     with _store(config) as store:
         pending = store.pending(rule, [m.cluster for m in matches])
-    rows = [{"url": m.url, "site": m.site, "title": m.title, "published": m.published,
-             "also": [c["site"] for c in m.also], "would_send": m.cluster in pending} for m in matches]
+    rows = [
+        {
+            "url": m.url,
+            "site": m.site,
+            "title": m.title,
+            "published": m.published,
+            "also": [c["site"] for c in m.also],
+            "would_send": m.cluster in pending,
+        }
+        for m in matches
+    ]
     if as_json:
         print_json(rows)
         return
     for row in rows:
         state = "sẽ gửi" if row["would_send"] else "đã gửi"
         when = published(str(row["published"] or "")) or "không rõ ngày"
-        out.print(clean(f"[{state}] {row['title']}\n  {row['site']}  {when}  {row['url']}"),
-                  markup=False, highlight=False)
+        out.print(
+            clean(f"[{state}] {row['title']}\n  {row['site']}  {when}  {row['url']}"),
+            markup=False,
+            highlight=False,
+        )
     sent = len(rows) - len(pending)
-    err.print(f"{len(rows)} bài khớp với cảnh báo từ lần chạy trước; {len(pending)} bài sẽ được gửi nếu chạy "
-              f"bây giờ ({sent} bài đã gửi)", markup=False)
+    err.print(
+        f"{len(rows)} bài khớp với cảnh báo từ lần chạy trước; {len(pending)} bài sẽ được gửi nếu chạy "
+        f"bây giờ ({sent} bài đã gửi)",
+        markup=False,
+    )
 
 
 @alerts_app.command("run")
@@ -227,16 +261,24 @@ def alerts_run(
     config = settings()
     moment = _when(now)
     with _store(config) as store, elasticsearch(config, kept=_NOT_LOST) as es:
-        report = run_alerts(es, store, config, now=moment, modes=("instant", "daily"),
-                            site_titles=registry_titles(config.config))
+        report = run_alerts(
+            es,
+            store,
+            config,
+            now=moment,
+            modes=("instant", "daily"),
+            site_titles=registry_titles(config.config),
+        )
     if as_json:
         print_json(report)
     else:
         err.print(f"đã gửi {report['sent']} thư, {report['waiting']} thư đang chờ", markup=False)
     failed = {n: r["error"] for n, r in report["alerts"].items() if r.get("error")}
     for alert, error in failed.items():
-        err.print(f"chưa xét được cảnh báo {alert!r}: {error}; lần chạy sau xét lại đúng những bài này",
-                  markup=False)
+        err.print(
+            f"chưa xét được cảnh báo {alert!r}: {error}; lần chạy sau xét lại đúng những bài này",
+            markup=False,
+        )
     if report["waiting"]:
         raise fail(f"{report['waiting']} thư chưa gửi được; thư được giữ lại và lần chạy sau gửi lại")
     if failed:

@@ -12,8 +12,12 @@ from crawler.cli.common import app, chosen_sites, err, fail, settings
 @app.command()
 def backfill(
     site: Annotated[str, typer.Option("--site", help="tên trang trong danh sách trang")],
-    since: Annotated[str | None, typer.Option(
-        "--since", help="lấy bài từ ngày này (dd/mm/yyyy); bỏ trống để tiếp tục lần nạp đang dở")] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since", help="lấy bài từ ngày này (dd/mm/yyyy); bỏ trống để tiếp tục lần nạp đang dở"
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="bảng tóm tắt dạng JSON")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="in nhật ký chi tiết (tiếng Anh)")] = False,
 ) -> None:
@@ -57,7 +61,12 @@ def backfill(
         store.close()
     assert state is not None
     if state.state != FINISHED:
-        raise fail(f"{chosen.name}: lần nạp bị ngắt ở {number(state.done)}/{number(state.queued)} bài; "
-                   f"chạy lại `newsmon backfill --site {chosen.name}` để tiếp tục")
-    err.print(f"{chosen.name}: đã nạp xong bài từ {day_text(day)} ({number(state.indexed)} bài đã vào kho); "
-              "bài cũ tìm được nhưng không gửi cảnh báo", markup=False)
+        raise fail(
+            f"{chosen.name}: lần nạp bị ngắt ở {number(state.done)}/{number(state.queued)} bài; "
+            f"chạy lại `newsmon backfill --site {chosen.name}` để tiếp tục"
+        )
+    err.print(
+        f"{chosen.name}: đã nạp xong bài từ {day_text(day)} ({number(state.indexed)} bài đã vào kho); "
+        "bài cũ tìm được nhưng không gửi cảnh báo",
+        markup=False,
+    )

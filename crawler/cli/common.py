@@ -30,8 +30,9 @@ from crawler.registry import RegistryError, Site, load_registry, select_sites
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="newsmon: thu thập, tìm kiếm và cảnh báo tin công đoàn.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="newsmon: thu thập, tìm kiếm và cảnh báo tin công đoàn."
+)
 
 err = Console(stderr=True)
 out = Console(soft_wrap=True)

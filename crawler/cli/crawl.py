@@ -12,8 +12,16 @@ from search.stores import DiskFull, check_space
 if TYPE_CHECKING:
     from crawler.run import CrawlResult
 
-_COUNTS = ("requests", "not_modified", "new", "updated", "unchanged", "seen_skipped", "duplicates",
-           "non_articles")
+_COUNTS = (
+    "requests",
+    "not_modified",
+    "new",
+    "updated",
+    "unchanged",
+    "seen_skipped",
+    "duplicates",
+    "non_articles",
+)
 
 
 @app.command()
@@ -36,27 +44,45 @@ def crawl(
     rejected = sum(s["errors"].get("rejected", 0) for s in result.summaries.values() if "errors" in s)
     problems = []
     if kept:
-        problems.append(f"Elasticsearch chưa nhận {kept} bài: chúng được giữ trong {config.spool_dir} và "
-                        "lần thu thập sau sẽ đưa vào kho.")
+        problems.append(
+            f"Elasticsearch chưa nhận {kept} bài: chúng được giữ trong {config.spool_dir} và "
+            "lần thu thập sau sẽ đưa vào kho."
+        )
     for name, summary in result.summaries.items():
         if "skipped" in summary:
             problems.append(f"{name}: không thu thập: {summary['skipped']}")
         elif summary.get("finish_reason") == "shutdown":
-            problems.append(f"{name}: lần thu thập bị ngắt; những gì đã lấy được vẫn được giữ, phần còn lại "
-                            "lần sau sẽ lấy")
+            problems.append(
+                f"{name}: lần thu thập bị ngắt; những gì đã lấy được vẫn được giữ, phần còn lại "
+                "lần sau sẽ lấy"
+            )
     try:
         check_space(config.resolved_data_dir)
     except DiskFull as exc:  # filled up during the crawl: what could not be written is fetched again
         problems.append(str(exc))
     if rejected:
-        problems.append(f"Elasticsearch từ chối hẳn {rejected} bài (lỗi kiểu dữ liệu): danh sách và lý do ở "
-                        f"{config.spool_dir / 'rejected.jsonl'}.")
+        problems.append(
+            f"Elasticsearch từ chối hẳn {rejected} bài (lỗi kiểu dữ liệu): danh sách và lý do ở "
+            f"{config.spool_dir / 'rejected.jsonl'}."
+        )
     if problems:
         raise fail("\n".join(problems))
 
 
-_HEADERS = ("trang", "yêu cầu", "không đổi (304)", "mới", "cập nhật", "như cũ", "đã biết", "bản trùng",
-            "không phải bài", "lỗi", "trích xuất tốt", "ghi chú")
+_HEADERS = (
+    "trang",
+    "yêu cầu",
+    "không đổi (304)",
+    "mới",
+    "cập nhật",
+    "như cũ",
+    "đã biết",
+    "bản trùng",
+    "không phải bài",
+    "lỗi",
+    "trích xuất tốt",
+    "ghi chú",
+)
 
 
 def show_result(result: CrawlResult, as_json: bool) -> None:
@@ -78,6 +104,13 @@ def _table(summaries: dict[str, dict[str, Any]]) -> None:
             rows.append([name, *["-"] * 10, summary["skipped"]])
             continue
         health = f"{summary['health']:.0%}" if summary.get("health") is not None else "-"
-        rows.append([name, *(summary[k] for k in _COUNTS), errors_text(summary["errors"]) or "0", health,
-                     run_note(summary)])
+        rows.append(
+            [
+                name,
+                *(summary[k] for k in _COUNTS),
+                errors_text(summary["errors"]) or "0",
+                health,
+                run_note(summary),
+            ]
+        )
     show_table("kết quả thu thập", _HEADERS, rows)

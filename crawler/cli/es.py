@@ -19,8 +19,11 @@ def es_start() -> None:
 
     config = settings()
     if not config.managed_es:
-        raise fail(f"đã đặt NEWSMON_ES_URL ({config.es_url}): newsmon không quản lý cụm đó; bỏ biến này "
-                   "để dùng nút cục bộ", 2)
+        raise fail(
+            f"đã đặt NEWSMON_ES_URL ({config.es_url}): newsmon không quản lý cụm đó; bỏ biến này "
+            "để dùng nút cục bộ",
+            2,
+        )
     try:
         out.print(start(LocalNode(config)), markup=False)
     except NodeError as exc:
@@ -67,10 +70,20 @@ def es_status(as_json: Annotated[bool, typer.Option("--json", help="dạng JSON"
     if as_json:
         print_json(info)
         return
-    labels = {"url": "địa chỉ", "managed": "do newsmon quản lý", "version": "phiên bản",
-              "health": "tình trạng", "cluster": "cụm", "articles": "số bài",
-              "alias": "bí danh chỉ mục", "modules": "mô-đun"}
+    labels = {
+        "url": "địa chỉ",
+        "managed": "do newsmon quản lý",
+        "version": "phiên bản",
+        "health": "tình trạng",
+        "cluster": "cụm",
+        "articles": "số bài",
+        "alias": "bí danh chỉ mục",
+        "modules": "mô-đun",
+    }
     for key, value in info.items():
-        shown = ", ".join(value) if isinstance(value, list) else ("có" if value is True else "không"
-                                                                   if value is False else value)
+        shown = (
+            ", ".join(value)
+            if isinstance(value, list)
+            else ("có" if value is True else "không" if value is False else value)
+        )
         out.print(f"{labels[key]}: {shown}", markup=False)

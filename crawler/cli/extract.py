@@ -48,8 +48,11 @@ def extract(
             from search.web.format import published
 
             when = published(record["published"]) or "không rõ ngày"
-            out.print(clean(f"# {record['title']}\n{when} {record['author'] or ''}\n"
-                            f"{record['text']}\n"), markup=False, highlight=False)
+            out.print(
+                clean(f"# {record['title']}\n{when} {record['author'] or ''}\n{record['text']}\n"),
+                markup=False,
+                highlight=False,
+            )
     if failed == len(inputs):
         raise typer.Exit(1)
 
@@ -64,16 +67,24 @@ def _read_file(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def _extract(arg: str, body: bytes, page_url: str | None, content_type: str | None,
-             sites: list[Any], *, parts: tuple[bytes, ...] = ()) -> dict[str, Any]:
+def _extract(
+    arg: str,
+    body: bytes,
+    page_url: str | None,
+    content_type: str | None,
+    sites: list[Any],
+    *,
+    parts: tuple[bytes, ...] = (),
+) -> dict[str, Any]:
     from pipelines.extraction.page import extract_page, work_budget
     from pipelines.normalize import normalize_article
     from search.article import same_site, site_host
 
     site = next((s for s in sites if page_url and same_site(page_url, s.domain)), None)
     with work_budget():
-        article = extract_page(body, page_url, content_type, rules=site.extract if site else None,
-                               parts=parts)
+        article = extract_page(
+            body, page_url, content_type, rules=site.extract if site else None, parts=parts
+        )
     if article is None:
         raise ValueError("không tìm thấy nội dung bài trên trang này")
     if page_url:

@@ -52,8 +52,18 @@ def search_cmd(  # noqa: PLR0917 - one parameter per CLI option
     first, last = parse_day(since, "--since"), parse_day(until, "--until")
     with elasticsearch(config) as es:
         try:
-            result = search(es, config.index_prefix, query, sites=site or [], since=first, until=last,
-                            sort=sort, limit=limit, page=page, facets=as_json)
+            result = search(
+                es,
+                config.index_prefix,
+                query,
+                sites=site or [],
+                since=first,
+                until=last,
+                sort=sort,
+                limit=limit,
+                page=page,
+                facets=as_json,
+            )
         except QueryError as exc:
             raise fail(f"truy vấn không hợp lệ: {exc}", 2) from None
     if as_json:
@@ -92,8 +102,11 @@ def export(
     first = parse_day(since, "--since")
     with elasticsearch(config) as es:
         sites = site or []
-        docs = (export_matches(es, config.index_prefix, query, sites=sites, since=first)
-                if query is not None else export_docs(es, config.index_prefix, sites=sites, since=first))
+        docs = (
+            export_matches(es, config.index_prefix, query, sites=sites, since=first)
+            if query is not None
+            else export_docs(es, config.index_prefix, sites=sites, since=first)
+        )
         try:
             for doc in docs:
                 print_json(doc)

@@ -39,8 +39,11 @@ def serve(
     check_all(config.resolved_data_dir)  # a damaged store stops the service, named
     check_space(config.resolved_data_dir)  # so does a full disk
     if not _loopback(host) and config.web_token is None:
-        raise fail(f"--host {host}: mở ra ngoài máy này cần đặt NEWSMON_WEB_TOKEN (ít nhất 12 ký tự) "
-                   "để chỉ người đã đăng nhập mới đọc và sửa được", 2)
+        raise fail(
+            f"--host {host}: mở ra ngoài máy này cần đặt NEWSMON_WEB_TOKEN (ít nhất 12 ký tự) "
+            "để chỉ người đã đăng nhập mới đọc và sửa được",
+            2,
+        )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     scheduler = configure(BackgroundScheduler(), config.resolved_data_dir)
     scheduler.start(paused=True)
@@ -56,12 +59,18 @@ def serve(
     if host not in ("0.0.0.0", "::"):  # noqa: S104 - compared, not bound
         config = config.model_copy(update={"web_hosts": [*config.web_hosts, host.lower()]})
     elif not config.web_hosts and not config.public_url:
-        err.print("--host mở mọi địa chỉ: hãy ghi tên máy người đọc dùng vào NEWSMON_WEB_HOSTS "
-                  "(hoặc NEWSMON_PUBLIC_URL); tên khác bị trả lời 400", markup=False)
+        err.print(
+            "--host mở mọi địa chỉ: hãy ghi tên máy người đọc dùng vào NEWSMON_WEB_HOSTS "
+            "(hoặc NEWSMON_PUBLIC_URL); tên khác bị trả lời 400",
+            markup=False,
+        )
     app = make_web_app(config, sites, next_runs=next_runs)
     if config.web_token is None:
-        err.print("chưa đặt NEWSMON_WEB_TOKEN: ứng dụng web chỉ để đọc (không sửa được cảnh báo, không "
-                  "bấm thu thập được)", markup=False)
+        err.print(
+            "chưa đặt NEWSMON_WEB_TOKEN: ứng dụng web chỉ để đọc (không sửa được cảnh báo, không "
+            "bấm thu thập được)",
+            markup=False,
+        )
     err.print(f"lịch thu thập đang chạy; ứng dụng web ở http://{host}:{port}/ (Ctrl-C để dừng)", markup=False)
     scheduler.resume()  # crawls missed while the service was down run now, once
     # uvicorn stops serving on SIGINT/SIGTERM, then raises the signal again for the handler
@@ -105,15 +114,28 @@ def schedule_list(
     """Lịch và lần thu thập tới của mỗi trang đang bật (theo lịch đã lưu của `newsmon serve`)."""
     config = settings()
     runs = _stored_runs(config, registry_sites(config))
-    rows = [{"site": r.site, "schedule": r.schedule,
-             "next_run": r.next_run.isoformat() if r.next_run else None, "scheduled": r.stored} for r in runs]
+    rows = [
+        {
+            "site": r.site,
+            "schedule": r.schedule,
+            "next_run": r.next_run.isoformat() if r.next_run else None,
+            "scheduled": r.stored,
+        }
+        for r in runs
+    ]
     if as_json:
         print_json(rows)
         return
     unstored = "chưa có trong lịch đã lưu: hãy chạy `newsmon serve`"
-    table = [(run.site, schedule_words(run.schedule),
-              f"{run.next_run:%d/%m/%Y %H:%M}" if run.next_run else "-", "" if run.stored else unstored)
-             for run in runs]
+    table = [
+        (
+            run.site,
+            schedule_words(run.schedule),
+            f"{run.next_run:%d/%m/%Y %H:%M}" if run.next_run else "-",
+            "" if run.stored else unstored,
+        )
+        for run in runs
+    ]
     show_table("lịch thu thập", ("trang", "lịch", "lần tới", "ghi chú"), table)
 
 
@@ -136,8 +158,12 @@ def status(
         for row in rows:
             last = row.runs[0] if row.runs else None
             errors = sum((last.get("errors") or {}).values()) if last else 0
-            summary = (f"{moment(last.get('started'))}: {last.get('new', 0)} mới, {last.get('updated', 0)} "
-                       f"cập nhật, {errors} lỗi" if last else "chưa thu thập")
+            summary = (
+                f"{moment(last.get('started'))}: {last.get('new', 0)} mới, {last.get('updated', 0)} "
+                f"cập nhật, {errors} lỗi"
+                if last
+                else "chưa thu thập"
+            )
             state = STATES.get(row.state, row.state) + (", đang thu thập" if row.running else "")
             notes = "; ".join(n for n in [*row.alarms, backfill_text(row.backfill)] if n)
             table.append((row.name, state, summary, moment(row.next_run) or "-", notes))

@@ -32,8 +32,11 @@ def sites_check(
             out.print(clean(f"{result.site}: {verdict}"), markup=False, highlight=False)
             for check in result.checks:
                 mark = "ok " if check.ok else "LỖI"
-                out.print(clean(f"  [{mark}] {check.label}: {check.url} — {check.detail}"), markup=False,
-                          highlight=False)
+                out.print(
+                    clean(f"  [{mark}] {check.label}: {check.url} — {check.detail}"),
+                    markup=False,
+                    highlight=False,
+                )
     if not all(result.readable for result in results):
         raise typer.Exit(1)
 
@@ -67,9 +70,14 @@ def sites_discover(
     if as_json:
         print_json({"entry": entry, "articles": articles, "article_urls": len(found.articles)})
     else:
-        out.print(clean(f"# {url}: {len(found.feeds)} RSS, {len(found.sitemaps)} sitemap, "
-                        f"{len(found.listings)} trang chuyên mục, {len(found.articles)} địa chỉ bài"),
-                  markup=False, highlight=False)
+        out.print(
+            clean(
+                f"# {url}: {len(found.feeds)} RSS, {len(found.sitemaps)} sitemap, "
+                f"{len(found.listings)} trang chuyên mục, {len(found.articles)} địa chỉ bài"
+            ),
+            markup=False,
+            highlight=False,
+        )
         for row in articles:
             when = published(row.get("published")) or "KHÔNG CÓ NGÀY"
             line = row.get("error") or f"{row['title']} | {when} | {row['first_line']}"

@@ -20,9 +20,15 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import yaml
 
 SITES_DIR = Path(__file__).parent / "sites"
-_TYPES = {".html": "text/html; charset=utf-8", ".htm": "text/html; charset=utf-8",
-          ".txt": "text/plain; charset=utf-8", ".xml": "application/xml",
-          ".rss": "application/rss+xml", ".atom": "application/atom+xml", ".gz": "application/gzip"}
+_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".htm": "text/html; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+    ".xml": "application/xml",
+    ".rss": "application/rss+xml",
+    ".atom": "application/atom+xml",
+    ".gz": "application/gzip",
+}
 
 
 @dataclass
@@ -102,8 +108,10 @@ def _handler(site_ref: list[SampleSite]) -> type[BaseHTTPRequestHandler]:
             except ValueError:
                 current = date(2021, 12, 1)
             following = current + timedelta(days=1)
-            body = (f'<html><body><h1>Lịch công tác ngày {current:%d/%m/%Y}</h1>'
-                    f'<a href="/lich/?ngay={following.isoformat()}">Ngày sau</a></body></html>').encode()
+            body = (
+                f"<html><body><h1>Lịch công tác ngày {current:%d/%m/%Y}</h1>"
+                f'<a href="/lich/?ngay={following.isoformat()}">Ngày sau</a></body></html>'
+            ).encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
@@ -117,15 +125,15 @@ def _handler(site_ref: list[SampleSite]) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def serve_sites(root: Path = SITES_DIR,
-                ports: dict[str, int] | None = None) -> Iterator[dict[str, SampleSite]]:
+def serve_sites(
+    root: Path = SITES_DIR, ports: dict[str, int] | None = None
+) -> Iterator[dict[str, SampleSite]]:
     """Serve every site directory under `root` (port 0 = any free port) until the block ends."""
     running: dict[str, SampleSite] = {}
     try:
         for directory in sorted(p for p in root.iterdir() if p.is_dir()):
             ref: list[SampleSite] = []
-            server = ThreadingHTTPServer(("127.0.0.1", (ports or {}).get(directory.name, 0)),
-                                         _handler(ref))
+            server = ThreadingHTTPServer(("127.0.0.1", (ports or {}).get(directory.name, 0)), _handler(ref))
             server.daemon_threads = True
             site = SampleSite(directory.name, directory, server)
             ref.append(site)

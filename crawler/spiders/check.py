@@ -94,7 +94,7 @@ class CheckSpider(scrapy.Spider):
         ours = (u for u in urls if any(same_site(u, h) for h in hosts))
         probe.articles = list(dict.fromkeys(u for u in ours if looks_like_article(u, site.article_pattern)))
         wanted = ARTICLES_PER_SITE - self.asked.get(site.name, 0)
-        for url in probe.articles[:max(0, wanted)]:
+        for url in probe.articles[: max(0, wanted)]:
             self.asked[site.name] = self.asked.get(site.name, 0) + 1
             yield self._ask(site, "article", url)
 

@@ -23,7 +23,7 @@ from search.article import same_site, site_host
 
 FEED_PATHS = ("rss", "rss.xml", "feed", "feed.xml", "rss/home.rss", "rss/tin-moi.rss", "atom.xml")
 SITEMAP_PATHS = ("sitemap.xml", "sitemap_index.xml", "google-news-sitemap.xml", "sitemap-news.xml")
-MAX_MENU_LINKS = 20      # menu links tried as listings
+MAX_MENU_LINKS = 20  # menu links tried as listings
 LISTING_MIN_ARTICLES = 5  # a page linking to fewer articles is not a listing
 ARTICLES_TRIED = 3
 MAX_CHILD_SITEMAPS = 3
@@ -106,8 +106,11 @@ class DiscoverSpider(scrapy.Spider):
                 yield request
         links = [link.url for link in self.links.extract_links(response) if self._ours(link.url)]
         yield from self._take(self._articles(links))
-        menu = [u for u in dict.fromkeys(links) if not looks_like_article(u, None) and u.rstrip("/") !=
-                response.url.rstrip("/")][:MAX_MENU_LINKS]
+        menu = [
+            u
+            for u in dict.fromkeys(links)
+            if not looks_like_article(u, None) and u.rstrip("/") != response.url.rstrip("/")
+        ][:MAX_MENU_LINKS]
         for url in menu:
             request = self._get(url, self.parse_listing)
             if request is not None:

@@ -83,8 +83,11 @@ def crawl_defaults(config: Settings | None = None) -> dict[str, Any]:
     """Where a crawl keeps its state, and its private-address rule, from newsmon's settings."""
     config = config or get_settings()
     data = config.resolved_data_dir / "crawl"
-    return {"HTTPCACHE_DIR": str(data / "httpcache"), "NEWSMON_SEEN_DB": str(data / "seen.sqlite"),
-            "NEWSMON_ALLOW_PRIVATE_HOSTS": config.allow_private_hosts}
+    return {
+        "HTTPCACHE_DIR": str(data / "httpcache"),
+        "NEWSMON_SEEN_DB": str(data / "seen.sqlite"),
+        "NEWSMON_ALLOW_PRIVATE_HOSTS": config.allow_private_hosts,
+    }
 
 
 def _registry_site(name: str) -> Site:
@@ -158,8 +161,9 @@ class NewsSpider(scrapy.Spider):
         if key in self.queued:
             return None
         self.queued.add(key)
-        return scrapy.Request(url, callback=callback, errback=self._fetch_failed, headers=_REVALIDATE,
-                              meta=meta)
+        return scrapy.Request(
+            url, callback=callback, errback=self._fetch_failed, headers=_REVALIDATE, meta=meta
+        )
 
     def _fetch_failed(self, failure: Failure) -> Failure | None:
         """A download failure (timeout, reset, refused, truncated body) is one line, counted
@@ -170,8 +174,9 @@ class NewsSpider(scrapy.Spider):
             self.done_articles += 1
         if isinstance(failure.value, HttpError | IgnoreRequest):
             return failure
-        self.logger.warning("cannot fetch %s: %s", request.url if request is not None else "?",
-                            reason(failure))
+        self.logger.warning(
+            "cannot fetch %s: %s", request.url if request is not None else "?", reason(failure)
+        )
         return None
 
     def _article(self, url: str, source_date: str | None = None) -> scrapy.Request | None:
@@ -184,8 +189,13 @@ class NewsSpider(scrapy.Spider):
         if self.since is not None and source_date and source_date[:10] < self.since.isoformat():
             self.crawler.stats.inc_value("newsmon/backfill/before_date")
             return None
-        meta = {"dont_cache": True, "hint_date": source_date, "source_date": source_date, "url_key": key,
-                "handle_httpstatus_list": _ARTICLE_STATUSES}
+        meta = {
+            "dont_cache": True,
+            "hint_date": source_date,
+            "source_date": source_date,
+            "url_key": key,
+            "handle_httpstatus_list": _ARTICLE_STATUSES,
+        }
         # A backfill never revisits: what it (or a crawl) fetched once is in the archive.
         revisit = 0 if self.since is not None else self.site.revisit_days
         plan = self.seen.plan(key, source_date, revisit) if self.seen is not None else FETCH
@@ -196,10 +206,14 @@ class NewsSpider(scrapy.Spider):
         if isinstance(plan, Validators):
             # Published recently: ask whether it changed since (a 304 costs nothing more).
             self.crawler.stats.inc_value("newsmon/revisits")
-            headers = {k: v for k, v in (("If-None-Match", plan.etag),
-                                         ("If-Modified-Since", plan.last_modified)) if v}
-            return scrapy.Request(url, callback=self.parse_page, errback=self._fetch_failed, headers=headers,
-                                  meta=meta)
+            headers = {
+                k: v
+                for k, v in (("If-None-Match", plan.etag), ("If-Modified-Since", plan.last_modified))
+                if v
+            }
+            return scrapy.Request(
+                url, callback=self.parse_page, errback=self._fetch_failed, headers=headers, meta=meta
+            )
         return scrapy.Request(url, callback=self.parse_page, errback=self._fetch_failed, meta=meta)
 
     def _ours(self, url: str) -> bool:
@@ -392,8 +406,9 @@ class NewsSpider(scrapy.Spider):
         keys, source_date, (etag, last_modified) = fetched
         published = item.published if isinstance(item, Article) else None
         for key in dict.fromkeys(keys):
-            self.seen.mark(key, self.site.name, source_date, published=published, etag=etag,
-                           last_modified=last_modified)
+            self.seen.mark(
+                key, self.site.name, source_date, published=published, etag=etag, last_modified=last_modified
+            )
 
     def _written(self, urls: list[str], **_: Any) -> None:
         """A backfill's batch is indexed (or journalled): its articles are remembered for good."""
@@ -406,8 +421,14 @@ class NewsSpider(scrapy.Spider):
                 continue
             (keys, source_date, (etag, last_modified)), published = held
             for key in dict.fromkeys(keys):
-                self.seen.mark(key, self.site.name, source_date, published=published, etag=etag,
-                               last_modified=last_modified)
+                self.seen.mark(
+                    key,
+                    self.site.name,
+                    source_date,
+                    published=published,
+                    etag=etag,
+                    last_modified=last_modified,
+                )
         self.seen.commit()
         self._report(force=True)
 
@@ -422,8 +443,13 @@ class NewsSpider(scrapy.Spider):
         stats = self.crawler.stats
         taken = sum(int(stats.get_value(f"newsmon/{k}", 0)) for k in ("new", "updated", "unchanged"))
         rate = self.done_articles / elapsed if elapsed > 10 and self.done_articles else None
-        self.backfills.progress(self.site.name, queued=done + self.queued_articles,
-                                done=done + self.done_articles, indexed=indexed + taken, rate=rate)
+        self.backfills.progress(
+            self.site.name,
+            queued=done + self.queued_articles,
+            done=done + self.done_articles,
+            indexed=indexed + taken,
+            rate=rate,
+        )
 
     def _settle(self, response: Response) -> None:
         """A revisited article that did not change (304), or a dead link (404/410)."""

@@ -47,9 +47,14 @@ def _next(split: _Split, spider: scrapy.Spider, done: Done) -> Iterator[Any]:
         yield from done(split.first, split.parts)
         return
     url = split.pending.pop(0)
-    yield scrapy.Request(url, callback=partial(_fetched, split=split, spider=spider, done=done),
-                         errback=partial(_failed, split=split, spider=spider, done=done),
-                         dont_filter=True, priority=10, meta={"split_of": split.first.url})
+    yield scrapy.Request(
+        url,
+        callback=partial(_fetched, split=split, spider=spider, done=done),
+        errback=partial(_failed, split=split, spider=spider, done=done),
+        dont_filter=True,
+        priority=10,
+        meta={"split_of": split.first.url},
+    )
 
 
 def _fetched(response: Response, split: _Split, spider: scrapy.Spider, done: Done) -> Iterator[Any]:
@@ -64,8 +69,12 @@ def _fetched(response: Response, split: _Split, spider: scrapy.Spider, done: Don
 
 
 def _failed(failure: Failure, split: _Split, spider: scrapy.Spider, done: Done) -> Iterator[Any]:
-    spider.logger.warning("page %s of %s not fetched (%s): the article is kept without it",
-                          len(split.parts) + 2, split.first.url, failure.getErrorMessage())
+    spider.logger.warning(
+        "page %s of %s not fetched (%s): the article is kept without it",
+        len(split.parts) + 2,
+        split.first.url,
+        failure.getErrorMessage(),
+    )
     if spider.crawler is not None and spider.crawler.stats is not None:
         spider.crawler.stats.inc_value("newsmon/errors/split_page")
     yield from done(split.first, split.parts)

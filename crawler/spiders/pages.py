@@ -44,8 +44,9 @@ class PageSpider(scrapy.Spider):
     async def start(self) -> AsyncIterator[Any]:
         """One request per distinct URL; the duplicate filter is off for them."""
         for url in dict.fromkeys(self.urls):
-            yield scrapy.Request(url, callback=self.parse, errback=self.failed, dont_filter=True,
-                                 meta={"asked": url})
+            yield scrapy.Request(
+                url, callback=self.parse, errback=self.failed, dont_filter=True, meta={"asked": url}
+            )
 
     def parse(self, response: Response) -> Iterator[Any]:
         """Keep the page as fetched (with the pages it continues on, if split)."""
@@ -53,8 +54,9 @@ class PageSpider(scrapy.Spider):
 
     def _keep(self, response: Response, parts: list[bytes]) -> Iterator[Any]:
         content_type = (response.headers.get("Content-Type") or b"").decode("latin-1") or None
-        self.results[response.meta["asked"]] = Fetched(response.url, response.body, content_type,
-                                                       parts=tuple(parts))
+        self.results[response.meta["asked"]] = Fetched(
+            response.url, response.body, content_type, parts=tuple(parts)
+        )
         yield from ()
 
     def failed(self, failure: Failure) -> None:

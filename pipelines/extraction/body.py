@@ -13,8 +13,11 @@ from lxml.html import HtmlElement
 from pipelines.extraction.dates import has_stamp
 from pipelines.extraction.pagemeta import squash
 
-_LEAD_CLASS = re.compile(r"(^|[\s_-])(sapo|lead|chapeau|summary|excerpt|intro|description|desc|"
-                         r"tom-?tat|mo-?ta)([\s_-]|$)", re.IGNORECASE)
+_LEAD_CLASS = re.compile(
+    r"(^|[\s_-])(sapo|lead|chapeau|summary|excerpt|intro|description|desc|"
+    r"tom-?tat|mo-?ta)([\s_-]|$)",
+    re.IGNORECASE,
+)
 
 _LEAD_MIN, _LEAD_MAX = 40, 1500
 
@@ -22,9 +25,11 @@ _MARKED = etree.XPath("descendant-or-self::*[@class or @id]")
 
 _TAG_CANDIDATES = etree.XPath("descendant-or-self::*[@class or @id or contains(text(), ':')]")
 
+
 def _marker(node: HtmlElement) -> str:
     """What a template calls an element: its class and id."""
     return f"{node.get('class', '')} {node.get('id', '')}"
+
 
 def find_lead(zone: HtmlElement) -> str | None:
     """The lead paragraph (sapo), which generic extractors often drop, if the page marks it."""
@@ -36,6 +41,7 @@ def find_lead(zone: HtmlElement) -> str | None:
             if _LEAD_MIN <= len(text) <= _LEAD_MAX:
                 return text
     return None
+
 
 _SOURCE = re.compile(r"\(\s*(?:Nguồn|Theo|Source)\s*:?\s*(https?://[^\s)]+)\s*\)", re.IGNORECASE)
 
@@ -56,29 +62,36 @@ def source_url(text: str) -> str | None:
     match = _SOURCE.search(text)
     return match.group(1).rstrip(".,;") if match else None
 
+
 # Teaser lines and trailing lists: a label line ("Related: ...", "Xem thêm: ...") is dropped;
 # a list heading ("Tin cùng chuyên mục") ends the body when it comes in its second half.
 _TEASER_LINE = re.compile(
     r"^(related( (post|stories|articles?))?|read (more|also)|see (more|also)|also (on|read)|filed under"
     r"|xem thêm|đọc thêm|tin liên quan|bài liên quan|xem tiếp|tin (bài )?liên quan)\s*:",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
 _NOISE_LINE = re.compile(
     r"^(comments?|advertisement|quảng cáo|you may also like\W*|don'?t miss|like this story\?.*"
     r"|share (this|on)( (article|story|post|page|facebook|twitter|zalo))?\W*"
     r"|chia sẻ( bài viết)?\s*:?.*|bình luận( \(\d+\))?|ảnh\s*:.{0,60}"
-    r"|(!function|var \w+\s*=|window\.|document\.)\W.*"          # inline script text
+    r"|(!function|var \w+\s*=|window\.|document\.)\W.*"  # inline script text
     r"|((tổng\s+)?(số\s+)?lượt\s+(truy\s+cập|xem|người\s+xem)|đang\s+(online|truy\s+cập|xem)|trực\s+tuyến"
     r"|hôm\s+nay|hôm\s+qua|tuần\s+này|tháng\s+này|visitors?|online)\s*:\s*[\d.,\s]+"  # visitor counters
-    r"|(subscribe|sign up)\b.{0,80}\bnewsletters?\b.{0,120})$", re.IGNORECASE)
+    r"|(subscribe|sign up)\b.{0,80}\bnewsletters?\b.{0,120})$",
+    re.IGNORECASE,
+)
 
 _TRAILING_LIST = re.compile(
     r"^(tin cùng chuyên mục|đọc thêm|có thể bạn quan tâm|nên xem|tin khác|các tin khác|bài viết liên quan"
     r"|tin liên quan|tin tức mới nhất|tin mới nhất|tin đọc nhiều|xem thêm|cùng chuyên mục"
     r"|related (articles|stories|posts)|you (may|might) also like|more (stories|from)|most read\b.*"
-    r"|tags?|từ khóa|từ khoá)\W*$", re.IGNORECASE)
+    r"|tags?|từ khóa|từ khoá)\W*$",
+    re.IGNORECASE,
+)
 
 _CLICK_TO_TWEET = re.compile(r"\s*Click To Tweet$")
+
 
 def drop_teasers(lines: list[str]) -> list[str]:
     """Remove teaser/label lines and cut a trailing related-list that the engine kept."""
@@ -90,6 +103,7 @@ def drop_teasers(lines: list[str]) -> list[str]:
             kept.append(line)
     return kept
 
+
 @dataclass(frozen=True)
 class TagLine:
     """A "Từ khóa: a, b, c" line: its tags go to `tags`, its text leaves the body."""
@@ -97,11 +111,13 @@ class TagLine:
     text: str
     tags: list[str]
 
+
 _TAG_LABEL = re.compile(r"^\s*(từ\s*khóa|từ\s*khoá|tags?|chủ\s*đề|keywords?)\s*:", re.IGNORECASE)
 
 _TAG_LINE_MAX = 400
 
 _TAG_CLASS = re.compile(r"(^|[\s_-])(tags?|keywords?|tu-?khoa)([\s_-]|$)", re.IGNORECASE)
+
 
 def find_tag_line(zone: HtmlElement) -> TagLine | None:
     """The article's tag line ("Từ khóa: ..." or an element marked as tags), if any."""
@@ -121,9 +137,11 @@ def find_tag_line(zone: HtmlElement) -> TagLine | None:
             return TagLine(text, tags)
     return None
 
+
 _BYLINE_CLASS = re.compile(r"(^|[\s_-])(author|byline|tac-?gia|writer|reporter)([\s_-]|$)", re.IGNORECASE)
 
 _BYLINE_PREFIX = re.compile(r"^(tác giả|bài và ảnh|bài|theo|bởi|by)\s*:?\s*", re.IGNORECASE)
+
 
 def trailing_byline(zone: HtmlElement) -> str | None:
     """The short right-aligned last paragraph many Vietnamese CMS use for the author."""
@@ -137,6 +155,7 @@ def trailing_byline(zone: HtmlElement) -> str | None:
         return _BYLINE_PREFIX.sub("", text)
     return None
 
+
 def byline(zone: HtmlElement) -> str | None:
     """A byline element inside the article zone (`<p class="author">Duy Chương - Thanh Tùng</p>`)."""
     for node in _MARKED(zone):
@@ -145,6 +164,7 @@ def byline(zone: HtmlElement) -> str | None:
             if 2 < len(text) <= 80:
                 return _BYLINE_PREFIX.sub("", text) or None
     return None
+
 
 _REPEAT_MIN_CHARS = 60  # paragraphs, not list items (a list may repeat its items)
 _PROSE_CHARS = 150
@@ -183,8 +203,13 @@ def once(lines: list[str]) -> list[str]:
     return [line for i, line in enumerate(lines) if i not in doomed]
 
 
-def assemble_body(text: str, title: str | None, lead: str | None, tag_line: TagLine | None = None,
-                  signature: str | None = None) -> str:
+def assemble_body(
+    text: str,
+    title: str | None,
+    lead: str | None,
+    tag_line: TagLine | None = None,
+    signature: str | None = None,
+) -> str:
     """Paragraphs one per line; the headline repeated as first line dropped; the lead put
     back; the tag line and a trailing signature (byline) taken out."""
     lines = [squash(line) for line in text.splitlines()]
@@ -192,8 +217,12 @@ def assemble_body(text: str, title: str | None, lead: str | None, tag_line: TagL
     if title and lines and lines[0] == squash(title):
         lines = lines[1:]
     # The tag line, found in the page or written as one ("Từ khóa: a, b"), is not body text.
-    lines = [line for line in lines if not (tag_line and line == tag_line.text)
-             and not (_TAG_LABEL.match(line) and len(line) <= _TAG_LINE_MAX)]
+    lines = [
+        line
+        for line in lines
+        if not (tag_line and line == tag_line.text)
+        and not (_TAG_LABEL.match(line) and len(line) <= _TAG_LINE_MAX)
+    ]
     lines = once(drop_teasers(lines))
     # The story's header (section, byline and date on one line) is not its first paragraph.
     head = [line for line in lines[:3] if is_dateline(line)]
@@ -217,10 +246,12 @@ class Trailer:
 
 # A whole line naming the origin: "(Nguồn: https://...)", "Nguồn: Báo Lao Động", "Theo laodong.vn".
 _SOURCE_LINE = re.compile(
-    r"^[(\[]?\s*(?:Nguồn|Theo|Source)\s*:?\s*(?P<origin>[^()\[\]]{2,300}?)\s*[)\]]?\s*\.?$", re.IGNORECASE)
+    r"^[(\[]?\s*(?:Nguồn|Theo|Source)\s*:?\s*(?P<origin>[^()\[\]]{2,300}?)\s*[)\]]?\s*\.?$", re.IGNORECASE
+)
 # ... or closing the last paragraph: "... trong quý tới. (Nguồn: Lao Động)"
 _SOURCE_TAIL = re.compile(
-    r"\s*[(\[]\s*(?:Nguồn|Theo|Source)\s*:?\s*(?P<origin>[^()\[\]]{2,300}?)\s*[)\]]\s*\.?$", re.IGNORECASE)
+    r"\s*[(\[]\s*(?:Nguồn|Theo|Source)\s*:?\s*(?P<origin>[^()\[\]]{2,300}?)\s*[)\]]\s*\.?$", re.IGNORECASE
+)
 _NAME_SEPARATORS = re.compile(r"\s*(?:[-–/,&]|\bvà\b)\s*")
 _MAX_NAME_CHARS = 60
 
@@ -275,7 +306,7 @@ def closing_lines(text: str) -> Trailer:
         found = _origin(tail.group("origin")) if tail else (None, None)
         if tail and any(found):
             url, name = url or found[0], name or found[1]
-            lines[-1] = last[:tail.start()].rstrip()
+            lines[-1] = last[: tail.start()].rstrip()
             continue
         if author is None and (who := name_only(last)):
             author = who

@@ -22,17 +22,21 @@ from search.article import site_host
 _SUSPECTS = etree.XPath(
     "//@style[contains(., 'none') or contains(., 'hidden') or contains(., '-9') or contains(., 'font-size')]"
     " | //@hidden | //@aria-hidden | //figcaption"
-    " | //@class[contains(., 'aption') or contains(., 'expnote')]")
+    " | //@class[contains(., 'aption') or contains(., 'expnote')]"
+)
 _LINK_TEXT = etree.XPath("//a//text()")
 _HIDDEN_STYLE = re.compile(
     r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(px)?\s*(;|$)"
-    r"|(left|top|text-indent)\s*:\s*-\d{3,}", re.IGNORECASE)
+    r"|(left|top|text-indent)\s*:\s*-\d{3,}",
+    re.IGNORECASE,
+)
 _CAPTION_CLASS = re.compile(r"caption|expnote", re.IGNORECASE)
 
 # Words of the link lists injected into hacked Vietnamese sites, compared folded (no diacritics).
 SPAM_TERMS = re.compile(
     r"\b(casino|nha cai|ca cuoc|ca do|soi keo|keo nha cai|game bai|danh bai|xoc dia|tai xiu|no hu|ban ca"
-    r"|lo de|danh de|xo so online|slot|poker|baccarat|gai goi|escort|sugar baby|viagra|sex)\b")
+    r"|lo de|danh de|xo so online|slot|poker|baccarat|gai goi|escort|sugar baby|viagra|sex)\b"
+)
 _PHOTO_CREDIT = re.compile(r"\b(ảnh|photo|nguồn)\b", re.IGNORECASE)
 _LAYOUT_BLOCKS = {"table", "h1", "h2", "h3", "h4", "h5", "h6"}
 _TABLE_PARTS = {"tbody", "thead", "tfoot", "tr", "td", "th"}
@@ -51,8 +55,11 @@ def _drop(nodes: list[HtmlElement]) -> int:
 
 
 def _hidden(node: HtmlElement) -> bool:
-    return node.get("hidden") is not None or node.get("aria-hidden") == "true" \
+    return (
+        node.get("hidden") is not None
+        or node.get("aria-hidden") == "true"
         or _HIDDEN_STYLE.search(node.get("style", "")) is not None
+    )
 
 
 def drop_hidden_and_captions(tree: HtmlElement, captions: list[HtmlElement] | None = None) -> int:
@@ -60,12 +67,19 @@ def drop_hidden_and_captions(tree: HtmlElement, captions: list[HtmlElement] | No
     a photo story); returns how many elements went."""
     # In page order (a dict, not a set): a photo story's captions are its text, in order,
     # also on a page written on one line.
-    nodes = list(dict.fromkeys(hit if isinstance(hit, etree._Element) else hit.getparent()
-                               for hit in _SUSPECTS(tree)))
-    shown = [node for node in nodes
-             if not _hidden(node) and not any(_hidden(a) for a in node.iterancestors())
-             and (node.tag == "figcaption" or (_CAPTION_CLASS.search(node.get("class", ""))
-                                               and _is_caption_sized(node)))]
+    nodes = list(
+        dict.fromkeys(hit if isinstance(hit, etree._Element) else hit.getparent() for hit in _SUSPECTS(tree))
+    )
+    shown = [
+        node
+        for node in nodes
+        if not _hidden(node)
+        and not any(_hidden(a) for a in node.iterancestors())
+        and (
+            node.tag == "figcaption"
+            or (_CAPTION_CLASS.search(node.get("class", "")) and _is_caption_sized(node))
+        )
+    ]
     if captions is not None:
         captions.extend(shown)
     return _drop([node for node in nodes if _hidden(node) or node in shown])
@@ -133,8 +147,11 @@ def _is_layout(table: HtmlElement) -> bool:
 
 
 def _is_image_frame(table: HtmlElement) -> bool:
-    return (len(table.xpath(".//tr")) <= 3 and table.find(".//img") is not None
-            and len(table.text_content().strip()) <= 300)
+    return (
+        len(table.xpath(".//tr")) <= 3
+        and table.find(".//img") is not None
+        and len(table.text_content().strip()) <= 300
+    )
 
 
 def unwrap_layout_tables(tree: HtmlElement, captions: list[HtmlElement] | None = None) -> int:
@@ -160,15 +177,15 @@ def unwrap_layout_tables(tree: HtmlElement, captions: list[HtmlElement] | None =
 # Teaser lists (other stories' headlines, with or without their sapo), recognised by their
 # structure rather than by their heading: "Tin cùng chuyên mục", "Các tin đã đưa",
 # "Tin nổi bật" or no heading at all look the same to this test.
-_HEADLINE_MIN = 15        # letters of link text that make a link a headline...
-_HEADLINE_WORDS = 5       # ...and words (a section name such as "Nghiên cứu - Trao đổi" has fewer)
-_DENSE_OTHER = 0.3        # a link block: at most this share of its text outside headline links
-_ITEM_MAX = 500           # characters of one teaser item (headline + sapo)
-_ITEMS_SHARE = 0.7        # share of a list's text that its teaser items hold
-_LIST_MAX = 8000          # characters: a teaser list is never a page section this large
-_LABEL_MAX = 20           # characters of a label before an item's headline ("Xem thêm", a category)
+_HEADLINE_MIN = 15  # letters of link text that make a link a headline...
+_HEADLINE_WORDS = 5  # ...and words (a section name such as "Nghiên cứu - Trao đổi" has fewer)
+_DENSE_OTHER = 0.3  # a link block: at most this share of its text outside headline links
+_ITEM_MAX = 500  # characters of one teaser item (headline + sapo)
+_ITEMS_SHARE = 0.7  # share of a list's text that its teaser items hold
+_LIST_MAX = 8000  # characters: a teaser list is never a page section this large
+_LABEL_MAX = 20  # characters of a label before an item's headline ("Xem thêm", a category)
 _BOX_TAGS = frozenset({"div", "aside", "section", "figure", "table"})
-_BOX_LINK_SHARE = 0.25    # a teaser box's headline holds at least this share of its text
+_BOX_LINK_SHARE = 0.25  # a teaser box's headline holds at least this share of its text
 _WORD = re.compile(r"\w+")
 _INVISIBLE = frozenset({"script", "style", "noscript", "template"})
 _STORY_PATH = re.compile(r"\d{3,}|(?:[^/-]+-){3,}[^/]*$")
@@ -218,10 +235,24 @@ def _chars(text: str | None) -> int:
     dictionary lookup per character, cost a tenth of the extraction."""
     if not text:
         return 0
-    return (len(text) - text.count(" ") - text.count("\n") - text.count("\t") - text.count("\r")
-            - text.count("\u00a0") - text.count(".") - text.count(",") - text.count(":") - text.count("-")
-            - text.count("|") - text.count("/") - text.count("(") - text.count(")") - text.count("\u2013")
-            - text.count("\u00bb"))
+    return (
+        len(text)
+        - text.count(" ")
+        - text.count("\n")
+        - text.count("\t")
+        - text.count("\r")
+        - text.count("\u00a0")
+        - text.count(".")
+        - text.count(",")
+        - text.count(":")
+        - text.count("-")
+        - text.count("|")
+        - text.count("/")
+        - text.count("(")
+        - text.count(")")
+        - text.count("\u2013")
+        - text.count("\u00bb")
+    )
 
 
 def _link_stats(tree: HtmlElement, page_url: str | None) -> dict[HtmlElement, _Stats]:
@@ -247,8 +278,12 @@ def _link_stats(tree: HtmlElement, page_url: str | None) -> dict[HtmlElement, _S
             if tail:
                 chars += measure(tail)
         own.chars = chars
-        if node.tag == "a" and chars >= _HEADLINE_MIN and _story_link(node, page_url, here) \
-                and len(_WORD.findall(node.text_content())) >= _HEADLINE_WORDS:
+        if (
+            node.tag == "a"
+            and chars >= _HEADLINE_MIN
+            and _story_link(node, page_url, here)
+            and len(_WORD.findall(node.text_content())) >= _HEADLINE_WORDS
+        ):
             linked, links = chars, 1
         own.linked, own.links = linked, links
     return stats
@@ -273,8 +308,14 @@ def _is_teaser_list(node: HtmlElement, stats: dict[HtmlElement, _Stats]) -> bool
         return False
     if own.chars - own.linked <= _DENSE_OTHER * own.chars:
         return True  # a block of headline links: related lists, "most read", sidebars
-    items = [child for child in node if isinstance(child.tag, str) and stats[child].links
-             and stats[child].chars <= _ITEM_MAX and _starts_with_headline(child, stats)]
+    items = [
+        child
+        for child in node
+        if isinstance(child.tag, str)
+        and stats[child].links
+        and stats[child].chars <= _ITEM_MAX
+        and _starts_with_headline(child, stats)
+    ]
     return len(items) >= 2 and sum(stats[i].chars for i in items) >= _ITEMS_SHARE * own.chars
 
 
@@ -282,8 +323,13 @@ def _is_teaser_box(node: HtmlElement, stats: dict[HtmlElement, _Stats]) -> bool:
     """One other story's headline and sapo in a box of their own inside the body (an inline
     "Xem thêm"/"Đọc thêm" card); a paragraph with a link in a sentence is not one."""
     own = stats[node]
-    return (node.tag in _BOX_TAGS and own.links == 1 and own.chars <= _ITEM_MAX
-            and own.linked >= _BOX_LINK_SHARE * own.chars and _starts_with_headline(node, stats))
+    return (
+        node.tag in _BOX_TAGS
+        and own.links == 1
+        and own.chars <= _ITEM_MAX
+        and own.linked >= _BOX_LINK_SHARE * own.chars
+        and _starts_with_headline(node, stats)
+    )
 
 
 def drop_teaser_lists(tree: HtmlElement, page_url: str | None, keep: HtmlElement | None = None) -> int:

@@ -27,45 +27,97 @@ from pipelines.extraction.pagemeta import PageMeta
 from search.article import parse_moment, to_iso
 
 _META_PUBLISHED = (
-    "article:published_time", "og:published_time", "og:article:published_time",
-    "datepublished", "pubdate", "publishdate", "publish-date", "date", "dc.date.issued",
-    "dc.date", "dcterms.created", "sailthru.date", "parsely-pub-date",
+    "article:published_time",
+    "og:published_time",
+    "og:article:published_time",
+    "datepublished",
+    "pubdate",
+    "publishdate",
+    "publish-date",
+    "date",
+    "dc.date.issued",
+    "dc.date",
+    "dcterms.created",
+    "sailthru.date",
+    "parsely-pub-date",
 )
-_META_MODIFIED = ("article:modified_time", "og:updated_time", "datemodified", "dcterms.modified",
-                  "last-modified")
+_META_MODIFIED = (
+    "article:modified_time",
+    "og:updated_time",
+    "datemodified",
+    "dcterms.modified",
+    "last-modified",
+)
 
 _T = r"(?P<h>\d{1,2})\s*[:hg]\s*(?P<mi>\d{2})(?::\d{2})?(?:\s*(?P<ap>AM|PM|SA|CH|sáng|chiều|tối)\b)?"
 _D = r"(?P<d>\d{1,2})\s*[/.-]\s*(?P<mo>\d{1,2})\s*[/.-]\s*(?P<y>(?:19|20)\d{2})"
 _SEP = r"[\s,|\-–—(]*(?:ngày\s*|lúc\s*)?"
 _MONTH_WORDS = {
-    "một": 1, "giêng": 1, "hai": 2, "ba": 3, "tư": 4, "bốn": 4, "năm": 5, "sáu": 6, "bảy": 7, "tám": 8,
-    "chín": 9, "mười": 10, "mười một": 11, "mười hai": 12, "chạp": 12,
-    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "oct": 10,
-    "nov": 11, "dec": 12,
+    "một": 1,
+    "giêng": 1,
+    "hai": 2,
+    "ba": 3,
+    "tư": 4,
+    "bốn": 4,
+    "năm": 5,
+    "sáu": 6,
+    "bảy": 7,
+    "tám": 8,
+    "chín": 9,
+    "mười": 10,
+    "mười một": 11,
+    "mười hai": 12,
+    "chạp": 12,
+    "jan": 1,
+    "feb": 2,
+    "mar": 3,
+    "apr": 4,
+    "may": 5,
+    "jun": 6,
+    "jul": 7,
+    "aug": 8,
+    "sep": 9,
+    "oct": 10,
+    "nov": 11,
+    "dec": 12,
 }
-_MON = (r"(?:tháng\s+(?P<mon>mười\s+một|mười\s+hai|mười|một|giêng|hai|ba|tư|bốn|năm|sáu|bảy|tám|chín|chạp"
-        r"|\d{1,2})|(?P<emon>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?)")
+_MON = (
+    r"(?:tháng\s+(?P<mon>mười\s+một|mười\s+hai|mười|một|giêng|hai|ba|tư|bốn|năm|sáu|bảy|tám|chín|chạp"
+    r"|\d{1,2})|(?P<emon>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?)"
+)
 _Y = r"(?P<y>(?:19|20)\d{2})"
 _THEN_T = r"(?:[\s,|\-–—]*(?:lúc|at)?\s*" + _T + ")?"
 _STAMPS = [
     re.compile(_T + r"\s*(?:[A-Z]{2,4}\+?\d*)?" + _SEP + _D, re.IGNORECASE),  # 22:40 21/10/2021
-    re.compile(_D + _SEP + _T, re.IGNORECASE),                                  # 08/12/2021 - 00:48
-    re.compile(r"ngày\s+(?P<d>\d{1,2})\s+tháng\s+(?P<mo>\d{1,2})\s+năm\s+(?P<y>\d{4})"
-               r"(?:[\s,|\-–—]*(?:lúc\s*)?" + _T + ")?", re.IGNORECASE),
+    re.compile(_D + _SEP + _T, re.IGNORECASE),  # 08/12/2021 - 00:48
+    re.compile(
+        r"ngày\s+(?P<d>\d{1,2})\s+tháng\s+(?P<mo>\d{1,2})\s+năm\s+(?P<y>\d{4})"
+        r"(?:[\s,|\-–—]*(?:lúc\s*)?" + _T + ")?",
+        re.IGNORECASE,
+    ),
     # 3 tháng Năm, 2024 · 03 Tháng 5 2024 · 3 May 2024 (a time may follow)
-    re.compile(r"\b(?P<d>\d{1,2})\s+" + _MON + r"\s*,?\s*(?:năm\s+)?" + _Y
-               + _THEN_T, re.IGNORECASE),
+    re.compile(r"\b(?P<d>\d{1,2})\s+" + _MON + r"\s*,?\s*(?:năm\s+)?" + _Y + _THEN_T, re.IGNORECASE),
     # Tháng Năm 3, 2024 · May 3, 2024
     re.compile(_MON + r"\s+(?P<d>\d{1,2}),?\s+" + _Y + _THEN_T, re.IGNORECASE),
-    re.compile(_D),                                                             # Date : 07-12-2018
+    re.compile(_D),  # Date : 07-12-2018
 ]
 # "9 giờ trước", "3 ngày trước", "hôm qua": resolved against the fetch time, last.
-_RELATIVE = re.compile(r"\b(?:(?P<n>\d{1,3})\s*(?P<unit>giây|phút|giờ|tiếng|ngày|tuần)\s+trước"
-                       r"|(?P<word>hôm qua|vừa xong|mới đây))\b", re.IGNORECASE)
-_RELATIVE_UNITS = {"giây": timedelta(seconds=1), "phút": timedelta(minutes=1), "giờ": timedelta(hours=1),
-                   "tiếng": timedelta(hours=1), "ngày": timedelta(days=1), "tuần": timedelta(weeks=1)}
-_LABEL = re.compile(r"(date|ngày\s*(đăng|xuất bản|cập nhật)|cập nhật|đăng\s*(lúc|ngày)?|xuất bản)\s*:",
-                    re.IGNORECASE)
+_RELATIVE = re.compile(
+    r"\b(?:(?P<n>\d{1,3})\s*(?P<unit>giây|phút|giờ|tiếng|ngày|tuần)\s+trước"
+    r"|(?P<word>hôm qua|vừa xong|mới đây))\b",
+    re.IGNORECASE,
+)
+_RELATIVE_UNITS = {
+    "giây": timedelta(seconds=1),
+    "phút": timedelta(minutes=1),
+    "giờ": timedelta(hours=1),
+    "tiếng": timedelta(hours=1),
+    "ngày": timedelta(days=1),
+    "tuần": timedelta(weeks=1),
+}
+_LABEL = re.compile(
+    r"(date|ngày\s*(đăng|xuất bản|cập nhật)|cập nhật|đăng\s*(lúc|ngày)?|xuất bản)\s*:", re.IGNORECASE
+)
 _STAMP_MAX_CHARS = 90
 _ZONE_MIN_CHARS = 400
 
@@ -92,18 +144,26 @@ def structured_modified(tree: lxml_html.HtmlElement, page: PageMeta) -> str | No
     return None
 
 
-def published_date(tree: lxml_html.HtmlElement, page: PageMeta, zone: lxml_html.HtmlElement | None, *,
-                   rule_node: lxml_html.HtmlElement | None = None, hint: str | None = None,
-                   fetched: datetime | None = None,
-                   last_resort: Callable[[], str | None] | None = None) -> str | None:
+def published_date(
+    tree: lxml_html.HtmlElement,
+    page: PageMeta,
+    zone: lxml_html.HtmlElement | None,
+    *,
+    rule_node: lxml_html.HtmlElement | None = None,
+    hint: str | None = None,
+    fetched: datetime | None = None,
+    last_resort: Callable[[], str | None] | None = None,
+) -> str | None:
     """The publication date and time, from every source the page gives (module docstring)."""
     sources: list[Callable[[], Iterator[datetime | None]]] = [
         lambda: iter([parse_moment(element_date(rule_node))]),
         lambda: (parse_moment(str(obj.get("datePublished") or "")) for obj in page.jsonld),
         lambda: iter([parse_moment(page.first(_META_PUBLISHED))]),
-        lambda: (parse_moment(n.get("content") or n.get("datetime") or n.text_content())
-                 for n in _MICRODATA(tree)
-                 if _MICRODATA_NAMES.match(n.get("itemprop") or n.get("property") or "")),
+        lambda: (
+            parse_moment(n.get("content") or n.get("datetime") or n.text_content())
+            for n in _MICRODATA(tree)
+            if _MICRODATA_NAMES.match(n.get("itemprop") or n.get("property") or "")
+        ),
         lambda: _attribute_dates(tree, zone),
         lambda: iter([parse_moment(hint)]),
         lambda: _zone_stamps(zone) if zone is not None else iter(()),
@@ -135,8 +195,9 @@ def _local_day(moment: datetime) -> date:
     return moment.astimezone(VN_TZ).date()
 
 
-def _attribute_dates(tree: lxml_html.HtmlElement,
-                     zone: lxml_html.HtmlElement | None) -> Iterator[datetime | None]:
+def _attribute_dates(
+    tree: lxml_html.HtmlElement, zone: lxml_html.HtmlElement | None
+) -> Iterator[datetime | None]:
     """`<time datetime>` outside sidebars and footers, then `data-*date/time` attributes in
     the article zone (outside links: a related story's date is not this one's)."""
     for node in _TIME_NODES(tree):
@@ -167,8 +228,11 @@ def _relative_dates(zone: lxml_html.HtmlElement, fetched: datetime | None) -> It
         if not match:
             continue
         if match.group("word"):
-            yield (now - timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0) \
-                if match.group("word").lower() == "hôm qua" else now.replace(second=0, microsecond=0)
+            yield (
+                (now - timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+                if match.group("word").lower() == "hôm qua"
+                else now.replace(second=0, microsecond=0)
+            )
             continue
         unit = match.group("unit").lower()
         moment = now - int(match.group("n")) * _RELATIVE_UNITS[unit]
@@ -194,8 +258,11 @@ def _zone_texts(zone: lxml_html.HtmlElement) -> Iterator[str]:
 
 def _month(parts: dict[str, str | None]) -> int:
     word = (parts.get("mo") or parts.get("mon") or parts.get("emon") or "").lower()
-    return int(word) if word.isdigit() else _MONTH_WORDS[" ".join(word.split())[:3] if parts.get("emon")
-                                                        else " ".join(word.split())]
+    return (
+        int(word)
+        if word.isdigit()
+        else _MONTH_WORDS[" ".join(word.split())[:3] if parts.get("emon") else " ".join(word.split())]
+    )
 
 
 def _hour(parts: dict[str, str | None]) -> int:
@@ -214,15 +281,22 @@ def _stamp(text: str) -> datetime | None:
             continue
         parts = match.groupdict()
         try:
-            return datetime(int(parts["y"] or 0), _month(parts), int(parts["d"] or 0), _hour(parts),
-                            int(parts.get("mi") or 0), tzinfo=VN_TZ)
+            return datetime(
+                int(parts["y"] or 0),
+                _month(parts),
+                int(parts["d"] or 0),
+                _hour(parts),
+                int(parts.get("mi") or 0),
+                tzinfo=VN_TZ,
+            )
         except (ValueError, KeyError):
             continue
     return None
 
 
-def article_zone(tree: lxml_html.HtmlElement, title: str | None,
-                 head: lxml_html.HtmlElement | None = None) -> lxml_html.HtmlElement | None:
+def article_zone(
+    tree: lxml_html.HtmlElement, title: str | None, head: lxml_html.HtmlElement | None = None
+) -> lxml_html.HtmlElement | None:
     """The smallest element around the headline (`head` when a site rule found it) that
     also holds the body text."""
     heads = [head] if head is not None else tree.xpath("//h1") or tree.xpath("//h2")

@@ -26,17 +26,26 @@ def parse_html(text: str) -> HtmlElement | None:
 
 _SHORT_BODY = 500
 
+
 @lru_cache(maxsize=4)
 def _engine_options(precise: bool) -> Extractor:
     # Built once per mode: trafilatura otherwise re-reads its configuration on every
     # call, about 0.1 ms a page.
-    return Extractor(output_format="python", fast=precise, precision=precise, comments=False,
-                     tables=True, with_metadata=False)
+    return Extractor(
+        output_format="python",
+        fast=precise,
+        precision=precise,
+        comments=False,
+        tables=True,
+        with_metadata=False,
+    )
+
 
 def _options_for(precise: bool, url: str | None) -> Extractor:
     options = copy(_engine_options(precise))
     options.url = options.source = url
     return options
+
 
 def engine_text(tree: HtmlElement, url: str | None) -> str | None:
     """trafilatura's body text, precision first; a page where that finds almost nothing
@@ -52,10 +61,12 @@ def engine_text(tree: HtmlElement, url: str | None) -> str | None:
             text = retry
     return text or None
 
+
 def _engine_pass(tree: HtmlElement, url: str | None, *, precise: bool) -> str:
     doc = trafilatura.bare_extraction(tree, options=_options_for(precise, url))
     # With output_format="python" trafilatura returns its Document, never a dict.
     return str(getattr(doc, "text", None) or "")
+
 
 def last_resort_date(tree: HtmlElement, zone: HtmlElement | None) -> str | None:
     """htmldate's best guess (original date, not the last modification), searching free

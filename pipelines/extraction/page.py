@@ -51,6 +51,8 @@ from search.article import Article, in_vietnam_time
 
 MIN_BODY_CHARS = 200
 _PHOTO_STORY_CAPTIONS = 2
+
+
 class PageTooLarge(ValueError):
     """A page that unpacks to more than MAX_PAGE_BYTES."""
 
@@ -100,10 +102,16 @@ def decode_html(body: bytes, content_type: str | None = None) -> str:
     return textnorm.display(text)
 
 
-def extract_page(body: bytes, url: str | None, content_type: str | None = None,
-                 hint_date: str | None = None, *, min_chars: int = MIN_BODY_CHARS,
-                 rules: ExtractRules | dict[str, Any] | None = None,
-                 parts: tuple[bytes, ...] = ()) -> Article | None:
+def extract_page(
+    body: bytes,
+    url: str | None,
+    content_type: str | None = None,
+    hint_date: str | None = None,
+    *,
+    min_chars: int = MIN_BODY_CHARS,
+    rules: ExtractRules | dict[str, Any] | None = None,
+    parts: tuple[bytes, ...] = (),
+) -> Article | None:
     """Extract one page; None when it has no article body (a listing, a contact page...).
 
     trafilatura finds the body; the metadata (title, dates, author, tags) newsmon reads
@@ -121,8 +129,10 @@ def extract_page(body: bytes, url: str | None, content_type: str | None = None,
     page = PageMeta.read(tree)
     drop_selected(tree, site_rules.drop)
     # Site rules are looked up before clean-up, which re-tags layout tables.
-    head, body_node, date_node, author_node = (first_match(tree, sel) for sel in (
-        site_rules.title, site_rules.body, site_rules.date, site_rules.author))
+    head, body_node, date_node, author_node = (
+        first_match(tree, sel)
+        for sel in (site_rules.title, site_rules.body, site_rules.date, site_rules.author)
+    )
     captions = clean_page(tree)
     if head is not None:
         title: str | None = squash(head.text_content())
@@ -149,8 +159,14 @@ def extract_page(body: bytes, url: str | None, content_type: str | None = None,
         floor = min_chars // 2
     if not text or len(text) < floor:
         return None
-    published = published_date(tree, page, zone, rule_node=date_node, hint=hint_date,
-                               last_resort=lambda: last_resort_date(tree, zone))
+    published = published_date(
+        tree,
+        page,
+        zone,
+        rule_node=date_node,
+        hint=hint_date,
+        last_resort=lambda: last_resort_date(tree, zone),
+    )
     continued_author = None
     if parts:
         text, continued_author = _joined(text, parts, url, content_type, rules)
@@ -165,8 +181,12 @@ def extract_page(body: bytes, url: str | None, content_type: str | None = None,
         url=url,
         canonical_url=canonical_href(tree, page, url),
         title=title,
-        author=author or declared_author(page) or signature or (byline(zone) if zone is not None else None)
-        or trailer.author or continued_author,
+        author=author
+        or declared_author(page)
+        or signature
+        or (byline(zone) if zone is not None else None)
+        or trailer.author
+        or continued_author,
         published=published,
         modified=modified,
         text=text,
@@ -177,8 +197,13 @@ def extract_page(body: bytes, url: str | None, content_type: str | None = None,
     )
 
 
-def _joined(text: str, parts: tuple[bytes, ...], url: str | None, content_type: str | None,
-            rules: ExtractRules | dict[str, Any] | None) -> tuple[str, str | None]:
+def _joined(
+    text: str,
+    parts: tuple[bytes, ...],
+    url: str | None,
+    content_type: str | None,
+    rules: ExtractRules | dict[str, Any] | None,
+) -> tuple[str, str | None]:
     """The first page's body with the bodies of the pages after it, lines a page repeats
     (the lead, the headline) left out; and the byline the last page closes with."""
     lines, author = text.split("\n"), None

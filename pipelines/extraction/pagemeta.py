@@ -63,7 +63,8 @@ _HEAD_RANK = {"h1": 0, "h2": 1, "h3": 2}
 _HEAD_CANDIDATES = etree.XPath(
     "//body//*[self::h1 or self::h2 or self::h3 or self::h4 or self::td or self::th or self::span"
     " or self::div or self::p or self::strong or self::b or self::font or self::header][not(ancestor::a)]"
-    "[string-length(normalize-space()) >= $lo][string-length(normalize-space()) <= $hi]")
+    "[string-length(normalize-space()) >= $lo][string-length(normalize-space()) <= $hi]"
+)
 _HEAD_MAX = 300
 
 
@@ -88,8 +89,12 @@ def _title_parts(title: str) -> list[str]:
     cuts = [(m.start(), m.end()) for m in _TITLE_SEPARATORS.finditer(title)][:_MAX_TITLE_PARTS]
     starts = [0] + [end for _, end in cuts]
     ends = [start for start, _ in cuts] + [len(title)]
-    return [title[starts[i]:ends[j]] for i in range(len(starts)) for j in range(i, len(ends))
-            if (i, j) != (0, len(ends) - 1)]
+    return [
+        title[starts[i] : ends[j]]
+        for i in range(len(starts))
+        for j in range(i, len(ends))
+        if (i, j) != (0, len(ends) - 1)
+    ]
 
 
 def find_headline(tree: HtmlElement, page: PageMeta) -> tuple[str, HtmlElement] | None:
@@ -142,9 +147,14 @@ def page_title(tree: HtmlElement, page: PageMeta) -> str | None:
         headline = obj.get("headline")
         if isinstance(headline, str) and headline.strip():
             return " ".join(headline.split())
-    declared = [t for t in (page.first(("og:title", "twitter:title")),
-                            _text(tree.find(".//title")) if tree.find(".//title") is not None else None)
-                if t]
+    declared = [
+        t
+        for t in (
+            page.first(("og:title", "twitter:title")),
+            _text(tree.find(".//title")) if tree.find(".//title") is not None else None,
+        )
+        if t
+    ]
     declared = [" ".join(t.split()) for t in declared]
     heads = [h for h in (_text(h) for h in tree.iter("h1")) if len(h) > 10]
     if len(heads) == 1:
@@ -179,8 +189,9 @@ def page_language(tree: HtmlElement, page: PageMeta) -> str | None:
 def page_tags(page: PageMeta) -> list[str]:
     """Tags declared in meta (`article:tag`, `news_keywords`, `keywords`)."""
     if page.meta_tags:
-        return [t for t in page.meta_tags if "," not in t] or \
-            [t.strip() for t in page.meta_tags[0].split(",") if t.strip()]
+        return [t for t in page.meta_tags if "," not in t] or [
+            t.strip() for t in page.meta_tags[0].split(",") if t.strip()
+        ]
     for key in ("news_keywords", "keywords"):
         if key in page.meta:
             return [t.strip() for t in page.meta[key].split(",") if t.strip()]
@@ -200,8 +211,9 @@ def declared_author(page: PageMeta) -> str | None:
         if isinstance(authors, dict | str):
             authors = [authors]
         if isinstance(authors, list):
-            names = [squash(str(n)) for n in (a.get("name") if isinstance(a, dict) else a for a in authors)
-                     if n]
+            names = [
+                squash(str(n)) for n in (a.get("name") if isinstance(a, dict) else a for a in authors) if n
+            ]
             if names:
                 return ", ".join(names)
     author = page.first(("author", "article:author", "dc.creator"))

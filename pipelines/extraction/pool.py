@@ -24,9 +24,13 @@ from search.article import Article
 # body, url, content type, hint date, the bodies of the pages a split article continues on
 Page = tuple[bytes, str | None, str | None, str | None, tuple[bytes, ...]]
 
-def extract_batch(pages: list[Page], rules: ExtractRules | dict[str, Any] | None = None,
-                  boilerplate: frozenset[str] = frozenset(),
-                  learn: bool = False) -> tuple[list[tuple[bool, Any]], frozenset[str]]:
+
+def extract_batch(
+    pages: list[Page],
+    rules: ExtractRules | dict[str, Any] | None = None,
+    boilerplate: frozenset[str] = frozenset(),
+    learn: bool = False,
+) -> tuple[list[tuple[bool, Any]], frozenset[str]]:
     """`extract_page` then `for_index` over several pages of one site in one worker task:
     `(True, article or None)` per page, or `(False, "Error: message")` for a page that
     raised. While the site's profile is young (`learn`), lines the batch's pages share are
@@ -36,8 +40,9 @@ def extract_batch(pages: list[Page], rules: ExtractRules | dict[str, Any] | None
     for body, url, content_type, hint_date, parts in pages:
         try:
             with work_budget():
-                results.append((True, extract_page(body, url, content_type, hint_date, rules=rules,
-                                                   parts=parts)))
+                results.append(
+                    (True, extract_page(body, url, content_type, hint_date, rules=rules, parts=parts))
+                )
         except Exception as exc:  # noqa: BLE001 - one bad page must not fail its batch
             results.append((False, f"{type(exc).__name__}: {exc}"))
     articles = [article for ok, article in results if ok and article is not None]
@@ -53,7 +58,9 @@ def extract_batch(pages: list[Page], rules: ExtractRules | dict[str, Any] | None
                 results[i] = (False, f"{type(exc).__name__}: {exc}")
     return results, shared
 
+
 _pool: ProcessPoolExecutor | None = None
+
 
 def extraction_pool() -> ProcessPoolExecutor:
     """One process pool per crawl process, shared by every site's spider."""
@@ -66,6 +73,7 @@ def extraction_pool() -> ProcessPoolExecutor:
         context.set_forkserver_preload(["pipelines.extraction.lifeline", "pipelines.extraction.page"])
         _pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start)
     return _pool
+
 
 def _worker_start() -> None:
     """In each worker: die with the fork server (which dies with the crawl)."""
@@ -81,8 +89,10 @@ def _discard_pool(pool: ProcessPoolExecutor) -> None:
         _pool = None
         pool.shutdown(wait=False, cancel_futures=True)
 
+
 class ExtractionError(Exception):
     """A page the extractor raised on (the message names the error)."""
+
 
 class PageBatches:
     """Pages go to the pool a few at a time: one task per page cost about 0.2 ms of
@@ -96,8 +106,13 @@ class PageBatches:
     HOLD_MAX = 5.0
     HOLD_CHECK = 0.05
 
-    def __init__(self, rules: ExtractRules | dict[str, Any] | None, size: int = 8,
-                 wait: float = 0.002, quiet: Callable[[], bool] | None = None) -> None:
+    def __init__(
+        self,
+        rules: ExtractRules | dict[str, Any] | None,
+        size: int = 8,
+        wait: float = 0.002,
+        quiet: Callable[[], bool] | None = None,
+    ) -> None:
         self.rules, self.size, self.wait, self.quiet = rules, size, wait, quiet
         self.boilerplate: frozenset[str] = frozenset()  # the site's template lines (profile.py)
         self.learning = False
@@ -105,8 +120,14 @@ class PageBatches:
         self.pending: list[tuple[Page, asyncio.Future[Any]]] = []
         self.timer: asyncio.TimerHandle | None = None
 
-    async def extract(self, body: bytes, url: str | None, content_type: str | None,
-                      hint_date: str | None, parts: tuple[bytes, ...] = ()) -> Article | None:
+    async def extract(
+        self,
+        body: bytes,
+        url: str | None,
+        content_type: str | None,
+        hint_date: str | None,
+        parts: tuple[bytes, ...] = (),
+    ) -> Article | None:
         """The page's article (None when it is no article); ExtractionError if it raised."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Article | None] = loop.create_future()
@@ -140,8 +161,11 @@ class PageBatches:
             return
         pool = extraction_pool()
         try:
-            task = asyncio.wrap_future(pool.submit(extract_batch, [page for page, _ in batch], self.rules,
-                                                          self.boilerplate, self.learning))
+            task = asyncio.wrap_future(
+                pool.submit(
+                    extract_batch, [page for page, _ in batch], self.rules, self.boilerplate, self.learning
+                )
+            )
         except BrokenProcessPool as exc:
             _discard_pool(pool)
             for _, future in batch:
@@ -149,8 +173,9 @@ class PageBatches:
             return
         task.add_done_callback(partial(self._settle, pool, [future for _, future in batch]))
 
-    def _settle(self, pool: ProcessPoolExecutor, futures: list[asyncio.Future[Any]],
-                task: asyncio.Future[Any]) -> None:
+    def _settle(
+        self, pool: ProcessPoolExecutor, futures: list[asyncio.Future[Any]], task: asyncio.Future[Any]
+    ) -> None:
         error = BrokenProcessPool("the extraction pool shut down") if task.cancelled() else task.exception()
         if isinstance(error, BrokenProcessPool):
             _discard_pool(pool)

@@ -16,10 +16,10 @@ import hashlib
 import sqlite3
 from pathlib import Path
 
-LINE_MIN = 30        # characters: shorter lines (a byline, "Ảnh: ...") are left to other rules
+LINE_MIN = 30  # characters: shorter lines (a byline, "Ảnh: ...") are left to other rules
 MIN_PAGES = 5
 SHARE = 0.2
-MAX_LINES = 20_000   # lines remembered per site; the least seen go first
+MAX_LINES = 20_000  # lines remembered per site; the least seen go first
 
 
 def line_key(folded_line: str) -> str | None:
@@ -101,10 +101,14 @@ class SiteProfile:
         db = self._connect()
         try:
             with db:
-                db.execute("INSERT INTO sites VALUES (?, ?) "
-                           "ON CONFLICT(site) DO UPDATE SET pages = excluded.pages", (self.site, self.pages))
+                db.execute(
+                    "INSERT INTO sites VALUES (?, ?) ON CONFLICT(site) DO UPDATE SET pages = excluded.pages",
+                    (self.site, self.pages),
+                )
                 db.execute("DELETE FROM lines WHERE site = ?", (self.site,))
-                db.executemany("INSERT INTO lines VALUES (?, ?, ?, ?)",
-                               [(self.site, key, n, key in self.known) for key, n in self.counts.items()])
+                db.executemany(
+                    "INSERT INTO lines VALUES (?, ?, ?, ?)",
+                    [(self.site, key, n, key in self.known) for key, n in self.counts.items()],
+                )
         finally:
             db.close()

@@ -15,8 +15,9 @@ from search.alerts.store import AlertStore
 ADMIN = "(quản trị)"  # the `alert` column of an admin mail: no rule has this name
 
 
-def queue_admin_mail(store: AlertStore, settings: Settings, *, key: str, subject: str, body: str,
-                     now: datetime) -> int:
+def queue_admin_mail(
+    store: AlertStore, settings: Settings, *, key: str, subject: str, body: str, now: datetime
+) -> int:
     """Queue `subject`/`body` (plain text) for each admin address unless this `key` was
     queued before; returns how many mails were queued."""
     queued = 0
@@ -30,9 +31,17 @@ def queue_admin_mail(store: AlertStore, settings: Settings, *, key: str, subject
             message["Date"] = formatdate(localtime=False)
             message["Message-ID"] = make_msgid(domain="newsmon.local")
             message.set_content(body)
-            cursor = db.execute("INSERT OR IGNORE INTO mails (mail_id, alert, recipient, message, "
-                                "created_at, next_try) VALUES (?, ?, ?, ?, ?, ?)",
-                                (f"admin|{key}|{recipient}", ADMIN, recipient,
-                                 message.as_bytes(policy=SMTP_POLICY), stamp, stamp))
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO mails (mail_id, alert, recipient, message, "
+                "created_at, next_try) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    f"admin|{key}|{recipient}",
+                    ADMIN,
+                    recipient,
+                    message.as_bytes(policy=SMTP_POLICY),
+                    stamp,
+                    stamp,
+                ),
+            )
             queued += cursor.rowcount
     return queued

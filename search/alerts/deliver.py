@@ -42,25 +42,34 @@ class MailQueue:
 
     def due_mails(self, now: datetime) -> list[sqlite3.Row]:
         """Queued mails whose next try is due."""
-        return self.db.execute("SELECT * FROM mails WHERE sent_at IS NULL AND refused_at IS NULL "
-                               "AND next_try <= ? ORDER BY created_at", (now.isoformat(),)).fetchall()
+        return self.db.execute(
+            "SELECT * FROM mails WHERE sent_at IS NULL AND refused_at IS NULL "
+            "AND next_try <= ? ORDER BY created_at",
+            (now.isoformat(),),
+        ).fetchall()
 
     def pending_count(self) -> int:
         """Mails not delivered yet and still to be tried."""
-        return int(self.db.execute("SELECT count(*) FROM mails WHERE sent_at IS NULL AND refused_at IS NULL"
-                                   ).fetchone()[0])
+        return int(
+            self.db.execute(
+                "SELECT count(*) FROM mails WHERE sent_at IS NULL AND refused_at IS NULL"
+            ).fetchone()[0]
+        )
 
     def mark_refused(self, mail_id: str, error: str, now: datetime) -> None:
         """Give a mail up: the server refused it for good."""
         with self.db as db:  # one transaction
-            db.execute("UPDATE mails SET refused_at = ?, last_error = ? WHERE mail_id = ?",
-                       (now.isoformat(), error[:500], mail_id))
+            db.execute(
+                "UPDATE mails SET refused_at = ?, last_error = ? WHERE mail_id = ?",
+                (now.isoformat(), error[:500], mail_id),
+            )
 
     def refusals(self) -> dict[str, list[dict[str, str]]]:
         """Per alert, each recipient the server refused for good: its last refusal and when."""
         rows = self.db.execute(
             "SELECT alert, recipient, last_error, MAX(refused_at) FROM mails WHERE refused_at IS NOT NULL "
-            "GROUP BY alert, recipient ORDER BY alert, recipient").fetchall()
+            "GROUP BY alert, recipient ORDER BY alert, recipient"
+        ).fetchall()
         found: dict[str, list[dict[str, str]]] = {}
         for alert, recipient, error, when in rows:
             found.setdefault(alert, []).append({"recipient": recipient, "error": error or "", "at": when})
@@ -69,29 +78,35 @@ class MailQueue:
     def mark_sent(self, mail_id: str, now: datetime) -> None:
         """Record a delivered mail."""
         with self.db as db:  # one transaction
-            db.execute("UPDATE mails SET sent_at = ?, last_error = NULL WHERE mail_id = ?",
-                       (now.isoformat(), mail_id))
+            db.execute(
+                "UPDATE mails SET sent_at = ?, last_error = NULL WHERE mail_id = ?",
+                (now.isoformat(), mail_id),
+            )
 
     def mark_failed(self, mail_id: str, attempts: int, error: str, now: datetime) -> None:
         """Retry later: 1, 2, 4 ... minutes, at most 6 hours."""
-        delay = timedelta(minutes=min(2 ** attempts, 360))
+        delay = timedelta(minutes=min(2**attempts, 360))
         with self.db as db:  # one transaction
-            db.execute("UPDATE mails SET attempts = ?, last_error = ?, next_try = ? WHERE mail_id = ?",
-                       (attempts + 1, error[:500], (now + delay).isoformat(), mail_id))
+            db.execute(
+                "UPDATE mails SET attempts = ?, last_error = ?, next_try = ? WHERE mail_id = ?",
+                (attempts + 1, error[:500], (now + delay).isoformat(), mail_id),
+            )
 
 
 def _smtp(settings: Settings) -> smtplib.SMTP:
     host, port = settings.smtp_host or "", settings.smtp_port
     if settings.smtp_security == "ssl":
-        client: smtplib.SMTP = smtplib.SMTP_SSL(host, port or 465, timeout=30,
-                                                context=ssl.create_default_context())
+        client: smtplib.SMTP = smtplib.SMTP_SSL(
+            host, port or 465, timeout=30, context=ssl.create_default_context()
+        )
     else:
         client = smtplib.SMTP(host, port or 25, timeout=30)
         if settings.smtp_security == "starttls":
             client.starttls(context=ssl.create_default_context())
     if settings.smtp_user:
-        client.login(settings.smtp_user, settings.smtp_password.get_secret_value() if settings.smtp_password
-                     else "")
+        client.login(
+            settings.smtp_user, settings.smtp_password.get_secret_value() if settings.smtp_password else ""
+        )
     return client
 
 
@@ -138,8 +153,12 @@ def deliver(store: MailQueue, settings: Settings, now: datetime) -> tuple[int, i
     except (OSError, smtplib.SMTPException) as exc:
         for row in due:
             store.mark_failed(row["mail_id"], row["attempts"], f"{type(exc).__name__}: {exc}", now)
-        log.warning("SMTP server %s unreachable (%s): %d mails kept for the next run",
-                    settings.smtp_host, exc, len(due))
+        log.warning(
+            "SMTP server %s unreachable (%s): %d mails kept for the next run",
+            settings.smtp_host,
+            exc,
+            len(due),
+        )
         return 0, store.pending_count()
     try:
         for row in due:
@@ -148,8 +167,9 @@ def deliver(store: MailQueue, settings: Settings, now: datetime) -> tuple[int, i
             except (OSError, smtplib.SMTPException) as exc:
                 if _permanent(exc):
                     store.mark_refused(row["mail_id"], _describe(exc), now)
-                    log.warning("mail to %s refused for good (%s): given up", row["recipient"],
-                                _describe(exc))
+                    log.warning(
+                        "mail to %s refused for good (%s): given up", row["recipient"], _describe(exc)
+                    )
                     continue
                 store.mark_failed(row["mail_id"], row["attempts"], f"{type(exc).__name__}: {exc}", now)
                 log.warning("mail to %s refused (%s): kept for the next run", row["recipient"], exc)

@@ -33,8 +33,15 @@ _MSEARCH_CHUNK = 100
 
 # `status` keeps every response in place; shard failures and timeouts must be seen (a partial
 # answer would move the watermark past articles never looked at).
-_MSEARCH_FIELDS = ["responses.hits.hits.fields", "responses.hits.hits.sort", "responses.error",
-                   "responses.status", "responses._shards.failed", "responses.timed_out"]
+_MSEARCH_FIELDS = [
+    "responses.hits.hits.fields",
+    "responses.hits.hits.sort",
+    "responses.error",
+    "responses.status",
+    "responses._shards.failed",
+    "responses.timed_out",
+]
+
 
 @dataclass
 class Match:
@@ -71,8 +78,13 @@ def _rule_search(rule: Rule, since: str, until: str, after: list[Any] | None) ->
     body: dict[str, Any] = {
         "size": PAGE_SIZE,
         # A backfill's history is searchable, never mailed.
-        "query": {"bool": {"must": [compile_query(rule.query)], "filter": filters,
-                           "must_not": [{"term": {"backfill": True}}]}},
+        "query": {
+            "bool": {
+                "must": [compile_query(rule.query)],
+                "filter": filters,
+                "must_not": [{"term": {"backfill": True}}],
+            }
+        },
         # A total order (indexing time, then URL), so `search_after` pages never skip or repeat.
         "sort": [{"indexed_at": "asc"}, {"canonical_url": "asc"}],
         # Only doc values: the canonical URL (the id is its hash) and the cluster. Stored
@@ -115,7 +127,7 @@ def evaluate(es: Elasticsearch, prefix: str, rules: list[Rule], until: datetime)
         while pending:
             more: list[tuple[Rule, list[Any] | None]] = []
             for start in range(0, len(pending), _MSEARCH_CHUNK):
-                more += _evaluate_chunk(es, index, pending[start:start + _MSEARCH_CHUNK], until, found)
+                more += _evaluate_chunk(es, index, pending[start : start + _MSEARCH_CHUNK], until, found)
             pending = more
     return found
 
@@ -134,8 +146,13 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _evaluate_chunk(es: Elasticsearch, index: str, chunk: list[tuple[Rule, list[Any] | None]],
-                    until: datetime, found: dict[str, Evaluation]) -> list[tuple[Rule, list[Any] | None]]:
+def _evaluate_chunk(
+    es: Elasticsearch,
+    index: str,
+    chunk: list[tuple[Rule, list[Any] | None]],
+    until: datetime,
+    found: dict[str, Evaluation],
+) -> list[tuple[Rule, list[Any] | None]]:
     """One msearch; returns the rules that have another page to fetch."""
     searches: list[dict[str, Any]] = []
     asked: list[tuple[Rule, list[Any] | None]] = []
@@ -185,8 +202,9 @@ class Details:
     copies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
-def enrich(es: Elasticsearch, prefix: str, matches: list[Match],
-           details: Details | None = None) -> list[Match]:
+def enrich(
+    es: Elasticsearch, prefix: str, matches: list[Match], details: Details | None = None
+) -> list[Match]:
     """Fill in what a mail shows for the stories about to be sent: the story's original
     (title, site, date, link, text) and its other copies: one search and one mget for what
     `details` does not hold yet, instead of fetching it for every candidate of every rule."""
@@ -198,19 +216,25 @@ def enrich(es: Elasticsearch, prefix: str, matches: list[Match],
     if clusters:
         for cluster in clusters:
             details.copies[cluster] = []
-        hits = es.search(index=index, size=min(10_000, 20 * len(clusters)),
-                         source_includes=["url", "site", "cluster", "published"],
-                         query={"terms": {"cluster": clusters}}, sort=ORIGINAL_FIRST)["hits"]["hits"]
+        hits = es.search(
+            index=index,
+            size=min(10_000, 20 * len(clusters)),
+            source_includes=["url", "site", "cluster", "published"],
+            query={"terms": {"cluster": clusters}},
+            sort=ORIGINAL_FIRST,
+        )["hits"]["hits"]
         for hit in hits:
             src = hit["_source"]
             details.copies[src["cluster"]].append(
-                {"id": hit["_id"], "url": src["url"], "site": src["site"], "published": src.get("published")})
+                {"id": hit["_id"], "url": src["url"], "site": src["site"], "published": src.get("published")}
+            )
     # The story is shown by its original (the first of its copies in ORIGINAL_FIRST order).
     originals = {m.cluster: (details.copies[m.cluster] or [{"id": m.article_id}])[0]["id"] for m in matches}
     missing = {*originals.values(), *(m.article_id for m in matches)} - details.docs.keys()
     if missing:
-        found = es.mget(index=index, ids=sorted(missing),
-                        source=["url", "site", "title", "published", "text"])["docs"]
+        found = es.mget(
+            index=index, ids=sorted(missing), source=["url", "site", "title", "published", "text"]
+        )["docs"]
         details.docs.update({d["_id"]: d["_source"] if d.get("found") else {} for d in found})
     for match in matches:
         match.story_id = originals[match.cluster]
@@ -219,8 +243,11 @@ def enrich(es: Elasticsearch, prefix: str, matches: list[Match],
         match.published, match.text = src.get("published"), src.get("text", "")
         if match.article_id != match.story_id:
             match.matched_text = details.docs.get(match.article_id, {}).get("text", "")
-        match.also = [{"url": c["url"], "site": c["site"], "published": c.get("published")}
-                      for c in details.copies[match.cluster] if c["id"] != match.story_id]
+        match.also = [
+            {"url": c["url"], "site": c["site"], "published": c.get("published")}
+            for c in details.copies[match.cluster]
+            if c["id"] != match.story_id
+        ]
     return matches
 
 

@@ -21,6 +21,7 @@ from search.alerts.store import AlertStore
 
 log = logging.getLogger(__name__)
 
+
 def digest_due(rule: Rule, now: datetime, at: time) -> str | None:
     """The local day whose digest is due now (at or after `at`, not yet sent), else None."""
     local = now.astimezone(VN_TZ)
@@ -30,9 +31,15 @@ def digest_due(rule: Rule, now: datetime, at: time) -> str | None:
     return None
 
 
-def run_alerts(es: Elasticsearch, store: AlertStore, settings: Settings, *, now: datetime | None = None,
-               modes: tuple[str, ...] = ("instant", "daily"),
-               site_titles: Mapping[str, str] | None = None) -> dict[str, Any]:
+def run_alerts(
+    es: Elasticsearch,
+    store: AlertStore,
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+    modes: tuple[str, ...] = ("instant", "daily"),
+    site_titles: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """Returns {"alerts": {name: {"matches", "mails"[, "error"]}}, "sent", "waiting"}. A rule
     Elasticsearch could not evaluate keeps its watermark (the next run covers it again)."""
     now = now or datetime.now(UTC)
@@ -55,8 +62,14 @@ def run_alerts(es: Elasticsearch, store: AlertStore, settings: Settings, *, now:
             log.warning("alert %r not evaluated: %s", rule.name, found.error)
             report[rule.name] = {"matches": 0, "mails": 0, "error": found.error}
             continue
-        mails = store.decide(rule, found.matches, render_part, watermark=found.watermark, now=now,
-                             digest_day=days.get(rule.name))
+        mails = store.decide(
+            rule,
+            found.matches,
+            render_part,
+            watermark=found.watermark,
+            now=now,
+            digest_day=days.get(rule.name),
+        )
         report[rule.name] = {"matches": len(found.matches), "mails": mails}
     sent, waiting = deliver(store, settings, now)
     return {"alerts": report, "sent": sent, "waiting": waiting}
@@ -81,6 +94,9 @@ def after_crawl(config: Settings, site_titles: Mapping[str, str] | None = None) 
     messages = []
     if report["alerts"] or report["waiting"]:
         messages.append(f"cảnh báo: đã gửi {report['sent']} thư, {report['waiting']} thư đang chờ")
-    messages += [f"chưa xét được cảnh báo {name!r}: {r['error']}; lần chạy sau xét lại đúng những bài này"
-                 for name, r in report["alerts"].items() if r.get("error")]
+    messages += [
+        f"chưa xét được cảnh báo {name!r}: {r['error']}; lần chạy sau xét lại đúng những bài này"
+        for name, r in report["alerts"].items()
+        if r.get("error")
+    ]
     return messages

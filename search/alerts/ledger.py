@@ -30,8 +30,16 @@ class Ledger:
 
     db: sqlite3.Connection
 
-    def decide(self, rule: Rule, matches: list[Match], render: Renderer, *, watermark: str,
-               now: datetime, digest_day: str | None = None) -> int:
+    def decide(
+        self,
+        rule: Rule,
+        matches: list[Match],
+        render: Renderer,
+        *,
+        watermark: str,
+        now: datetime,
+        digest_day: str | None = None,
+    ) -> int:
         """For each recipient, the stories not yet sent: ledger rows and the mail carrying
         them, in one transaction (so a crash leaves either both or neither). Returns how
         many mails were queued. The rule's watermark moves in the same transaction."""
@@ -44,28 +52,35 @@ class Ledger:
             for recipient in rule.emails:
                 sent = _ledgered(db, rule.name, recipient, [m.cluster for m in matches])
                 fresh = [m for m in matches if m.cluster not in sent]
-                parts = [fresh[i:i + MAIL_STORIES] for i in range(0, len(fresh), MAIL_STORIES)]
+                parts = [fresh[i : i + MAIL_STORIES] for i in range(0, len(fresh), MAIL_STORIES)]
                 for number, part in enumerate(parts, start=1):
                     mail_id = f"{rule.name}|{recipient}|{stamp}" + (f"|{number}" if len(parts) > 1 else "")
                     message = render(rule, recipient, part, mail_id, (number, len(parts)))
-                    db.executemany("INSERT INTO ledger VALUES (?, ?, ?, ?, ?, ?)",
-                                   [(rule.name, recipient, m.cluster, m.article_id, mail_id, stamp)
-                                    for m in part])
-                    db.execute("INSERT INTO mails (mail_id, alert, recipient, message, created_at, next_try) "
-                               "VALUES (?, ?, ?, ?, ?, ?)",
-                               (mail_id, rule.name, recipient, message, stamp, stamp))
+                    db.executemany(
+                        "INSERT INTO ledger VALUES (?, ?, ?, ?, ?, ?)",
+                        [(rule.name, recipient, m.cluster, m.article_id, mail_id, stamp) for m in part],
+                    )
+                    db.execute(
+                        "INSERT INTO mails (mail_id, alert, recipient, message, created_at, next_try) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        (mail_id, rule.name, recipient, message, stamp, stamp),
+                    )
                     queued += 1
-            db.execute("UPDATE rules SET watermark = ?, last_digest = COALESCE(?, last_digest) "
-                       "WHERE name = ?", (watermark, digest_day, rule.name))
+            db.execute(
+                "UPDATE rules SET watermark = ?, last_digest = COALESCE(?, last_digest) WHERE name = ?",
+                (watermark, digest_day, rule.name),
+            )
         return queued
-
 
     def pending(self, rule: Rule, clusters: list[str]) -> set[str]:
         """Which of `clusters` at least one of the rule's recipients has not been sent yet
         (what a run now would send)."""
         wanted = set(clusters)
-        return {c for recipient in rule.emails
-                for c in wanted - _ledgered(self.db, rule.name, recipient, clusters)}
+        return {
+            c
+            for recipient in rule.emails
+            for c in wanted - _ledgered(self.db, rule.name, recipient, clusters)
+        }
 
     def sent_summary(self) -> dict[str, dict[str, Any]]:
         """Per alert: when it last queued a mail (`last_sent`, ISO), how many stories that
@@ -75,7 +90,8 @@ class Ledger:
         rows = self.db.execute(
             "SELECT l.alert, t.last, COUNT(DISTINCT CASE WHEN l.decided_at = t.last THEN l.cluster END), "
             "COUNT(DISTINCT l.cluster) FROM ledger l JOIN (SELECT alert, MAX(decided_at) AS last FROM ledger "
-            "GROUP BY alert) t ON t.alert = l.alert GROUP BY l.alert").fetchall()
+            "GROUP BY alert) t ON t.alert = l.alert GROUP BY l.alert"
+        ).fetchall()
         for alert, last, last_count, total in rows:
             summary[alert] = {"last_sent": last, "last_stories": last_count, "stories": total}
         return summary
@@ -86,8 +102,11 @@ def follow_merges(db: sqlite3.Connection, merges: list[tuple[str, str]]) -> None
     has got the new one, so its later copies are not mailed again."""
     with db:
         for old, new in merges:
-            db.execute("INSERT OR IGNORE INTO ledger SELECT alert, recipient, ?, article_id, mail_id, "
-                       "decided_at FROM ledger WHERE cluster = ?", (new, old))
+            db.execute(
+                "INSERT OR IGNORE INTO ledger SELECT alert, recipient, ?, article_id, mail_id, "
+                "decided_at FROM ledger WHERE cluster = ?",
+                (new, old),
+            )
 
 
 def _ledgered(db: sqlite3.Connection, alert: str, recipient: str, clusters: list[str]) -> set[str]:
@@ -95,7 +114,7 @@ def _ledgered(db: sqlite3.Connection, alert: str, recipient: str, clusters: list
     not one per story)."""
     sent: set[str] = set()
     for start in range(0, len(clusters), 500):
-        chunk = clusters[start:start + 500]
+        chunk = clusters[start : start + 500]
         marks = ", ".join("?" * len(chunk))  # placeholders only: the values are bound
         query = f"SELECT cluster FROM ledger WHERE alert = ? AND recipient = ? AND cluster IN ({marks})"  # noqa: S608
         sent.update(row[0] for row in db.execute(query, (alert, recipient, *chunk)))

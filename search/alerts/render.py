@@ -33,6 +33,7 @@ _TEMPLATES = Path(__file__).parent / "templates"
 
 _MARK = re.compile(r"</?mark>")
 
+
 def _vn_date(value: str) -> str:
     """dd/mm/yyyy HH:MM in Vietnam time."""
     try:
@@ -47,16 +48,22 @@ def _parts(snippet_html: str) -> list[tuple[str, bool]]:
 
 def _safe_snippet(snippet_html: str) -> Markup:
     """The snippet rebuilt from its text: everything escaped, only `<mark>` kept."""
-    return Markup("").join(Markup("<mark>{}</mark>").format(t) if marked else Markup("{}").format(t)
-                           for t, marked in _parts(snippet_html))
+    return Markup("").join(
+        Markup("<mark>{}</mark>").format(t) if marked else Markup("{}").format(t)
+        for t, marked in _parts(snippet_html)
+    )
 
 
 def _plain(snippet_html: str) -> str:
     return "".join(f"[{t}]" if marked else t for t, marked in _parts(snippet_html))
 
 
-_env = Environment(loader=FileSystemLoader(_TEMPLATES), autoescape=select_autoescape(["html.j2"]),
-                   trim_blocks=False, keep_trailing_newline=True)
+_env = Environment(
+    loader=FileSystemLoader(_TEMPLATES),
+    autoescape=select_autoescape(["html.j2"]),
+    trim_blocks=False,
+    keep_trailing_newline=True,
+)
 _env.filters.update(vn_date=_vn_date, safe_snippet=_safe_snippet, plain=_plain)
 
 
@@ -93,6 +100,7 @@ class MailLinks:
 
 def newest_first(matches: list[Match]) -> list[Match]:
     """Stories by publication time, newest first; undated ones last."""
+
     def moment(match: Match) -> float:
         try:
             return -datetime.fromisoformat(match.published or "").timestamp()
@@ -102,15 +110,28 @@ def newest_first(matches: list[Match]) -> list[Match]:
     return sorted(matches, key=moment)
 
 
-def render(rule: Rule, recipient: str, matches: list[Match], mail_id: str, sender: str, *,
-           part: tuple[int, int] = (1, 1), day: str | None = None, links: MailLinks | None = None,
-           site_titles: Mapping[str, str] | None = None) -> bytes:
+def render(
+    rule: Rule,
+    recipient: str,
+    matches: list[Match],
+    mail_id: str,
+    sender: str,
+    *,
+    part: tuple[int, int] = (1, 1),
+    day: str | None = None,
+    links: MailLinks | None = None,
+    site_titles: Mapping[str, str] | None = None,
+) -> bytes:
     """The whole message (RFC 5322 bytes), ready to queue."""
     links = links or MailLinks()
     titles = site_titles or {}
     context: dict[str, Any] = {
-        "alert": rule.name, "query": rule.query, "recipient": recipient, "matches": newest_first(matches),
-        "heading": f"{len(matches)} bài mới cho cảnh báo “{rule.name}”", "links": links,
+        "alert": rule.name,
+        "query": rule.query,
+        "recipient": recipient,
+        "matches": newest_first(matches),
+        "heading": f"{len(matches)} bài mới cho cảnh báo “{rule.name}”",
+        "links": links,
         "site": lambda name: titles.get(name) or name,
     }
     message = EmailMessage()
@@ -124,25 +145,40 @@ def render(rule: Rule, recipient: str, matches: list[Match], mail_id: str, sende
         message["List-Unsubscribe"] = f"<{links.unsubscribe}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(_env.get_template("alert.txt.j2").render(context), charset="utf-8")
-    message.add_alternative(_env.get_template("alert.html.j2").render(context), subtype="html",
-                            charset="utf-8")
+    message.add_alternative(
+        _env.get_template("alert.html.j2").render(context), subtype="html", charset="utf-8"
+    )
     return message.as_bytes(policy=SMTP_POLICY)
 
 
-def mail_renderer(es: Elasticsearch, settings: Settings, *, site_titles: Mapping[str, str] | None = None,
-                  days: Mapping[str, str] | None = None) -> Callable[..., bytes]:
+def mail_renderer(
+    es: Elasticsearch,
+    settings: Settings,
+    *,
+    site_titles: Mapping[str, str] | None = None,
+    days: Mapping[str, str] | None = None,
+) -> Callable[..., bytes]:
     """`render` in the shape `AlertStore.decide` calls it, fetching what the mail shows for
     the stories it carries; details are fetched once per run and shared by every rule.
     `days`: the day each daily rule's digest is for."""
     details = Details()
     secret = unsubscribe.key(settings.resolved_data_dir) if settings.public_url else b""
 
-    def render_part(rule: Rule, recipient: str, fresh: list[Match], mail_id: str,
-                    part: tuple[int, int]) -> bytes:
+    def render_part(
+        rule: Rule, recipient: str, fresh: list[Match], mail_id: str, part: tuple[int, int]
+    ) -> bytes:
         public = settings.public_url
         links = MailLinks(public, unsubscribe.link(public, secret, rule.name, recipient) if public else None)
-        return render(rule, recipient, enrich(es, settings.index_prefix, fresh, details), mail_id,
-                      settings.mail_from, part=part, day=(days or {}).get(rule.name), links=links,
-                      site_titles=site_titles)
+        return render(
+            rule,
+            recipient,
+            enrich(es, settings.index_prefix, fresh, details),
+            mail_id,
+            settings.mail_from,
+            part=part,
+            day=(days or {}).get(rule.name),
+            links=links,
+            site_titles=site_titles,
+        )
 
     return render_part

@@ -66,18 +66,30 @@ class RuleTable:
 
     db: sqlite3.Connection
 
-    def add(self, name: str, query: str, emails: list[str], sites: list[str], *, mode: str,
-            now: datetime | None = None) -> Rule:
+    def add(
+        self,
+        name: str,
+        query: str,
+        emails: list[str],
+        sites: list[str],
+        *,
+        mode: str,
+        now: datetime | None = None,
+    ) -> Rule:
         """Validate and store a rule; it alerts on what is indexed from now on."""
         if not _NAME.match(name):
-            raise AlertError(f"tên cảnh báo {name!r}: chỉ dùng chữ, số, dấu cách, '-', '.', '(' hoặc ')' "
-                             "(tối đa 80 ký tự, không xuống dòng)")
+            raise AlertError(
+                f"tên cảnh báo {name!r}: chỉ dùng chữ, số, dấu cách, '-', '.', '(' hoặc ')' "
+                "(tối đa 80 ký tự, không xuống dòng)"
+            )
         _validate(query, emails, mode)
         stamp = (now or _now()).isoformat()
         try:
             with self.db as db:  # one transaction
-                db.execute("INSERT INTO rules VALUES (?, ?, ?, ?, ?, ?, ?, NULL, 0)",
-                           (name, query, json.dumps(emails), json.dumps(sites), mode, stamp, stamp))
+                db.execute(
+                    "INSERT INTO rules VALUES (?, ?, ?, ?, ?, ?, ?, NULL, 0)",
+                    (name, query, json.dumps(emails), json.dumps(sites), mode, stamp, stamp),
+                )
         except sqlite3.IntegrityError:
             raise AlertError(f"đã có cảnh báo tên {name!r}") from None
         return self.get(name)
@@ -99,8 +111,10 @@ class RuleTable:
         self.get(name)
         _validate(query, emails, mode)
         with self.db as db:  # one transaction
-            db.execute("UPDATE rules SET query = ?, emails = ?, sites = ?, mode = ? WHERE name = ?",
-                       (query, json.dumps(emails), json.dumps(sites), mode, name))
+            db.execute(
+                "UPDATE rules SET query = ?, emails = ?, sites = ?, mode = ? WHERE name = ?",
+                (query, json.dumps(emails), json.dumps(sites), mode, name),
+            )
         return self.get(name)
 
     def set_paused(self, name: str, paused: bool, now: datetime | None = None) -> Rule:
@@ -114,8 +128,10 @@ class RuleTable:
             else:
                 # Ahead by the overlap, so the next evaluation starts exactly now.
                 start = (now or _now()) + OVERLAP
-                db.execute("UPDATE rules SET paused = 0, watermark = ? WHERE name = ? AND paused = 1",
-                           (start.isoformat(), name))
+                db.execute(
+                    "UPDATE rules SET paused = 0, watermark = ? WHERE name = ? AND paused = 1",
+                    (start.isoformat(), name),
+                )
         return self.get(name)
 
     def remove(self, name: str) -> None:
@@ -126,8 +142,17 @@ class RuleTable:
 
 
 def _rule(row: sqlite3.Row) -> Rule:
-    return Rule(row["name"], row["query"], json.loads(row["emails"]), json.loads(row["sites"]), row["mode"],
-                row["watermark"], row["last_digest"], row["created_at"], bool(row["paused"]))
+    return Rule(
+        row["name"],
+        row["query"],
+        json.loads(row["emails"]),
+        json.loads(row["sites"]),
+        row["mode"],
+        row["watermark"],
+        row["last_digest"],
+        row["created_at"],
+        bool(row["paused"]),
+    )
 
 
 def _validate(query: str, emails: list[str], mode: str) -> None:

@@ -29,32 +29,43 @@ from search.web.service import Crawls, NoSuchSite, Web
 UNREACHABLE = "Không kết nối được Elasticsearch: kho bài viết tạm thời không dùng được; hãy thử lại sau."
 INVALID = "Yêu cầu không hợp lệ"
 # Starlette's own answers (an unknown address, a wrong method) carry their English phrase.
-PHRASES = {404: "Không có trang này: hãy kiểm tra lại địa chỉ.",
-           405: "Địa chỉ này không nhận thao tác đó."}
+PHRASES = {404: "Không có trang này: hãy kiểm tra lại địa chỉ.", 405: "Địa chỉ này không nhận thao tác đó."}
 DAMAGED = "Một kho dữ liệu của newsmon bị hỏng, cần người quản trị xử lý: {detail}"
 FAILED = "Kho bài viết từ chối yêu cầu này; hãy thử lại hoặc báo cho người quản trị."
 
 
-def create_app(config: Settings, site_names: list[str], crawls: Crawls,
-               site_titles: dict[str, str] | None = None) -> FastAPI:
+def create_app(
+    config: Settings, site_names: list[str], crawls: Crawls, site_titles: dict[str, str] | None = None
+) -> FastAPI:
     """The web app for these settings and registry sites (names, and the titles people know
     them by); `crawls` answers for crawling (built by `crawler/web.py`, which `newsmon serve`
     uses)."""
     words.lexicon()  # a malformed words file stops the app at start, not at the first search
     token = config.web_token.get_secret_value() if config.web_token else None
     hosts = {*config.web_hosts, *([urlsplit(config.public_url).hostname or ""] if config.public_url else [])}
-    web = Web(config=config, site_names=site_names, es=make_client(config, timeout=10),
-              guard=Guard(token, frozenset(h for h in hosts if h)), crawls=crawls,
-              site_titles=dict(site_titles or {}))
+    web = Web(
+        config=config,
+        site_names=site_names,
+        es=make_client(config, timeout=10),
+        guard=Guard(token, frozenset(h for h in hosts if h)),
+        crawls=crawls,
+        site_titles=dict(site_titles or {}),
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         web.es.close()
 
-    app = FastAPI(title="newsmon", summary="Tin công đoàn: tìm kiếm, cảnh báo, thu thập",
-                  version="0.1.0", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json",
-                  lifespan=lifespan)
+    app = FastAPI(
+        title="newsmon",
+        summary="Tin công đoàn: tìm kiếm, cảnh báo, thu thập",
+        version="0.1.0",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        lifespan=lifespan,
+    )
     app.state.web = web
     app.middleware("http")(security_middleware(web.guard))
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")

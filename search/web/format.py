@@ -42,9 +42,14 @@ def published(value: str | None) -> str:
 STATES = {"ok": "bình thường", "warning": "có cảnh báo", "failed": "lỗi", "never": "chưa thu thập"}
 
 _ERRORS = {
-    "download": "lỗi tải trang", "challenge": "trang chống robot", "extract": "không đọc được bài",
-    "journal_damaged": "sổ chờ hỏng", "private_address": "địa chỉ nội bộ bị chặn",
-    "rejected": "Elasticsearch từ chối", "sitemap": "sitemap hỏng", "split_page": "trang tiếp của bài lỗi",
+    "download": "lỗi tải trang",
+    "challenge": "trang chống robot",
+    "extract": "không đọc được bài",
+    "journal_damaged": "sổ chờ hỏng",
+    "private_address": "địa chỉ nội bộ bị chặn",
+    "rejected": "Elasticsearch từ chối",
+    "sitemap": "sitemap hỏng",
+    "split_page": "trang tiếp của bài lỗi",
 }
 _HTTP = {"403": "bị chặn", "404": "không tồn tại", "410": "đã gỡ", "429": "bị giới hạn tốc độ"}
 
@@ -64,8 +69,12 @@ def errors_text(errors: dict[str, int] | None) -> str:
     return "; ".join(f"{error_label(kind)}: {number(n)}" for kind, n in (errors or {}).items() if n)
 
 
-_FINISH = {"shutdown": "bị ngắt giữa chừng", "closespider_pagecount": "đủ hạn mức trang",
-           "closespider_timeout": "hết thời gian cho phép", "cancelled": "bị hủy"}
+_FINISH = {
+    "shutdown": "bị ngắt giữa chừng",
+    "closespider_pagecount": "đủ hạn mức trang",
+    "closespider_timeout": "hết thời gian cho phép",
+    "cancelled": "bị hủy",
+}
 
 
 def run_note(run: dict[str, object]) -> str:
@@ -80,9 +89,23 @@ def run_note(run: dict[str, object]) -> str:
     return "; ".join(notes)
 
 
-_WEEKDAYS = {"0": "Chủ nhật", "1": "thứ Hai", "2": "thứ Ba", "3": "thứ Tư", "4": "thứ Năm", "5": "thứ Sáu",
-             "6": "thứ Bảy", "7": "Chủ nhật", "sun": "Chủ nhật", "mon": "thứ Hai", "tue": "thứ Ba",
-             "wed": "thứ Tư", "thu": "thứ Năm", "fri": "thứ Sáu", "sat": "thứ Bảy"}
+_WEEKDAYS = {
+    "0": "Chủ nhật",
+    "1": "thứ Hai",
+    "2": "thứ Ba",
+    "3": "thứ Tư",
+    "4": "thứ Năm",
+    "5": "thứ Sáu",
+    "6": "thứ Bảy",
+    "7": "Chủ nhật",
+    "sun": "Chủ nhật",
+    "mon": "thứ Hai",
+    "tue": "thứ Ba",
+    "wed": "thứ Tư",
+    "thu": "thứ Năm",
+    "fri": "thứ Sáu",
+    "sat": "thứ Bảy",
+}
 
 
 def schedule_words(cron: str) -> str:

@@ -23,12 +23,21 @@ from search.web.service import SearchForm, Web
 
 router = APIRouter(include_in_schema=False)
 
-_ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-                          autoescape=True)
-_ENV.filters.update(number=fmt.number, moment=fmt.moment, published=fmt.published, day=fmt.day,
-                    percent=fmt.percent, web_url=fmt.web_url, errors_text=fmt.errors_text,
-                    schedule_words=fmt.schedule_words, run_note=fmt.run_note,
-                    backfill_text=fmt.backfill_text)
+_ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True
+)
+_ENV.filters.update(
+    number=fmt.number,
+    moment=fmt.moment,
+    published=fmt.published,
+    day=fmt.day,
+    percent=fmt.percent,
+    web_url=fmt.web_url,
+    errors_text=fmt.errors_text,
+    schedule_words=fmt.schedule_words,
+    run_note=fmt.run_note,
+    backfill_text=fmt.backfill_text,
+)
 _ENV.globals["states"] = fmt.STATES
 
 
@@ -44,15 +53,19 @@ templates = Jinja2Templates(env=_ENV)
 NO_STORY = "Không có bài viết này (có thể đã bị xóa khỏi kho)."
 MODES = {"instant": "Ngay khi có tin", "daily": "Bản tin hằng ngày"}
 DONE = {  # messages after a change, by code (never text taken from the address bar)
-    "added": "Đã thêm cảnh báo.", "changed": "Đã lưu thay đổi.", "paused": "Đã tạm dừng cảnh báo.",
-    "resumed": "Đã bật lại cảnh báo.", "removed": "Đã xóa cảnh báo.",
+    "added": "Đã thêm cảnh báo.",
+    "changed": "Đã lưu thay đổi.",
+    "paused": "Đã tạm dừng cảnh báo.",
+    "resumed": "Đã bật lại cảnh báo.",
+    "removed": "Đã xóa cảnh báo.",
     "started": "Đã bắt đầu thu thập; trang này tự tải lại cho đến khi xong.",
     "finished": "Lần thu thập đã xong: kết quả ở bảng dưới.",
     "backfilled": "Lần nạp bài cũ đã dừng: kết quả ở thẻ của trang.",
     "running": "Trang này đang được thu thập; hãy chờ lần thu thập đó xong.",
     "backfilling": "Đã bắt đầu nạp bài cũ; tiến độ hiện ở thẻ của trang, trang này tự tải lại cho "
-                   "đến khi xong. Bài cũ tìm được nhưng không gửi cảnh báo.",
-    "signed_in": "Đã đăng nhập.", "signed_out": "Đã đăng xuất.",
+    "đến khi xong. Bài cũ tìm được nhưng không gửi cảnh báo.",
+    "signed_in": "Đã đăng nhập.",
+    "signed_out": "Đã đăng xuất.",
 }
 
 
@@ -63,10 +76,20 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
     done = DONE.get(context.pop("done", None) or request.query_params.get("done", ""), "")
     kept = [(k, v) for k, v in request.query_params.multi_items() if k != "done"]
     here = request.url.path + ("?" + urlencode(kept) if kept else "")
-    base = {"signed_in": web.guard.signed_in(request), "writes_enabled": web.guard.enabled,
-            "csrf": web.guard.csrf_token(request), "done": done, "writes_off": WRITES_OFF,
-            "path": request.url.path, "here": here, "modes": MODES, "all_sites": web.site_names,
-            "site_titles": web.site_titles, "refresh": False, "abbreviations": words.lexicon().table}
+    base = {
+        "signed_in": web.guard.signed_in(request),
+        "writes_enabled": web.guard.enabled,
+        "csrf": web.guard.csrf_token(request),
+        "done": done,
+        "writes_off": WRITES_OFF,
+        "path": request.url.path,
+        "here": here,
+        "modes": MODES,
+        "all_sites": web.site_names,
+        "site_titles": web.site_titles,
+        "refresh": False,
+        "abbreviations": words.lexicon().table,
+    }
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
 
 
@@ -87,8 +110,14 @@ def search_page(  # noqa: PLR0917 - one parameter per filter
     """The search page: query box, filters, results, stories per day and top sites (a page
     past the last one goes to the last one)."""
     web = web_of(request)
-    form = SearchForm(q=q, sites=site, since=since, until=until,
-                      sort=sort if sort in ("relevance", "date") else "relevance", page=page)
+    form = SearchForm(
+        q=q,
+        sites=site,
+        since=since,
+        until=until,
+        sort=sort if sort in ("relevance", "date") else "relevance",
+        page=page,
+    )
     error, result, bars, top = "", None, [], []
     try:
         result = service.run_search(web, form)
@@ -105,8 +134,18 @@ def search_page(  # noqa: PLR0917 - one parameter per filter
         if result["total"] and page > pages:  # past the last page (an old link, a typed number)
             final = [(k, v) for k, v in params if v] + [("page", str(pages))]
             return RedirectResponse("/?" + urlencode(final), status_code=303)
-    return render(request, "search.html", form=form, error=error, result=result, bars=bars, top=top,
-                  query_string=query_string, pages=pages, status=400 if error else 200)
+    return render(
+        request,
+        "search.html",
+        form=form,
+        error=error,
+        result=result,
+        bars=bars,
+        top=top,
+        query_string=query_string,
+        pages=pages,
+        status=400 if error else 200,
+    )
 
 
 @router.get("/story/{article_id}", response_class=HTMLResponse)
@@ -126,8 +165,9 @@ def alerts_page(request: Request) -> HTMLResponse:
     return render(request, "alerts.html", alerts=rows)
 
 
-def _form_values(name: str = "", query: str = "", emails: str = "", sites: list[str] | None = None,
-                 mode: str = "instant") -> dict[str, Any]:
+def _form_values(
+    name: str = "", query: str = "", emails: str = "", sites: list[str] | None = None, mode: str = "instant"
+) -> dict[str, Any]:
     return {"name": name, "query": query, "emails": emails, "sites": sites or [], "mode": mode}
 
 
@@ -160,8 +200,18 @@ def _emails(text: str) -> list[str]:
     return [e.strip() for e in text.replace(",", "\n").replace(";", "\n").splitlines() if e.strip()]
 
 
-def _alert_form(request: Request, *, new: bool, name: str, query: str, emails: str, sites: list[str],
-                mode: str, action: str, csrf: str) -> Response:
+def _alert_form(
+    request: Request,
+    *,
+    new: bool,
+    name: str,
+    query: str,
+    emails: str,
+    sites: list[str],
+    mode: str,
+    action: str,
+    csrf: str,
+) -> Response:
     web = web_of(request)
     values = _form_values(name, query, emails, sites, mode)
     web.guard.check_csrf(request, csrf)
@@ -169,13 +219,15 @@ def _alert_form(request: Request, *, new: bool, name: str, query: str, emails: s
         try:
             found = service.preview(web, query, sites)
         except QueryError as exc:
-            return render(request, "alert_form.html", 400, new=new, values=values, error=str(exc),
-                          preview=None)
+            return render(
+                request, "alert_form.html", 400, new=new, values=values, error=str(exc), preview=None
+            )
         return render(request, "alert_form.html", new=new, values=values, error="", preview=found)
     web.guard.require_form(request, csrf)
     try:
-        service.save_alert(web, name=name, query=query, emails=_emails(emails), sites=sites, mode=mode,
-                           new=new)
+        service.save_alert(
+            web, name=name, query=query, emails=_emails(emails), sites=sites, mode=mode, new=new
+        )
     except NoSuchAlert as exc:
         return render(request, "error.html", 404, message=str(exc))
     except (AlertError, QueryError) as exc:
@@ -188,24 +240,52 @@ Text = Annotated[str, Form(max_length=4000)]
 
 @router.post("/alerts/new")
 def new_alert(  # noqa: PLR0917 - one parameter per form field
-    request: Request, name: Annotated[str, Form(max_length=200)], query: Text, csrf: Annotated[str, Form()],
-    emails: Text = "", sites: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
-    mode: Annotated[str, Form()] = "instant", action: Annotated[str, Form()] = "save",
+    request: Request,
+    name: Annotated[str, Form(max_length=200)],
+    query: Text,
+    csrf: Annotated[str, Form()],
+    emails: Text = "",
+    sites: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
+    mode: Annotated[str, Form()] = "instant",
+    action: Annotated[str, Form()] = "save",
 ) -> Response:
     """Preview or save a new alert."""
-    return _alert_form(request, new=True, name=name.strip(), query=query, emails=emails, sites=sites,
-                       mode=mode, action=action, csrf=csrf)
+    return _alert_form(
+        request,
+        new=True,
+        name=name.strip(),
+        query=query,
+        emails=emails,
+        sites=sites,
+        mode=mode,
+        action=action,
+        csrf=csrf,
+    )
 
 
 @router.post("/alerts/{name}/edit")
 def edit_alert(  # noqa: PLR0917 - one parameter per form field
-    request: Request, name: str, query: Text, csrf: Annotated[str, Form()],
-    emails: Text = "", sites: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
-    mode: Annotated[str, Form()] = "instant", action: Annotated[str, Form()] = "save",
+    request: Request,
+    name: str,
+    query: Text,
+    csrf: Annotated[str, Form()],
+    emails: Text = "",
+    sites: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
+    mode: Annotated[str, Form()] = "instant",
+    action: Annotated[str, Form()] = "save",
 ) -> Response:
     """Preview or save changes to an alert."""
-    return _alert_form(request, new=False, name=name, query=query, emails=emails, sites=sites, mode=mode,
-                       action=action, csrf=csrf)
+    return _alert_form(
+        request,
+        new=False,
+        name=name,
+        query=query,
+        emails=emails,
+        sites=sites,
+        mode=mode,
+        action=action,
+        csrf=csrf,
+    )
 
 
 @router.get("/alerts/{name}/remove", response_class=HTMLResponse)
@@ -257,8 +337,14 @@ def _unsubscribe_request(request: Request, alert: str, email: str, sig: str) -> 
 def unsubscribe_page(request: Request, alert: str = "", email: str = "", sig: str = "") -> Response:
     """The mail's unsubscribe link: a button, so a link scanner's visit changes nothing."""
     refused = _unsubscribe_request(request, alert, email, sig)
-    return refused or render(request, "unsubscribe.html", alert=alert, email=email, outcome="",
-                             action=f"{unsubscribe.PATH}?{request.url.query}")
+    return refused or render(
+        request,
+        "unsubscribe.html",
+        alert=alert,
+        email=email,
+        outcome="",
+        action=f"{unsubscribe.PATH}?{request.url.query}",
+    )
 
 
 @router.post(unsubscribe.PATH, response_class=HTMLResponse)
@@ -272,8 +358,13 @@ def unsubscribe_now(request: Request, alert: str = "", email: str = "", sig: str
             outcome = unsubscribe.unsubscribe(store, alert, email)
         except NoSuchAlert:
             outcome = "absent"
-    return render(request, "unsubscribe.html", alert=alert, email=email,
-                  outcome=OUTCOMES[outcome].format(alert=alert, email=email))
+    return render(
+        request,
+        "unsubscribe.html",
+        alert=alert,
+        email=email,
+        outcome=OUTCOMES[outcome].format(alert=alert, email=email),
+    )
 
 
 @router.get("/sites", response_class=HTMLResponse)
@@ -300,8 +391,9 @@ def crawl_now(request: Request, name: str, csrf: Annotated[str, Form()]) -> Resp
 
 
 @router.post("/sites/{name}/backfill")
-def backfill_now(request: Request, name: str, csrf: Annotated[str, Form()],
-                 since: Annotated[str, Form(max_length=40)]) -> Response:
+def backfill_now(
+    request: Request, name: str, csrf: Annotated[str, Form()], since: Annotated[str, Form(max_length=40)]
+) -> Response:
     """Start a backfill of the site's history to a day ("Nạp bài cũ")."""
     web = web_of(request)
     web.guard.require_form(request, csrf)
@@ -321,8 +413,12 @@ def login_page(request: Request, next: str = "/") -> HTMLResponse:
 
 
 @router.post("/login")
-def login(request: Request, token: Annotated[str, Form(max_length=500)], csrf: Annotated[str, Form()],
-          next: Annotated[str, Form(max_length=500)] = "/") -> Response:
+def login(
+    request: Request,
+    token: Annotated[str, Form(max_length=500)],
+    csrf: Annotated[str, Form()],
+    next: Annotated[str, Form(max_length=500)] = "/",
+) -> Response:
     """Check the token; set the session cookie; go back where the user was (on this site)."""
     web = web_of(request)
     web.guard.check_csrf(request, csrf)
@@ -337,8 +433,9 @@ def login(request: Request, token: Annotated[str, Form(max_length=500)], csrf: A
     target = safe_next(next)
     response = RedirectResponse(target + ("&" if "?" in target else "?") + "done=signed_in", status_code=303)
     # A new session id at every sign-in (never one the browser brought along).
-    response.set_cookie(SESSION_COOKIE, web.guard.open_session(), httponly=True, samesite="strict",
-                        max_age=SESSION_TTL)
+    response.set_cookie(
+        SESSION_COOKIE, web.guard.open_session(), httponly=True, samesite="strict", max_age=SESSION_TTL
+    )
     return response
 
 
@@ -357,8 +454,11 @@ def logout(request: Request, csrf: Annotated[str, Form()]) -> Response:
 def api_docs(request: Request) -> HTMLResponse:
     """The API described from its OpenAPI schema (served locally, no script)."""
     schema = request.app.openapi()
-    operations = [{"method": method.upper(), "path": path, **operation}
-                  for path, methods in schema["paths"].items() for method, operation in methods.items()]
+    operations = [
+        {"method": method.upper(), "path": path, **operation}
+        for path, methods in schema["paths"].items()
+        for method, operation in methods.items()
+    ]
     return render(request, "api_docs.html", operations=operations, schema=schema)
 
 

@@ -26,14 +26,18 @@ from starlette.responses import Response
 
 SESSION_COOKIE = "newsmon_session"
 CSRF_COOKIE = "newsmon_csrf"
-WRITES_OFF = ("Chức năng sửa đổi chưa được bật: đặt biến môi trường NEWSMON_WEB_TOKEN (ít nhất 12 ký tự) "
-            "rồi khởi động lại newsmon serve.")
+WRITES_OFF = (
+    "Chức năng sửa đổi chưa được bật: đặt biến môi trường NEWSMON_WEB_TOKEN (ít nhất 12 ký tự) "
+    "rồi khởi động lại newsmon serve."
+)
 NEED_LOGIN = "Cần đăng nhập bằng mã truy cập (NEWSMON_WEB_TOKEN) để sửa đổi."
 BAD_CSRF = "Biểu mẫu đã hết hạn hoặc không đến từ trang này: hãy tải lại trang và thử lại."
 
 # Pages use no inline script or style and load nothing from elsewhere.
-CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; "
-       "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
 HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -43,7 +47,7 @@ HEADERS = {
 }
 
 
-SESSION_TTL = 12 * 3600          # seconds a sign-in lasts
+SESSION_TTL = 12 * 3600  # seconds a sign-in lasts
 MAX_SESSIONS = 1000
 # Wrong tokens: a client is refused for LOCK_SECONDS after PER_CLIENT failures within
 # WINDOW seconds, and everyone after GLOBAL failures within WINDOW (a spread-out guess).
@@ -60,7 +64,7 @@ class Guard:
         self.token = token
         self.hosts = frozenset({"127.0.0.1", "localhost", "::1", *(h.lower() for h in hosts)})
         self.secret = secrets.token_bytes(32)  # per process: a restart signs everyone out
-        self.sessions: dict[str, float] = {}   # session id -> expiry (time.monotonic())
+        self.sessions: dict[str, float] = {}  # session id -> expiry (time.monotonic())
         self.failures: dict[str, list[float]] = {}
         self.all_failures: list[float] = []
         self.locked: dict[str, float] = {}
@@ -126,8 +130,11 @@ class Guard:
         now = time.monotonic()
         until = max(self.locked.get(client, 0.0), self.locked.get("*", 0.0))
         if until > now:
-            raise HTTPException(429, TOO_MANY.format(seconds=int(until - now) + 1),
-                                headers={"Retry-After": str(int(until - now) + 1)})
+            raise HTTPException(
+                429,
+                TOO_MANY.format(seconds=int(until - now) + 1),
+                headers={"Retry-After": str(int(until - now) + 1)},
+            )
         if self.token_matches(given):
             self.failures.pop(client, None)
             return True
@@ -190,8 +197,9 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def security_middleware(guard: Guard) -> Callable[[Request, Callable[[Request], Awaitable[Response]]],
-                                                  Awaitable[Response]]:
+def security_middleware(
+    guard: Guard,
+) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
     """Only the app's own host names answered; headers on every answer, a CSRF cookie for
     every browser, and sign-in for reading from other machines."""
 
@@ -207,8 +215,9 @@ def security_middleware(guard: Guard) -> Callable[[Request, Callable[[Request], 
         public = request.url.path.startswith(("/static/", "/login", "/unsubscribe"))
         if not public and not is_loopback(request) and not guard.signed_in(request):
             if request.url.path.startswith("/api/"):
-                response: Response = Response('{"detail": "' + NEED_LOGIN + '"}', 401,
-                                              media_type="application/json")
+                response: Response = Response(
+                    '{"detail": "' + NEED_LOGIN + '"}', 401, media_type="application/json"
+                )
             else:
                 response = Response(status_code=303, headers={"Location": "/login"})
         else:

@@ -124,8 +124,18 @@ def run_search(web: Web, form: SearchForm, limit: int = PAGE_SIZE, *, facets: bo
     query = form.q if form.q.strip() else None
     sort = form.sort if query is not None else "date"  # without words, relevance means nothing
     try:
-        return search(web.es, web.config.index_prefix, query, sites=form.sites, since=first, until=last,
-                      sort=sort, limit=limit, page=form.page, facets=facets)
+        return search(
+            web.es,
+            web.config.index_prefix,
+            query,
+            sites=form.sites,
+            since=first,
+            until=last,
+            sort=sort,
+            limit=limit,
+            page=form.page,
+            facets=facets,
+        )
     except ApiError as exc:
         if unavailable(exc):  # restarting, the index closed: a 503, not the query's fault
             raise
@@ -155,8 +165,10 @@ def chart(days: dict[str, int], since: date | None, until: date | None) -> list[
         counts[key] = counts.get(key, 0) + days.get(current.isoformat(), 0)
         current += timedelta(days=1)
     top = max(counts.values(), default=0) or 1
-    return [{"label": label, "count": count, "height": round(100 * count / top, 1)}
-            for label, count in counts.items()]
+    return [
+        {"label": label, "count": count, "height": round(100 * count / top, 1)}
+        for label, count in counts.items()
+    ]
 
 
 def top_sites(sites: dict[str, int], limit: int = 10) -> list[dict[str, Any]]:
@@ -174,8 +186,16 @@ EXPORT_COLUMNS = ["id", "published", "site", "title", "url", "cluster", "duplica
 # The CSV is for people with a spreadsheet: Vietnamese headers, dates as they read them
 # (dd/mm/yyyy HH:MM, Vietnam time; the date alone when the site gave no time). JSON lines
 # keep the field names and ISO dates, for programs (docs/configuration.md says both).
-CSV_HEADERS = {"id": "mã bài", "published": "ngày đăng", "site": "trang", "title": "tiêu đề",
-               "url": "địa chỉ", "cluster": "mã tin", "duplicate_of": "bản gốc (mã bài)", "author": "tác giả"}
+CSV_HEADERS = {
+    "id": "mã bài",
+    "published": "ngày đăng",
+    "site": "trang",
+    "title": "tiêu đề",
+    "url": "địa chỉ",
+    "cluster": "mã tin",
+    "duplicate_of": "bản gốc (mã bài)",
+    "author": "tác giả",
+}
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -195,8 +215,9 @@ def export_rows(web: Web, form: SearchForm, fmt: str) -> Iterator[str]:
     first, last = form.dates()
     query = form.q if form.q.strip() else None
     columns = None if fmt == "jsonl" else [c for c in EXPORT_COLUMNS if c != "id"]
-    found = export_matches(web.es, web.config.index_prefix, query, sites=form.sites, since=first, until=last,
-                           fields=columns)
+    found = export_matches(
+        web.es, web.config.index_prefix, query, sites=form.sites, since=first, until=last, fields=columns
+    )
     # The archive is asked before anything is written (the caller sends the first chunk
     # only once it has it: an unavailable archive is an error status, not an empty file).
     head = next(found, None)
@@ -232,8 +253,11 @@ def alert_rows(web: Web, *, recipients: bool) -> list[dict[str, Any]]:
         refusals = store.refusals()
     rows = []
     for rule in rules:
-        row = {**rule_dict(rule), **sent.get(rule.name, {"last_sent": None, "last_stories": 0, "stories": 0}),
-               "refused": refusals.get(rule.name, [])}
+        row = {
+            **rule_dict(rule),
+            **sent.get(rule.name, {"last_sent": None, "last_stories": 0, "stories": 0}),
+            "refused": refusals.get(rule.name, []),
+        }
         if not recipients:
             row["emails"] = []
             row["refused"] = [{"recipient": "", "error": r["error"]} for r in row["refused"]]
@@ -243,8 +267,16 @@ def alert_rows(web: Web, *, recipients: bool) -> list[dict[str, Any]]:
 
 def rule_dict(rule: Rule) -> dict[str, Any]:
     """A rule as the API shows it."""
-    return {"name": rule.name, "query": rule.query, "emails": rule.emails, "recipients": len(rule.emails),
-            "sites": rule.sites, "mode": rule.mode, "paused": rule.paused, "created_at": rule.created_at}
+    return {
+        "name": rule.name,
+        "query": rule.query,
+        "emails": rule.emails,
+        "recipients": len(rule.emails),
+        "sites": rule.sites,
+        "mode": rule.mode,
+        "paused": rule.paused,
+        "created_at": rule.created_at,
+    }
 
 
 def check_alert(web: Web, query: str, sites: list[str]) -> None:
@@ -257,8 +289,9 @@ def check_alert(web: Web, query: str, sites: list[str]) -> None:
         raise AlertError(refused)
 
 
-def save_alert(web: Web, *, name: str, query: str, emails: list[str], sites: list[str], mode: str,
-               new: bool) -> dict[str, Any]:
+def save_alert(
+    web: Web, *, name: str, query: str, emails: list[str], sites: list[str], mode: str, new: bool
+) -> dict[str, Any]:
     """Add (new) or change an alert, with the CLI's validation; returns it as the API shows it."""
     with web.store() as store:
         if not new:
@@ -275,8 +308,9 @@ def preview(web: Web, query: str, sites: list[str]) -> dict[str, Any]:
     """What an alert with this query and these sites would match: stories of the last
     7 days (the newest ten listed) and in the whole archive."""
     today = datetime.now(VN_TZ).date()
-    week = SearchForm(q=query, sites=sites, since=(today - timedelta(days=PREVIEW_DAYS - 1)).isoformat(),
-                      sort="date")
+    week = SearchForm(
+        q=query, sites=sites, since=(today - timedelta(days=PREVIEW_DAYS - 1)).isoformat(), sort="date"
+    )
     if not query.strip():
         raise QueryError("truy vấn trống: hãy nhập từ cần tìm")
     recent = run_search(web, week, facets=False)

@@ -12,8 +12,13 @@ from crawler.docs import DOCS, TABLES, rewritten
 
 # Names in the `NEWSMON_` namespace that are Scrapy setting keys handed to a crawl, never
 # environment variables a user sets.
-SCRAPY_KEYS = {"NEWSMON_BACKFILL", "NEWSMON_ORIGINS", "NEWSMON_PROGRESS", "NEWSMON_SEEN_DB",
-               "NEWSMON_SETTINGS"}
+SCRAPY_KEYS = {
+    "NEWSMON_BACKFILL",
+    "NEWSMON_ORIGINS",
+    "NEWSMON_PROGRESS",
+    "NEWSMON_SEEN_DB",
+    "NEWSMON_SETTINGS",
+}
 
 
 @pytest.mark.parametrize("name", sorted(TABLES))

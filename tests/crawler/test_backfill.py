@@ -51,13 +51,23 @@ def _indexed(es: Elasticsearch, env: dict[str, str]) -> set[str]:
 
 @pytest.mark.parametrize("since", [SINCE, date(2020, 1, 1)], ids=["to-a-date", "everything"])
 def test_history_is_indexed_to_its_date_and_never_mailed_the_next_crawl_mails_what_is_new(
-        site: SampleSite, env: dict[str, str], es: Elasticsearch, smtp: Inbox, since: date) -> None:  # noqa: F811
+    site: SampleSite,
+    env: dict[str, str],
+    es: Elasticsearch,
+    smtp: Inbox,  # noqa: F811
+    since: date,
+) -> None:
     articles = generate_site(site.root, 2000, host_of(site))
     site_registry(env, site, sitemaps=["/sitemap.xml"])
-    assert run_cli("alerts", "add", "--name", "LĐLĐ", "--query", '"LĐLĐ tỉnh"', "--email", "a@cd.example.vn",
-                   env=env).returncode == 0
-    result = run_cli("backfill", "--site", "gen", "--since", since.strftime("%d/%m/%Y"), "--json", env=env,
-                     timeout=600)
+    assert (
+        run_cli(
+            "alerts", "add", "--name", "LĐLĐ", "--query", '"LĐLĐ tỉnh"', "--email", "a@cd.example.vn", env=env
+        ).returncode
+        == 0
+    )
+    result = run_cli(
+        "backfill", "--site", "gen", "--since", since.strftime("%d/%m/%Y"), "--json", env=env, timeout=600
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)["gen"]
     wanted = {"/" + a.path for a in articles if a.published.date() >= since}
@@ -79,8 +89,13 @@ def test_history_is_indexed_to_its_date_and_never_mailed_the_next_crawl_mails_wh
     assert smtp.messages == []
 
     # A new article, found by the next crawl: mailed once; the history is not fetched again.
-    fresh = write_article(site.root, 2000, datetime.now().replace(microsecond=0) - timedelta(hours=1),
-                          articles[:3], rng=random.Random(9))
+    fresh = write_article(
+        site.root,
+        2000,
+        datetime.now().replace(microsecond=0) - timedelta(hours=1),
+        articles[:3],
+        rng=random.Random(9),
+    )
     write_indexes(site.root, [*articles, fresh], host_of(site))
     site.requests.clear()
     crawl = json.loads(run_cli("crawl", "--json", env=env, timeout=600).stdout)["gen"]
@@ -92,13 +107,18 @@ def test_history_is_indexed_to_its_date_and_never_mailed_the_next_crawl_mails_wh
     assert len(smtp.messages) == 1
 
 
-def test_a_killed_backfill_goes_on_where_it_stopped(site: SampleSite, env: dict[str, str],
-                                                      es: Elasticsearch) -> None:
+def test_a_killed_backfill_goes_on_where_it_stopped(
+    site: SampleSite, env: dict[str, str], es: Elasticsearch
+) -> None:
     articles = generate_site(site.root, 2000, host_of(site))
     site_registry(env, site, sitemaps=["/sitemap.xml"])
     wanted = {"/" + a.path for a in articles if a.published.date() >= SINCE}
-    first = subprocess.Popen([NEWSMON, "backfill", "--site", "gen", "--since", "01/01/2021"], env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = subprocess.Popen(
+        [NEWSMON, "backfill", "--site", "gen", "--since", "01/01/2021"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         state = _backfill_state(env)

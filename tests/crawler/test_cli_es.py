@@ -59,8 +59,9 @@ def test_a_node_starts_from_a_data_directory_its_user_cannot_enter(tmp_path: Pat
     private = tmp_path / "private"
     private.mkdir(mode=0o700)
     env = {k: v for k, v in os.environ.items() if k != "NEWSMON_ES_URL"}
-    env.update(NEWSMON_DATA_DIR=str(private / "var"), NEWSMON_ES_PORT=str(unused_port),
-               NEWSMON_ES_HEAP="256m")
+    env.update(
+        NEWSMON_DATA_DIR=str(private / "var"), NEWSMON_ES_PORT=str(unused_port), NEWSMON_ES_HEAP="256m"
+    )
     node = LocalNode(Settings(data_dir=private / "var", es_port=unused_port))
     assert node.base.parent == OUTSIDE
     try:

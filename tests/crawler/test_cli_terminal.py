@@ -52,13 +52,26 @@ def on_terminal(*args: str, env: dict[str, str], columns: int = 80) -> str:
 @pytest.fixture
 def offline(tmp_path: Path, unused_port: int) -> dict[str, str]:
     """A data directory with two alerts; Elasticsearch is not needed to list them."""
-    env = {**os.environ, "NEWSMON_DATA_DIR": str(tmp_path / "data"),
-           "NEWSMON_ES_URL": f"http://127.0.0.1:{unused_port}"}
-    alerts = (("Nợ lương - chậm trả lương", '"nợ lương" OR "chậm trả lương"', [LONG_MAIL, "b@x.vn"]),
-              ("Nhà ở xã hội cho công nhân", "nhà ở xã hội", ["c@x.vn"]))
+    env = {
+        **os.environ,
+        "NEWSMON_DATA_DIR": str(tmp_path / "data"),
+        "NEWSMON_ES_URL": f"http://127.0.0.1:{unused_port}",
+    }
+    alerts = (
+        ("Nợ lương - chậm trả lương", '"nợ lương" OR "chậm trả lương"', [LONG_MAIL, "b@x.vn"]),
+        ("Nhà ở xã hội cho công nhân", "nhà ở xã hội", ["c@x.vn"]),
+    )
     for name, query, mails in alerts:
-        added = run_cli("alerts", "add", "--name", name, "--query", query,
-                        *[arg for mail in mails for arg in ("--email", mail)], env=env)
+        added = run_cli(
+            "alerts",
+            "add",
+            "--name",
+            name,
+            "--query",
+            query,
+            *[arg for mail in mails for arg in ("--email", mail)],
+            env=env,
+        )
         assert added.returncode == 0, added.stderr
         assert "đã thêm cảnh báo" in added.stderr
     return env
@@ -69,8 +82,8 @@ def test_tables_fit_80_columns_on_a_terminal_and_pipe_as_tab_separated_text(offl
     lines = shown.splitlines()
     assert lines, shown
     assert max(cell_len(line) for line in lines) <= 80, shown
-    assert "…" not in shown                                     # no cell cut
-    assert LONG_MAIL in shown                                   # an address whole, on one line
+    assert "…" not in shown  # no cell cut
+    assert LONG_MAIL in shown  # an address whole, on one line
     assert "Nhà ở xã hội cho công nhân" in shown
     wide = on_terminal("alerts", "list", env=offline, columns=250)
     assert "┃" in wide
@@ -87,11 +100,13 @@ def test_tables_fit_80_columns_on_a_terminal_and_pipe_as_tab_separated_text(offl
 
 
 def test_usage_errors_are_one_vietnamese_line_and_help_is_vietnamese(offline: dict[str, str]) -> None:
-    for args, said in ((["search"], "thiếu tham số QUERY"),
-                       (["search", "x", "--limit", "abc"], "--limit: phải là một số nguyên"),
-                       (["nosuch"], "không có lệnh"),
-                       (["alerts", "add", "--name", "x"], "thiếu tùy chọn --query"),
-                       (["search", "x", "--sitee", "a"], "thừa tham số --sitee a")):
+    for args, said in (
+        (["search"], "thiếu tham số QUERY"),
+        (["search", "x", "--limit", "abc"], "--limit: phải là một số nguyên"),
+        (["nosuch"], "không có lệnh"),
+        (["alerts", "add", "--name", "x"], "thiếu tùy chọn --query"),
+        (["search", "x", "--sitee", "a"], "thừa tham số --sitee a"),
+    ):
         result = run_cli(*args, env=offline)
         assert result.returncode == 2, args
         assert said in result.stderr, (args, result.stderr)
@@ -107,14 +122,22 @@ def test_usage_errors_are_one_vietnamese_line_and_help_is_vietnamese(offline: di
 
 @pytest.mark.es
 def test_search_shows_dates_as_written_ids_dash_queries_and_a_closed_pipe_ends_quietly(
-        env: dict[str, str], es: Elasticsearch) -> None:
+    env: dict[str, str], es: Elasticsearch
+) -> None:
     prefix = env["NEWSMON_INDEX_PREFIX"]
     index_corpus(es, prefix)
     # A site that gives a date and no time: stored at midnight in Vietnam, shown as the date.
-    day_only = normalize_article(Article(url="https://cd.example.vn/chi-ngay-1002.html", site="cd",
-                                         title="Hội nghị đoàn viên chỉ có ngày", text="Hội nghị đoàn viên "
-                                         "công đoàn cơ sở năm nay.", published="2021-12-09T00:00:00+07:00",
-                                         fetched_at="2021-12-09T09:00:00+00:00"), "cd.example.vn")
+    day_only = normalize_article(
+        Article(
+            url="https://cd.example.vn/chi-ngay-1002.html",
+            site="cd",
+            title="Hội nghị đoàn viên chỉ có ngày",
+            text="Hội nghị đoàn viên công đoàn cơ sở năm nay.",
+            published="2021-12-09T00:00:00+07:00",
+            fetched_at="2021-12-09T09:00:00+00:00",
+        ),
+        "cd.example.vn",
+    )
     day_only.content_hash = content_hash(day_only.text)
     write_batch(es, prefix, [day_only])
     es.indices.refresh(index=alias_name(prefix))
@@ -123,9 +146,9 @@ def test_search_shows_dates_as_written_ids_dash_queries_and_a_closed_pipe_ends_q
     assert found.returncode == 0, found.stderr
     assert "09/12/2021" in found.stdout
     assert "09/12/2021 00:00" not in found.stdout
-    assert "mã bài: " in found.stdout                             # the id `newsmon story` takes
+    assert "mã bài: " in found.stdout  # the id `newsmon story` takes
     timed = run_cli("search", "nợ lương", env=env)
-    assert "08/12/2021 08:00" in timed.stdout                     # a time given is shown
+    assert "08/12/2021 08:00" in timed.stdout  # a time given is shown
     for args in (["search", "--", "-tết công đoàn"], ["search", "-tết công đoàn"]):
         dashed = run_cli(*args, env=env)
         assert dashed.returncode == 0, (args, dashed.stderr)

@@ -23,8 +23,9 @@ from tests.support import NEWSMON, run_cli
 pytestmark = pytest.mark.es
 
 
-def test_two_concurrent_crawls_make_one_story_and_one_mail(tmp_path: Path, env: dict[str, str],
-                                                          es: Elasticsearch) -> None:
+def test_two_concurrent_crawls_make_one_story_and_one_mail(
+    tmp_path: Path, env: dict[str, str], es: Elasticsearch
+) -> None:
     root = tmp_path / "www"
     for name in ("mot", "hai"):
         (root / name).mkdir(parents=True)
@@ -36,26 +37,56 @@ def test_two_concurrent_crawls_make_one_story_and_one_mail(tmp_path: Path, env: 
         shared.parent.mkdir(parents=True)
         page = (one.root / articles[0].path).read_text(encoding="utf-8")
         # A near-duplicate, not the same text (the same text would share its cluster id anyway).
-        page = page.replace("<h1", "<h1 data-x=1").replace('<div class="content">',
-                                                           '<div class="content"><p>Tin tổng hợp từ các địa '
-                                                           'phương gửi về Ban biên tập trong tuần qua.</p>')
+        page = page.replace("<h1", "<h1 data-x=1").replace(
+            '<div class="content">',
+            '<div class="content"><p>Tin tổng hợp từ các địa phương gửi về Ban biên tập trong tuần qua.</p>',
+        )
         shared.write_text(page, encoding="utf-8")
         urlset = '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
         (two.root / "sitemap.xml").write_text(
-            f"{urlset}<url><loc>{two.url}tin-tuc/{shared.name}</loc></url></urlset>", encoding="utf-8")
+            f"{urlset}<url><loc>{two.url}tin-tuc/{shared.name}</loc></url></urlset>", encoding="utf-8"
+        )
         registry = tmp_path / "sites.yaml"
-        registry.write_text(yaml.safe_dump({"sites": [
-            {"name": name, "url": site.url, "sitemaps": [site.url + "sitemap.xml"]}
-            for name, site in (("mot", one), ("hai", two))]}), encoding="utf-8")
+        registry.write_text(
+            yaml.safe_dump(
+                {
+                    "sites": [
+                        {"name": name, "url": site.url, "sitemaps": [site.url + "sitemap.xml"]}
+                        for name, site in (("mot", one), ("hai", two))
+                    ]
+                }
+            ),
+            encoding="utf-8",
+        )
         env["NEWSMON_CONFIG"] = str(registry)
-        assert run_cli("alerts", "add", "--name", "Tin", "--query", f'"{articles[0].title}"',
-                       "--email", "a@cd.example.vn", env=env).returncode == 0
+        assert (
+            run_cli(
+                "alerts",
+                "add",
+                "--name",
+                "Tin",
+                "--query",
+                f'"{articles[0].title}"',
+                "--email",
+                "a@cd.example.vn",
+                env=env,
+            ).returncode
+            == 0
+        )
         # Neither crawl sees what the other writes until it refreshes at its end, as when two
         # crawls write within one refresh interval of each other.
         index = setup(es, env["NEWSMON_INDEX_PREFIX"])
         es.indices.put_settings(index=index, settings={"index.refresh_interval": "-1"})
-        crawls = [subprocess.Popen([NEWSMON, "crawl", "--site", name], env=env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True) for name in ("mot", "hai")]
+        crawls = [
+            subprocess.Popen(
+                [NEWSMON, "crawl", "--site", name],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for name in ("mot", "hai")
+        ]
         outputs = []
         for crawl in crawls:
             stdout, stderr = crawl.communicate(timeout=300)

@@ -30,14 +30,18 @@ def _xml(url: str, body: str | bytes) -> XmlResponse:
 
 def test_rss_items_give_links_and_dates_relative_links_resolved() -> None:
     entries = feed_entries(_xml("https://cd.example.vn/rss/tin.rss", RSS))
-    assert entries == [Entry("https://cd.example.vn/tin-mot-1001.html", "2021-12-08T09:30:00+07:00"),
-                       Entry("https://cd.example.vn/tin-hai-1002.html", None)]
+    assert entries == [
+        Entry("https://cd.example.vn/tin-mot-1001.html", "2021-12-08T09:30:00+07:00"),
+        Entry("https://cd.example.vn/tin-hai-1002.html", None),
+    ]
 
 
 def test_atom_entries_keep_the_instant_and_date_only_values_get_vietnam_midnight() -> None:
     entries = feed_entries(_xml("https://cd.example.vn/atom.xml", ATOM))
-    assert entries == [Entry("https://cd.example.vn/tin-ba-1003.html", "2021-12-08T02:30:00+00:00"),
-                       Entry("https://cd.example.vn/tin-bon-1004.html", "2021-12-07T00:00:00+07:00")]
+    assert entries == [
+        Entry("https://cd.example.vn/tin-ba-1003.html", "2021-12-08T02:30:00+00:00"),
+        Entry("https://cd.example.vn/tin-bon-1004.html", "2021-12-07T00:00:00+07:00"),
+    ]
 
 
 def test_sitemap_index_news_sitemap_and_gzip() -> None:
@@ -56,8 +60,10 @@ def test_sitemap_index_news_sitemap_and_gzip() -> None:
     assert body == news
     kind, entries = sitemap_entries(body)
     assert kind == "urlset"
-    assert entries == [Entry("https://cd.example.vn/a-1001.html", "2021-12-08T09:30:00+07:00"),
-                       Entry("https://cd.example.vn/b-1002.html", "2021-12-07T00:00:00+07:00")]
+    assert entries == [
+        Entry("https://cd.example.vn/a-1001.html", "2021-12-08T09:30:00+07:00"),
+        Entry("https://cd.example.vn/b-1002.html", "2021-12-07T00:00:00+07:00"),
+    ]
 
 
 def test_a_page_that_is_no_sitemap_and_a_gzip_bomb_past_the_limit_are_refused() -> None:
@@ -74,6 +80,8 @@ def test_pagination_by_rel_next_by_link_text_and_by_numbered_urls() -> None:
       <a href="/lien-he">Liên hệ</a></body></html>"""
     response = HtmlResponse("https://cd.example.vn/tin-tuc", body=html.encode("utf-8"), encoding="utf-8")
     links = LinkExtractor().extract_links(response)
-    assert pagination_links(response, links) == ["https://cd.example.vn/tin-tuc?page=2",
-                                                 "https://cd.example.vn/tin-tuc/p/3",
-                                                 "https://cd.example.vn/tin-tuc/trang-4.html"]
+    assert pagination_links(response, links) == [
+        "https://cd.example.vn/tin-tuc?page=2",
+        "https://cd.example.vn/tin-tuc/p/3",
+        "https://cd.example.vn/tin-tuc/trang-4.html",
+    ]

@@ -13,8 +13,10 @@ from tests.support import indexed_count, journal_waiting, run_cli
 
 pytestmark = pytest.mark.es
 
-NO_LUONG_URL = ("/quan-he-lao-dong/"
-                "cong-doan-det-may-doi-thoai-voi-doanh-nghiep-ve-tinh-trang-no-luong-cong-nhan-651300.htm")
+NO_LUONG_URL = (
+    "/quan-he-lao-dong/"
+    "cong-doan-det-may-doi-thoai-voi-doanh-nghiep-ve-tinh-trang-no-luong-cong-nhan-651300.htm"
+)
 
 
 def _search(env: dict[str, str], *args: str) -> dict:
@@ -23,8 +25,9 @@ def _search(env: dict[str, str], *args: str) -> dict:
     return json.loads(result.stdout)
 
 
-def test_crawl_index_search_and_recrawl(registry: Path, sample_sites: dict[str, SampleSite],
-                                        env: dict[str, str], es: Elasticsearch) -> None:
+def test_crawl_index_search_and_recrawl(
+    registry: Path, sample_sites: dict[str, SampleSite], env: dict[str, str], es: Elasticsearch
+) -> None:
     first = run_cli("crawl", "--json", env=env)
     assert first.returncode == 0, first.stderr
     summary = json.loads(first.stdout)
@@ -82,8 +85,9 @@ def test_crawl_index_search_and_recrawl(registry: Path, sample_sites: dict[str, 
     assert indexed_count(es, env) == 9
 
 
-def test_export_lists_every_article_with_cluster(registry: Path, env: dict[str, str],
-                                                 es: Elasticsearch) -> None:
+def test_export_lists_every_article_with_cluster(
+    registry: Path, env: dict[str, str], es: Elasticsearch
+) -> None:
     assert run_cli("crawl", "--site", "congdoan-mau", env=env).returncode == 0
     result = run_cli("export", env=env)
     assert result.returncode == 0, result.stderr
@@ -91,15 +95,27 @@ def test_export_lists_every_article_with_cluster(registry: Path, env: dict[str, 
     assert len(docs) == 3
     assert {d["site"] for d in docs} == {"congdoan-mau"}
     for doc in docs:
-        assert set(doc) == {"id", "url", "canonical_url", "site", "title", "published", "author",
-                            "tags", "text", "cluster", "duplicate_of"}
+        assert set(doc) == {
+            "id",
+            "url",
+            "canonical_url",
+            "site",
+            "title",
+            "published",
+            "author",
+            "tags",
+            "text",
+            "cluster",
+            "duplicate_of",
+        }
         assert doc["cluster"]
         assert doc["duplicate_of"] is None
         assert "\n" in doc["text"]
 
 
-def test_unreachable_elasticsearch_loses_no_article(registry: Path, env: dict[str, str],
-                                                    es: Elasticsearch, unused_port: int) -> None:
+def test_unreachable_elasticsearch_loses_no_article(
+    registry: Path, env: dict[str, str], es: Elasticsearch, unused_port: int
+) -> None:
     down = {**env, "NEWSMON_ES_URL": f"http://127.0.0.1:{unused_port}"}
     failed = run_cli("crawl", "--site", "ldld-tinh-mau", env=down)
     assert failed.returncode == 1
@@ -111,4 +127,3 @@ def test_unreachable_elasticsearch_loses_no_article(registry: Path, env: dict[st
     assert recovered.returncode == 0, recovered.stderr
     assert journal_waiting(env) == 0
     assert indexed_count(es, env) == 6
-

@@ -23,12 +23,16 @@ def test_extract_url_obeys_robots_and_the_private_address_guard(site: SampleSite
     articles = generate_site(site.root, 2, host_of(site))
     (site.root / "admin").mkdir()
     (site.root / "admin" / "bai-an-123456.html").write_bytes((site.root / articles[0].path).read_bytes())
-    (site.root / "_redirects.txt").write_text("/bai-cu-100902.html http://10.255.255.1/noi-bo-123456.html\n",
-                                              encoding="utf-8")
+    (site.root / "_redirects.txt").write_text(
+        "/bai-cu-100902.html http://10.255.255.1/noi-bo-123456.html\n", encoding="utf-8"
+    )
     env = {**os.environ, "NEWSMON_DATA_DIR": str(tmp_path / "data")}
     site_registry(env, site)  # the site's own host (loopback) is allowed, as for its crawl
-    article, robots, private = (site.url + articles[0].path, site.url + "admin/bai-an-123456.html",
-                                site.url + "bai-cu-100902.html")
+    article, robots, private = (
+        site.url + articles[0].path,
+        site.url + "admin/bai-an-123456.html",
+        site.url + "bai-cu-100902.html",
+    )
     lines = _extract(env, article, robots, private)
     assert [line["input"] for line in lines] == [article, robots, private]
     assert lines[0]["title"] == articles[0].title
@@ -40,8 +44,11 @@ def test_extract_url_obeys_robots_and_the_private_address_guard(site: SampleSite
 @pytest.mark.slow
 def test_a_loopback_page_of_no_registry_site_is_refused(site: SampleSite, tmp_path: Path) -> None:
     articles = generate_site(site.root, 1, host_of(site))
-    env = {**os.environ, "NEWSMON_DATA_DIR": str(tmp_path / "data"),
-           "NEWSMON_CONFIG": str(tmp_path / "none.yaml")}
+    env = {
+        **os.environ,
+        "NEWSMON_DATA_DIR": str(tmp_path / "data"),
+        "NEWSMON_CONFIG": str(tmp_path / "none.yaml"),
+    }
     [line] = _extract(env, site.url + articles[0].path)
     assert "refusing private address" in line["error"]
     assert not site.requests

@@ -11,8 +11,9 @@ from crawler.middlewares import PrivateAddressGuard, is_private_host
 from crawler.spiders.pages import PageSpider
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "10.0.0.1", "192.168.1.1", "169.254.169.254", "::1",
-                                  "localhost"])
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1", "10.0.0.1", "192.168.1.1", "169.254.169.254", "::1", "localhost"]
+)
 def test_private_and_local_addresses(host: str) -> None:
     assert is_private_host(host)
 

@@ -22,8 +22,10 @@ from crawler.samples.sitegen import generate_site
 from search.schema import alias_name
 from tests.support import indexed_count, run_cli
 
-CHALLENGE = (b'<html><head><script>document.cookie="D1N=ok42; path=/"; location.reload(true);</script>'
-             b"</head><body></body></html>")
+CHALLENGE = (
+    b'<html><head><script>document.cookie="D1N=ok42; path=/"; location.reload(true);</script>'
+    b"</head><body></body></html>"
+)
 
 
 @contextmanager
@@ -91,8 +93,9 @@ def _crawl(env: dict[str, str]) -> dict:
 
 
 @pytest.mark.es
-def test_a_cookie_challenge_is_passed_and_each_article_indexed_once(tmp_path: Path, env: dict[str, str],
-                                                                    es: Elasticsearch) -> None:
+def test_a_cookie_challenge_is_passed_and_each_article_indexed_once(
+    tmp_path: Path, env: dict[str, str], es: Elasticsearch
+) -> None:
     root = tmp_path / "www"
     with serve(root, "challenge") as url:
         articles = generate_site(root, 5, url.split("/")[2])
@@ -107,8 +110,9 @@ def test_a_cookie_challenge_is_passed_and_each_article_indexed_once(tmp_path: Pa
 
 
 @pytest.mark.es
-def test_a_challenge_that_never_lets_through_is_reported_not_indexed(tmp_path: Path, env: dict[str, str],
-                                                                     es: Elasticsearch) -> None:
+def test_a_challenge_that_never_lets_through_is_reported_not_indexed(
+    tmp_path: Path, env: dict[str, str], es: Elasticsearch
+) -> None:
     with serve(None, "wall") as url:
         _registry(env, tmp_path, url=url, listings=[url + "tin-tuc/"])
         summary = _crawl(env)
@@ -119,8 +123,9 @@ def test_a_challenge_that_never_lets_through_is_reported_not_indexed(tmp_path: P
 
 
 @pytest.mark.es
-def test_a_site_that_moved_is_followed_and_keeps_its_name(tmp_path: Path, env: dict[str, str],
-                                                         es: Elasticsearch) -> None:
+def test_a_site_that_moved_is_followed_and_keeps_its_name(
+    tmp_path: Path, env: dict[str, str], es: Elasticsearch
+) -> None:
     root = tmp_path / "www"
     with serve(root, "plain") as new_home:
         articles = generate_site(root, 4, new_home.split("/")[2])
@@ -140,31 +145,41 @@ def test_a_page_that_only_sets_a_cookie_and_reloads_is_a_challenge() -> None:
     assert challenge_cookie(CHALLENGE) == ("D1N", "ok42")
     redirecting = b"<script>window.location='/x'; document.cookie = 'a_b=1'</script>"
     assert challenge_cookie(redirecting) == ("a_b", "1")
-    article = ("<html><body><p>" + "Công nhân " * 3000 + "</p><script>document.cookie='x=1';"
-               "location.reload()</script></body></html>").encode()
-    assert challenge_cookie(article) is None          # a real page is large
+    article = (
+        "<html><body><p>" + "Công nhân " * 3000 + "</p><script>document.cookie='x=1';"
+        "location.reload()</script></body></html>"
+    ).encode()
+    assert challenge_cookie(article) is None  # a real page is large
     assert challenge_cookie(b"<script>document.cookie='x=1'</script>") is None  # no reload
 
 
-@pytest.mark.parametrize(("written", "expected"), [
-    ("Mon, 01 Dec 2025 10:00:00 +07", "2025-12-01T10:00:00+07:00"),      # short offset (not 7 minutes)
-    ("Thứ hai, 01 Dec 2025 10:00:00 +0700", "2025-12-01T10:00:00+07:00"),  # Vietnamese day name
-    ("T2, 01/12/2025 10:00 +07", "2025-12-01T10:00:00+07:00"),
-    ("CN, 30/11/2025 22:15", "2025-11-30T22:15:00+07:00"),                 # no offset: Vietnam time
-    ("Mon, 01 Dec 2025 10:00:00 GMT+7", "2025-12-01T10:00:00+07:00"),
-    ("Mon, 01 Dec 2025 03:00:00 GMT", "2025-12-01T03:00:00+00:00"),
-    ("2025-12-01T10:00:00+07:00", "2025-12-01T10:00:00+07:00"),
-    ("không phải ngày", None),
-])
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("Mon, 01 Dec 2025 10:00:00 +07", "2025-12-01T10:00:00+07:00"),  # short offset (not 7 minutes)
+        ("Thứ hai, 01 Dec 2025 10:00:00 +0700", "2025-12-01T10:00:00+07:00"),  # Vietnamese day name
+        ("T2, 01/12/2025 10:00 +07", "2025-12-01T10:00:00+07:00"),
+        ("CN, 30/11/2025 22:15", "2025-11-30T22:15:00+07:00"),  # no offset: Vietnam time
+        ("Mon, 01 Dec 2025 10:00:00 GMT+7", "2025-12-01T10:00:00+07:00"),
+        ("Mon, 01 Dec 2025 03:00:00 GMT", "2025-12-01T03:00:00+00:00"),
+        ("2025-12-01T10:00:00+07:00", "2025-12-01T10:00:00+07:00"),
+        ("không phải ngày", None),
+    ],
+)
 def test_feed_dates_as_vietnamese_feeds_write_them(written: str, expected: str | None) -> None:
     assert feed_date(written) == expected
 
 
-def test_sites_check_tells_a_healthy_a_dead_a_moved_and_a_walled_site_apart(tmp_path: Path,
-                                                                           env: dict[str, str]) -> None:
+def test_sites_check_tells_a_healthy_a_dead_a_moved_and_a_walled_site_apart(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
     root = tmp_path / "www"
-    with serve(root, "plain") as home, serve(root, "challenge") as guarded, serve(None, "wall") as wall, \
-            serve(None, "moved", target=home) as old:
+    with (
+        serve(root, "plain") as home,
+        serve(root, "challenge") as guarded,
+        serve(None, "wall") as wall,
+        serve(None, "moved", target=home) as old,
+    ):
         generate_site(root, 3, home.split("/")[2])
         entries = [
             {"name": "healthy", "title": "Trang tốt", "url": home, "feeds": [home + "rss/tin-moi.rss"]},
@@ -183,40 +198,49 @@ def test_sites_check_tells_a_healthy_a_dead_a_moved_and_a_walled_site_apart(tmp_
     assert everything.returncode == 1, everything.stderr
     found = {r["site"]: r for r in json.loads(everything.stdout)}
     assert {name: r["readable"] for name, r in found.items()} == {
-        "healthy": True, "dead-feed": False, "moved": True, "guarded": True, "walled": False}
+        "healthy": True,
+        "dead-feed": False,
+        "moved": True,
+        "guarded": True,
+        "walled": False,
+    }
     dead = [c for c in found["dead-feed"]["checks"] if c["label"] == "RSS/Atom"]
     assert dead[0]["ok"] is False
     assert "404" in dead[0]["detail"]
     assert found["moved"]["moved_to"] == home
     articles = [c for c in found["healthy"]["checks"] if c["label"] == "bài viết"]
     assert len(articles) == 2
-    assert all(c["ok"] for c in articles)                 # title, date and body
+    assert all(c["ok"] for c in articles)  # title, date and body
     assert one.returncode == 0, one.stderr
     assert one.stdout.startswith("healthy: đọc được")
 
 
 @pytest.mark.es
-def test_discover_finds_sources_and_pattern_and_its_added_entry_crawls(tmp_path: Path, env: dict[str, str],
-                                                                      es: Elasticsearch) -> None:
+def test_discover_finds_sources_and_pattern_and_its_added_entry_crawls(
+    tmp_path: Path, env: dict[str, str], es: Elasticsearch
+) -> None:
     root = tmp_path / "www"
     registry = tmp_path / "sites.yaml"
-    before = "# my federation's sites\nsites:\n  - name: other\n    title: Trang khác\n    url: https://a.vn/\n"
+    before = (
+        "# my federation's sites\nsites:\n  - name: other\n    title: Trang khác\n    url: https://a.vn/\n"
+    )
     registry.write_text(before, encoding="utf-8")
     env.update(NEWSMON_CONFIG=str(registry))  # the site's own loopback host: no variable needed
     env.pop("NEWSMON_ALLOW_PRIVATE_HOSTS", None)
     with serve(root, "plain") as home:
         articles = generate_site(root, 6, home.split("/")[2])
         shown = run_cli("sites", "discover", home, "--json", env=env)
-        added = run_cli("sites", "discover", home, "--add", "--name", "ldld-mau", "--title", "LĐLĐ Mẫu",
-                        env=env)
+        added = run_cli(
+            "sites", "discover", home, "--add", "--name", "ldld-mau", "--title", "LĐLĐ Mẫu", env=env
+        )
         entry = json.loads(shown.stdout)["entry"]
         crawled = run_cli("crawl", "--site", "ldld-mau", "--json", env=env)
     assert shown.returncode == 0, shown.stderr
     assert entry["feeds"] == [home + "rss/tin-moi.rss"]
     assert entry["sitemaps"] == [home + "sitemap.xml"]
     assert entry["listings"] == [home + "tin-tuc/"]
-    assert entry["title"] == "Công đoàn Mẫu"                          # the site's name, not a page's
-    assert entry["name"] == "cong-doan-mau"                          # an address alone names nothing
+    assert entry["title"] == "Công đoàn Mẫu"  # the site's name, not a page's
+    assert entry["name"] == "cong-doan-mau"  # an address alone names nothing
     pattern = re.compile(entry["article_url"])
     assert all(pattern.search(home + a.path) for a in articles)
     assert not pattern.search(home + "tin-tuc/")
@@ -225,42 +249,51 @@ def test_discover_finds_sources_and_pattern_and_its_added_entry_crawls(tmp_path:
     assert all(row["title"] and row["published"] for row in tried)
     assert added.returncode == 0, added.stderr
     text = registry.read_text(encoding="utf-8")
-    assert text.startswith(before)                                   # nothing else in the file changed
-    assert "name: ldld-mau\n    title: LĐLĐ Mẫu" in text                # as given on the command line
+    assert text.startswith(before)  # nothing else in the file changed
+    assert "name: ldld-mau\n    title: LĐLĐ Mẫu" in text  # as given on the command line
     assert crawled.returncode == 0, crawled.stderr
     assert json.loads(crawled.stdout)["ldld-mau"]["new"] == len(articles)
 
 
 @pytest.mark.es
-def test_a_failing_site_is_reported_and_never_holds_up_the_others(tmp_path: Path, env: dict[str, str],
-                                                                  es: Elasticsearch) -> None:
+def test_a_failing_site_is_reported_and_never_holds_up_the_others(
+    tmp_path: Path, env: dict[str, str], es: Elasticsearch
+) -> None:
     root = tmp_path / "www"
     with serve(root, "plain") as home, serve(None, "down") as down:
         articles = generate_site(root, 3, home.split("/")[2])
         path = tmp_path / "sites.yaml"
-        sites = [{"name": "ld", "url": home, "feeds": [home + "rss/tin-moi.rss"]},
-                 {"name": "hong", "url": down, "feeds": [down + "rss.xml"]}]
+        sites = [
+            {"name": "ld", "url": home, "feeds": [home + "rss/tin-moi.rss"]},
+            {"name": "hong", "url": down, "feeds": [down + "rss.xml"]},
+        ]
         path.write_text(yaml.safe_dump({"sites": sites}), encoding="utf-8")
         env.update(NEWSMON_CONFIG=str(path), NEWSMON_ALLOW_PRIVATE_HOSTS="true")
         result = run_cli("crawl", "--json", env=env)
     summaries = json.loads(result.stdout)
     assert summaries["ld"]["new"] == len(articles)
     assert summaries["hong"]["new"] == 0
-    assert summaries["hong"]["errors"] == {"http_503": 1}   # retried, then reported
+    assert summaries["hong"]["errors"] == {"http_503": 1}  # retried, then reported
     assert indexed_count(es, env) == len(articles)
 
 
-def test_a_download_failure_is_one_line_and_counted(tmp_path: Path, env: dict[str, str], es: Elasticsearch,
-                                                    unused_port: int) -> None:
+def test_a_download_failure_is_one_line_and_counted(
+    tmp_path: Path, env: dict[str, str], es: Elasticsearch, unused_port: int
+) -> None:
     root = tmp_path / "www"
     with serve(root, "plain") as home:
         articles = generate_site(root, 3, home.split("/")[2])
         feed = root / "rss" / "tin-moi.rss"
         dead = f"http://127.0.0.1:{unused_port}/tin-tuc/bai-bi-mat-ket-noi-100901.html"  # nobody listens
-        feed.write_text(feed.read_text(encoding="utf-8").replace(
-            "</channel>", f"<item><link>{dead}</link></item></channel>"), encoding="utf-8")
-        _registry(env, tmp_path, url=home, feeds=[home + "rss/tin-moi.rss"],
-                  aliases=[f"127.0.0.1:{unused_port}"])
+        feed.write_text(
+            feed.read_text(encoding="utf-8").replace(
+                "</channel>", f"<item><link>{dead}</link></item></channel>"
+            ),
+            encoding="utf-8",
+        )
+        _registry(
+            env, tmp_path, url=home, feeds=[home + "rss/tin-moi.rss"], aliases=[f"127.0.0.1:{unused_port}"]
+        )
         result = run_cli("crawl", "--json", env=env)
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)["ld"]

@@ -60,27 +60,61 @@ def test_aliases_are_host_names(tmp_path: Path) -> None:
     assert load_registry(path)[0].hosts == ["a.vn", "b.vn", "c.vn"]
 
 
-@pytest.mark.parametrize(("text", "site", "key", "words"), [
-    ("sites:\n  - name: ok\n    url: https://a.vn/\n    color: red\n", "ok", "color", "khoá không có"),
-    ("sites:\n  - name: ok\n    url: https://a.vn/\n    schedule: 'every day'\n", "ok", "schedule", "cron"),
-    ("sites:\n  - name: Bad_Name\n    url: https://a.vn/\n", "Bad_Name", "name", "không đúng dạng"),
-    ("sites:\n  - name: ok\n    url: ftp://a.vn/\n", "ok", "url", "http"),
-    ("sites:\n  - name: ok\n    url: https://a.vn/\n    article_url: '(['\n", "ok", "article_url",
-     "chính quy"),
-    ("sites:\n  - name: ok\n    url: https://a.vn/\n  - name: ok\n    url: https://b.vn/\n", "ok", "name",
-     "bị trùng"),
-    ("sites:\n  - name: ok\n", "ok", "url", "thiếu khoá"),
-    ("sites:\n  - name: ok\n    url: https://a.vn/\n    aliases: [b.vn/tin]\n", "ok", "aliases", "tên máy"),
-    ("sites:\n  - name: ok\n    url: https://a.vn/\n    title: ''\n", "ok", "title", "quá ngắn"),
-    ("sites:\n  - name: ok\n    url: https://a.vn/\n    extract:\n      title: 'td..x'\n", "ok",
-     "extract.title", "CSS selector hay XPath"),
-    ("sites:\n  - name: ok\n    url: https://a.vn/\n    extract:\n      drop: ['//div[']\n", "ok",
-     "extract.drop", "CSS selector hay XPath"),
-    ("sites:\n  - name: ok\n    url: https://a.vn/\n    extract:\n      headline: h1\n", "ok",
-     "extract.headline", "khoá không có"),
-])
-def test_invalid_registry_names_file_site_and_key(tmp_path: Path, text: str, site: str, key: str,
-                                                   words: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "site", "key", "words"),
+    [
+        ("sites:\n  - name: ok\n    url: https://a.vn/\n    color: red\n", "ok", "color", "khoá không có"),
+        (
+            "sites:\n  - name: ok\n    url: https://a.vn/\n    schedule: 'every day'\n",
+            "ok",
+            "schedule",
+            "cron",
+        ),
+        ("sites:\n  - name: Bad_Name\n    url: https://a.vn/\n", "Bad_Name", "name", "không đúng dạng"),
+        ("sites:\n  - name: ok\n    url: ftp://a.vn/\n", "ok", "url", "http"),
+        (
+            "sites:\n  - name: ok\n    url: https://a.vn/\n    article_url: '(['\n",
+            "ok",
+            "article_url",
+            "chính quy",
+        ),
+        (
+            "sites:\n  - name: ok\n    url: https://a.vn/\n  - name: ok\n    url: https://b.vn/\n",
+            "ok",
+            "name",
+            "bị trùng",
+        ),
+        ("sites:\n  - name: ok\n", "ok", "url", "thiếu khoá"),
+        (
+            "sites:\n  - name: ok\n    url: https://a.vn/\n    aliases: [b.vn/tin]\n",
+            "ok",
+            "aliases",
+            "tên máy",
+        ),
+        ("sites:\n  - name: ok\n    url: https://a.vn/\n    title: ''\n", "ok", "title", "quá ngắn"),
+        (
+            "sites:\n  - name: ok\n    url: https://a.vn/\n    extract:\n      title: 'td..x'\n",
+            "ok",
+            "extract.title",
+            "CSS selector hay XPath",
+        ),
+        (
+            "sites:\n  - name: ok\n    url: https://a.vn/\n    extract:\n      drop: ['//div[']\n",
+            "ok",
+            "extract.drop",
+            "CSS selector hay XPath",
+        ),
+        (
+            "sites:\n  - name: ok\n    url: https://a.vn/\n    extract:\n      headline: h1\n",
+            "ok",
+            "extract.headline",
+            "khoá không có",
+        ),
+    ],
+)
+def test_invalid_registry_names_file_site_and_key(
+    tmp_path: Path, text: str, site: str, key: str, words: str
+) -> None:
     path = _write(tmp_path, text)
     with pytest.raises(RegistryError) as info:
         load_registry(path)
@@ -95,8 +129,9 @@ def test_crawl_with_invalid_registry_exits_2(tmp_path: Path) -> None:
     import os
 
     path = _write(tmp_path, "sites:\n  - name: ldld-nghean\n    url: https://ldld.nghean.vn/\n    feed: x\n")
-    result = run_cli("crawl", env={**os.environ, "NEWSMON_CONFIG": str(path),
-                                   "NEWSMON_DATA_DIR": str(tmp_path / "data")})
+    result = run_cli(
+        "crawl", env={**os.environ, "NEWSMON_CONFIG": str(path), "NEWSMON_DATA_DIR": str(tmp_path / "data")}
+    )
     assert result.returncode == 2
     assert str(path) in result.stderr
     assert "trang 'ldld-nghean'" in result.stderr
@@ -109,8 +144,12 @@ def test_unknown_site_and_missing_file_exit_2(tmp_path: Path) -> None:
     import os
 
     env = {**os.environ, "NEWSMON_CONFIG": str(_write(tmp_path, GOOD))}
-    for command in (["crawl", "--site"], ["search", "công đoàn", "--site"], ["export", "--site"],
-                    ["sites", "check"]):
+    for command in (
+        ["crawl", "--site"],
+        ["search", "công đoàn", "--site"],
+        ["export", "--site"],
+        ["sites", "check"],
+    ):
         # A typo in a site name is refused, with the names there are, before anything runs.
         unknown = run_cli(*command, "nope", env=env)
         assert unknown.returncode == 2, command

@@ -24,8 +24,9 @@ def _crawl(env: dict[str, str]) -> dict:
     return json.loads(result.stdout)["gen"]
 
 
-def test_recent_articles_are_revalidated_and_dead_links_rested(site: SampleSite, env: dict[str, str],
-                                                              es: Elasticsearch) -> None:
+def test_recent_articles_are_revalidated_and_dead_links_rested(
+    site: SampleSite, env: dict[str, str], es: Elasticsearch
+) -> None:
     articles = generate_site(site.root, 4, host_of(site))
     recent = datetime.now() - timedelta(days=1)
     for index in (0, 1):  # published yesterday: inside the 7-day revisit window
@@ -33,8 +34,17 @@ def test_recent_articles_are_revalidated_and_dead_links_rested(site: SampleSite,
     gone = GeneratedArticle("tin-tuc/bai-da-go-bo-100099.html", "Bài đã gỡ bỏ", recent)
     write_indexes(site.root, [*articles, gone], host_of(site))
     site_registry(env, site, sitemaps=["/sitemap.xml"])
-    run_cli("alerts", "add", "--name", "Tin mới", "--query", articles[0].title.split(":")[0],
-            "--email", "a@cd.example.vn", env=env)
+    run_cli(
+        "alerts",
+        "add",
+        "--name",
+        "Tin mới",
+        "--query",
+        articles[0].title.split(":")[0],
+        "--email",
+        "a@cd.example.vn",
+        env=env,
+    )
 
     first = _crawl(env)
     assert (first["new"], first["dead_links"]) == (4, 1)

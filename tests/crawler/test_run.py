@@ -19,9 +19,11 @@ def test_a_drop_below_the_usual_health_is_flagged_a_small_one_or_a_small_sample_
     fallen = {"health": 0.4, "article_pages": 20}
     flag_health_drop(fallen, [1.0, 0.95, 1.0])
     assert "thường 100%" in fallen["warning"]
-    for summary, earlier in (({"health": 0.9, "article_pages": 20}, [1.0, 1.0]),
-                             ({"health": 0.0, "article_pages": 2}, [1.0]),
-                             ({"health": 0.2, "article_pages": 20}, [])):
+    for summary, earlier in (
+        ({"health": 0.9, "article_pages": 20}, [1.0, 1.0]),
+        ({"health": 0.0, "article_pages": 2}, [1.0]),
+        ({"health": 0.2, "article_pages": 20}, []),
+    ):
         flag_health_drop(summary, earlier)
         assert "warning" not in summary
 

@@ -38,12 +38,14 @@ def slow_run(name: str) -> None:
 
 
 def _sites(*entries: tuple[str, str]) -> list:
-    return parse_registry({"sites": [{"name": n, "url": f"https://{n}.example.vn/", "schedule": c}
-                                     for n, c in entries]}, Path("sites.yaml"))
+    return parse_registry(
+        {"sites": [{"name": n, "url": f"https://{n}.example.vn/", "schedule": c} for n, c in entries]},
+        Path("sites.yaml"),
+    )
 
 
 def _runs(path: Path) -> list[str]:
-    return path.read_text(encoding="utf-8").split() [::2] if path.exists() else []
+    return path.read_text(encoding="utf-8").split()[::2] if path.exists() else []
 
 
 def test_missed_crawl_runs_once_on_start_up(tmp_path: Path, monkeypatch) -> None:
@@ -105,8 +107,11 @@ def test_jobs_follow_the_registry(tmp_path: Path) -> None:
 
 def test_schedule_command_lists_sites_and_next_runs(tmp_path: Path) -> None:
     registry = tmp_path / "sites.yaml"
-    registry.write_text("sites:\n  - name: laodong\n    url: https://laodong.vn/\n    schedule: '0 6 * * *'\n"
-                        "  - name: nld\n    url: https://nld.com.vn/\n    enabled: false\n", encoding="utf-8")
+    registry.write_text(
+        "sites:\n  - name: laodong\n    url: https://laodong.vn/\n    schedule: '0 6 * * *'\n"
+        "  - name: nld\n    url: https://nld.com.vn/\n    enabled: false\n",
+        encoding="utf-8",
+    )
     env = {**os.environ, "NEWSMON_CONFIG": str(registry), "NEWSMON_DATA_DIR": str(tmp_path / "data")}
     result = run_cli("schedule", "--json", env=env)
     assert result.returncode == 0, result.stderr
@@ -118,15 +123,17 @@ def test_schedule_command_lists_sites_and_next_runs(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_serve_stores_the_jobs_serves_the_web_app_and_stops_on_sigterm(tmp_path: Path,
-                                                                        unused_port: int) -> None:
+def test_serve_stores_the_jobs_serves_the_web_app_and_stops_on_sigterm(
+    tmp_path: Path, unused_port: int
+) -> None:
     registry = tmp_path / "sites.yaml"
-    registry.write_text("sites:\n  - name: laodong\n    url: https://laodong.vn/\n"
-                        "    schedule: '0 6 * * *'\n", encoding="utf-8")
+    registry.write_text(
+        "sites:\n  - name: laodong\n    url: https://laodong.vn/\n    schedule: '0 6 * * *'\n",
+        encoding="utf-8",
+    )
     env = {**os.environ, "NEWSMON_CONFIG": str(registry), "NEWSMON_DATA_DIR": str(tmp_path / "data")}
     command = [NEWSMON, "serve", "--port", str(unused_port)]
-    service = subprocess.Popen(command, env=env, stderr=subprocess.PIPE,
-                               text=True)
+    service = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
     assert service.stderr is not None
     seen = ""
     deadline = time.time() + 60

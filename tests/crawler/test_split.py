@@ -19,8 +19,10 @@ pytestmark = pytest.mark.es
 
 HEAD = '<html><head><meta charset="utf-8"><title>{t} | Công đoàn mẫu</title></head><body>'
 NAV = '<header><a href="/">Trang chủ</a></header>'
-PARA = ("Trong năm qua, công đoàn cơ sở đã phối hợp với doanh nghiệp tổ chức nhiều hoạt động chăm lo "
-        "cho đoàn viên, người lao động, góp phần giữ ổn định quan hệ lao động tại đơn vị. ")
+PARA = (
+    "Trong năm qua, công đoàn cơ sở đã phối hợp với doanh nghiệp tổ chức nhiều hoạt động chăm lo "
+    "cho đoàn viên, người lao động, góp phần giữ ổn định quan hệ lao động tại đơn vị. "
+)
 TITLE = "Tổng kết phong trào thi đua của công nhân khu công nghiệp"
 PAGE_WORDS = ["mở đầu hội nghị", "phần thứ hai về tiền lương", "phần kết về nhà ở xã hội"]
 
@@ -46,22 +48,35 @@ def split_site(site: SampleSite) -> SampleSite:
     for number, words in enumerate(PAGE_WORDS, start=1):
         path = "/tin-tuc/tong-ket-1001.html" if number == 1 else f"/tin-tuc/tong-ket-1001/trang-{number}.html"
         body = "".join(f"<p>Đoạn {number}.{i}: {words}. {PARA}</p>" for i in range(3))
-        _write(site.root, path, HEAD.format(t=TITLE) + NAV + f"<article><h1>{TITLE}</h1>"
-               f'<div class="date">08/12/2021 09:15</div><div class="content">{body}</div>{_pager(number)}'
-               "</article></body></html>")
+        _write(
+            site.root,
+            path,
+            HEAD.format(t=TITLE) + NAV + f"<article><h1>{TITLE}</h1>"
+            f'<div class="date">08/12/2021 09:15</div><div class="content">{body}</div>{_pager(number)}'
+            "</article></body></html>",
+        )
     single = "".join(f"<p>Đoạn {i}: {PARA}</p>" for i in range(4))
-    _write(site.root, "/tin-tuc/mot-trang-1002.html", HEAD.format(t="Bài một trang") + NAV +
-           f"<article><h1>Công đoàn thăm hỏi đoàn viên ốm đau dịp cuối năm</h1><div>{single}</div></article>"
-           "</body></html>")
-    _write(site.root, "/index.html", HEAD.format(t="Trang chủ") + NAV +
-           '<ul><li><a href="/tin-tuc/tong-ket-1001.html">Tổng kết</a></li>'
-           '<li><a href="/tin-tuc/tong-ket-1001/trang-2.html">Tổng kết (trang 2)</a></li>'
-           '<li><a href="/tin-tuc/mot-trang-1002.html">Thăm hỏi</a></li></ul></body></html>')
+    _write(
+        site.root,
+        "/tin-tuc/mot-trang-1002.html",
+        HEAD.format(t="Bài một trang")
+        + NAV
+        + f"<article><h1>Công đoàn thăm hỏi đoàn viên ốm đau dịp cuối năm</h1><div>{single}</div></article>"
+        "</body></html>",
+    )
+    _write(
+        site.root,
+        "/index.html",
+        HEAD.format(t="Trang chủ") + NAV + '<ul><li><a href="/tin-tuc/tong-ket-1001.html">Tổng kết</a></li>'
+        '<li><a href="/tin-tuc/tong-ket-1001/trang-2.html">Tổng kết (trang 2)</a></li>'
+        '<li><a href="/tin-tuc/mot-trang-1002.html">Thăm hỏi</a></li></ul></body></html>',
+    )
     return site
 
 
-def test_a_split_article_is_crawled_whole_and_indexed_once(split_site: SampleSite, env: dict[str, str],
-                                                           es: Elasticsearch) -> None:
+def test_a_split_article_is_crawled_whole_and_indexed_once(
+    split_site: SampleSite, env: dict[str, str], es: Elasticsearch
+) -> None:
     site_registry(env, split_site)  # no sources: links are followed from the home page
     result = run_cli("crawl", "--json", env=env)
     assert result.returncode == 0, result.stderr
@@ -87,12 +102,15 @@ def test_extract_joins_the_pages_of_a_split_article(split_site: SampleSite, env:
     assert record["text"].count(PARA.strip()) == 9
 
 
-@pytest.mark.parametrize(("url", "first", "number"), [
-    ("https://a.vn/tin/bai-viet-1234.html", "https://a.vn/tin/bai-viet-1234.html", 1),
-    ("https://a.vn/tin/bai-viet-1234.html?page=3", "https://a.vn/tin/bai-viet-1234.html", 3),
-    ("https://a.vn/tin/bai-viet-1234/trang-2.html", "https://a.vn/tin/bai-viet-1234.html", 2),
-    ("https://a.vn/tin/bai-viet-1234-p2.html", "https://a.vn/tin/bai-viet-1234.html", 2),
-    ("https://a.vn/tin/12.html", "https://a.vn/tin/12.html", 1),   # an id, not a page number
-])
+@pytest.mark.parametrize(
+    ("url", "first", "number"),
+    [
+        ("https://a.vn/tin/bai-viet-1234.html", "https://a.vn/tin/bai-viet-1234.html", 1),
+        ("https://a.vn/tin/bai-viet-1234.html?page=3", "https://a.vn/tin/bai-viet-1234.html", 3),
+        ("https://a.vn/tin/bai-viet-1234/trang-2.html", "https://a.vn/tin/bai-viet-1234.html", 2),
+        ("https://a.vn/tin/bai-viet-1234-p2.html", "https://a.vn/tin/bai-viet-1234.html", 2),
+        ("https://a.vn/tin/12.html", "https://a.vn/tin/12.html", 1),  # an id, not a page number
+    ],
+)
 def test_page_numbers_in_addresses(url: str, first: str, number: int) -> None:
     assert page_of(url) == (first, number)

@@ -23,8 +23,9 @@ def _damage(path: Path, content: bytes = GARBAGE) -> None:
     path.write_bytes(content)
 
 
-@pytest.mark.parametrize("relative", ["crawl/seen.sqlite", "spool/journal.sqlite", "crawl/profiles.sqlite",
-                                      "alerts.sqlite"])
+@pytest.mark.parametrize(
+    "relative", ["crawl/seen.sqlite", "spool/journal.sqlite", "crawl/profiles.sqlite", "alerts.sqlite"]
+)
 def test_each_damaged_store_is_named_with_what_to_do(tmp_path: Path, relative: str) -> None:
     check_all(tmp_path)  # nothing there yet: nothing to complain about
     _damage(tmp_path / relative)

@@ -22,9 +22,9 @@ from tests.support import NEWSMON, indexed_count, journal_waiting, run_cli
 pytestmark = pytest.mark.es
 
 
-
-def test_an_index_that_refuses_writes_loses_nothing(registry: Path, env: dict[str, str],
-                                                   es: Elasticsearch) -> None:
+def test_an_index_that_refuses_writes_loses_nothing(
+    registry: Path, env: dict[str, str], es: Elasticsearch
+) -> None:
     assert run_cli("crawl", "--site", "congdoan-mau", env=env).returncode == 0
     alias = alias_name(env["NEWSMON_INDEX_PREFIX"])
     es.indices.put_settings(index=alias, settings={"index.blocks.write": True})  # what a full disk does
@@ -43,10 +43,17 @@ def test_an_index_that_refuses_writes_loses_nothing(registry: Path, env: dict[st
 def _journal_articles(env: dict[str, str], count: int) -> list[Article]:
     articles = []
     for n in range(count):
-        article = normalize_article(Article(
-            url=f"https://cd.example.vn/tin-tuc/bai-so-{n}-{100000 + n}.html", site="cd",
-            title=f"Bài số {n} về công đoàn cơ sở", text=f"Nội dung riêng của bài số {n}. " * 40,
-            published="2021-12-08T08:00:00+07:00", fetched_at="2021-12-08T09:00:00+00:00"), "cd.example.vn")
+        article = normalize_article(
+            Article(
+                url=f"https://cd.example.vn/tin-tuc/bai-so-{n}-{100000 + n}.html",
+                site="cd",
+                title=f"Bài số {n} về công đoàn cơ sở",
+                text=f"Nội dung riêng của bài số {n}. " * 40,
+                published="2021-12-08T08:00:00+07:00",
+                fetched_at="2021-12-08T09:00:00+00:00",
+            ),
+            "cd.example.vn",
+        )
         articles.append(fingerprint(article))
     journal = Journal(Path(env["NEWSMON_DATA_DIR"]) / "spool")
     journal.append(articles, "ConnectionError")
@@ -54,13 +61,19 @@ def _journal_articles(env: dict[str, str], count: int) -> list[Article]:
     return articles
 
 
-def test_a_crawl_killed_while_replaying_the_journal_loses_nothing(registry: Path, env: dict[str, str],
-                                                                 es: Elasticsearch) -> None:
+def test_a_crawl_killed_while_replaying_the_journal_loses_nothing(
+    registry: Path, env: dict[str, str], es: Elasticsearch
+) -> None:
     setup(es, env["NEWSMON_INDEX_PREFIX"])
     articles = _journal_articles(env, 600)
     for delay in (1.0, 1.6, 2.2, 2.8):  # start-up takes about a second; replay follows
-        crawl = subprocess.Popen([NEWSMON, "crawl", "--site", "congdoan-mau"], env=env,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        crawl = subprocess.Popen(
+            [NEWSMON, "crawl", "--site", "congdoan-mau"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         time.sleep(delay)
         os.killpg(crawl.pid, signal.SIGKILL)
         crawl.wait()
@@ -73,8 +86,9 @@ def test_a_crawl_killed_while_replaying_the_journal_loses_nothing(registry: Path
     assert indexed_count(es, env) == 600 + 3
 
 
-def test_articles_waiting_in_a_damaged_journal_are_still_indexed(registry: Path, env: dict[str, str],
-                                                                  es: Elasticsearch) -> None:
+def test_articles_waiting_in_a_damaged_journal_are_still_indexed(
+    registry: Path, env: dict[str, str], es: Elasticsearch
+) -> None:
     assert run_cli("crawl", "--site", "congdoan-mau", env=env).returncode == 0
     alias = alias_name(env["NEWSMON_INDEX_PREFIX"])
     es.indices.put_settings(index=alias, settings={"index.blocks.write": True})

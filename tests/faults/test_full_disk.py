@@ -19,8 +19,9 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 64 MB tmpfs, unmounted afterwards; skipped where mounting is not permitted."""
     mount = tmp_path / "disk"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(mount)],
-                          capture_output=True, check=False)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(mount)], capture_output=True, check=False
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode(errors='replace').strip()}")
     try:
@@ -31,7 +32,8 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 
 @pytest.mark.es
 def test_a_full_disk_stops_the_crawl_in_one_line_and_loses_nothing(
-        small_disk: Path, registry: Path, env: dict[str, str], es: Elasticsearch) -> None:
+    small_disk: Path, registry: Path, env: dict[str, str], es: Elasticsearch
+) -> None:
     data = small_disk / "data"
     env["NEWSMON_DATA_DIR"] = str(data)
     filler = small_disk / "filler"
@@ -41,8 +43,8 @@ def test_a_full_disk_stops_the_crawl_in_one_line_and_loses_nothing(
     assert full.returncode == 1
     assert f"ổ đĩa chứa {data} gần đầy" in full.stderr
     assert "Traceback" not in full.stderr
-    assert not list(data.rglob("*.sqlite"))                  # no store left half-made (empty)
+    assert not list(data.rglob("*.sqlite"))  # no store left half-made (empty)
     filler.unlink()
     freed = run_cli("crawl", env=env)
     assert freed.returncode == 0, freed.stderr
-    assert indexed_count(es, env) == 9                       # every article of the three sample sites
+    assert indexed_count(es, env) == 9  # every article of the three sample sites

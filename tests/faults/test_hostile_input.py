@@ -31,16 +31,19 @@ def test_a_gzip_bomb_is_refused_without_unpacking_it(tmp_path: Path) -> None:
             packed.write(b" " * (1 << 20))
     # In a process allowed 200 MB beyond what its imports take: unpacking the bomb would fail
     # there with MemoryError instead of being refused.
-    probe = ("import resource, sys\n"
-             "from pipelines.extraction.page import PageTooLarge, decode_html\n"
-             "status = open('/proc/self/status').read().splitlines()\n"
-             "size = next(int(line.split()[1]) for line in status if line.startswith('VmSize'))\n"
-             "limit = (size + 200 * 1024) * 1024\n"
-             "resource.setrlimit(resource.RLIMIT_AS, (limit, limit))\n"
-             "try:\n    decode_html(open(sys.argv[1], 'rb').read(), 'text/html')\n"
-             "except PageTooLarge:\n    print('refused')\n")
-    result = subprocess.run([sys.executable, "-c", probe, str(bomb)], capture_output=True, text=True,
-                            timeout=120, check=False)
+    probe = (
+        "import resource, sys\n"
+        "from pipelines.extraction.page import PageTooLarge, decode_html\n"
+        "status = open('/proc/self/status').read().splitlines()\n"
+        "size = next(int(line.split()[1]) for line in status if line.startswith('VmSize'))\n"
+        "limit = (size + 200 * 1024) * 1024\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (limit, limit))\n"
+        "try:\n    decode_html(open(sys.argv[1], 'rb').read(), 'text/html')\n"
+        "except PageTooLarge:\n    print('refused')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(bomb)], capture_output=True, text=True, timeout=120, check=False
+    )
     assert result.stdout.strip() == "refused", result.stderr[-500:]
     with pytest.raises(PageTooLarge):
         decode_html(gzip.compress(b" " * (MAX_PAGE_BYTES + 1)), "text/html")
@@ -56,9 +59,14 @@ def test_a_gzip_bomb_given_to_extract_is_one_error_line(tmp_path: Path) -> None:
     assert "PageTooLarge" in line["error"]
 
 
-@pytest.mark.parametrize("query", ["(" * (MAX_DEPTH + 1) + "lương" + ")" * (MAX_DEPTH + 1),
-                                   " OR ".join(f"từ{n}" for n in range(MAX_TERMS + 1)),
-                                   "công đoàn " * 1000])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "(" * (MAX_DEPTH + 1) + "lương" + ")" * (MAX_DEPTH + 1),
+        " OR ".join(f"từ{n}" for n in range(MAX_TERMS + 1)),
+        "công đoàn " * 1000,
+    ],
+)
 def test_oversized_queries_get_a_clear_message(query: str) -> None:
     with pytest.raises(QueryError, match="truy vấn"):
         parse(query)
@@ -75,9 +83,14 @@ def test_a_registry_that_is_not_utf8_is_named(tmp_path: Path) -> None:
         load_registry(path)
 
 
-@pytest.mark.parametrize(("variable", "value"), [("NEWSMON_ES_URL", "garbage"),
-                                                  ("NEWSMON_MAIL_FROM", "a@b.vn\r\nBcc: x@y.vn"),
-                                                  ("NEWSMON_SMTP_PORT", "port")])
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("NEWSMON_ES_URL", "garbage"),
+        ("NEWSMON_MAIL_FROM", "a@b.vn\r\nBcc: x@y.vn"),
+        ("NEWSMON_SMTP_PORT", "port"),
+    ],
+)
 def test_a_bad_setting_is_named_as_the_user_set_it(tmp_path: Path, variable: str, value: str) -> None:
     env = {**os.environ, "NEWSMON_DATA_DIR": str(tmp_path), variable: value}
     result = run_cli("alerts", "list", env=env)
@@ -94,14 +107,20 @@ def test_an_unwritable_data_dir_is_a_usage_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.es
-def test_crawled_markup_and_escape_sequences_never_reach_the_terminal(env: dict[str, str],
-                                                                      es: Elasticsearch) -> None:
+def test_crawled_markup_and_escape_sequences_never_reach_the_terminal(
+    env: dict[str, str], es: Elasticsearch
+) -> None:
     title = "Nợ lương [/] [link=https://x.vn]bấm[/link] \x1b[31mđỏ\x1b[0m"
-    article = normalize_article(Article(
-        url="https://cd.example.vn/no-luong-1001.html", site="cd", title=title,
-        text="Công nhân bị nợ lương ba tháng. \x1b]8;;https://x.vn\x07",
-        published="2021-12-08T08:00:00+07:00"),
-        "cd.example.vn")
+    article = normalize_article(
+        Article(
+            url="https://cd.example.vn/no-luong-1001.html",
+            site="cd",
+            title=title,
+            text="Công nhân bị nợ lương ba tháng. \x1b]8;;https://x.vn\x07",
+            published="2021-12-08T08:00:00+07:00",
+        ),
+        "cd.example.vn",
+    )
     article.content_hash = content_hash(article.text)
     write_batch(es, env["NEWSMON_INDEX_PREFIX"], [article])
     es.indices.refresh(index=alias_name(env["NEWSMON_INDEX_PREFIX"]))
@@ -122,23 +141,28 @@ def test_an_alert_elasticsearch_refuses_is_not_saved(env: dict[str, str], es: El
     index = setup(es, env["NEWSMON_INDEX_PREFIX"])
     es.indices.close(index=index)  # every search of it is refused now
     try:
-        refused = run_cli("alerts", "add", "--name", "Nợ lương", "--query", "nợ lương", "--email", "a@cd.vn",
-                          env=env)
+        refused = run_cli(
+            "alerts", "add", "--name", "Nợ lương", "--query", "nợ lương", "--email", "a@cd.vn", env=env
+        )
         assert refused.returncode == 2
         assert "Elasticsearch từ chối truy vấn này" in refused.stderr
         assert json.loads(run_cli("alerts", "list", "--json", env=env).stdout) == []
     finally:
         es.indices.open(index=index)
-    added = run_cli("alerts", "add", "--name", "Nợ lương", "--query", "nợ lương", "--email", "a@cd.vn",
-                    env=env)
+    added = run_cli(
+        "alerts", "add", "--name", "Nợ lương", "--query", "nợ lương", "--email", "a@cd.vn", env=env
+    )
     assert added.returncode == 0, added.stderr
 
 
 def _flat_page(elements: int) -> bytes:
     title = "Công đoàn chăm lo Tết cho người lao động"
     text = "<p>" + "Công đoàn cơ sở chăm lo đời sống đoàn viên trong dịp Tết. " * 6 + "</p>"
-    return (f"<html><head><title>{title}</title></head><body><h1>{title}</h1>{text}"
-            + "<div><b></b></div>" * (elements // 2) + "</body></html>").encode()
+    return (
+        f"<html><head><title>{title}</title></head><body><h1>{title}</h1>{text}"
+        + "<div><b></b></div>" * (elements // 2)
+        + "</body></html>"
+    ).encode()
 
 
 def test_a_page_of_too_many_elements_is_refused_before_any_work(tmp_path: Path) -> None:
@@ -151,8 +175,14 @@ def test_a_page_of_too_many_elements_is_refused_before_any_work(tmp_path: Path) 
         extract_page(_flat_page(2 * MAX_ELEMENTS), "https://a.vn/tin-1234.html")
     page = tmp_path / "many.html"
     page.write_bytes(_flat_page(200_000))
-    result = run_cli("extract", str(page), "--url", "https://a.vn/tin-1234.html", "--json",
-                     env={**os.environ, "NEWSMON_DATA_DIR": str(tmp_path / "data")})
+    result = run_cli(
+        "extract",
+        str(page),
+        "--url",
+        "https://a.vn/tin-1234.html",
+        "--json",
+        env={**os.environ, "NEWSMON_DATA_DIR": str(tmp_path / "data")},
+    )
     assert result.returncode == 1
     assert "PageTooComplex" in json.loads(result.stdout)["error"]
     assert "Traceback" not in result.stderr
@@ -175,13 +205,20 @@ def test_a_page_that_takes_too_long_gives_up_within_its_budget() -> None:
 
 
 @pytest.mark.es
-def test_oversized_fields_never_make_elasticsearch_refuse_an_article(es: Elasticsearch,
-                                                                     env: dict[str, str]) -> None:
+def test_oversized_fields_never_make_elasticsearch_refuse_an_article(
+    es: Elasticsearch, env: dict[str, str]
+) -> None:
     from pipelines.normalize import MAX_CHARS, MAX_TAGS
 
-    huge = Article(url="https://cd.example.vn/bai-qua-co-1234.html", site="cd", title="Tiêu đề " * 500,
-                   text="Nội dung bài viết công đoàn. " * 30_000, author="Tác giả " * 6_000,
-                   tags=["từ khóa dài " * 40] * 120, published="2024-05-03T08:00:00+07:00")
+    huge = Article(
+        url="https://cd.example.vn/bai-qua-co-1234.html",
+        site="cd",
+        title="Tiêu đề " * 500,
+        text="Nội dung bài viết công đoàn. " * 30_000,
+        author="Tác giả " * 6_000,
+        tags=["từ khóa dài " * 40] * 120,
+        published="2024-05-03T08:00:00+07:00",
+    )
     article = normalize_article(huge, "cd.example.vn")
     article.content_hash = content_hash(article.text)
     assert len(article.author or "") <= MAX_CHARS["author"]

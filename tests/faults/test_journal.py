@@ -12,8 +12,15 @@ from search.article import Article
 
 
 def _articles(count: int) -> list[Article]:
-    return [Article(url=f"https://cd.example.vn/bai-{n}-1001.html", title=f"Tin {n}", text="Nội dung " * 30,
-                    id=f"{n:032x}") for n in range(count)]
+    return [
+        Article(
+            url=f"https://cd.example.vn/bai-{n}-1001.html",
+            title=f"Tin {n}",
+            text="Nội dung " * 30,
+            id=f"{n:032x}",
+        )
+        for n in range(count)
+    ]
 
 
 def test_rows_stay_until_removed_and_survive_a_reopen(tmp_path: Path) -> None:
@@ -33,7 +40,7 @@ def test_a_damaged_row_is_set_aside_and_the_others_replayed(tmp_path: Path) -> N
     journal.append(_articles(3), "ConnectionError")
     db = sqlite3.connect(tmp_path / "journal.sqlite")
     with db:
-        db.execute("UPDATE entries SET doc = '{\"url\": \"https://cd' WHERE id = 2")
+        db.execute('UPDATE entries SET doc = \'{"url": "https://cd\' WHERE id = 2')
     db.close()
     replayed = [doc.title for rows in journal.batches(10) for _, doc in rows]
     assert replayed == ["Tin 0", "Tin 2"]

@@ -47,8 +47,9 @@ def _crawl_with_workers(site: SampleSite, env: dict[str, str]) -> tuple[subproce
     """A crawl of a 400-article site, once its extraction processes run; and their pids."""
     generate_site(site.root, 400, site.url.split("/")[2])
     site_registry(env, site, sitemaps=["/sitemap.xml"])
-    crawl = subprocess.Popen([NEWSMON, "crawl"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                             text=True)
+    crawl = subprocess.Popen(
+        [NEWSMON, "crawl"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         workers = _children(crawl.pid)
@@ -61,8 +62,9 @@ def _crawl_with_workers(site: SampleSite, env: dict[str, str]) -> tuple[subproce
     pytest.fail("the crawl never started its extraction processes")
 
 
-def test_a_killed_crawl_leaves_no_extraction_process(site: SampleSite, env: dict[str, str],
-                                                     es: Elasticsearch) -> None:
+def test_a_killed_crawl_leaves_no_extraction_process(
+    site: SampleSite, env: dict[str, str], es: Elasticsearch
+) -> None:
     crawl, workers = _crawl_with_workers(site, env)
     crawl.send_signal(signal.SIGKILL)
     crawl.communicate()
@@ -75,8 +77,9 @@ def test_a_killed_crawl_leaves_no_extraction_process(site: SampleSite, env: dict
     assert left == []
 
 
-def test_an_interrupted_crawl_exits_1_and_says_so(site: SampleSite, env: dict[str, str],
-                                                  es: Elasticsearch) -> None:
+def test_an_interrupted_crawl_exits_1_and_says_so(
+    site: SampleSite, env: dict[str, str], es: Elasticsearch
+) -> None:
     crawl, _ = _crawl_with_workers(site, env)
     crawl.send_signal(signal.SIGTERM)
     try:
@@ -87,8 +90,9 @@ def test_an_interrupted_crawl_exits_1_and_says_so(site: SampleSite, env: dict[st
     assert "lần thu thập bị ngắt" in stderr
 
 
-def test_a_site_locked_by_another_crawl_is_reported_and_exits_1(site: SampleSite, env: dict[str, str],
-                                                                es: Elasticsearch) -> None:
+def test_a_site_locked_by_another_crawl_is_reported_and_exits_1(
+    site: SampleSite, env: dict[str, str], es: Elasticsearch
+) -> None:
     import fcntl
 
     generate_site(site.root, 3, site.url.split("/")[2])

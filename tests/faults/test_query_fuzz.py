@@ -15,8 +15,36 @@ from tests.support import index_corpus
 
 # What users type and what breaks parsers: words with and without diacritics, quotes,
 # parentheses, minus signs, OR, stray punctuation, combining marks, control characters.
-_PIECES = st.sampled_from(["công", "đoàn", "nợ", "lương", "no", "luong", "hoà", "OR", "or", "-", "(", ")",
-                           '"', " ", "  ", "\t", "\u0300", "\x00", "*", ":", "\\", "[", "]", "{", "~", "^"])
+_PIECES = st.sampled_from(
+    [
+        "công",
+        "đoàn",
+        "nợ",
+        "lương",
+        "no",
+        "luong",
+        "hoà",
+        "OR",
+        "or",
+        "-",
+        "(",
+        ")",
+        '"',
+        " ",
+        "  ",
+        "\t",
+        "\u0300",
+        "\x00",
+        "*",
+        ":",
+        "\\",
+        "[",
+        "]",
+        "{",
+        "~",
+        "^",
+    ]
+)
 QUERIES = st.lists(_PIECES, max_size=40).map("".join) | st.text(max_size=80)
 
 
@@ -38,8 +66,9 @@ def test_any_string_parses_or_gets_a_query_error(query: str) -> None:
 @pytest.mark.es
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(QUERIES)
-def test_a_query_that_parses_never_makes_elasticsearch_fail(es: Elasticsearch, env: dict[str, str],
-                                                           query: str) -> None:
+def test_a_query_that_parses_never_makes_elasticsearch_fail(
+    es: Elasticsearch, env: dict[str, str], query: str
+) -> None:
     prefix = env["NEWSMON_INDEX_PREFIX"] + "-fuzz"
     if not es.indices.exists_alias(name=f"{prefix}-articles"):
         index_corpus(es, prefix)

@@ -23,8 +23,16 @@ NOW = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
 
 def _run(days_ago: float, **counts: object) -> dict[str, object]:
     started = (NOW - timedelta(days=days_ago)).isoformat(timespec="seconds")
-    return {"site": "s", "started": started, "finish_reason": "finished", "requests": 10, "pages": 10,
-            "new": 0, "errors": {}, **counts}
+    return {
+        "site": "s",
+        "started": started,
+        "finish_reason": "finished",
+        "requests": 10,
+        "pages": 10,
+        "new": 0,
+        "errors": {},
+        **counts,
+    }
 
 
 def _failed(days_ago: float) -> dict[str, object]:
@@ -54,17 +62,21 @@ def test_each_kind_of_episode_is_found_from_the_run_history() -> None:
 
 def _admin_mails(env: dict[str, str]) -> list[email.message.EmailMessage]:
     outbox = Path(env["NEWSMON_DATA_DIR"]) / "outbox"
-    return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
-            for p in sorted(outbox.glob("admin*.eml"))]
+    return [
+        email.message_from_bytes(p.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
+        for p in sorted(outbox.glob("admin*.eml"))
+    ]
 
 
 @pytest.mark.es
 def test_crawls_failing_in_a_row_mail_the_admin_once_and_show_on_the_sites_page(
-        tmp_path: Path, env: dict[str, str], es: Elasticsearch, unused_port: int) -> None:
+    tmp_path: Path, env: dict[str, str], es: Elasticsearch, unused_port: int
+) -> None:
     down = f"http://127.0.0.1:{unused_port}/"  # nothing listens: every crawl fetches nothing
     path = tmp_path / "sites.yaml"
-    path.write_text(yaml.safe_dump({"sites": [{"name": "hong", "title": "Trang hỏng", "url": down}]}),
-                    encoding="utf-8")
+    path.write_text(
+        yaml.safe_dump({"sites": [{"name": "hong", "title": "Trang hỏng", "url": down}]}), encoding="utf-8"
+    )
     env.update(NEWSMON_CONFIG=str(path), NEWSMON_ADMIN_EMAIL="quantri@cd.example.vn")
     for attempt in range(FAILED_IN_A_ROW + 1):
         run_cli("crawl", env=env)
@@ -79,24 +91,34 @@ def test_crawls_failing_in_a_row_mail_the_admin_once_and_show_on_the_sites_page(
 
 
 @pytest.mark.es
-def test_a_site_that_stops_publishing_mails_the_admin_once(tmp_path: Path, env: dict[str, str],
-                                                           es: Elasticsearch) -> None:
+def test_a_site_that_stops_publishing_mails_the_admin_once(
+    tmp_path: Path, env: dict[str, str], es: Elasticsearch
+) -> None:
     root = tmp_path / "www"
     root.mkdir()
-    (root / "index.html").write_text("<html><head><title>Trang lặng</title></head><body><p>Chưa có tin."
-                                     "</p></body></html>", encoding="utf-8")
+    (root / "index.html").write_text(
+        "<html><head><title>Trang lặng</title></head><body><p>Chưa có tin.</p></body></html>",
+        encoding="utf-8",
+    )
     runs = Path(env["NEWSMON_DATA_DIR"]) / "crawl" / "runs.jsonl"
     runs.parent.mkdir(parents=True)
     now = datetime.now(UTC)
     # What earlier crawls wrote: an article a day for ten days, then ten days of nothing new.
-    history = [{**_run(0, new=2 if day > 10 else 0), "site": "lang",
-                "started": (now - timedelta(days=day)).isoformat(timespec="seconds")}
-               for day in range(20, 0, -1)]
+    history = [
+        {
+            **_run(0, new=2 if day > 10 else 0),
+            "site": "lang",
+            "started": (now - timedelta(days=day)).isoformat(timespec="seconds"),
+        }
+        for day in range(20, 0, -1)
+    ]
     runs.write_text("".join(json.dumps(run) + "\n" for run in history), encoding="utf-8")
     with serve(root, "plain") as home:
         path = tmp_path / "sites.yaml"
-        path.write_text(yaml.safe_dump({"sites": [{"name": "lang", "title": "Trang lặng", "url": home}]}),
-                        encoding="utf-8")
+        path.write_text(
+            yaml.safe_dump({"sites": [{"name": "lang", "title": "Trang lặng", "url": home}]}),
+            encoding="utf-8",
+        )
         env.update(NEWSMON_CONFIG=str(path), NEWSMON_ADMIN_EMAIL="quantri@cd.example.vn")
         first = run_cli("crawl", env=env)
         second = run_cli("crawl", env=env)

@@ -50,11 +50,16 @@ def picky(unused_port: int, env: dict[str, str]) -> Iterator[Picky]:
     controller.stop()
 
 
-def test_a_recipient_refused_for_good_is_given_up_and_reported(picky: Picky, env: dict[str, str],
-                                                               es: Elasticsearch) -> None:
-    settings = Settings(es_url=env["NEWSMON_ES_URL"], index_prefix=env["NEWSMON_INDEX_PREFIX"],
-                        data_dir=Path(env["NEWSMON_DATA_DIR"]), smtp_host="127.0.0.1",
-                        smtp_port=int(env["NEWSMON_SMTP_PORT"]))
+def test_a_recipient_refused_for_good_is_given_up_and_reported(
+    picky: Picky, env: dict[str, str], es: Elasticsearch
+) -> None:
+    settings = Settings(
+        es_url=env["NEWSMON_ES_URL"],
+        index_prefix=env["NEWSMON_INDEX_PREFIX"],
+        data_dir=Path(env["NEWSMON_DATA_DIR"]),
+        smtp_host="127.0.0.1",
+        smtp_port=int(env["NEWSMON_SMTP_PORT"]),
+    )
     store = AlertStore(settings.resolved_data_dir)
     try:
         recipients = ["ok@cd.example.vn", "gone@cd.example.vn", "busy@cd.example.vn"]

@@ -34,8 +34,9 @@ def test_a_host_name_the_app_does_not_know_is_refused(local: TestClient, path: s
 
 
 def test_configured_host_names_are_answered(web_settings: Settings) -> None:
-    named = web_settings.model_copy(update={"web_hosts": ["tin.congdoan.example"],
-                                            "public_url": "https://newsmon.congdoan.example"})
+    named = web_settings.model_copy(
+        update={"web_hosts": ["tin.congdoan.example"], "public_url": "https://newsmon.congdoan.example"}
+    )
     with TestClient(make_app(named), base_url="http://tin.congdoan.example") as client:
         assert client.get("/api/alerts").status_code == 200
         assert client.get("/api/alerts", headers={"Host": "newsmon.congdoan.example"}).status_code == 200
@@ -45,13 +46,24 @@ def test_configured_host_names_are_answered(web_settings: Settings) -> None:
 def test_a_planted_csrf_cookie_and_matching_field_are_refused(local: TestClient) -> None:
     sign_in(local)
     local.cookies.set("newsmon_csrf", "attacker-chosen-value")
-    form = local.post("/alerts/new", data={"name": "x", "query": "công đoàn", "emails": "a@example.vn",
-                                           "action": "save", "csrf": "attacker-chosen-value"})
+    form = local.post(
+        "/alerts/new",
+        data={
+            "name": "x",
+            "query": "công đoàn",
+            "emails": "a@example.vn",
+            "action": "save",
+            "csrf": "attacker-chosen-value",
+        },
+    )
     assert form.status_code == 403
     assert local.get("/api/alerts").json() == []
     token = form_token(local, "/alerts/new")  # the page's own token works
-    saved = local.post("/alerts/new", data={"name": "x", "query": "công đoàn", "emails": "a@example.vn",
-                                            "action": "save", "csrf": token}, follow_redirects=False)
+    saved = local.post(
+        "/alerts/new",
+        data={"name": "x", "query": "công đoàn", "emails": "a@example.vn", "action": "save", "csrf": token},
+        follow_redirects=False,
+    )
     assert saved.status_code == 303
 
 
@@ -64,8 +76,10 @@ def test_a_session_ends_with_sign_out_and_each_sign_in_is_new(local: TestClient)
     local.post("/logout", data={"csrf": form_token(local, "/alerts")})
     local.cookies.set("newsmon_session", first)  # replayed after sign-out
     token = form_token(local, "/alerts/new")
-    replay = local.post("/alerts/new", data={"name": "x", "query": "công đoàn", "emails": "a@example.vn",
-                                             "action": "save", "csrf": token})
+    replay = local.post(
+        "/alerts/new",
+        data={"name": "x", "query": "công đoàn", "emails": "a@example.vn", "action": "save", "csrf": token},
+    )
     assert replay.status_code == 401
     assert local.get("/api/alerts").json() == []
 
@@ -82,8 +96,9 @@ def test_wrong_tokens_lock_the_client_out_for_a_while(local: TestClient) -> None
     assert int(api.headers["retry-after"]) > 0
 
 
-def test_a_closed_archive_is_a_vietnamese_503_everywhere(web_settings: Settings, es: Elasticsearch,
-                                                         env: dict[str, str]) -> None:
+def test_a_closed_archive_is_a_vietnamese_503_everywhere(
+    web_settings: Settings, es: Elasticsearch, env: dict[str, str]
+) -> None:
     from search.schema import alias_name
     from tests.search.web.conftest import index_stories
     from tests.support import run_cli
@@ -92,8 +107,14 @@ def test_a_closed_archive_is_a_vietnamese_503_everywhere(web_settings: Settings,
     es.indices.close(index=alias_name(web_settings.index_prefix))
     try:
         with TestClient(make_app(web_settings), base_url="http://127.0.0.1") as client:
-            for path in ("/", "/?q=công đoàn", "/api/search?q=x", "/api/export?format=csv",
-                         "/api/export?format=jsonl", "/story/nha-o"):
+            for path in (
+                "/",
+                "/?q=công đoàn",
+                "/api/search?q=x",
+                "/api/export?format=csv",
+                "/api/export?format=jsonl",
+                "/story/nha-o",
+            ):
                 answer = client.get(path)
                 assert answer.status_code == 503, path
                 assert "tạm thời không dùng được" in answer.text, path

@@ -49,12 +49,21 @@ BONUS_B = [
 ]
 
 
-def _article(site: str, slug: str, title: str, paragraphs: list[str],
-             source_url: str | None = None) -> Article:
-    article = normalize_article(Article(
-        url=f"https://{site}.example.vn/{slug}-1001.html", site=site, title=title,
-        text="\n".join(paragraphs), published="2021-12-06T10:05:00+07:00", source_url=source_url,
-        fetched_at="2021-12-06T11:00:00+00:00"), f"{site}.example.vn")
+def _article(
+    site: str, slug: str, title: str, paragraphs: list[str], source_url: str | None = None
+) -> Article:
+    article = normalize_article(
+        Article(
+            url=f"https://{site}.example.vn/{slug}-1001.html",
+            site=site,
+            title=title,
+            text="\n".join(paragraphs),
+            published="2021-12-06T10:05:00+07:00",
+            source_url=source_url,
+            fetched_at="2021-12-06T11:00:00+00:00",
+        ),
+        f"{site}.example.vn",
+    )
     return fingerprint(article)
 
 
@@ -63,11 +72,19 @@ def _corpus() -> dict[str, Article]:
     return {
         "original": original,
         # Trimmed last paragraph, a title prefix, a source line naming no indexed URL.
-        "trimmed": _article("ldld", "hoi-nghi", "[Tin tổng hợp] Hội nghị trực tuyến quán triệt Nghị quyết",
-                            [*STORY[:-1], "(Theo Báo Người Lao Động)"]),
+        "trimmed": _article(
+            "ldld",
+            "hoi-nghi",
+            "[Tin tổng hợp] Hội nghị trực tuyến quán triệt Nghị quyết",
+            [*STORY[:-1], "(Theo Báo Người Lao Động)"],
+        ),
         # Different boilerplate around the same text.
-        "boilerplate": _article("cdn", "hoi-nghi", "Quán triệt Nghị quyết Đại hội XIII Công đoàn",
-                                ["Tin từ Ban Tuyên giáo.", *STORY, "Bản quyền thuộc Công đoàn ngành."]),
+        "boilerplate": _article(
+            "cdn",
+            "hoi-nghi",
+            "Quán triệt Nghị quyết Đại hội XIII Công đoàn",
+            ["Tin từ Ban Tuyên giáo.", *STORY, "Bản quyền thuộc Công đoàn ngành."],
+        ),
         "bonus_a": _article("ldld", "thuong-tet-a", "Bình Dương: thưởng Tết cao nhất 300 triệu", BONUS_A),
         "bonus_b": _article("ldld", "thuong-tet-b", "Bình Dương: công nhân Phú Lợi được thưởng", BONUS_B),
     }
@@ -85,14 +102,15 @@ def test_signatures_separate_copies_from_near_misses() -> None:
 
 
 @pytest.mark.parametrize("batches", [1, 3], ids=["one batch", "three batches, no refresh"])
-def test_copies_share_a_cluster_and_near_misses_do_not(es: Elasticsearch, env: dict[str, str],
-                                                      batches: int) -> None:
+def test_copies_share_a_cluster_and_near_misses_do_not(
+    es: Elasticsearch, env: dict[str, str], batches: int
+) -> None:
     prefix = env["NEWSMON_INDEX_PREFIX"]
     corpus = _corpus()
     docs = list(corpus.values())
     size = -(-len(docs) // batches)
     for start in range(0, len(docs), size):
-        write_batch(es, prefix, docs[start:start + size])
+        write_batch(es, prefix, docs[start : start + size])
     es.indices.refresh(index=alias_name(prefix))
     stored = {name: es.get(index=alias_name(prefix), id=doc.id)["_source"] for name, doc in corpus.items()}
     original_id = corpus["original"].id
@@ -105,30 +123,42 @@ def test_copies_share_a_cluster_and_near_misses_do_not(es: Elasticsearch, env: d
 
     result = search(es, prefix, "quán triệt nghị quyết")
     assert result["total"] == 1
-    assert {d["site"] for d in result["hits"][0]["duplicates"]} | {result["hits"][0]["site"]} == \
-        {"nld", "ldld", "cdn"}
+    assert {d["site"] for d in result["hits"][0]["duplicates"]} | {result["hits"][0]["site"]} == {
+        "nld",
+        "ldld",
+        "cdn",
+    }
 
 
 def test_source_line_joins_the_named_article(es: Elasticsearch, env: dict[str, str]) -> None:
     prefix = env["NEWSMON_INDEX_PREFIX"]
     original = _article("nld", "tin-goc", "Công nhân được hỗ trợ tiền thuê nhà", STORY[:2])
     write_batch(es, prefix, [original])
-    rewritten = _article("ldld", "tin-lai", "Hỗ trợ tiền thuê nhà cho công nhân",
-                         ["Bài viết lại bằng lời của biên tập viên địa phương, không trùng câu nào."],
-                         source_url=original.url)
+    rewritten = _article(
+        "ldld",
+        "tin-lai",
+        "Hỗ trợ tiền thuê nhà cho công nhân",
+        ["Bài viết lại bằng lời của biên tập viên địa phương, không trùng câu nào."],
+        source_url=original.url,
+    )
     write_batch(es, prefix, [rewritten])
     stored = es.get(index=alias_name(prefix), id=rewritten.id)["_source"]
     assert stored["duplicate_of"] == original.id
 
 
 @pytest.mark.parametrize("refresh", [True, False], ids=["copy searchable", "copy only in this process"])
-def test_a_copy_indexed_before_the_original_it_names_joins_its_story(es: Elasticsearch, env: dict[str, str],
-                                                                    refresh: bool) -> None:
+def test_a_copy_indexed_before_the_original_it_names_joins_its_story(
+    es: Elasticsearch, env: dict[str, str], refresh: bool
+) -> None:
     prefix = env["NEWSMON_INDEX_PREFIX"]
     original = _article("nld", "tin-goc", "Công nhân được hỗ trợ tiền thuê nhà", STORY[:2])
-    copy = _article("ldld", "tin-lai", "Hỗ trợ tiền thuê nhà cho công nhân",
-                    ["Bài viết lại bằng lời của biên tập viên địa phương, không trùng câu nào."],
-                    source_url=original.url + "?utm_source=zalo")  # named in another spelling
+    copy = _article(
+        "ldld",
+        "tin-lai",
+        "Hỗ trợ tiền thuê nhà cho công nhân",
+        ["Bài viết lại bằng lời của biên tập viên địa phương, không trùng câu nào."],
+        source_url=original.url + "?utm_source=zalo",
+    )  # named in another spelling
     write_batch(es, prefix, [copy])
     if refresh:
         es.indices.refresh(index=alias_name(prefix))
@@ -141,12 +171,15 @@ def test_a_copy_indexed_before_the_original_it_names_joins_its_story(es: Elastic
     assert stored[original.id]["cluster"] == stored[copy.id]["cluster"]
 
 
-def test_a_chain_of_half_similar_texts_does_not_glue_two_stories(es: Elasticsearch,
-                                                                 env: dict[str, str]) -> None:
+def test_a_chain_of_half_similar_texts_does_not_glue_two_stories(
+    es: Elasticsearch, env: dict[str, str]
+) -> None:
     prefix = env["NEWSMON_INDEX_PREFIX"]
-    other = [f"Đoạn khác số {n}: công đoàn cơ sở tổ chức hội nghị người lao động tại nhà máy số {n} với "
-             f"nhiều kiến nghị về tiền lương, thời giờ làm việc và an toàn lao động năm {2000 + n}."
-             for n in range(6)]
+    other = [
+        f"Đoạn khác số {n}: công đoàn cơ sở tổ chức hội nghị người lao động tại nhà máy số {n} với "
+        f"nhiều kiến nghị về tiền lương, thời giờ làm việc và an toàn lao động năm {2000 + n}."
+        for n in range(6)
+    ]
     first = _article("a", "tin-a", "Tin A", STORY)
     second = _article("b", "tin-b", "Tin B", [*STORY[:4], *other[:3]])  # close to the first
     third = _article("c", "tin-c", "Tin C", [*STORY[2:4], *other[:3]])  # close to the second only
@@ -156,14 +189,16 @@ def test_a_chain_of_half_similar_texts_does_not_glue_two_stories(es: Elasticsear
     for doc in (first, second, third):
         write_batch(es, prefix, [doc])
     es.indices.refresh(index=alias_name(prefix))
-    cluster = {d.id: es.get(index=alias_name(prefix), id=d.id)["_source"]["cluster"]
-               for d in (first, second, third)}
+    cluster = {
+        d.id: es.get(index=alias_name(prefix), id=d.id)["_source"]["cluster"] for d in (first, second, third)
+    }
     assert cluster[second.id] == cluster[first.id]
     assert cluster[third.id] != cluster[first.id]
 
 
 def test_stories_started_by_two_crawls_at_once_become_one_and_the_ledger_follows(
-        es: Elasticsearch, env: dict[str, str], tmp_path) -> None:
+    es: Elasticsearch, env: dict[str, str], tmp_path
+) -> None:
     from pipelines.dedup import Recent, merge_late_copies, resolve
     from search.alerts.ledger import follow_merges
     from search.alerts.store import AlertStore
@@ -178,13 +213,31 @@ def test_stories_started_by_two_crawls_at_once_become_one_and_the_ledger_follows
     for second, doc in enumerate((first, copy)):
         decision = resolve(es, alias_name(prefix), [doc], f"2021-12-06T11:00:0{second}.000+00:00", Recent())
         assert decision.duplicates == 0
-        es.index(index=alias_name(prefix), id=doc.id, document={
-            k: getattr(doc, k) for k in ("url", "canonical_url", "site", "title", "text", "content_hash",
-                                         "cluster", "duplicate_of", "indexed_at", "minhash", "lsh_bands")})
+        es.index(
+            index=alias_name(prefix),
+            id=doc.id,
+            document={
+                k: getattr(doc, k)
+                for k in (
+                    "url",
+                    "canonical_url",
+                    "site",
+                    "title",
+                    "text",
+                    "content_hash",
+                    "cluster",
+                    "duplicate_of",
+                    "indexed_at",
+                    "minhash",
+                    "lsh_bands",
+                )
+            },
+        )
     store = AlertStore(tmp_path)
     with store.db:
-        store.db.execute("INSERT INTO ledger VALUES ('Tin', 'a@cd.vn', ?, ?, 'm1', 'now')",
-                         (copy.cluster, copy.id))
+        store.db.execute(
+            "INSERT INTO ledger VALUES ('Tin', 'a@cd.vn', ?, ?, 'm1', 'now')", (copy.cluster, copy.id)
+        )
     es.indices.refresh(index=alias_name(prefix))
     merges = merge_late_copies(es, alias_name(prefix), [copy.id])  # the later crawl's end-of-run check
     assert merges == [(copy.cluster, first.cluster)]
@@ -198,33 +251,47 @@ def test_stories_started_by_two_crawls_at_once_become_one_and_the_ledger_follows
     store.close()
 
 
-def test_a_copy_naming_its_origin_in_words_joins_it_at_a_lower_similarity(es: Elasticsearch,
-                                                                          env: dict[str, str]) -> None:
+def test_a_copy_naming_its_origin_in_words_joins_it_at_a_lower_similarity(
+    es: Elasticsearch, env: dict[str, str]
+) -> None:
     prefix = env["NEWSMON_INDEX_PREFIX"]
     origins = {"bao nguoi lao dong": "nld", "nld": "nld"}
     original = _article("nld", "hoi-nghi", "Hội nghị trực tuyến quán triệt Nghị quyết", STORY)
     write_batch(es, prefix, [original], origins)
     # The republisher kept half the story and wrote the rest itself: too little for a join
     # on similarity alone.
-    own = ["Ban Thường vụ LĐLĐ huyện đã cử 40 cán bộ tham dự tại điểm cầu của huyện ủy.",
-           "Các đồng chí dự hội nghị ghi nhận nhiều ý kiến về việc chăm lo đời sống công nhân khu trọ."]
+    own = [
+        "Ban Thường vụ LĐLĐ huyện đã cử 40 cán bộ tham dự tại điểm cầu của huyện ủy.",
+        "Các đồng chí dự hội nghị ghi nhận nhiều ý kiến về việc chăm lo đời sống công nhân khu trọ.",
+    ]
     kept = STORY[:3]
-    named = _article("ldld", "hoi-nghi-huyen", "Cán bộ huyện dự hội nghị quán triệt",
-                     [*kept, *own, "(Nguồn: Báo Người Lao Động)"])
+    named = _article(
+        "ldld",
+        "hoi-nghi-huyen",
+        "Cán bộ huyện dự hội nghị quán triệt",
+        [*kept, *own, "(Nguồn: Báo Người Lao Động)"],
+    )
     unnamed = _article("cdn", "hoi-nghi-huyen", "Cán bộ huyện dự hội nghị quán triệt", [*kept, *own])
-    wrong_site = _article("cdx", "hoi-nghi-huyen", "Cán bộ huyện dự hội nghị quán triệt",
-                          [*kept, *own, "(Nguồn: Báo Lao Động Thủ Đô)"])
+    wrong_site = _article(
+        "cdx",
+        "hoi-nghi-huyen",
+        "Cán bộ huyện dự hội nghị quán triệt",
+        [*kept, *own, "(Nguồn: Báo Lao Động Thủ Đô)"],
+    )
     assert NAMED_JACCARD <= similarity(named.minhash or [], original.minhash or []) < NEAR_DUP_JACCARD
     write_batch(es, prefix, [named, unnamed, wrong_site], origins)
-    stored = {doc.site: es.get(index=alias_name(prefix), id=doc.id)["_source"]
-              for doc in (named, unnamed, wrong_site)}
+    stored = {
+        doc.site: es.get(index=alias_name(prefix), id=doc.id)["_source"]
+        for doc in (named, unnamed, wrong_site)
+    }
     assert stored["ldld"]["duplicate_of"] == original.id
     assert stored["cdn"]["cluster"] != original.cluster
     assert stored["cdx"]["cluster"] != original.cluster
     # The other way round: the copy first, then its original meets it.
     late_original = _article("nld", "tin-goc-muon", "Hội nghị ở huyện", [*BONUS_B, *STORY[3:]])
-    late_copy = _article("ldld", "tin-lai-som", "Hội nghị ở huyện (tin lại)",
-                         [*BONUS_B, *own, "(Theo Báo Người Lao Động)"])
+    late_copy = _article(
+        "ldld", "tin-lai-som", "Hội nghị ở huyện (tin lại)", [*BONUS_B, *own, "(Theo Báo Người Lao Động)"]
+    )
     alike = similarity(late_copy.minhash or [], late_original.minhash or [])
     assert NAMED_JACCARD <= alike < NEAR_DUP_JACCARD
     write_batch(es, prefix, [late_copy], origins)
@@ -239,13 +306,23 @@ def test_a_copy_naming_its_origin_in_words_joins_it_at_a_lower_similarity(es: El
     assert es.get(index=alias_name(prefix), id=other.id)["_source"]["duplicate_of"] is None
 
 
-@pytest.mark.parametrize("per_batch", [True, False],
-                         ids=["one lookup per batch", "template bands: per article"])
-@pytest.mark.parametrize(("days_later", "window", "joins"), [(3, 14, True), (30, 14, False), (30, 0, True)],
-                         ids=["three days later", "a month later", "a month later, no window"])
+@pytest.mark.parametrize(
+    "per_batch", [True, False], ids=["one lookup per batch", "template bands: per article"]
+)
+@pytest.mark.parametrize(
+    ("days_later", "window", "joins"),
+    [(3, 14, True), (30, 14, False), (30, 0, True)],
+    ids=["three days later", "a month later", "a month later, no window"],
+)
 def test_copies_are_looked_for_among_articles_published_near_them(
-        es: Elasticsearch, env: dict[str, str], monkeypatch: pytest.MonkeyPatch, days_later: int, window: int,
-        joins: bool, per_batch: bool) -> None:
+    es: Elasticsearch,
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    days_later: int,
+    window: int,
+    joins: bool,
+    per_batch: bool,
+) -> None:
     """The lookup that keeps ingest flat at a million articles: a copy republished within the
     window joins its story through Elasticsearch alone; one outside it is a story of its own.
     Both ways of asking agree (the batch's one query, and a search per article when the
@@ -258,8 +335,9 @@ def test_copies_are_looked_for_among_articles_published_near_them(
     es.indices.refresh(index=alias_name(prefix))
     index_stage._recent.clear()  # another process: only what Elasticsearch holds is known
     copy = corpus["trimmed"]
-    copy.published = f"2021-12-{6 + days_later:02d}T10:05:00+07:00" if days_later < 25 else \
-        "2022-01-05T10:05:00+07:00"
+    copy.published = (
+        f"2021-12-{6 + days_later:02d}T10:05:00+07:00" if days_later < 25 else "2022-01-05T10:05:00+07:00"
+    )
     write_batch(es, prefix, [copy], window_days=window)
     stored = es.get(index=alias_name(prefix), id=copy.id)["_source"]
     assert (stored["duplicate_of"] == corpus["original"].id) is joins

@@ -32,23 +32,50 @@ TITLES = {"cd": "Báo Công đoàn mẫu", "tinh": "LĐLĐ tỉnh mẫu"}
 # (url, site, title, published, text): three stories about wages, the last republished.
 LEAD = "Công đoàn cơ sở đề nghị doanh nghiệp trả đủ tiền lương cho công nhân, "
 ARTICLES = [
-    ("https://cd.example.vn/luong-thang-1-1001.html", "cd", "Trả lương tháng 1 đúng hạn",
-     "2025-02-10T08:00:00+07:00", LEAD + "hơn 1.200 người đã nhận lương tháng 1 trước kỳ nghỉ."),
-    ("https://cd.example.vn/thuong-tet-1002.html", "cd", "Thưởng Tết và tiền lương",
-     "2025-01-20T08:00:00+07:00", LEAD + "mức thưởng Tết bình quân bằng một tháng lương, cao hơn năm trước."),
-    ("https://tinh.example.vn/tin-tong-hop/no-luong-5534.html", "tinh", "[Tin tổng hợp] Nợ lương kéo dài",
-     "2025-03-02T09:00:00+07:00",
-     LEAD + "khoản tiền lương còn nợ của ba tháng được trả dần trong quý hai theo biên bản đối thoại."),
-    ("https://cd.example.vn/no-luong-keo-dai-1003.html", "cd", "Doanh nghiệp nợ lương kéo dài",
-     "2025-03-01T15:00:00+07:00",
-     LEAD + "khoản tiền lương còn nợ của ba tháng được trả dần trong quý hai theo biên bản đối thoại."),
+    (
+        "https://cd.example.vn/luong-thang-1-1001.html",
+        "cd",
+        "Trả lương tháng 1 đúng hạn",
+        "2025-02-10T08:00:00+07:00",
+        LEAD + "hơn 1.200 người đã nhận lương tháng 1 trước kỳ nghỉ.",
+    ),
+    (
+        "https://cd.example.vn/thuong-tet-1002.html",
+        "cd",
+        "Thưởng Tết và tiền lương",
+        "2025-01-20T08:00:00+07:00",
+        LEAD + "mức thưởng Tết bình quân bằng một tháng lương, cao hơn năm trước.",
+    ),
+    (
+        "https://tinh.example.vn/tin-tong-hop/no-luong-5534.html",
+        "tinh",
+        "[Tin tổng hợp] Nợ lương kéo dài",
+        "2025-03-02T09:00:00+07:00",
+        LEAD + "khoản tiền lương còn nợ của ba tháng được trả dần trong quý hai theo biên bản đối thoại.",
+    ),
+    (
+        "https://cd.example.vn/no-luong-keo-dai-1003.html",
+        "cd",
+        "Doanh nghiệp nợ lương kéo dài",
+        "2025-03-01T15:00:00+07:00",
+        LEAD + "khoản tiền lương còn nợ của ba tháng được trả dần trong quý hai theo biên bản đối thoại.",
+    ),
 ]
 
 
 def _index(es: Elasticsearch, prefix: str) -> None:
     for url, site, title, published, text in ARTICLES:  # one at a time: the copy is indexed first
-        article = normalize_article(Article(url=url, site=site, title=title, text=text, published=published,
-                                            fetched_at="2025-03-03T00:00:00+00:00"), url.split("/")[2])
+        article = normalize_article(
+            Article(
+                url=url,
+                site=site,
+                title=title,
+                text=text,
+                published=published,
+                fetched_at="2025-03-03T00:00:00+00:00",
+            ),
+            url.split("/")[2],
+        )
         article.content_hash = content_hash(article.text)
         write_batch(es, prefix, [article])
     es.indices.refresh(index=alias_name(prefix))
@@ -58,8 +85,13 @@ def _index(es: Elasticsearch, prefix: str) -> None:
 def settings(env: dict[str, str], tmp_path: Path) -> Settings:
     registry = write_sites(tmp_path / "sites.yaml")
     env.update(NEWSMON_CONFIG=str(registry), NEWSMON_PUBLIC_URL=PUBLIC)
-    return Settings(es_url=env["NEWSMON_ES_URL"], index_prefix=env["NEWSMON_INDEX_PREFIX"],
-                    data_dir=Path(env["NEWSMON_DATA_DIR"]), config=registry, public_url=PUBLIC)
+    return Settings(
+        es_url=env["NEWSMON_ES_URL"],
+        index_prefix=env["NEWSMON_INDEX_PREFIX"],
+        data_dir=Path(env["NEWSMON_DATA_DIR"]),
+        config=registry,
+        public_url=PUBLIC,
+    )
 
 
 @pytest.fixture
@@ -87,8 +119,11 @@ def test_mail_lists_originals_newest_first_with_links(mailed: list[email.message
     message = next(m for m in mailed if m["To"] == "a@cd.example.vn")
     text = _plain(message)
     titles = [line.split(". ", 1)[1] for line in text.splitlines() if line[:1].isdigit() and ". " in line[:4]]
-    assert titles == ["Doanh nghiệp nợ lương kéo dài", "Trả lương tháng 1 đúng hạn",
-                      "Thưởng Tết và tiền lương"]
+    assert titles == [
+        "Doanh nghiệp nợ lương kéo dài",
+        "Trả lương tháng 1 đúng hạn",
+        "Thưởng Tết và tiền lương",
+    ]
     assert "01/03/2025 15:00" in text
     assert "Báo Công đoàn mẫu" in text
     assert "Đăng lại trên: LĐLĐ tỉnh mẫu (https://tinh.example.vn/tin-tong-hop/no-luong-5534.html)" in text
@@ -102,8 +137,9 @@ def test_mail_lists_originals_newest_first_with_links(mailed: list[email.message
 
 
 @pytest.mark.es
-def test_unsubscribe_link_takes_off_exactly_that_recipient(mailed: list[email.message.EmailMessage],
-                                                           settings: Settings) -> None:
+def test_unsubscribe_link_takes_off_exactly_that_recipient(
+    mailed: list[email.message.EmailMessage], settings: Settings
+) -> None:
     links = {m["To"]: m["List-Unsubscribe"].strip("<>").removeprefix(PUBLIC) for m in mailed}
     with TestClient(make_app(settings), base_url="http://127.0.0.1") as client:
         forged = links["a@cd.example.vn"].replace("a%40cd", "b%40cd")
@@ -130,7 +166,8 @@ def _rule(settings: Settings) -> tuple[str, bool, list[str]]:
 
 @pytest.mark.es
 def test_alerts_test_after_a_run_tells_matches_from_what_would_be_sent(
-        mailed: list[email.message.EmailMessage], env: dict[str, str]) -> None:
+    mailed: list[email.message.EmailMessage], env: dict[str, str]
+) -> None:
     assert len(mailed) == 2
     result = run_cli("alerts", "test", "Tiền lương", env=env)
     assert result.returncode == 0, result.stderr
@@ -140,8 +177,14 @@ def test_alerts_test_after_a_run_tells_matches_from_what_would_be_sent(
 
 
 def test_a_digest_subject_says_its_day() -> None:
-    rule = Rule(name="Bản tin", query="công đoàn", emails=["a@cd.example.vn"], sites=[], mode="daily",
-                watermark=datetime.now(UTC).isoformat())
+    rule = Rule(
+        name="Bản tin",
+        query="công đoàn",
+        emails=["a@cd.example.vn"],
+        sites=[],
+        mode="daily",
+        watermark=datetime.now(UTC).isoformat(),
+    )
     assert subject(rule, 4, day="2026-12-02") == "[newsmon] Bản tin: bản tin ngày 02/12/2026, 4 bài"
 
 

@@ -10,7 +10,7 @@ import json
 import os
 import random
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -69,12 +69,33 @@ def _body(message: email.message.EmailMessage, subtype: str) -> str:
 
 
 @pytest.mark.es
-def test_instant_alert_after_crawl_each_story_once(registry: Path, env: dict[str, str], es: object,
-                                                   smtp: Inbox) -> None:
-    _cli(env, "alerts", "add", "--name", "Nợ lương", "--query", "nợ lương", "--email", "a@cd.example.vn",
-         "--email", "b@cd.example.vn")
-    _cli(env, "alerts", "add", "--name", "Đại hội XII", "--query", '"nghị quyết đại hội xii"',
-         "--email", "a@cd.example.vn")
+def test_instant_alert_after_crawl_each_story_once(
+    registry: Path, env: dict[str, str], es: object, smtp: Inbox
+) -> None:
+    _cli(
+        env,
+        "alerts",
+        "add",
+        "--name",
+        "Nợ lương",
+        "--query",
+        "nợ lương",
+        "--email",
+        "a@cd.example.vn",
+        "--email",
+        "b@cd.example.vn",
+    )
+    _cli(
+        env,
+        "alerts",
+        "add",
+        "--name",
+        "Đại hội XII",
+        "--query",
+        '"nghị quyết đại hội xii"',
+        "--email",
+        "a@cd.example.vn",
+    )
     _cli(env, "crawl")
     by_key = {(m["Subject"], m["To"]): m for m in smtp.messages}
     assert len(smtp.messages) == 3
@@ -98,9 +119,13 @@ def test_instant_alert_after_crawl_each_story_once(registry: Path, env: dict[str
 
 def _settings(env: dict[str, str]) -> Settings:
     """In-process settings for this test's index, data directory and SMTP server (if any)."""
-    return Settings(es_url=env["NEWSMON_ES_URL"], index_prefix=env["NEWSMON_INDEX_PREFIX"],
-                    data_dir=Path(env["NEWSMON_DATA_DIR"]), smtp_host=env.get("NEWSMON_SMTP_HOST"),
-                    smtp_port=env.get("NEWSMON_SMTP_PORT"))
+    return Settings(
+        es_url=env["NEWSMON_ES_URL"],
+        index_prefix=env["NEWSMON_INDEX_PREFIX"],
+        data_dir=Path(env["NEWSMON_DATA_DIR"]),
+        smtp_host=env.get("NEWSMON_SMTP_HOST"),
+        smtp_port=env.get("NEWSMON_SMTP_PORT"),
+    )
 
 
 def _slugs(es, env: dict[str, str]) -> dict[str, str]:
@@ -133,9 +158,10 @@ def test_every_grammar_form_alerts_on_what_search_finds(env: dict[str, str], es,
 
 
 @pytest.mark.es
-def test_a_long_list_is_paged_and_split_into_numbered_mails(env: dict[str, str], es, smtp: Inbox,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(alert_evaluation, "PAGE_SIZE", 2)     # five matches: three pages
+def test_a_long_list_is_paged_and_split_into_numbered_mails(
+    env: dict[str, str], es, smtp: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(alert_evaluation, "PAGE_SIZE", 2)  # five matches: three pages
     monkeypatch.setattr(ledger, "MAIL_STORIES", 2)  # and three mails
     settings = _settings(env)
     store = AlertStore(settings.resolved_data_dir)
@@ -144,10 +170,13 @@ def test_a_long_list_is_paged_and_split_into_numbered_mails(env: dict[str, str],
     report = run_alerts(es, store, settings)
     assert report["sent"] == 3, report
     assert sorted(m["Subject"] for m in smtp.messages) == [
-        "[newsmon] Công đoàn: 1 bài mới (phần 3/3)", "[newsmon] Công đoàn: 2 bài mới (phần 1/3)",
-        "[newsmon] Công đoàn: 2 bài mới (phần 2/3)"]
-    titles = [line for m in smtp.messages for line in _body(m, "plain").splitlines()
-              if line[:3] in {"1. ", "2. "}]
+        "[newsmon] Công đoàn: 1 bài mới (phần 3/3)",
+        "[newsmon] Công đoàn: 2 bài mới (phần 1/3)",
+        "[newsmon] Công đoàn: 2 bài mới (phần 2/3)",
+    ]
+    titles = [
+        line for m in smtp.messages for line in _body(m, "plain").splitlines() if line[:3] in {"1. ", "2. "}
+    ]
     assert len(titles) == len(set(titles)) == 5
     assert run_alerts(es, store, settings)["sent"] == 0
     store.close()
@@ -155,16 +184,25 @@ def test_a_long_list_is_paged_and_split_into_numbered_mails(env: dict[str, str],
 
 @pytest.mark.es
 def test_a_rule_elasticsearch_refuses_is_reported_and_retried_the_others_go_out(
-        env: dict[str, str], es, smtp: Inbox) -> None:
+    env: dict[str, str], es, smtp: Inbox
+) -> None:
     settings = _settings(env)
     store = AlertStore(settings.resolved_data_dir)
     store.add("Lương", "lương", ["a@cd.example.vn"], [], mode="instant")
     stamp = datetime.now(UTC).isoformat()
     with store.db:  # saved by an earlier version, before queries had limits: Elasticsearch refuses it
-        store.db.execute("INSERT INTO rules (name, query, emails, sites, mode, created_at, watermark) "
-                         "VALUES (?, ?, ?, ?, 'instant', ?, ?)",
-                         ("Danh sách dài", " OR ".join(f"từ{i}" for i in range(5000)),
-                          '["a@cd.example.vn"]', "[]", stamp, stamp))
+        store.db.execute(
+            "INSERT INTO rules (name, query, emails, sites, mode, created_at, watermark) "
+            "VALUES (?, ?, ?, ?, 'instant', ?, ?)",
+            (
+                "Danh sách dài",
+                " OR ".join(f"từ{i}" for i in range(5000)),
+                '["a@cd.example.vn"]',
+                "[]",
+                stamp,
+                stamp,
+            ),
+        )
     huge = store.get("Danh sách dài")
     index_corpus(es, settings.index_prefix)
     report = run_alerts(es, store, settings)
@@ -185,8 +223,9 @@ def test_a_decided_mail_survives_a_crash_before_sending(env: dict[str, str], es,
     index_corpus(es, settings.index_prefix)
     now = datetime.now(UTC)
     found = evaluate(es, settings.index_prefix, store.rules(), now)["Lương"]
-    store.decide(store.get("Lương"), found.matches, mail_renderer(es, settings),
-                 watermark=found.watermark, now=now)
+    store.decide(
+        store.get("Lương"), found.matches, mail_renderer(es, settings), watermark=found.watermark, now=now
+    )
     store.db.close()  # the process dies here: decided and queued, not delivered
     assert smtp.messages == []
 
@@ -196,8 +235,9 @@ def test_a_decided_mail_survives_a_crash_before_sending(env: dict[str, str], es,
 
 
 @pytest.mark.es
-def test_second_crawl_mails_only_new_articles_not_updated_ones(site: SampleSite, env: dict[str, str], es,
-                                                               smtp: Inbox) -> None:
+def test_second_crawl_mails_only_new_articles_not_updated_ones(
+    site: SampleSite, env: dict[str, str], es, smtp: Inbox
+) -> None:
     articles = generate_site(site.root, 10, host_of(site))
     site_registry(env, site, sitemaps=["/sitemap.xml"])
     _cli(env, "alerts", "add", "--name", "LĐLĐ", "--query", '"LĐLĐ tỉnh"', "--email", "a@cd.example.vn")
@@ -205,12 +245,15 @@ def test_second_crawl_mails_only_new_articles_not_updated_ones(site: SampleSite,
     assert [m["Subject"] for m in smtp.messages] == ["[newsmon] LĐLĐ: 10 bài mới"]
 
     rng = random.Random(3)
-    newer = [write_article(site.root, index, datetime(2021, 12, 9, 8 + index - 10), articles[:3], rng=rng)
-             for index in (10, 11)]
+    newer = [
+        write_article(site.root, index, datetime(2021, 12, 9, 8 + index - 10), articles[:3], rng=rng)
+        for index in (10, 11)
+    ]
     changed = articles[4]
     write_article(site.root, 4, changed.published, articles[:3], rng=rng, edition=1)
-    write_indexes(site.root, articles + newer, host_of(site),
-                  lastmod={changed.path: datetime(2021, 12, 10, 9, 30)})
+    write_indexes(
+        site.root, articles + newer, host_of(site), lastmod={changed.path: datetime(2021, 12, 10, 9, 30)}
+    )
     summary = json.loads(run_cli("crawl", "--json", env=env).stdout)["gen"]
     assert (summary["new"], summary["updated"]) == (2, 1)
     assert len(smtp.messages) == 2
@@ -222,8 +265,9 @@ def test_second_crawl_mails_only_new_articles_not_updated_ones(site: SampleSite,
 
 
 @pytest.mark.es
-def test_smtp_down_keeps_the_mail_and_sends_it_once_later(registry: Path, env: dict[str, str], es,
-                                                          unused_port: int) -> None:
+def test_smtp_down_keeps_the_mail_and_sends_it_once_later(
+    registry: Path, env: dict[str, str], es, unused_port: int
+) -> None:
     env.update(NEWSMON_SMTP_HOST="127.0.0.1", NEWSMON_SMTP_PORT=str(unused_port))
     _cli(env, "alerts", "add", "--name", "Tết", "--query", "tet", "--email", "a@cd.example.vn")
     _cli(env, "crawl", "--site", "congdoan-mau")
@@ -242,8 +286,19 @@ def test_smtp_down_keeps_the_mail_and_sends_it_once_later(registry: Path, env: d
 
 @pytest.mark.es
 def test_daily_digest_once_a_day_at_seven(registry: Path, env: dict[str, str], es, smtp: Inbox) -> None:
-    _cli(env, "alerts", "add", "--name", "Công đoàn mỗi ngày", "--query", "công đoàn", "--email",
-         "a@cd.example.vn", "--mode", "daily")
+    _cli(
+        env,
+        "alerts",
+        "add",
+        "--name",
+        "Công đoàn mỗi ngày",
+        "--query",
+        "công đoàn",
+        "--email",
+        "a@cd.example.vn",
+        "--mode",
+        "daily",
+    )
     _cli(env, "crawl")
     assert smtp.messages == []  # a daily alert does not mail after a crawl
     preview = json.loads(_cli(env, "alerts", "test", "Công đoàn mỗi ngày", "--json").splitlines()[0])
@@ -251,8 +306,10 @@ def test_daily_digest_once_a_day_at_seven(registry: Path, env: dict[str, str], e
     assert all(row["title"] and row["url"].startswith("http://127.0.0.1:") for row in preview)
     assert smtp.messages == []  # `alerts test` sends nothing
     tomorrow = datetime.now(VN_TZ).date() + timedelta(days=1)
-    at = lambda hour, minute, day=tomorrow: datetime(day.year, day.month, day.day, hour, minute,  # noqa: E731
-                                                     tzinfo=VN_TZ).isoformat()
+
+    def at(hour: int, minute: int, day: date = tomorrow) -> str:
+        return datetime(day.year, day.month, day.day, hour, minute, tzinfo=VN_TZ).isoformat()
+
     _cli(env, "alerts", "run", "--now", at(6, 30))
     assert smtp.messages == []
     _cli(env, "alerts", "run", "--now", at(7, 5))
@@ -271,21 +328,69 @@ def test_rules_are_validated_listed_and_removed(tmp_path: Path) -> None:
     registry = tmp_path / "sites.yaml"
     registry.write_text("sites:\n  - name: nld\n    url: https://nld.com.vn/\n", encoding="utf-8")
     env = {**os.environ, "NEWSMON_CONFIG": str(registry), "NEWSMON_DATA_DIR": str(tmp_path / "data")}
-    _cli(env, "alerts", "add", "--name", "Lương", "--query", "lương -Tết", "--email", "a@cd.example.vn",
-         "--site", "nld")
-    assert "đã có cảnh báo" in _cli(env, "alerts", "add", "--name", "Lương", "--query", "x", "--email",
-                                    "a@cd.example.vn", code=2)
-    assert "chưa được đóng" in _cli(env, "alerts", "add", "--name", "B", "--query", "(lương", "--email",
-                                 "a@cd.example.vn", code=2)
+    _cli(
+        env,
+        "alerts",
+        "add",
+        "--name",
+        "Lương",
+        "--query",
+        "lương -Tết",
+        "--email",
+        "a@cd.example.vn",
+        "--site",
+        "nld",
+    )
+    assert "đã có cảnh báo" in _cli(
+        env, "alerts", "add", "--name", "Lương", "--query", "x", "--email", "a@cd.example.vn", code=2
+    )
+    assert "chưa được đóng" in _cli(
+        env, "alerts", "add", "--name", "B", "--query", "(lương", "--email", "a@cd.example.vn", code=2
+    )
     assert "e-mail" in _cli(env, "alerts", "add", "--name", "C", "--query", "x", "--email", "nobody", code=2)
-    assert "không có trang nào tên" in _cli(env, "alerts", "add", "--name", "D", "--query", "x", "--email",
-                                   "a@cd.example.vn", "--site", "laodong", code=2)
-    assert "--mode" in _cli(env, "alerts", "add", "--name", "E", "--query", "x", "--email", "a@cd.example.vn",
-                            "--mode", "hourly", code=2)
+    assert "không có trang nào tên" in _cli(
+        env,
+        "alerts",
+        "add",
+        "--name",
+        "D",
+        "--query",
+        "x",
+        "--email",
+        "a@cd.example.vn",
+        "--site",
+        "laodong",
+        code=2,
+    )
+    assert "--mode" in _cli(
+        env,
+        "alerts",
+        "add",
+        "--name",
+        "E",
+        "--query",
+        "x",
+        "--email",
+        "a@cd.example.vn",
+        "--mode",
+        "hourly",
+        code=2,
+    )
     rows = json.loads(_cli(env, "alerts", "list", "--json").splitlines()[0])
-    assert rows == [{"name": "Lương", "query": "lương -Tết", "emails": ["a@cd.example.vn"], "sites": ["nld"],
-                     "mode": "instant", "paused": False, "last_sent": None, "last_stories": 0, "stories": 0,
-                     "refused": []}]
+    assert rows == [
+        {
+            "name": "Lương",
+            "query": "lương -Tết",
+            "emails": ["a@cd.example.vn"],
+            "sites": ["nld"],
+            "mode": "instant",
+            "paused": False,
+            "last_sent": None,
+            "last_stories": 0,
+            "stories": 0,
+            "refused": [],
+        }
+    ]
     _cli(env, "alerts", "remove", "Lương")
     assert "không có cảnh báo nào" in _cli(env, "alerts", "remove", "Lương", code=2)
 
@@ -299,14 +404,29 @@ def test_alert_names_cannot_inject_headers(tmp_path: Path) -> None:
 
 def test_crawled_text_is_escaped_and_never_reaches_a_header() -> None:
     rule = Rule("Lương", "lương", ["a@cd.example.vn"], [], "instant", "2021-12-08T00:00:00+00:00")
-    match = Match("id1", "c1", [("luong", False)], "https://cd.example.vn/a-1001.html", "cd",
-                  "Tiêu đề\r\nBcc: spy@example.org <script>alert(1)</script>", "2021-12-08T01:40:00+00:00",
-                  "trả lương <img src=x onerror=alert(1)>")
+    match = Match(
+        "id1",
+        "c1",
+        [("luong", False)],
+        "https://cd.example.vn/a-1001.html",
+        "cd",
+        "Tiêu đề\r\nBcc: spy@example.org <script>alert(1)</script>",
+        "2021-12-08T01:40:00+00:00",
+        "trả lương <img src=x onerror=alert(1)>",
+    )
     raw = render(rule, "a@cd.example.vn", [match], "Lương|a@cd.example.vn|x", "newsmon@localhost")
     message = email.message_from_bytes(raw, policy=email.policy.default)
     assert message["Bcc"] is None
-    assert set(message.keys()) <= {"Subject", "From", "To", "Date", "Message-ID", "X-Newsmon-Mail",
-                                   "MIME-Version", "Content-Type"}
+    assert set(message.keys()) <= {
+        "Subject",
+        "From",
+        "To",
+        "Date",
+        "Message-ID",
+        "X-Newsmon-Mail",
+        "MIME-Version",
+        "Content-Type",
+    }
     page = _body(message, "html")
     assert "<script>" not in page
     assert "&lt;script&gt;" in page
@@ -320,11 +440,15 @@ def test_a_store_from_before_pausing_opens_with_its_rules_active(tmp_path: Path)
 
     db = sqlite3.connect(tmp_path / "alerts.sqlite")
     with db:  # the rules table as the version before pausing made it
-        db.execute("CREATE TABLE rules (name TEXT PRIMARY KEY, query TEXT NOT NULL, emails TEXT NOT NULL, "
-                   "sites TEXT NOT NULL, mode TEXT NOT NULL, created_at TEXT NOT NULL, "
-                   "watermark TEXT NOT NULL, last_digest TEXT)")
-        db.execute("INSERT INTO rules VALUES ('Lương', 'lương', '[\"a@cd.example.vn\"]', '[]', 'instant', "
-                   "'2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00', NULL)")
+        db.execute(
+            "CREATE TABLE rules (name TEXT PRIMARY KEY, query TEXT NOT NULL, emails TEXT NOT NULL, "
+            "sites TEXT NOT NULL, mode TEXT NOT NULL, created_at TEXT NOT NULL, "
+            "watermark TEXT NOT NULL, last_digest TEXT)"
+        )
+        db.execute(
+            "INSERT INTO rules VALUES ('Lương', 'lương', '[\"a@cd.example.vn\"]', '[]', 'instant', "
+            "'2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00', NULL)"
+        )
     db.close()
     store = AlertStore(tmp_path)
     try:

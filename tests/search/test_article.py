@@ -14,7 +14,13 @@ def test_article_fields_are_the_mapping_plus_the_document_id() -> None:
 
 
 def test_an_article_survives_the_spool_round_trip() -> None:
-    article = Article(url="https://a.vn/x-1.html", title="Hoà giải", text="Nợ lương", tags=["lao động"],
-                      minhash=[1, 2, 3], lsh_bands=["0:ab"])
+    article = Article(
+        url="https://a.vn/x-1.html",
+        title="Hoà giải",
+        text="Nợ lương",
+        tags=["lao động"],
+        minhash=[1, 2, 3],
+        lsh_bands=["0:ab"],
+    )
     again = Article.from_dict(json.loads(json.dumps({**article.to_dict(), "retired_field": 1})))
     assert again == article

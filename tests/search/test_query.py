@@ -28,36 +28,42 @@ def corpus(es: Elasticsearch, env: dict[str, str]) -> dict[str, str]:
 
 @pytest.mark.es
 @pytest.mark.parametrize(("query", "expected"), GRAMMAR)
-def test_grammar_and_diacritics(corpus: dict[str, str], es: Elasticsearch, env: dict[str, str],
-                                query: str, expected: set[str]) -> None:
+def test_grammar_and_diacritics(
+    corpus: dict[str, str], es: Elasticsearch, env: dict[str, str], query: str, expected: set[str]
+) -> None:
     assert _found(es, env, query) == expected
 
 
 @pytest.mark.es
 def test_nfd_query_matches_nfc_text(corpus: dict[str, str], es: Elasticsearch, env: dict[str, str]) -> None:
     import unicodedata
+
     assert _found(es, env, unicodedata.normalize("NFD", "nợ lương")) == {"no-luong"}
 
 
 @pytest.mark.es
-def test_snippet_escapes_crawled_markup_and_marks_words(corpus: dict[str, str], es: Elasticsearch,
-                                                       env: dict[str, str]) -> None:
+def test_snippet_escapes_crawled_markup_and_marks_words(
+    corpus: dict[str, str], es: Elasticsearch, env: dict[str, str]
+) -> None:
     hit = search(es, env["NEWSMON_INDEX_PREFIX"], "giả mạo")["hits"][0]
     expected = "Trang <mark>giả mạo</mark> chèn mã &lt;script&gt;alert(1)&lt;/script&gt;"
     assert expected in hit["snippet"]
     assert "<script>" not in hit["snippet"]
 
 
-@pytest.mark.parametrize(("query", "words"), [
-    ('"nợ lương', "ngoặc kép"),
-    ("(công đoàn", "chưa được đóng"),
-    ("công đoàn)", "thừa dấu ngoặc"),
-    ("()", "ngoặc rỗng"),
-    ("-lương", "chỉ loại trừ"),
-    ("công OR", "OR"),
-    ("OR công", "OR"),
-    ("   ", "trống"),
-])
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ('"nợ lương', "ngoặc kép"),
+        ("(công đoàn", "chưa được đóng"),
+        ("công đoàn)", "thừa dấu ngoặc"),
+        ("()", "ngoặc rỗng"),
+        ("-lương", "chỉ loại trừ"),
+        ("công OR", "OR"),
+        ("OR công", "OR"),
+        ("   ", "trống"),
+    ],
+)
 def test_malformed_queries_get_a_clear_message(query: str, words: str) -> None:
     with pytest.raises(QueryError, match=words):
         parse(query)

@@ -15,15 +15,26 @@ from search.query import compile_query
 from search.schema import alias_name
 from search.search import ORIGINAL_FIRST, search, story
 
-BODY = ("Sáng 14/3, hơn 400 công nhân của một doanh nghiệp may trong khu công nghiệp đã ngừng việc tập thể "
-        "vì bị chậm trả lương hai tháng. Công đoàn cơ sở cùng Liên đoàn Lao động huyện đã đến đối thoại với "
-        "chủ doanh nghiệp, đề nghị trả đủ lương trước ngày 20/3. Đến chiều, công nhân đã trở lại làm việc.")
+BODY = (
+    "Sáng 14/3, hơn 400 công nhân của một doanh nghiệp may trong khu công nghiệp đã ngừng việc tập thể "
+    "vì bị chậm trả lương hai tháng. Công đoàn cơ sở cùng Liên đoàn Lao động huyện đã đến đối thoại với "
+    "chủ doanh nghiệp, đề nghị trả đủ lương trước ngày 20/3. Đến chiều, công nhân đã trở lại làm việc."
+)
 
 
 def _article(url: str, site: str, title: str, published: str) -> Article:
     host = url.split("/")[2]
-    article = normalize_article(Article(url=url, site=site, title=title, text=BODY, published=published,
-                                        fetched_at="2025-03-15T09:00:00+00:00"), host)
+    article = normalize_article(
+        Article(
+            url=url,
+            site=site,
+            title=title,
+            text=BODY,
+            published=published,
+            fetched_at="2025-03-15T09:00:00+00:00",
+        ),
+        host,
+    )
     article.content_hash = content_hash(article.text)
     return article
 
@@ -33,10 +44,18 @@ def republished(es: Elasticsearch, env: dict[str, str]) -> str:
     """One story: the original on `cd`, a copy on `tinh` published a day later whose title
     holds the words searched for (so it scores higher) and which newsmon indexed first."""
     prefix = env["NEWSMON_INDEX_PREFIX"]
-    copy = _article("https://tinh.example.vn/tin-tong-hop/ngung-viec-5534.html", "tinh",
-                    "[Tin tổng hợp] Chậm trả lương, công nhân ngừng việc", "2025-03-15T10:00:00+07:00")
-    original = _article("https://cd.example.vn/cong-nhan-tro-lai-lam-viec-1001.html", "cd",
-                        "Công nhân may trở lại làm việc sau đối thoại", "2025-03-14T16:30:00+07:00")
+    copy = _article(
+        "https://tinh.example.vn/tin-tong-hop/ngung-viec-5534.html",
+        "tinh",
+        "[Tin tổng hợp] Chậm trả lương, công nhân ngừng việc",
+        "2025-03-15T10:00:00+07:00",
+    )
+    original = _article(
+        "https://cd.example.vn/cong-nhan-tro-lai-lam-viec-1001.html",
+        "cd",
+        "Công nhân may trở lại làm việc sau đối thoại",
+        "2025-03-14T16:30:00+07:00",
+    )
     write_batch(es, prefix, [copy])
     write_batch(es, prefix, [original])
     es.indices.refresh(index=alias_name(prefix))
@@ -44,8 +63,9 @@ def republished(es: Elasticsearch, env: dict[str, str]) -> str:
 
 
 @pytest.mark.es
-def test_a_story_is_shown_by_its_original_whichever_copy_scores_higher(republished: str,
-                                                                      es: Elasticsearch) -> None:
+def test_a_story_is_shown_by_its_original_whichever_copy_scores_higher(
+    republished: str, es: Elasticsearch
+) -> None:
     result = search(es, republished, "chậm trả lương")
     assert result["total"] == 1
     (hit,) = result["hits"]
@@ -58,24 +78,30 @@ def test_a_story_is_shown_by_its_original_whichever_copy_scores_higher(republish
 
 
 @pytest.mark.es
-@pytest.mark.parametrize(("query", "marked"), [
-    ('"chậm trả lương"', "<mark>chậm trả lương</mark>"),
-    ('"cham tra luong"', "<mark>chậm trả lương</mark>"),
-    ("đối thoại", "<mark>đối thoại</mark>"),
-    ("ngung viec", "<mark>ngừng việc</mark>"),
-])
-def test_phrase_and_word_matches_are_marked_in_the_snippet(republished: str, es: Elasticsearch,
-                                                           query: str, marked: str) -> None:
+@pytest.mark.parametrize(
+    ("query", "marked"),
+    [
+        ('"chậm trả lương"', "<mark>chậm trả lương</mark>"),
+        ('"cham tra luong"', "<mark>chậm trả lương</mark>"),
+        ("đối thoại", "<mark>đối thoại</mark>"),
+        ("ngung viec", "<mark>ngừng việc</mark>"),
+    ],
+)
+def test_phrase_and_word_matches_are_marked_in_the_snippet(
+    republished: str, es: Elasticsearch, query: str, marked: str
+) -> None:
     (hit,) = search(es, republished, query)["hits"]
     assert marked in hit["snippet"]
 
 
-SENTENCES = ["Công nhân khu công nghiệp được tăng lương từ tháng Bảy.",
-             "Liên đoàn Lao động tỉnh tổ chức đối thoại với doanh nghiệp về bữa ăn ca.",
-             "Nhiều đoàn viên nhận quà Tết sớm nhờ quỹ công đoàn cơ sở.",
-             "Doanh nghiệp chậm trả lương bị yêu cầu thanh toán trước ngày 20.",
-             "Công đoàn ngành dệt may ký thỏa ước lao động tập thể với mức lương cao hơn.",
-             "Nhà ở cho công nhân thuê được xây thêm ở khu công nghiệp phía Nam."]
+SENTENCES = [
+    "Công nhân khu công nghiệp được tăng lương từ tháng Bảy.",
+    "Liên đoàn Lao động tỉnh tổ chức đối thoại với doanh nghiệp về bữa ăn ca.",
+    "Nhiều đoàn viên nhận quà Tết sớm nhờ quỹ công đoàn cơ sở.",
+    "Doanh nghiệp chậm trả lương bị yêu cầu thanh toán trước ngày 20.",
+    "Công đoàn ngành dệt may ký thỏa ước lao động tập thể với mức lương cao hơn.",
+    "Nhà ở cho công nhân thuê được xây thêm ở khu công nghiệp phía Nam.",
+]
 
 
 @pytest.fixture
@@ -83,12 +109,20 @@ def crowded(es: Elasticsearch, env: dict[str, str]) -> str:
     """One story carried by twelve sites, whose copies outscore everything else (their titles
     hold the words too), and five other stories, one article each."""
     prefix = env["NEWSMON_INDEX_PREFIX"]
-    crowd = [_article(f"https://s{n}.example.vn/tang-luong-{n}.html", f"s{n}", f"Tăng lương công nhân {n}",
-                      f"2025-03-{1 + n:02d}T08:00:00+07:00") for n in range(12)]
+    crowd = [
+        _article(
+            f"https://s{n}.example.vn/tang-luong-{n}.html",
+            f"s{n}",
+            f"Tăng lương công nhân {n}",
+            f"2025-03-{1 + n:02d}T08:00:00+07:00",
+        )
+        for n in range(12)
+    ]
     others = []
     for n in range(5):
-        article = _article(f"https://cd.example.vn/tin-{n}.html", "cd", f"Tin số {n}",
-                           f"2025-03-{20 - n:02d}T08:00:00+07:00")
+        article = _article(
+            f"https://cd.example.vn/tin-{n}.html", "cd", f"Tin số {n}", f"2025-03-{20 - n:02d}T08:00:00+07:00"
+        )
         # A text of its own: a sentence no other story holds, longer for each story.
         article.text = f"Bản tin số {n} về lương. " + " ".join([SENTENCES[n]] * (n + 1))
         others.append(normalize_article(article, "cd.example.vn"))
@@ -102,10 +136,14 @@ def crowded(es: Elasticsearch, env: dict[str, str]) -> str:
 def _collapsed(es: Elasticsearch, prefix: str, query: str, size: int) -> list[tuple[str, list[str]]]:
     """What Elasticsearch's own collapse answers (one hit per story, best score, then newest):
     the order a page of results must keep."""
-    found = es.search(index=alias_name(prefix), query=compile_query(query), size=size, track_scores=True,
-                      sort=["_score", {"published": {"order": "desc", "missing": "_last"}}],
-                      collapse={"field": "cluster", "inner_hits": {"name": "copies", "size": 20,
-                                                                     "sort": ORIGINAL_FIRST}})
+    found = es.search(
+        index=alias_name(prefix),
+        query=compile_query(query),
+        size=size,
+        track_scores=True,
+        sort=["_score", {"published": {"order": "desc", "missing": "_last"}}],
+        collapse={"field": "cluster", "inner_hits": {"name": "copies", "size": 20, "sort": ORIGINAL_FIRST}},
+    )
     out = []
     for hit in found["hits"]["hits"]:
         copies = hit["inner_hits"]["copies"]["hits"]["hits"]
@@ -114,10 +152,12 @@ def _collapsed(es: Elasticsearch, prefix: str, query: str, size: int) -> list[tu
 
 
 @pytest.mark.es
-@pytest.mark.parametrize("query", ["lương", "lương OR công đoàn", "công nhân OR doanh nghiệp OR đoàn viên",
-                                   "bản tin"])
+@pytest.mark.parametrize(
+    "query", ["lương", "lương OR công đoàn", "công nhân OR doanh nghiệp OR đoàn viên", "bản tin"]
+)
 def test_pages_of_stories_follow_the_best_copy_of_each_story(
-        crowded: str, es: Elasticsearch, monkeypatch: pytest.MonkeyPatch, query: str) -> None:
+    crowded: str, es: Elasticsearch, monkeypatch: pytest.MonkeyPatch, query: str
+) -> None:
     # A window of two hits (eight for a page of two): the twelve copies of one story fill it, so
     # the other stories are found only by asking for more.
     monkeypatch.setattr(search_module, "RELEVANCE_WINDOW", 2)
@@ -135,7 +175,8 @@ def test_pages_of_stories_follow_the_best_copy_of_each_story(
 @pytest.mark.parametrize("exact_up_to", [3000, 5])
 @pytest.mark.parametrize("sort", ["relevance", "date"])
 def test_totals_and_facets_count_each_story_once(
-    crowded: str, es: Elasticsearch, monkeypatch: pytest.MonkeyPatch, exact_up_to: int, sort: str) -> None:
+    crowded: str, es: Elasticsearch, monkeypatch: pytest.MonkeyPatch, exact_up_to: int, sort: str
+) -> None:
     # Above EXACT_STORIES matching articles the total is the first-seen articles' count; below, a
     # distinct count (or the stories a window holding every match saw): six stories either way.
     monkeypatch.setattr(search_module, "EXACT_STORIES", exact_up_to)

@@ -37,11 +37,23 @@ def test_url_variants_share_one_document_id() -> None:
 def test_migration_copies_documents_and_flips_the_alias(es: Elasticsearch, env: dict[str, str]) -> None:
     prefix = env["NEWSMON_INDEX_PREFIX"]
     old = schema.index_name(prefix, 0)
-    es.indices.create(index=old, mappings={"dynamic": False, "properties": {"url": {"type": "keyword"}}},
-                      aliases={schema.alias_name(prefix): {}})
-    es.index(index=old, id="a1", document={"url": "https://a.vn/x-1.html", "title": "Hoà giải",
-                                           "text": "Nợ lương", "site": "a", "obsolete": 1},
-             refresh=True)
+    es.indices.create(
+        index=old,
+        mappings={"dynamic": False, "properties": {"url": {"type": "keyword"}}},
+        aliases={schema.alias_name(prefix): {}},
+    )
+    es.index(
+        index=old,
+        id="a1",
+        document={
+            "url": "https://a.vn/x-1.html",
+            "title": "Hoà giải",
+            "text": "Nợ lương",
+            "site": "a",
+            "obsolete": 1,
+        },
+        refresh=True,
+    )
     current = schema.setup(es, prefix)
     assert list(es.indices.get_alias(name=schema.alias_name(prefix))) == [current]
     doc = es.get(index=schema.alias_name(prefix), id="a1")["_source"]
@@ -56,10 +68,19 @@ def test_a_rejected_document_is_an_error_not_a_new_article(es: Elasticsearch, en
     from pipelines.index import write_batch
     from pipelines.normalize import normalize_article
 
-    good, bad = (normalize_article(Article(url=f"https://a.example.vn/bai-{n}-1001.html", site="a",
-                                           title=f"Tin {n}", text=f"Nội dung bài số {n} về công đoàn.",
-                                           fetched_at=stamp), "a.example.vn")
-                 for n, stamp in ((1, "2021-12-08T09:00:00+00:00"), (2, "not a date")))
+    good, bad = (
+        normalize_article(
+            Article(
+                url=f"https://a.example.vn/bai-{n}-1001.html",
+                site="a",
+                title=f"Tin {n}",
+                text=f"Nội dung bài số {n} về công đoàn.",
+                fetched_at=stamp,
+            ),
+            "a.example.vn",
+        )
+        for n, stamp in ((1, "2021-12-08T09:00:00+00:00"), (2, "not a date"))
+    )
     written = write_batch(es, env["NEWSMON_INDEX_PREFIX"], [good, bad])
     assert written.new == 1
     assert [doc.url for doc, _ in written.rejected] == [bad.url]  # a mapping error: never retried

@@ -9,10 +9,17 @@ import pytest
 from search.textnorm import display, fold, has_diacritics, normalize
 
 
-@pytest.mark.parametrize(("old", "new"), [
-    ("hoà", "hòa"), ("Thuỷ", "thủy"), ("khoẻ", "khỏe"), ("hoạ", "họa"), ("uỷ ban", "ủy ban"),
-    ("Hoà Bình", "HÒA BÌNH"),
-])
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("hoà", "hòa"),
+        ("Thuỷ", "thủy"),
+        ("khoẻ", "khỏe"),
+        ("hoạ", "họa"),
+        ("uỷ ban", "ủy ban"),
+        ("Hoà Bình", "HÒA BÌNH"),
+    ],
+)
 def test_old_and_new_tone_placement_are_equal(old: str, new: str) -> None:
     assert normalize(old) == normalize(new)
 

@@ -45,9 +45,17 @@ def stories(es: Elasticsearch, env: dict[str, str]) -> str:
     prefix = env["NEWSMON_INDEX_PREFIX"]
     docs = []
     for slug, (title, text) in STORIES.items():
-        article = normalize_article(Article(url=f"https://cd.example.vn/{slug}.html", site="cd", title=title,
-                                            text=text, published="2024-05-02T08:00:00+07:00",
-                                            fetched_at="2024-05-02T09:00:00+00:00"), "cd.example.vn")
+        article = normalize_article(
+            Article(
+                url=f"https://cd.example.vn/{slug}.html",
+                site="cd",
+                title=title,
+                text=text,
+                published="2024-05-02T08:00:00+07:00",
+                fetched_at="2024-05-02T09:00:00+00:00",
+            ),
+            "cd.example.vn",
+        )
         article.content_hash = content_hash(article.text)
         docs.append(article)
     write_batch(es, prefix, docs)
@@ -56,23 +64,27 @@ def stories(es: Elasticsearch, env: dict[str, str]) -> str:
 
 
 @pytest.mark.es
-@pytest.mark.parametrize(("query", "expected"), [
-    ("đình công", {"strike"}),                              # not "gia đình ... công nhân"
-    ("dinh cong", {"strike", "rule"}),                      # no diacritics: "quy định công khai" too
-    ("công nhân nhà ở", {"housing", "housing-adjacent"}),   # two words, any order
-    ("cong nhan nha o", {"housing", "housing-adjacent"}),
-    ("BHXH", {"insurance-abbr", "insurance-long"}),         # abbreviation both ways
-    ("bảo hiểm xã hội", {"insurance-abbr", "insurance-long"}),
-    ("bao hiem xa hoi", {"insurance-abbr", "insurance-long"}),
-    ("thỏa ước lao động tập thể", {"agreement-old-tone"}),  # old and new tone placement
-    ("TƯLĐTT", {"agreement-old-tone"}),
-    ('"đình" công', {"strike", "family"}),                  # quotes: the syllable as typed, alone
-    ("đình công OR BHXH", {"strike", "insurance-abbr", "insurance-long"}),
-    ("công nhân -nhà ở", {"strike", "family", "house-scattered"}),  # "-" excludes the word after it
-    ("-nhà ở công nhân", {"strike", "family", "house-scattered"}),
-])
-def test_unquoted_words_match_as_runs_of_syllables(stories: str, es: Elasticsearch, query: str,
-                                                   expected: set[str]) -> None:
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("đình công", {"strike"}),  # not "gia đình ... công nhân"
+        ("dinh cong", {"strike", "rule"}),  # no diacritics: "quy định công khai" too
+        ("công nhân nhà ở", {"housing", "housing-adjacent"}),  # two words, any order
+        ("cong nhan nha o", {"housing", "housing-adjacent"}),
+        ("BHXH", {"insurance-abbr", "insurance-long"}),  # abbreviation both ways
+        ("bảo hiểm xã hội", {"insurance-abbr", "insurance-long"}),
+        ("bao hiem xa hoi", {"insurance-abbr", "insurance-long"}),
+        ("thỏa ước lao động tập thể", {"agreement-old-tone"}),  # old and new tone placement
+        ("TƯLĐTT", {"agreement-old-tone"}),
+        ('"đình" công', {"strike", "family"}),  # quotes: the syllable as typed, alone
+        ("đình công OR BHXH", {"strike", "insurance-abbr", "insurance-long"}),
+        ("công nhân -nhà ở", {"strike", "family", "house-scattered"}),  # "-" excludes the word after it
+        ("-nhà ở công nhân", {"strike", "family", "house-scattered"}),
+    ],
+)
+def test_unquoted_words_match_as_runs_of_syllables(
+    stories: str, es: Elasticsearch, query: str, expected: set[str]
+) -> None:
     assert set(_slugs(search(es, stories, query, limit=50)["hits"])) == expected
 
 
@@ -89,20 +101,23 @@ def test_abbreviation_matches_are_highlighted(stories: str, es: Elasticsearch) -
     assert "<mark>bảo hiểm xã hội</mark>" in str(hits["insurance-long"]["snippet"])
 
 
-@pytest.mark.parametrize(("run", "expected"), [
-    ("đình công", ["đình công"]),
-    ("dinh cong", ["dinh cong"]),
-    ("công nhân nhà ở", ["công nhân", "nhà ở"]),
-    ("cong nhan nha o", ["cong nhan", "nha o"]),
-    ("tăng ca công nhân", ["tăng ca", "công nhân"]),  # unknown to the dictionary: kept together
-    ("nợ lương", ["nợ lương"]),
-    ("chậm trả lương", ["chậm trả lương"]),
-    ("tăng ca nợ lương", ["tăng ca", "nợ lương"]),       # four unknown syllables: words of two
-    ("tăng ca nợ lương ngày", ["tăng ca", "nợ lương ngày"]),
-    ("hợp đồng lao động", ["hợp đồng lao động"]),       # a term of config/words.yaml
-    ("LĐLĐ tỉnh", ["LĐLĐ", "tỉnh"]),                    # an abbreviation is a word of its own
-    ("lương", ["lương"]),
-])
+@pytest.mark.parametrize(
+    ("run", "expected"),
+    [
+        ("đình công", ["đình công"]),
+        ("dinh cong", ["dinh cong"]),
+        ("công nhân nhà ở", ["công nhân", "nhà ở"]),
+        ("cong nhan nha o", ["cong nhan", "nha o"]),
+        ("tăng ca công nhân", ["tăng ca", "công nhân"]),  # unknown to the dictionary: kept together
+        ("nợ lương", ["nợ lương"]),
+        ("chậm trả lương", ["chậm trả lương"]),
+        ("tăng ca nợ lương", ["tăng ca", "nợ lương"]),  # four unknown syllables: words of two
+        ("tăng ca nợ lương ngày", ["tăng ca", "nợ lương ngày"]),
+        ("hợp đồng lao động", ["hợp đồng lao động"]),  # a term of config/words.yaml
+        ("LĐLĐ tỉnh", ["LĐLĐ", "tỉnh"]),  # an abbreviation is a word of its own
+        ("lương", ["lương"]),
+    ],
+)
 def test_runs_split_into_words(run: str, expected: list[str]) -> None:
     assert [" ".join(w) for w in words.segment(run.split())] == expected
 
@@ -120,8 +135,9 @@ def words_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
 
 
 def test_abbreviations_are_editable_data(words_file: Path) -> None:
-    words_file.write_text("abbreviations:\n  CĐN: [công đoàn ngành]\nterms: [tháng hành động]\n",
-                          encoding="utf-8")
+    words_file.write_text(
+        "abbreviations:\n  CĐN: [công đoàn ngành]\nterms: [tháng hành động]\n", encoding="utf-8"
+    )
     assert parse("cdn") == Or((Term("cdn"), Term("cong doan nganh", alternative=True)))
     assert parse("công đoàn ngành") == Or((Term("công đoàn ngành"), Term("CĐN", alternative=True)))
     assert parse("tháng hành động") == Term("tháng hành động")

@@ -72,11 +72,18 @@ def test_extract_command_reads_files_gzip_and_site_rules_one_line_per_input(tmp_
     old_cms = FIXTURES / "congdoan-tinh-cu" / "nhiem-vu-trong-tam.html"
     packed = tmp_path / "page.html.gz"
     packed.write_bytes(gzip.compress(old_cms.read_bytes()))
-    env = {**os.environ, "NEWSMON_CONFIG": str(FIXTURE_REGISTRY),
-           "NEWSMON_DATA_DIR": str(tmp_path / "data")}
+    env = {**os.environ, "NEWSMON_CONFIG": str(FIXTURE_REGISTRY), "NEWSMON_DATA_DIR": str(tmp_path / "data")}
     missing = tmp_path / "missing.html"
-    result = run_cli("extract", "--json", "--url", "https://ldldtinh.example.vn/default.aspx?cat=1&id=1205",
-                     str(packed), str(missing), str(old_cms), env=env)
+    result = run_cli(
+        "extract",
+        "--json",
+        "--url",
+        "https://ldldtinh.example.vn/default.aspx?cat=1&id=1205",
+        str(packed),
+        str(missing),
+        str(old_cms),
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["input"] for line in lines] == [str(packed), str(missing), str(old_cms)]
@@ -85,6 +92,15 @@ def test_extract_command_reads_files_gzip_and_site_rules_one_line_per_input(tmp_
         assert line["title"] == expected["title"]
         assert line["published"] == expected["published"]
         assert line["text"] == expected["text"]
-        assert set(line) == {"input", "url", "canonical_url", "title", "author", "published", "text", "tags",
-                             "language"}
+        assert set(line) == {
+            "input",
+            "url",
+            "canonical_url",
+            "title",
+            "author",
+            "published",
+            "text",
+            "tags",
+            "language",
+        }
     assert set(lines[1]) == {"input", "error"}

@@ -9,8 +9,10 @@ from tests.support import SAMPLE_SITES
 
 SAMPLES = SAMPLE_SITES
 
-PARA = ("Ban Thường vụ Liên đoàn Lao động tỉnh đã làm việc với các công đoàn cơ sở về việc chăm lo "
-        "đời sống, việc làm và thu nhập cho đoàn viên, người lao động trong những tháng cuối năm. ")
+PARA = (
+    "Ban Thường vụ Liên đoàn Lao động tỉnh đã làm việc với các công đoàn cơ sở về việc chăm lo "
+    "đời sống, việc làm và thu nhập cho đoàn viên, người lao động trong những tháng cuối năm. "
+)
 
 
 def _page(head: str = "", before: str = "", stamp: str = "", after: str = "", lang: str = "") -> bytes:
@@ -23,13 +25,16 @@ def _page(head: str = "", before: str = "", stamp: str = "", after: str = "", la
 </body></html>""".encode()
 
 
-@pytest.mark.parametrize(("stamp", "expected"), [
-    ('<span class="time">22:40 21/10/2021</span>', "2021-10-21T22:40:00+07:00"),
-    ('<div class="date">Thứ tư, 08/12/2021 - 00:48</div>', "2021-12-08T00:48:00+07:00"),
-    ("<p>Date : 07-12-2018</p>", "2018-12-07T00:00:00+07:00"),
-    ("<p>Cập nhật ngày 8 tháng 12 năm 2021</p>", "2021-12-08T00:00:00+07:00"),
-    ('<span>03/02/2022 | 14h30</span>', "2022-02-03T14:30:00+07:00"),
-])
+@pytest.mark.parametrize(
+    ("stamp", "expected"),
+    [
+        ('<span class="time">22:40 21/10/2021</span>', "2021-10-21T22:40:00+07:00"),
+        ('<div class="date">Thứ tư, 08/12/2021 - 00:48</div>', "2021-12-08T00:48:00+07:00"),
+        ("<p>Date : 07-12-2018</p>", "2018-12-07T00:00:00+07:00"),
+        ("<p>Cập nhật ngày 8 tháng 12 năm 2021</p>", "2021-12-08T00:00:00+07:00"),
+        ("<span>03/02/2022 | 14h30</span>", "2022-02-03T14:30:00+07:00"),
+    ],
+)
 def test_vietnamese_stamp_in_article_zone_never_the_site_clock(stamp: str, expected: str) -> None:
     article = extract_page(_page(stamp=stamp), "https://ldld.example.vn/tin-tuc/bai-viet-1234.html")
     assert article is not None
@@ -37,9 +42,11 @@ def test_vietnamese_stamp_in_article_zone_never_the_site_clock(stamp: str, expec
 
 
 def test_structured_dates_win_over_stamps_and_are_shown_in_vietnam_time() -> None:
-    head = ('<script type="application/ld+json">{"@type": "NewsArticle", '
-            '"datePublished": "2021-11-02T15:30:00+07:00", "dateModified": "2021-11-03T08:00:00Z"}'
-            "</script>")
+    head = (
+        '<script type="application/ld+json">{"@type": "NewsArticle", '
+        '"datePublished": "2021-11-02T15:30:00+07:00", "dateModified": "2021-11-03T08:00:00Z"}'
+        "</script>"
+    )
     page = _page(head=head, stamp="<span>22:40 21/10/2021</span>")
     article = extract_page(page, "https://a.vn/b-1234.html")
     assert article is not None
@@ -51,36 +58,67 @@ def test_structured_dates_win_over_stamps_and_are_shown_in_vietnam_time() -> Non
     assert article.published == "2022-03-02T14:20:00+07:00"
 
 
-@pytest.mark.parametrize(("head", "stamp", "expected"), [
-    # A date alone in structured data, the time only in a machine-readable attribute.
-    ('<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "2024-05-03"}</script>',
-     '<span class="meta" data-publish-time="2024-05-03T14:20:00+07:00">03/05/2024</span>',
-     "2024-05-03T14:20:00+07:00"),
-    ('<meta property="article:published_time" content="2024-05-03T00:00:00+07:00">',
-     '<time datetime="2024-05-03T09:05:00+07:00">Thứ Sáu, 03/05/2024</time>', "2024-05-03T09:05:00+07:00"),
-    # ... or in the visible stamp on the same day (a 12-hour clock), not one of another day.
-    ('<meta property="article:published_time" content="2024-05-03">',
-     "<span>Thứ Sáu, 03/05/2024 02:20 CH</span>", "2024-05-03T14:20:00+07:00"),
-    ('<meta property="article:published_time" content="2024-05-03">',
-     "<span>04/05/2024 08:00</span>", "2024-05-03T00:00:00+07:00"),
-    # A naive publish time in 12-hour form: read as such, in Vietnam time.
-    ('<meta property="article:published_time" content="2024-05-03 02:20 PM">', "<span>2:20 PM</span>",
-     "2024-05-03T14:20:00+07:00"),
-    # Microdata and RDFa on elements other than <meta>.
-    ("", '<span itemprop="datePublished" content="2023-11-20T07:45:00+07:00">3 ngày trước</span>',
-     "2023-11-20T07:45:00+07:00"),
-    ("", '<span property="dc:date" content="2023-11-20T07:45:00">hôm qua</span>',
-     "2023-11-20T07:45:00+07:00"),
-    # Unix seconds in a data attribute, shown in Vietnam time.
-    ("", '<div class="post-time" data-timestamp="1714720800">5 giờ trước</div>', "2024-05-03T14:20:00+07:00"),
-    # Vietnamese and English month words, weekdays.
-    ("", "<p>Thứ hai, 6 tháng Năm, 2024 lúc 8:15 SA</p>", "2024-05-06T08:15:00+07:00"),
-    ("", "<p>Tháng Mười Hai 9, 2021</p>", "2021-12-09T00:00:00+07:00"),
-    ("", "<p>Posted on May 3, 2024 at 2:20 PM</p>", "2024-05-03T14:20:00+07:00"),
-])
+@pytest.mark.parametrize(
+    ("head", "stamp", "expected"),
+    [
+        # A date alone in structured data, the time only in a machine-readable attribute.
+        (
+            '<script type="application/ld+json">'
+            '{"@type": "NewsArticle", "datePublished": "2024-05-03"}</script>',
+            '<span class="meta" data-publish-time="2024-05-03T14:20:00+07:00">03/05/2024</span>',
+            "2024-05-03T14:20:00+07:00",
+        ),
+        (
+            '<meta property="article:published_time" content="2024-05-03T00:00:00+07:00">',
+            '<time datetime="2024-05-03T09:05:00+07:00">Thứ Sáu, 03/05/2024</time>',
+            "2024-05-03T09:05:00+07:00",
+        ),
+        # ... or in the visible stamp on the same day (a 12-hour clock), not one of another day.
+        (
+            '<meta property="article:published_time" content="2024-05-03">',
+            "<span>Thứ Sáu, 03/05/2024 02:20 CH</span>",
+            "2024-05-03T14:20:00+07:00",
+        ),
+        (
+            '<meta property="article:published_time" content="2024-05-03">',
+            "<span>04/05/2024 08:00</span>",
+            "2024-05-03T00:00:00+07:00",
+        ),
+        # A naive publish time in 12-hour form: read as such, in Vietnam time.
+        (
+            '<meta property="article:published_time" content="2024-05-03 02:20 PM">',
+            "<span>2:20 PM</span>",
+            "2024-05-03T14:20:00+07:00",
+        ),
+        # Microdata and RDFa on elements other than <meta>.
+        (
+            "",
+            '<span itemprop="datePublished" content="2023-11-20T07:45:00+07:00">3 ngày trước</span>',
+            "2023-11-20T07:45:00+07:00",
+        ),
+        (
+            "",
+            '<span property="dc:date" content="2023-11-20T07:45:00">hôm qua</span>',
+            "2023-11-20T07:45:00+07:00",
+        ),
+        # Unix seconds in a data attribute, shown in Vietnam time.
+        (
+            "",
+            '<div class="post-time" data-timestamp="1714720800">5 giờ trước</div>',
+            "2024-05-03T14:20:00+07:00",
+        ),
+        # Vietnamese and English month words, weekdays.
+        ("", "<p>Thứ hai, 6 tháng Năm, 2024 lúc 8:15 SA</p>", "2024-05-06T08:15:00+07:00"),
+        ("", "<p>Tháng Mười Hai 9, 2021</p>", "2021-12-09T00:00:00+07:00"),
+        ("", "<p>Posted on May 3, 2024 at 2:20 PM</p>", "2024-05-03T14:20:00+07:00"),
+    ],
+)
 def test_every_date_a_page_gives_is_read_and_the_most_precise_consistent_one_wins(
-        head: str, stamp: str, expected: str) -> None:
-    article = extract_page(_page(head=head, stamp=stamp), "https://ldld.example.vn/tin-tuc/bai-viet-1234.html")
+    head: str, stamp: str, expected: str
+) -> None:
+    article = extract_page(
+        _page(head=head, stamp=stamp), "https://ldld.example.vn/tin-tuc/bai-viet-1234.html"
+    )
     assert article is not None
     assert article.published == expected
 
@@ -99,15 +137,20 @@ def test_a_relative_date_alone_is_resolved_against_the_fetch_time() -> None:
 
 
 def test_feed_date_is_used_before_page_stamps() -> None:
-    article = extract_page(_page(stamp="<span>22:40 21/10/2021</span>"), "https://a.vn/b-1234.html",
-                           hint_date="2021-10-22T06:00:00+07:00")
+    article = extract_page(
+        _page(stamp="<span>22:40 21/10/2021</span>"),
+        "https://a.vn/b-1234.html",
+        hint_date="2021-10-22T06:00:00+07:00",
+    )
     assert article is not None
     assert article.published == "2021-10-22T06:00:00+07:00"
 
 
 def test_lead_is_kept_and_headline_not_repeated() -> None:
-    lead = ('<div class="sapo"><strong>(LĐTĐ) Sáng 6/12, công đoàn các cấp đồng loạt ra quân chăm lo '
-            "Tết cho đoàn viên có hoàn cảnh khó khăn.</strong></div>")
+    lead = (
+        '<div class="sapo"><strong>(LĐTĐ) Sáng 6/12, công đoàn các cấp đồng loạt ra quân chăm lo '
+        "Tết cho đoàn viên có hoàn cảnh khó khăn.</strong></div>"
+    )
     article = extract_page(_page(stamp=lead), "https://a.vn/b-1234.html")
     assert article is not None
     lines = article.text.split("\n")
@@ -116,16 +159,28 @@ def test_lead_is_kept_and_headline_not_repeated() -> None:
     assert len(lines) == 5
 
 
-@pytest.mark.parametrize(("path", "published", "first_words"), [
-    ("ldld-tinh-mau/tin-tuc/quyet-tam-vuot-kho-hoan-thanh-ke-hoach-de-ra-5521.html",
-     "2021-10-21T22:40:00+07:00", "Thực hiện chương trình công tác tháng 10"),
-    ("congdoan-mau/quan-he-lao-dong/"
-     "cong-doan-det-may-doi-thoai-voi-doanh-nghiep-ve-tinh-trang-no-luong-cong-nhan-651300.htm",
-     "2021-12-06T09:15:00+07:00", "Sáng 6/12, Công đoàn Dệt May Việt Nam"),
-    ("laodongthudo-mau/cong-doan/"
-     "ldld-huyen-dan-phuong-chu-dong-doi-moi-hoat-dong-trong-tinh-hinh-moi-98765.html",
-     "2021-12-08T00:48:00+07:00", "(LĐTĐ) Nghị quyết 02-NQ/TW"),
-])
+@pytest.mark.parametrize(
+    ("path", "published", "first_words"),
+    [
+        (
+            "ldld-tinh-mau/tin-tuc/quyet-tam-vuot-kho-hoan-thanh-ke-hoach-de-ra-5521.html",
+            "2021-10-21T22:40:00+07:00",
+            "Thực hiện chương trình công tác tháng 10",
+        ),
+        (
+            "congdoan-mau/quan-he-lao-dong/"
+            "cong-doan-det-may-doi-thoai-voi-doanh-nghiep-ve-tinh-trang-no-luong-cong-nhan-651300.htm",
+            "2021-12-06T09:15:00+07:00",
+            "Sáng 6/12, Công đoàn Dệt May Việt Nam",
+        ),
+        (
+            "laodongthudo-mau/cong-doan/"
+            "ldld-huyen-dan-phuong-chu-dong-doi-moi-hoat-dong-trong-tinh-hinh-moi-98765.html",
+            "2021-12-08T00:48:00+07:00",
+            "(LĐTĐ) Nghị quyết 02-NQ/TW",
+        ),
+    ],
+)
 def test_sample_pages(path: str, published: str, first_words: str) -> None:
     article = extract_page((SAMPLES / path).read_bytes(), f"http://127.0.0.1:8731/{path}")
     assert article is not None
@@ -135,21 +190,25 @@ def test_sample_pages(path: str, published: str, first_words: str) -> None:
         assert noise not in article.text
 
 
-
 def test_author_kept_whole_and_republished_source_found() -> None:
-    path = ("congdoan-mau/cong-doan-viet-nam/"
-            "ldld-tinh-nghe-an-trien-khai-nghi-quyet-02-ve-doi-moi-to-chuc-cong-doan-651234.htm")
+    path = (
+        "congdoan-mau/cong-doan-viet-nam/"
+        "ldld-tinh-nghe-an-trien-khai-nghi-quyet-02-ve-doi-moi-to-chuc-cong-doan-651234.htm"
+    )
     article = extract_page((SAMPLES / path).read_bytes(), f"http://127.0.0.1:8731/{path}")
     assert article is not None
     assert article.author == "Duy Chương - Thanh Tùng"
     assert article.source_url is None
-    path = ("ldld-tinh-mau/tin-tuc/"
-            "hoi-nghi-truc-tuyen-toan-quoc-quan-triet-nghi-quyet-dai-hoi-xii-cong-doan-viet-nam-5540.html")
+    path = (
+        "ldld-tinh-mau/tin-tuc/"
+        "hoi-nghi-truc-tuyen-toan-quoc-quan-triet-nghi-quyet-dai-hoi-xii-cong-doan-viet-nam-5540.html"
+    )
     article = extract_page((SAMPLES / path).read_bytes(), f"http://127.0.0.1:8732/{path}")
     assert article is not None
     assert article.source_url == (
         "https://nld.com.vn/cong-doan/hoi-nghi-truc-tuyen-toan-quoc-hoc-tap-quan-triet-nghi-quyet-dai-hoi-"
-        "xii-cong-doan-viet-nam-20181206125646445.htm")
+        "xii-cong-doan-viet-nam-20181206125646445.htm"
+    )
 
 
 def test_a_page_in_another_language_keeps_the_offset_it_gives() -> None:
@@ -160,16 +219,27 @@ def test_a_page_in_another_language_keeps_the_offset_it_gives() -> None:
     assert article.published == "2021-11-02T08:30:00+00:00"
 
 
-@pytest.mark.parametrize(("after", "field", "value", "gone"), [
-    ("<p>Ngọc Mai</p>", "author", "Ngọc Mai", "Ngọc Mai"),
-    ("<p>Bài, ảnh: Thu Hà - Minh Anh</p>", "author", "Thu Hà - Minh Anh", "Minh Anh"),
-    ("<p>(Nguồn: https://nld.example.vn/cong-doan/bai-1.htm)</p>", "source_url",
-     "https://nld.example.vn/cong-doan/bai-1.htm", "Nguồn"),
-    ("<p>(Nguồn: Báo Lao Động)</p><p>Hải Yến</p>", "source_name", "Báo Lao Động", "Nguồn"),
-    ("<p>Lãnh đạo công đoàn đề nghị doanh nghiệp trả lương đúng hạn. (Theo Lao Động Thủ Đô)</p>",
-     "source_name", "Lao Động Thủ Đô", "Theo Lao"),
-    ("<p>Theo laodong.example.vn</p>", "source_name", "laodong.example.vn", "Theo"),
-])
+@pytest.mark.parametrize(
+    ("after", "field", "value", "gone"),
+    [
+        ("<p>Ngọc Mai</p>", "author", "Ngọc Mai", "Ngọc Mai"),
+        ("<p>Bài, ảnh: Thu Hà - Minh Anh</p>", "author", "Thu Hà - Minh Anh", "Minh Anh"),
+        (
+            "<p>(Nguồn: https://nld.example.vn/cong-doan/bai-1.htm)</p>",
+            "source_url",
+            "https://nld.example.vn/cong-doan/bai-1.htm",
+            "Nguồn",
+        ),
+        ("<p>(Nguồn: Báo Lao Động)</p><p>Hải Yến</p>", "source_name", "Báo Lao Động", "Nguồn"),
+        (
+            "<p>Lãnh đạo công đoàn đề nghị doanh nghiệp trả lương đúng hạn. (Theo Lao Động Thủ Đô)</p>",
+            "source_name",
+            "Lao Động Thủ Đô",
+            "Theo Lao",
+        ),
+        ("<p>Theo laodong.example.vn</p>", "source_name", "laodong.example.vn", "Theo"),
+    ],
+)
 def test_closing_source_and_name_lines_become_fields(after: str, field: str, value: str, gone: str) -> None:
     article = extract_page(_page(after=after), "https://ldld.example.vn/tin-tuc/bai-viet-1234.html")
     assert article is not None
@@ -177,10 +247,13 @@ def test_closing_source_and_name_lines_become_fields(after: str, field: str, val
     assert gone not in article.text.split("\n")[-1]
 
 
-@pytest.mark.parametrize("after", [
-    "<p>Theo quy định mới, người lao động được nghỉ thêm một ngày vào dịp Quốc khánh.</p>",
-    "<p>Đây là kết quả đáng ghi nhận của tổ chức Công đoàn.</p>",
-])
+@pytest.mark.parametrize(
+    "after",
+    [
+        "<p>Theo quy định mới, người lao động được nghỉ thêm một ngày vào dịp Quốc khánh.</p>",
+        "<p>Đây là kết quả đáng ghi nhận của tổ chức Công đoàn.</p>",
+    ],
+)
 def test_a_closing_sentence_is_never_taken_for_a_name_or_a_source(after: str) -> None:
     article = extract_page(_page(after=after), "https://ldld.example.vn/tin-tuc/bai-viet-1234.html")
     assert article is not None
@@ -189,8 +262,10 @@ def test_a_closing_sentence_is_never_taken_for_a_name_or_a_source(after: str) ->
 
 
 def test_a_visitor_counter_is_not_body_text() -> None:
-    article = extract_page(_page(after="<div>Lượt truy cập: 120.554</div><div>Đang online: 37</div>"),
-                           "https://ldld.example.vn/tin-tuc/bai-viet-1234.html")
+    article = extract_page(
+        _page(after="<div>Lượt truy cập: 120.554</div><div>Đang online: 37</div>"),
+        "https://ldld.example.vn/tin-tuc/bai-viet-1234.html",
+    )
     assert article is not None
     assert "truy cập" not in article.text
     assert "online" not in article.text
@@ -198,8 +273,10 @@ def test_a_visitor_counter_is_not_body_text() -> None:
 
 def test_a_block_the_page_holds_twice_is_written_once() -> None:
     doubled = "".join(f"<p>{PARA}{i}</p>" for i in range(4))
-    article = extract_page(_page(after=f'<div class="print-version">{doubled}</div>'),
-                           "https://ldld.example.vn/tin-tuc/bai-viet-1234.html")
+    article = extract_page(
+        _page(after=f'<div class="print-version">{doubled}</div>'),
+        "https://ldld.example.vn/tin-tuc/bai-viet-1234.html",
+    )
     assert article is not None
     lines = article.text.split("\n")
     assert len(lines) == len(set(lines)) == 4
@@ -218,14 +295,17 @@ def test_a_headline_holding_the_title_separator_is_found_whole() -> None:
     assert article.published == "2023-05-26T00:00:00+07:00"  # the stamp of the zone the headline gives
 
 
-CAPTIONS = ["Đoàn viên nhận quà tại gian hàng của công đoàn cơ sở trong khu công nghiệp phía Bắc thành phố.",
-            "Chương trình văn nghệ chào xuân do chính công nhân các doanh nghiệp trong khu tự dàn dựng.",
-            "Lãnh đạo Liên đoàn Lao động thành phố trao quà cho đoàn viên có hoàn cảnh khó khăn."]
+CAPTIONS = [
+    "Đoàn viên nhận quà tại gian hàng của công đoàn cơ sở trong khu công nghiệp phía Bắc thành phố.",
+    "Chương trình văn nghệ chào xuân do chính công nhân các doanh nghiệp trong khu tự dàn dựng.",
+    "Lãnh đạo Liên đoàn Lao động thành phố trao quà cho đoàn viên có hoàn cảnh khó khăn.",
+]
 
 
 def test_a_photo_story_is_its_lead_and_captions_without_header_and_keywords() -> None:
-    figures = "".join(f'<figure><img src="/a{i}.jpg"><figcaption>{c}</figcaption></figure>'
-                      for i, c in enumerate(CAPTIONS))
+    figures = "".join(
+        f'<figure><img src="/a{i}.jpg"><figcaption>{c}</figcaption></figure>' for i, c in enumerate(CAPTIONS)
+    )
     page = f"""<html><head><meta charset="utf-8"><title>Ảnh: Ngày hội đoàn viên | Báo mẫu</title></head><body>
 <article><h1>Ảnh: Ngày hội đoàn viên</h1>
 <div class="meta">Ảnh - Minh Anh Thứ hai, 06/05/2024 | 08:15</div>
@@ -234,6 +314,8 @@ def test_a_photo_story_is_its_lead_and_captions_without_header_and_keywords() ->
 </article></body></html>"""
     article = extract_page(page.encode(), "https://bao.example.vn/anh/ngay-hoi-doan-vien-77.html")
     assert article is not None
-    assert article.text.split("\n") == ["Sáng 6/5, hơn 3.000 đoàn viên đã dự ngày hội do công đoàn tổ chức.",
-                                        *CAPTIONS]
+    assert article.text.split("\n") == [
+        "Sáng 6/5, hơn 3.000 đoàn viên đã dự ngày hội do công đoàn tổ chức.",
+        *CAPTIONS,
+    ]
     assert article.published == "2024-05-06T08:15:00+07:00"

@@ -32,14 +32,19 @@ def own_pool() -> Iterator[None]:
 
 
 async def _outcomes(batches: PageBatches, pages: list[tuple[Any, str]]) -> list[Any]:
-    return await asyncio.gather(*(batches.extract(body, url, "text/html; charset=utf-8", None)
-                                  for body, url in pages), return_exceptions=True)
+    return await asyncio.gather(
+        *(batches.extract(body, url, "text/html; charset=utf-8", None) for body, url in pages),
+        return_exceptions=True,
+    )
 
 
 def test_each_page_of_a_batch_gets_its_own_outcome() -> None:
     article, contact = ARTICLE.read_bytes(), CONTACT.read_bytes()
-    pages = [(article, "http://congdoan.example.vn/a-651300.htm"), (contact, "http://congdoan.example.vn/lien-he"),
-             (None, "http://congdoan.example.vn/broken-651301.htm")]  # no body: the extractor raises
+    pages = [
+        (article, "http://congdoan.example.vn/a-651300.htm"),
+        (contact, "http://congdoan.example.vn/lien-he"),
+        (None, "http://congdoan.example.vn/broken-651301.htm"),
+    ]  # no body: the extractor raises
     # 3 pages, batches of 2: one batch dispatched when full, the last page by the timer.
     results = asyncio.run(_outcomes(PageBatches(None, size=2), pages))
     assert results[0].title.startswith("Công đoàn Dệt may đối thoại")
@@ -57,8 +62,9 @@ def test_a_killed_worker_fails_only_its_pages_and_the_next_pages_get_a_new_pool(
 
     async def scenario() -> tuple[list[Any], list[Any]]:
         batches = PageBatches(None, size=64)
-        held = asyncio.gather(*(batches.extract(body, url, None, None) for body, url in pages),
-                              return_exceptions=True)
+        held = asyncio.gather(
+            *(batches.extract(body, url, None, None) for body, url in pages), return_exceptions=True
+        )
         await asyncio.sleep(0)  # the 64th page fills the batch: it is in the pool now
         pool = extract._pool
         assert pool is not None

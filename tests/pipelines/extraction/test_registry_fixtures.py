@@ -35,8 +35,11 @@ def rule_coverage_problems(sites: list[Site], pages: Path) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("registry", [ROOT / "config" / "sites.yaml", FIXTURE_REGISTRY],
-                         ids=["config/sites.yaml", "tests/fixtures/sites.yaml"])
+@pytest.mark.parametrize(
+    "registry",
+    [ROOT / "config" / "sites.yaml", FIXTURE_REGISTRY],
+    ids=["config/sites.yaml", "tests/fixtures/sites.yaml"],
+)
 def test_every_site_rule_is_proved_by_a_stored_page(registry: Path) -> None:
     assert rule_coverage_problems(load_registry(registry), FIXTURE_PAGES) == []
 
@@ -52,9 +55,21 @@ def test_a_rule_without_a_page_or_one_the_page_does_not_need_is_reported(tmp_pat
 # nothing was fetched from any real site (registry/ notes say what each note saw), and the
 # pages stored for nld and laodongthudo are templates of our own written after their notes.
 # Adding a page moves a site off this list; adding a site puts it on the list or needs a page.
-WITHOUT_PAGE = {"laodong", "congdoan", "laodongcongdoan", "congdoanvietnam-laodong", "ldld-nghean",
-                "ldld-bentre", "ldld-danang", "ldld-binhduong", "ldld-cantho", "ldld-haiphong",
-                "ldld-hungyen", "cdgd-vietnam", "cd-vatm"}
+WITHOUT_PAGE = {
+    "laodong",
+    "congdoan",
+    "laodongcongdoan",
+    "congdoanvietnam-laodong",
+    "ldld-nghean",
+    "ldld-bentre",
+    "ldld-danang",
+    "ldld-binhduong",
+    "ldld-cantho",
+    "ldld-haiphong",
+    "ldld-hungyen",
+    "cdgd-vietnam",
+    "cd-vatm",
+}
 
 
 def test_every_shipped_site_has_a_page_newsmon_reads_or_is_listed_without_one() -> None:

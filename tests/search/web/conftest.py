@@ -26,23 +26,43 @@ TOKEN = "mot-ma-truy-cap-du-dai"
 
 # (slug, site, title, text, published): "nha-o" appears on both sites with the same text.
 STORIES = [
-    ("nha-o", "cd", "Công nhân được mua nhà ở xã hội",
-     "Liên đoàn Lao động tỉnh phối hợp với chủ đầu tư giúp công nhân mua nhà ở xã hội với giá ưu đãi; "
-     "hơn 200 đoàn viên đã đăng ký trong tuần đầu.", "2026-11-20T08:00:00+07:00"),
-    ("nha-o-copy", "ld", "Công nhân được mua nhà ở xã hội",
-     "Liên đoàn Lao động tỉnh phối hợp với chủ đầu tư giúp công nhân mua nhà ở xã hội với giá ưu đãi; "
-     "hơn 200 đoàn viên đã đăng ký trong tuần đầu.", "2026-11-21T09:30:00+07:00"),
-    ("luong", "cd", "Doanh nghiệp nợ lương, công đoàn vào cuộc",
-     "Công đoàn cơ sở đã đối thoại với doanh nghiệp về khoản nợ lương ba tháng của 300 công nhân.",
-     "2026-11-22T10:00:00+07:00"),
-    ("tet", "ld", "Thưởng Tết năm nay",
-     "Nhiều doanh nghiệp công bố mức thưởng Tết; công đoàn theo dõi việc chi trả đúng hạn.",
-     "2026-11-25T07:15:00+07:00"),
+    (
+        "nha-o",
+        "cd",
+        "Công nhân được mua nhà ở xã hội",
+        "Liên đoàn Lao động tỉnh phối hợp với chủ đầu tư giúp công nhân mua nhà ở xã hội với giá ưu đãi; "
+        "hơn 200 đoàn viên đã đăng ký trong tuần đầu.",
+        "2026-11-20T08:00:00+07:00",
+    ),
+    (
+        "nha-o-copy",
+        "ld",
+        "Công nhân được mua nhà ở xã hội",
+        "Liên đoàn Lao động tỉnh phối hợp với chủ đầu tư giúp công nhân mua nhà ở xã hội với giá ưu đãi; "
+        "hơn 200 đoàn viên đã đăng ký trong tuần đầu.",
+        "2026-11-21T09:30:00+07:00",
+    ),
+    (
+        "luong",
+        "cd",
+        "Doanh nghiệp nợ lương, công đoàn vào cuộc",
+        "Công đoàn cơ sở đã đối thoại với doanh nghiệp về khoản nợ lương ba tháng của 300 công nhân.",
+        "2026-11-22T10:00:00+07:00",
+    ),
+    (
+        "tet",
+        "ld",
+        "Thưởng Tết năm nay",
+        "Nhiều doanh nghiệp công bố mức thưởng Tết; công đoàn theo dõi việc chi trả đúng hạn.",
+        "2026-11-25T07:15:00+07:00",
+    ),
 ]
 # Crawled text is hostile: these must render inert on every page.
 HOSTILE_TITLE = 'Tin <script>alert("t")</script><img src=x onerror=alert(1)>'
-HOSTILE_TEXT = ('Đoạn có <script>alert("b")</script> và <a href="javascript:alert(2)">liên kết</a> '
-                '<img src=x onerror=alert(3)> về công đoàn.')
+HOSTILE_TEXT = (
+    'Đoạn có <script>alert("b")</script> và <a href="javascript:alert(2)">liên kết</a> '
+    "<img src=x onerror=alert(3)> về công đoàn."
+)
 HOSTILE_URL = "javascript:alert(4)"
 
 
@@ -52,21 +72,43 @@ def index_stories(es: Elasticsearch, prefix: str) -> None:
     docs = []
     for slug, site, title, text, published in STORIES:
         host = f"{site}.example.vn"
-        article = normalize_article(Article(url=f"https://{host}/{slug}-1001.html", site=site, title=title,
-                                            text=text, published=published,
-                                            fetched_at="2026-11-26T00:00:00+00:00"), host)
+        article = normalize_article(
+            Article(
+                url=f"https://{host}/{slug}-1001.html",
+                site=site,
+                title=title,
+                text=text,
+                published=published,
+                fetched_at="2026-11-26T00:00:00+00:00",
+            ),
+            host,
+        )
         article.content_hash = content_hash(article.text)
         docs.append(article)
     write_batch(es, prefix, docs)
-    put_doc(es, prefix, "hostile", url=HOSTILE_URL, canonical_url=HOSTILE_URL, site="cd", title=HOSTILE_TITLE,
-            text=HOSTILE_TEXT, published="2026-11-24T12:00:00+07:00", indexed_at="2026-11-26T00:00:00+00:00")
+    put_doc(
+        es,
+        prefix,
+        "hostile",
+        url=HOSTILE_URL,
+        canonical_url=HOSTILE_URL,
+        site="cd",
+        title=HOSTILE_TITLE,
+        text=HOSTILE_TEXT,
+        published="2026-11-24T12:00:00+07:00",
+        indexed_at="2026-11-26T00:00:00+00:00",
+    )
 
 
 def put_doc(es: Elasticsearch, prefix: str, doc_id: str, **fields: str) -> None:
     """An article written straight into the index (searchable at once), as hostile or odd as
     a test needs; its matching fields derived as the crawl derives them."""
-    es.index(index=alias_name(prefix), id=doc_id, refresh=True,
-             document=with_matching_fields({"cluster": doc_id, **fields}))
+    es.index(
+        index=alias_name(prefix),
+        id=doc_id,
+        refresh=True,
+        document=with_matching_fields({"cluster": doc_id, **fields}),
+    )
 
 
 def write_sites(path: Path, port: int = 9) -> Path:
@@ -80,9 +122,14 @@ def write_sites(path: Path, port: int = 9) -> Path:
 def web_settings(env: dict[str, str], tmp_path: Path) -> Settings:
     registry = write_sites(tmp_path / "sites.yaml")
     env["NEWSMON_CONFIG"] = str(registry)
-    return Settings(es_url=env["NEWSMON_ES_URL"], index_prefix=env["NEWSMON_INDEX_PREFIX"],
-                    data_dir=Path(env["NEWSMON_DATA_DIR"]), config=registry, web_token=TOKEN,
-                    web_hosts=["testserver"])  # the name Starlette's test client sends
+    return Settings(
+        es_url=env["NEWSMON_ES_URL"],
+        index_prefix=env["NEWSMON_INDEX_PREFIX"],
+        data_dir=Path(env["NEWSMON_DATA_DIR"]),
+        config=registry,
+        web_token=TOKEN,
+        web_hosts=["testserver"],
+    )  # the name Starlette's test client sends
 
 
 @pytest.fixture
@@ -110,8 +157,9 @@ def form_token(client: TestClient, path: str = "/login") -> str:
 
 def sign_in(client: TestClient) -> str:
     """Sign in through the form as a user does; returns the CSRF token for later forms."""
-    answer = client.post("/login", data={"token": TOKEN, "csrf": form_token(client), "next": "/alerts"},
-                         follow_redirects=False)
+    answer = client.post(
+        "/login", data={"token": TOKEN, "csrf": form_token(client), "next": "/alerts"}, follow_redirects=False
+    )
     assert answer.status_code == 303, answer.text
     return form_token(client, "/alerts")
 

@@ -30,8 +30,15 @@ pytestmark = pytest.mark.es
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "var" / "screenshots"
 # As root and on a closed network: no sandbox, and none of Chromium's own connections.
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-         "--disable-background-networking", "--disable-component-update"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
 
 
 SITE_TITLES = {"cd": "Báo Công đoàn mẫu", "ld": "Lao động mẫu"}
@@ -59,22 +66,33 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def site_url(env: dict[str, str], es: Elasticsearch, tmp_path: Path,
-             sample_sites: dict[str, SampleSite]) -> Iterator[str]:
+def site_url(
+    env: dict[str, str], es: Elasticsearch, tmp_path: Path, sample_sites: dict[str, SampleSite]
+) -> Iterator[str]:
     """The app on a loopback port: the archive's stories, the sample sites to crawl."""
     entries = [{"name": s.name, "url": s.url} for s in sample_sites.values()]
     # The archive's own sites, listed (not crawled) so that its stories can be filtered by site.
-    entries += [{"name": n, "title": t, "url": f"http://127.0.0.1:9/{n}/", "enabled": False}
-                for n, t in SITE_TITLES.items()]
+    entries += [
+        {"name": n, "title": t, "url": f"http://127.0.0.1:9/{n}/", "enabled": False}
+        for n, t in SITE_TITLES.items()
+    ]
     registry = tmp_path / "sites.yaml"
     registry.write_text(yaml.safe_dump({"sites": entries}), encoding="utf-8")
-    settings = Settings(es_url=env["NEWSMON_ES_URL"], index_prefix=env["NEWSMON_INDEX_PREFIX"],
-                        data_dir=Path(env["NEWSMON_DATA_DIR"]), config=registry, web_token=TOKEN,
-                        allow_private_hosts=True)
+    settings = Settings(
+        es_url=env["NEWSMON_ES_URL"],
+        index_prefix=env["NEWSMON_INDEX_PREFIX"],
+        data_dir=Path(env["NEWSMON_DATA_DIR"]),
+        config=registry,
+        web_token=TOKEN,
+        allow_private_hosts=True,
+    )
     index_stories(es, settings.index_prefix)
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(make_web_app(settings, load_registry(registry)), host="127.0.0.1",
-                                           port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            make_web_app(settings, load_registry(registry)), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -88,17 +106,28 @@ def site_url(env: dict[str, str], es: Elasticsearch, tmp_path: Path,
 
 @pytest.fixture
 def page(browser: object, site_url: str) -> Iterator[object]:
-    context = browser.new_context(base_url=site_url, locale="vi-VN",  # type: ignore[attr-defined]
-                                  viewport={"width": 1200, "height": 900})
+    context = browser.new_context(
+        base_url=site_url,
+        locale="vi-VN",  # type: ignore[attr-defined]
+        viewport={"width": 1200, "height": 900},
+    )
     tab = context.new_page()
     errors: list[str] = []
     # No script error and no Content-Security-Policy violation may occur (a page answered
     # with 400 or 404 on purpose is logged too: that is not a fault).
     tab.on("pageerror", lambda exc: errors.append(str(exc)))
-    tab.on("console", lambda msg: errors.append(msg.text)
-           if msg.type == "error" and "Failed to load resource" not in msg.text else None)
-    tab.on("response", lambda answer: errors.append(f"{answer.status} {answer.url}")
-           if answer.status == 404 else None)
+    tab.on(
+        "console",
+        lambda msg: (
+            errors.append(msg.text)
+            if msg.type == "error" and "Failed to load resource" not in msg.text
+            else None
+        ),
+    )
+    tab.on(
+        "response",
+        lambda answer: errors.append(f"{answer.status} {answer.url}") if answer.status == 404 else None,
+    )
     yield tab
     context.close()
     assert not errors, errors
@@ -155,18 +184,41 @@ def test_an_alert_mail_reads_well_in_a_browser(page: object) -> None:
     from search.alerts.render import MailLinks, render
     from search.alerts.rules import Rule
 
-    rule = Rule(name="Nhà ở", query="nhà ở xã hội", emails=["a@cd.example.vn"], sites=[], mode="instant",
-                watermark="2026-11-20T00:00:00+00:00")
-    older = Match("a1", "c1", [("nhà ở xã hội", True)], url="https://cd.example.vn/a-1.html", site="cd",
-                  title="Công nhân được mua nhà ở xã hội", published="2026-11-20T08:00:00+07:00",
-                  text="Công đoàn giúp công nhân mua nhà ở xã hội với giá ưu đãi.",
-                  also=[{"url": "https://ld.example.vn/b-2.html", "site": "ld"}], story_id="a1")
-    newer = Match("a2", "c2", [("nhà ở xã hội", True)], url="https://cd.example.vn/a-3.html", site="cd",
-                  title="Khởi công nhà ở xã hội", published="2026-11-25T07:00:00+07:00",
-                  text="Dự án nhà ở xã hội thứ hai khởi công.", story_id="a2")
+    rule = Rule(
+        name="Nhà ở",
+        query="nhà ở xã hội",
+        emails=["a@cd.example.vn"],
+        sites=[],
+        mode="instant",
+        watermark="2026-11-20T00:00:00+00:00",
+    )
+    older = Match(
+        "a1",
+        "c1",
+        [("nhà ở xã hội", True)],
+        url="https://cd.example.vn/a-1.html",
+        site="cd",
+        title="Công nhân được mua nhà ở xã hội",
+        published="2026-11-20T08:00:00+07:00",
+        text="Công đoàn giúp công nhân mua nhà ở xã hội với giá ưu đãi.",
+        also=[{"url": "https://ld.example.vn/b-2.html", "site": "ld"}],
+        story_id="a1",
+    )
+    newer = Match(
+        "a2",
+        "c2",
+        [("nhà ở xã hội", True)],
+        url="https://cd.example.vn/a-3.html",
+        site="cd",
+        title="Khởi công nhà ở xã hội",
+        published="2026-11-25T07:00:00+07:00",
+        text="Dự án nhà ở xã hội thứ hai khởi công.",
+        story_id="a2",
+    )
     links = MailLinks("https://newsmon.example.org", "https://newsmon.example.org/unsubscribe?sig=x")
-    raw = render(rule, "a@cd.example.vn", [older, newer], "m1", "n@cd.example.vn", links=links,
-                 site_titles=SITE_TITLES)
+    raw = render(
+        rule, "a@cd.example.vn", [older, newer], "m1", "n@cd.example.vn", links=links, site_titles=SITE_TITLES
+    )
     message = email.message_from_bytes(raw, policy=email.policy.default)
     html_part = message.get_body(preferencelist=("html",))
     assert html_part is not None
@@ -233,13 +285,14 @@ def test_signing_in_from_a_search_keeps_the_query_and_boxes_sit_beside_their_lab
     for kind in ("checkbox", "radio"):
         box = tab.locator(f"form.stack input[type={kind}]").first.bounding_box()  # type: ignore[attr-defined]
         label = tab.locator(f"form.stack label.check:has(input[type={kind}])").first.bounding_box()  # type: ignore[attr-defined]
-        assert box["width"] < 40, kind                                   # not stretched across the form
-        assert label["height"] < 2 * box["height"] + 16, kind             # on one line with its words
+        assert box["width"] < 40, kind  # not stretched across the form
+        assert label["height"] < 2 * box["height"] + 16, kind  # on one line with its words
     shot(tab, "alert-form-signed-in")
 
 
-def test_start_a_crawl_from_the_sites_page_and_see_its_result(page: object,
-                                                             sample_sites: dict[str, SampleSite]) -> None:
+def test_start_a_crawl_from_the_sites_page_and_see_its_result(
+    page: object, sample_sites: dict[str, SampleSite]
+) -> None:
     tab = page
     name = sorted(sample_sites)[0]
     sign_in(tab, "/sites")
@@ -251,8 +304,10 @@ def test_start_a_crawl_from_the_sites_page_and_see_its_result(page: object,
     tab.wait_for_selector("p.notice")  # type: ignore[attr-defined]
     shot(tab, "sites-crawling")
     # The page reloads itself while a crawl runs; the run's row appears when it ends.
-    tab.wait_for_selector(f"section.card:has-text('{name}') table.runs tbody tr",  # type: ignore[attr-defined]
-                          timeout=180_000)
+    tab.wait_for_selector(
+        f"section.card:has-text('{name}') table.runs tbody tr",  # type: ignore[attr-defined]
+        timeout=180_000,
+    )
     # The run's row is written a moment before the crawl lets go of its lock: the page is
     # read once the notice says the crawl has ended (it no longer promises to reload).
     tab.wait_for_selector("p.notice:has-text('đã xong')", timeout=60_000)  # type: ignore[attr-defined]
@@ -266,8 +321,9 @@ def test_start_a_crawl_from_the_sites_page_and_see_its_result(page: object,
     shot(tab, "sites")
 
 
-def test_backfill_a_site_from_the_sites_page_and_see_it_finished(page: object,
-                                                                sample_sites: dict[str, SampleSite]) -> None:
+def test_backfill_a_site_from_the_sites_page_and_see_it_finished(
+    page: object, sample_sites: dict[str, SampleSite]
+) -> None:
     """Nạp bài cũ: a day chosen in the date box, the card says how many articles came in."""
     tab = page
     name = sorted(sample_sites)[-1]

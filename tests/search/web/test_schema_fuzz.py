@@ -16,22 +16,33 @@ pytestmark = pytest.mark.es
 
 # Random site names stop most searches at "no such site"; with a known one, generated
 # queries, dates and pages reach Elasticsearch.
-@pytest.mark.parametrize(("mode", "fixed"), [(GenerationMode.POSITIVE, {}),
-                                             (GenerationMode.POSITIVE, {"site": "cd"}),
-                                             (GenerationMode.NEGATIVE, {})])
+@pytest.mark.parametrize(
+    ("mode", "fixed"),
+    [(GenerationMode.POSITIVE, {}), (GenerationMode.POSITIVE, {"site": "cd"}), (GenerationMode.NEGATIVE, {})],
+)
 def test_no_input_makes_the_api_fail(archive: Settings, mode: GenerationMode, fixed: dict[str, str]) -> None:
     schema = schemathesis.openapi.from_asgi("/api/openapi.json", make_app(archive))
     seen: set[str] = set()
 
     @given(case=schema.as_strategy(mode, query=fixed or None))
-    @settings(max_examples=300, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=300,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     def call(case: schemathesis.Case) -> None:
         seen.add(f"{case.method} {case.path}")
         for headers in ({}, BEARER):
             response = case.call(headers=headers)
-            assert response.status_code < 500, (case.method, case.formatted_path, case.query, case.body,
-                                                response.text[:500])
+            assert response.status_code < 500, (
+                case.method,
+                case.formatted_path,
+                case.query,
+                case.body,
+                response.text[:500],
+            )
 
     call()
     # Every operation was tried (the strategy spreads examples over all of them); invalid
