@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from config.settings import Settings
+from crawler.state import crawl_dir
 
 RUNNING, INTERRUPTED, FINISHED = "running", "interrupted", "finished"
 
@@ -54,7 +55,7 @@ class Backfill:
 
 
 def _path(config: Settings) -> Path:
-    return config.resolved_data_dir / "crawl" / "backfill.sqlite"
+    return crawl_dir(config) / "backfill.sqlite"
 
 
 class BackfillStore:

@@ -6,15 +6,13 @@ scheduler starts each crawl as its own subprocess.
 
 from __future__ import annotations
 
-import fcntl
 import gc
-import json
 import logging
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings as ScrapySettings
@@ -23,6 +21,7 @@ from config import scrapy_settings
 from config.settings import Settings, get_settings
 from crawler.registry import Site, site_titles
 from crawler.spiders.news import NewsSpider, crawl_defaults
+from crawler.state import append_runs, lock_held, lock_path, read_runs, runs_log, take_lock
 from pipelines.journal import recover as recover_journal
 from search.alerts.job import after_crawl
 from search.stores import check_all, check_space, is_disk_full
@@ -123,28 +122,10 @@ def flag_health_drop(summary: dict[str, Any], earlier: list[float]) -> None:
 def earlier_health(log: Path) -> dict[str, list[float]]:
     """Each site's health in its last runs with enough article pages, from runs.jsonl."""
     found: dict[str, list[float]] = {}
-    if not log.exists():
-        return found
-    for line in log.read_text(encoding="utf-8").splitlines()[-2000:]:
-        try:
-            run = json.loads(line)
-        except ValueError:
-            continue  # a line cut by a crash says nothing
+    for run in read_runs(log):
         if run.get("health") is not None and run.get("article_pages", 0) >= _HEALTH_MIN_PAGES:
             found.setdefault(run["site"], []).append(float(run["health"]))
     return {site: values[-_HEALTH_HISTORY:] for site, values in found.items()}
-
-
-def _lock(path: Path) -> IO[str] | None:
-    """An exclusive, non-blocking lock on `path`; None when another process holds it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = path.open("w")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
-        return None
-    return handle
 
 
 class _OneLineDownloadErrors(logging.Filter):
@@ -272,11 +253,10 @@ def run_backfill(
     goes to the instant alerts run afterwards, as after a crawl."""
     from crawler.backfill import BackfillStore
     from crawler.registry import registry_titles
-    from crawler.status import crawl_running
     from search.es import make_client
     from search.schema import bulk_load
 
-    if crawl_running(config, site.name):  # its row belongs to the process that runs it
+    if lock_held(lock_path(config, site.name)):  # its row belongs to the process that runs it
         return CrawlResult({site.name: {"skipped": "một lần thu thập trang này đang chạy"}})
     store = BackfillStore(config)
     try:
@@ -319,7 +299,6 @@ def run_crawl(
 
     A site another process is crawling right now is skipped. Each site's summary is also
     appended to `$NEWSMON_DATA_DIR/crawl/runs.jsonl`."""
-    data = config.resolved_data_dir / "crawl"
     recover_journal(config.spool_dir)  # rebuilt from its second record when damaged
     check_all(config.resolved_data_dir)  # a damaged store stops the crawl, named, before any fetch
     check_space(config.resolved_data_dir)  # so does a full disk (it would leave empty stores)
@@ -327,7 +306,7 @@ def run_crawl(
     started = datetime.now(UTC).isoformat(timespec="seconds")
     crawlers, locks, summaries = [], [], {}
     for site in sites:
-        lock = _lock(data / "locks" / f"{site.name}.lock")
+        lock = take_lock(lock_path(config, site.name))
         if lock is None:
             summaries[site.name] = {"skipped": "một lần thu thập trang này đang chạy"}
             continue
@@ -340,7 +319,7 @@ def run_crawl(
         one_line_download_errors()
         process.start()
     finished = datetime.now(UTC).isoformat(timespec="seconds")
-    history = earlier_health(data / "runs.jsonl")
+    history = earlier_health(runs_log(config))
     for site, crawler in crawlers:
         try:
             stats = crawler.stats.get_stats()
@@ -349,14 +328,10 @@ def run_crawl(
         stats["newsmon/depth_limit"] = crawler.settings.getint("DEPTH_LIMIT")
         summaries[site.name] = summarize(stats)
         flag_health_drop(summaries[site.name], history.get(site.name, []))
-    with (data / "runs.jsonl").open("a", encoding="utf-8") as log:
-        for name, summary in summaries.items():
-            log.write(
-                json.dumps(
-                    {"site": name, "started": started, "finished": finished, **summary}, ensure_ascii=False
-                )
-                + "\n"
-            )
+    append_runs(
+        runs_log(config),
+        [{"site": name, "started": started, "finished": finished, **s} for name, s in summaries.items()],
+    )
     for lock in locks:
         lock.close()
     return summaries

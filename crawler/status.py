@@ -4,55 +4,29 @@ web app's sites page, so both say the same."""
 
 from __future__ import annotations
 
-import fcntl
-import json
 import logging
 import os
 import threading
 from collections.abc import Callable
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 from config.settings import Settings, as_environment
 from crawler.registry import Site
 from crawler.schedule import run_site_crawl, trigger_for
+from crawler.state import lock_held, lock_path, read_runs, runs_log
 from search.web.service import NoSuchSite, SiteStatus
 
 log = logging.getLogger(__name__)
 
 RUNS_SHOWN = 5
-_TAIL_BYTES = 4 * 1024 * 1024  # runs.jsonl grows forever; its end is what matters
 _FINISHED = {"finished", "closespider_pagecount", "closespider_timeout", "closespider_itemcount"}
-
-
-def runs_log(config: Settings) -> Path:
-    """The crawl runner's log of per-site summaries (one JSON line per site and crawl)."""
-    return config.resolved_data_dir / "crawl" / "runs.jsonl"
-
-
-def lock_path(config: Settings, name: str) -> Path:
-    """The per-site lock a crawl holds while it runs (`crawler/run.py`)."""
-    return config.resolved_data_dir / "crawl" / "locks" / f"{name}.lock"
 
 
 def recent_runs(config: Settings, limit: int = RUNS_SHOWN) -> dict[str, list[dict[str, Any]]]:
     """Each site's last `limit` runs, newest first (a line cut by a crash is skipped)."""
-    path = runs_log(config)
-    if not path.exists():
-        return {}
-    with path.open("rb") as handle:
-        size = handle.seek(0, 2)
-        handle.seek(max(0, size - _TAIL_BYTES))
-        tail = handle.read().decode("utf-8", "replace")
     found: dict[str, list[dict[str, Any]]] = {}
-    for line in reversed(tail.splitlines()):
-        try:
-            run = json.loads(line)
-        except ValueError:
-            continue
-        if not isinstance(run, dict) or not isinstance(run.get("site"), str):
-            continue
+    for run in reversed(read_runs(runs_log(config))):
         runs = found.setdefault(run["site"], [])
         if len(runs) < limit:
             runs.append(run)
@@ -60,17 +34,8 @@ def recent_runs(config: Settings, limit: int = RUNS_SHOWN) -> dict[str, list[dic
 
 
 def crawl_running(config: Settings, name: str) -> bool:
-    """Whether a crawl of `name` holds its lock right now (probed without waiting)."""
-    path = lock_path(config, name)
-    if not path.exists():
-        return False
-    with path.open("a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)
-    return False
+    """Whether a crawl of `name` holds its lock right now."""
+    return lock_held(lock_path(config, name))
 
 
 def run_state(run: dict[str, Any] | None) -> str:

@@ -34,6 +34,7 @@ from crawler.discovery import feed_entries, page_of, pagination_links, sitemap_b
 from crawler.registry import Site, load_registry, select_sites
 from crawler.seen import FETCH, SKIP, SeenStore, Validators
 from crawler.spiders import paged, reason
+from crawler.state import crawl_dir
 from pipelines.extract import ExtractionFailed
 from pipelines.index import batch_written
 from search.article import Article, PageItem, canonical_url, same_site, site_host
@@ -82,7 +83,7 @@ def looks_like_article(url: str, pattern: re.Pattern[str] | None = None) -> bool
 def crawl_defaults(config: Settings | None = None) -> dict[str, Any]:
     """Where a crawl keeps its state, and its private-address rule, from newsmon's settings."""
     config = config or get_settings()
-    data = config.resolved_data_dir / "crawl"
+    data = crawl_dir(config)
     return {
         "HTTPCACHE_DIR": str(data / "httpcache"),
         "NEWSMON_SEEN_DB": str(data / "seen.sqlite"),

@@ -1,0 +1,80 @@
+"""The crawl's state on disk, in one place: where each site's lock and the run log live, the
+lock a crawl holds while it runs, and reading and appending the run log (runs.jsonl)."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+from pathlib import Path
+from typing import IO, Any
+
+from config.settings import Settings
+
+# runs.jsonl grows forever; its end is what every reader wants.
+TAIL_BYTES = 4 * 1024 * 1024
+
+
+def crawl_dir(config: Settings) -> Path:
+    """The crawl's folder under the data directory."""
+    return config.resolved_data_dir / "crawl"
+
+
+def runs_log(config: Settings) -> Path:
+    """The log of per-site summaries (one JSON line per site and crawl)."""
+    return crawl_dir(config) / "runs.jsonl"
+
+
+def lock_path(config: Settings, name: str) -> Path:
+    """The lock a crawl of site `name` holds while it runs."""
+    return crawl_dir(config) / "locks" / f"{name}.lock"
+
+
+def take_lock(path: Path) -> IO[str] | None:
+    """An exclusive lock on `path`, taken without waiting; None when another process holds
+    it. The lock goes with the handle (closed, or the process gone)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("a")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return None
+    return handle
+
+
+def lock_held(path: Path) -> bool:
+    """Whether a process holds the lock on `path` right now (probed without waiting)."""
+    if not path.exists():
+        return False
+    handle = take_lock(path)
+    if handle is None:
+        return True
+    handle.close()
+    return False
+
+
+def read_runs(path: Path) -> list[dict[str, Any]]:
+    """The runs at the end of the log (its last TAIL_BYTES), oldest first; a line cut by a
+    crash or without a site is skipped."""
+    if not path.exists():
+        return []
+    with path.open("rb") as handle:
+        size = handle.seek(0, 2)
+        handle.seek(max(0, size - TAIL_BYTES))
+        tail = handle.read().decode("utf-8", "replace")
+    runs = []
+    for line in tail.splitlines():
+        try:
+            run = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(run, dict) and isinstance(run.get("site"), str):
+            runs.append(run)
+    return runs
+
+
+def append_runs(path: Path, runs: list[dict[str, Any]]) -> None:
+    """Add runs to the log, one line each."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as log:
+        log.writelines(json.dumps(run, ensure_ascii=False) + "\n" for run in runs)
