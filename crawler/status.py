@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from config.settings import Settings, as_environment
+from config.sites import unknown_sites
 from crawler.registry import Site
 from crawler.schedule import run_site_crawl, trigger_for
 from crawler.state import lock_held, lock_path, read_runs, runs_log
@@ -155,6 +156,7 @@ class SiteBoard:
     def start(self, name: str, since: date | None = None) -> bool:
         """Start a crawl of the site now (with `since`, a backfill to that day); False when
         one runs; NoSuchSite when unknown."""
-        if not any(site.name == name for site in self.sites):
-            raise NoSuchSite(f"không có trang nào tên {name[:60]!r}")
+        known = [site.name for site in self.sites]
+        if message := unknown_sites([name] if name not in known else [], known):
+            raise NoSuchSite(message)
         return self.starter.start(name, since)
