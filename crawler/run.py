@@ -12,7 +12,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings as ScrapySettings
@@ -21,7 +21,7 @@ from config import scrapy_settings
 from config.settings import Settings, get_settings
 from crawler.registry import Site, site_titles
 from crawler.spiders.news import NewsSpider, crawl_defaults
-from crawler.state import append_runs, lock_held, lock_path, read_runs, runs_log, take_lock
+from crawler.state import RunSummary, append_runs, lock_held, lock_path, read_runs, runs_log, take_lock
 from pipelines.journal import recover as recover_journal
 from search.alerts.job import after_crawl
 from search.stores import check_all, check_space, is_disk_full
@@ -60,9 +60,9 @@ def scrapy_settings_for(overrides: dict[str, Any] | None = None) -> ScrapySettin
     return settings
 
 
-def summarize(stats: dict[str, Any]) -> dict[str, Any]:
+def summarize(stats: dict[str, Any]) -> RunSummary:
     """The per-site summary a user sees (pages, new/updated/unchanged, duplicates, errors)."""
-    out: dict[str, Any] = {name: int(stats.get(key, 0)) for name, key in SUMMARY_KEYS.items()}
+    out = cast(RunSummary, {name: int(stats.get(key, 0)) for name, key in SUMMARY_KEYS.items()})
     errors = {
         k.removeprefix("newsmon/errors/"): v for k, v in stats.items() if k.startswith("newsmon/errors/")
     }
@@ -107,7 +107,7 @@ _HEALTH_MIN_PAGES = 5  # fewer article pages say too little to compare
 _HEALTH_HISTORY = 5  # earlier runs the usual health is taken from
 
 
-def flag_health_drop(summary: dict[str, Any], earlier: list[float]) -> None:
+def flag_health_drop(summary: RunSummary, earlier: list[float]) -> None:
     """Note in `summary` when its extraction health fell well below the site's usual (the
     median of its earlier runs)."""
     health = summary.get("health")
@@ -225,7 +225,7 @@ def origin_names(config: Settings) -> dict[str, str]:
 class CrawlResult:
     """Each site's summary, and what the instant alerts run after the crawl reported."""
 
-    summaries: dict[str, dict[str, Any]]
+    summaries: dict[str, RunSummary]
     alert_messages: list[str] = field(default_factory=list)
 
 
@@ -294,7 +294,7 @@ def watch_sites(config: Settings, names: list[str], titles: dict[str, str]) -> N
 
 def run_crawl(
     sites: list[Site], config: Settings, overrides: dict[str, Any] | None = None
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, RunSummary]:
     """Crawl `sites` concurrently (one crawler each); block until done; summaries by site.
 
     A site another process is crawling right now is skipped. Each site's summary is also
@@ -304,7 +304,9 @@ def run_crawl(
     check_space(config.resolved_data_dir)  # so does a full disk (it would leave empty stores)
     process = CrawlerProcess(scrapy_settings_for({**crawl_overrides(config), **(overrides or {})}))
     started = datetime.now(UTC).isoformat(timespec="seconds")
-    crawlers, locks, summaries = [], [], {}
+    crawlers: list[tuple[Site, Any]] = []
+    locks: list[IO[str]] = []
+    summaries: dict[str, RunSummary] = {}
     for site in sites:
         lock = take_lock(lock_path(config, site.name))
         if lock is None:

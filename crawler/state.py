@@ -6,9 +6,52 @@ from __future__ import annotations
 import fcntl
 import json
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TypedDict, cast
 
 from config.settings import Settings
+
+
+class RunSummary(TypedDict, total=False):
+    """One site's crawl as the runner writes it to runs.jsonl and the CLI, `newsmon status`,
+    the sites page and the watch read it: a typo in a key fails `make lint`, not a crawl."""
+
+    site: str
+    started: str
+    finished: str
+    # Counts (crawler.run.SUMMARY_KEYS names the statistic each comes from).
+    requests: int
+    pages: int
+    not_modified: int
+    seen_skipped: int
+    robots_blocked: int
+    new: int
+    updated: int
+    unchanged: int
+    duplicates: int
+    non_articles: int
+    spooled: int
+    revisits: int
+    revisits_unchanged: int
+    dead_links: int
+    moved: int
+    challenges: int
+    split_articles: int
+    before_date: int
+    errors: dict[str, int]
+    finish_reason: str | None
+    duration_s: float
+    cut_off: str
+    moved_to: str
+    warning: str
+    # Extraction health: the share of article pages read whole, over `article_pages` pages,
+    # and the site's usual share when this one fell well below it.
+    health: float
+    article_pages: int
+    health_usual: float
+    # Why the site was not crawled (a crawl of it ran already), and a backfill's day.
+    skipped: str
+    backfill: str
+
 
 # runs.jsonl grows forever; its end is what every reader wants.
 TAIL_BYTES = 4 * 1024 * 1024
@@ -53,7 +96,7 @@ def lock_held(path: Path) -> bool:
     return False
 
 
-def read_runs(path: Path) -> list[dict[str, Any]]:
+def read_runs(path: Path) -> list[RunSummary]:
     """The runs at the end of the log (its last TAIL_BYTES), oldest first; a line cut by a
     crash or without a site is skipped."""
     if not path.exists():
@@ -62,18 +105,18 @@ def read_runs(path: Path) -> list[dict[str, Any]]:
         size = handle.seek(0, 2)
         handle.seek(max(0, size - TAIL_BYTES))
         tail = handle.read().decode("utf-8", "replace")
-    runs = []
+    runs: list[RunSummary] = []
     for line in tail.splitlines():
         try:
             run = json.loads(line)
         except ValueError:
             continue
         if isinstance(run, dict) and isinstance(run.get("site"), str):
-            runs.append(run)
+            runs.append(cast(RunSummary, run))
     return runs
 
 
-def append_runs(path: Path, runs: list[dict[str, Any]]) -> None:
+def append_runs(path: Path, runs: list[RunSummary]) -> None:
     """Add runs to the log, one line each."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as log:

@@ -9,13 +9,12 @@ import os
 import threading
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
 
 from config.settings import Settings, as_environment
 from config.sites import unknown_sites
 from crawler.registry import Site
 from crawler.schedule import run_site_crawl, trigger_for
-from crawler.state import lock_held, lock_path, read_runs, runs_log
+from crawler.state import RunSummary, lock_held, lock_path, read_runs, runs_log
 from search.web.service import NoSuchSite, SiteStatus
 
 log = logging.getLogger(__name__)
@@ -24,9 +23,9 @@ RUNS_SHOWN = 5
 _FINISHED = {"finished", "closespider_pagecount", "closespider_timeout", "closespider_itemcount"}
 
 
-def recent_runs(config: Settings, limit: int = RUNS_SHOWN) -> dict[str, list[dict[str, Any]]]:
+def recent_runs(config: Settings, limit: int = RUNS_SHOWN) -> dict[str, list[RunSummary]]:
     """Each site's last `limit` runs, newest first (a line cut by a crash is skipped)."""
-    found: dict[str, list[dict[str, Any]]] = {}
+    found: dict[str, list[RunSummary]] = {}
     for run in reversed(read_runs(runs_log(config))):
         runs = found.setdefault(run["site"], [])
         if len(runs) < limit:
@@ -39,7 +38,7 @@ def crawl_running(config: Settings, name: str) -> bool:
     return lock_held(lock_path(config, name))
 
 
-def run_state(run: dict[str, Any] | None) -> str:
+def run_state(run: RunSummary | None) -> str:
     """'never' (no run yet), 'failed' (the crawl did not finish or fetched nothing it asked
     for), 'warning' (errors, or extraction health fell), or 'ok'."""
     if run is None:
@@ -91,7 +90,7 @@ def site_status(
                 next_run=upcoming.isoformat() if upcoming else None,
                 running=running,
                 state=run_state(site_runs[0] if site_runs else None),
-                runs=site_runs[:RUNS_SHOWN],
+                runs=[dict(run) for run in site_runs[:RUNS_SHOWN]],
                 alarms=alarms,
                 backfill=backfill,
             )

@@ -14,9 +14,9 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
-from typing import Any
 
 from config.settings import Settings
+from crawler.state import RunSummary
 from crawler.status import recent_runs, run_state
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ class Alarm:
         return f"{self.site}|{self.kind}|{self.since}"
 
 
-def _when(run: dict[str, Any]) -> datetime | None:
+def _when(run: RunSummary) -> datetime | None:
     try:
         stamp = datetime.fromisoformat(str(run.get("started")))
     except ValueError:
@@ -51,7 +51,7 @@ def _when(run: dict[str, Any]) -> datetime | None:
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
 
-def site_alarms(site: str, runs: list[dict[str, Any]], now: datetime) -> list[Alarm]:
+def site_alarms(site: str, runs: list[RunSummary], now: datetime) -> list[Alarm]:
     """The episodes open for `site`, from its runs newest first."""
     from search.web.format import moment
 

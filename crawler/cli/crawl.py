@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from crawler.cli.common import app, chosen_sites, err, fail, print_json, settings, show_table
+from crawler.state import RunSummary
 from search.stores import DiskFull, check_space
 
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ def show_result(result: CrawlResult, as_json: bool) -> None:
         err.print(line, markup=False)
 
 
-def _table(summaries: dict[str, dict[str, Any]]) -> None:
+def _table(summaries: dict[str, RunSummary]) -> None:
     from search.web.format import errors_text, run_note
 
     rows = []
@@ -107,7 +108,7 @@ def _table(summaries: dict[str, dict[str, Any]]) -> None:
         rows.append(
             [
                 name,
-                *(summary[k] for k in _COUNTS),
+                *(str(summary.get(k, 0)) for k in _COUNTS),
                 errors_text(summary["errors"]) or "0",
                 health,
                 run_note(summary),

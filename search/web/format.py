@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -77,7 +78,7 @@ _FINISH = {
 }
 
 
-def run_note(run: dict[str, object]) -> str:
+def run_note(run: Mapping[str, object]) -> str:
     """What a crawl's summary says beyond its counts: why it stopped early, how it ended,
     its warning (Vietnamese, as the crawl wrote them)."""
     notes = [str(run[key]) for key in ("cut_off", "warning") if run.get(key)]
