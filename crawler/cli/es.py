@@ -15,7 +15,7 @@ app.add_typer(es_app, name="es")
 @es_app.command("start")
 def es_start() -> None:
     """Cài (lần đầu) và khởi động nút cục bộ; chờ đến khi nó sẵn sàng."""
-    from crawler.node import LocalNode, NodeError, start
+    from search.node import LocalNode, NodeError, start
 
     config = settings()
     if not config.managed_es:
@@ -33,7 +33,7 @@ def es_start() -> None:
 @es_app.command("stop")
 def es_stop() -> None:
     """Dừng nút cục bộ đúng cách."""
-    from crawler.node import LocalNode, stop
+    from search.node import LocalNode, stop
 
     config = settings()
     if not config.managed_es:

@@ -54,7 +54,7 @@ def test_status_of_running_node(env: dict[str, str]) -> None:
 def test_a_node_starts_from_a_data_directory_its_user_cannot_enter(tmp_path: Path, unused_port: int) -> None:
     """A clone in /root or in a 0700 `mktemp -d`: the node's files go where its user may go."""
     from config.settings import Settings
-    from crawler.node import OUTSIDE, LocalNode
+    from search.node import OUTSIDE, LocalNode
 
     private = tmp_path / "private"
     private.mkdir(mode=0o700)
