@@ -46,9 +46,9 @@ EXTENSIONS = {
 }
 
 DOWNLOADER_MIDDLEWARES = {
-    "crawler.middlewares.PrivateAddressGuard": 50,
+    "crawler.middlewares.private.PrivateAddressGuard": 50,
     # Near the engine: it sees the final answer (after retries, redirects and the cache).
-    "crawler.challenge.CookieChallenge": 60,
+    "crawler.middlewares.challenge.CookieChallenge": 60,
 }
 
 # fetch (the spider) -> extract -> normalize -> dedup + index. Dedup decides per index batch

@@ -20,7 +20,7 @@ def sites_check(
 ) -> None:
     """Thử đọc từng trang ngay bây giờ: robots.txt, mọi nguồn, hai bài; mã thoát 1 nếu có trang
     không đọc được. Địa chỉ nội bộ của chính trang được phép, như khi thu thập."""
-    from crawler.check import check_sites
+    from crawler.sitetools.check import check_sites
 
     config = settings()
     results = check_sites(chosen_sites(config, name), config)
@@ -53,8 +53,8 @@ def sites_discover(
     sách trang (và đọc thử ba bài)."""
     import yaml
 
-    from crawler.discover import add_to_registry, discover, entry_for, tried_articles
     from crawler.registry import RegistryError, Site
+    from crawler.sitetools.discover import add_to_registry, discover, entry_for, tried_articles
     from search.web.format import published
 
     config = settings()

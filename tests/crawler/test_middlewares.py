@@ -7,7 +7,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request
 from scrapy.utils.test import get_crawler
 
-from crawler.middlewares import PrivateAddressGuard, is_private_host
+from crawler.middlewares.private import PrivateAddressGuard, is_private_host
 from crawler.spiders.pages import PageSpider
 
 

@@ -16,8 +16,8 @@ import pytest
 import yaml
 from elasticsearch import Elasticsearch
 
-from crawler.challenge import challenge_cookie
 from crawler.discovery import feed_date
+from crawler.middlewares.challenge import challenge_cookie
 from crawler.samples.sitegen import generate_site
 from search.schema import alias_name
 from tests.support import indexed_count, run_cli
