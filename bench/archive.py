@@ -443,6 +443,11 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=Path("/var/tmp/newsmon-archive-corpus"))
     parser.add_argument("--keep", action="store_true", help="keep the index afterwards")
     parser.add_argument("--reuse", action="store_true", help="go on from what a kept index holds")
+    parser.add_argument(
+        "--answers",
+        action="store_true",
+        help="with --reuse: only measure the answers (query mix, facets, HTTP, export) at the kept size",
+    )
     args = parser.parse_args()
     speed = _speed()
     checkpoints = sorted(int(c) for c in args.checkpoints.split(",") if c and int(c) <= args.docs)
@@ -474,6 +479,9 @@ def main() -> None:
             es.indices.refresh(index=alias_name(PREFIX))
             done = int(es.count(index=alias_name(PREFIX))["count"])
             print(f"going on from {done:,} articles in the kept index")
+            if args.answers:
+                checkpoint(es, speed, done, args.rounds)
+                return
         else:
             drop_all(es, PREFIX)
         run_started = time.perf_counter()

@@ -243,23 +243,24 @@ def positive_terms(node: Node) -> list[Term]:
     return [t for child in node.nodes for t in positive_terms(child)]
 
 
-def _term_clause(term: Term) -> dict[str, Any]:
-    return {
-        "bool": {
-            "should": [{"match_phrase": {f"{f}_{term.field_suffix}": term.matching_form}} for f in FIELDS],
-            "minimum_should_match": 1,
-        }
-    }
+def _term_clause(term: Term, title_boost: float) -> dict[str, Any]:
+    def phrase(field: str) -> dict[str, Any]:
+        name = f"{field}_{term.field_suffix}"
+        if field == "title" and title_boost != 1:
+            return {"match_phrase": {name: {"query": term.matching_form, "boost": title_boost}}}
+        return {"match_phrase": {name: term.matching_form}}
+
+    return {"bool": {"should": [phrase(f) for f in FIELDS], "minimum_should_match": 1}}
 
 
-def _compile(node: Node) -> dict[str, Any]:
+def _compile(node: Node, title_boost: float = 1) -> dict[str, Any]:
     if isinstance(node, Term):
-        return _term_clause(node)
+        return _term_clause(node, title_boost)
     if isinstance(node, Not):
         return {"bool": {"must_not": [_compile(node.node)]}}
     if isinstance(node, Or):
-        return {"bool": {"should": [_compile(n) for n in node.nodes], "minimum_should_match": 1}}
-    must = [_compile(n) for n in node.nodes if not isinstance(n, Not)]
+        return {"bool": {"should": [_compile(n, title_boost) for n in node.nodes], "minimum_should_match": 1}}
+    must = [_compile(n, title_boost) for n in node.nodes if not isinstance(n, Not)]
     must_not = [_compile(n.node) for n in node.nodes if isinstance(n, Not)]
     clause: dict[str, Any] = {"must": must}
     if must_not:
@@ -267,18 +268,24 @@ def _compile(node: Node) -> dict[str, Any]:
     return {"bool": clause}
 
 
+TITLE_BOOST = 3  # a match in the title against one in the body
+
+
 def compile_query(query: str) -> dict[str, Any]:
     """Elasticsearch query for `query`: its logic, plus a ranking boost when the words it
     looks for occur close together (title first)."""
     tree = parse(query)
     typed = [t for t in positive_terms(tree) if not t.alternative]
+    if len(typed) == 1:
+        # One word: its match in the title weighs three times, inside the clause that finds
+        # it. A second phrase over every matching title for the boost (as for several words
+        # below) was 60-75 % of a one-word query's time at a million articles, for the same
+        # top ten (bench/archive.py).
+        return {"bool": {"must": [_compile(tree, title_boost=TITLE_BOOST)]}}
     whole = " ".join(textnorm.fold(t.text) for t in typed)
-    # Several words: close together in the title (two words apart at most). One word: its
-    # syllables side by side, as a word is (a sloppy phrase over every matching title was
-    # 60 % of a one-word query's time at a million articles).
-    slop = 2 if len(typed) > 1 else 0
+    # Several words: close together in the title (two words apart at most).
     should: list[dict[str, Any]] = [
-        {"match_phrase": {"title_fold": {"query": whole, "slop": slop, "boost": 3}}}
+        {"match_phrase": {"title_fold": {"query": whole, "slop": 2, "boost": TITLE_BOOST}}}
     ]
     if len(typed) > 1:
         # Exact adjacency in the body (a query of one word already requires it as a phrase):

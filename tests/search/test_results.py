@@ -187,3 +187,39 @@ def test_totals_and_facets_count_each_story_once(
     # per day, the crowded story once on its first day.
     assert result["facets"]["site"] == {"cd": 5, **{f"s{n}": 1 for n in range(12)}}
     assert result["facets"]["day"] == {"2025-03-01": 1, **{f"2025-03-{20 - n}": 1 for n in range(5)}}
+
+
+@pytest.mark.es
+@pytest.mark.parametrize("query", ["đình công", "dinh cong"])
+def test_a_word_in_the_title_ranks_above_bodies_that_repeat_it(
+    es: Elasticsearch, env: dict[str, str], query: str
+) -> None:
+    """A title holding the word outranks bodies saying it a dozen times (which, unboosted,
+    score higher here: the word is as rare in bodies as in titles among forty other stories)."""
+    prefix = env["NEWSMON_INDEX_PREFIX"]
+    titled = _article(
+        "https://cd.example.vn/dinh-cong-1.html",
+        "cd",
+        # A long title: its one match weighs less than in a short one.
+        "Đình công ở khu chế xuất Tân Thuận của Thành phố Hồ Chí Minh kéo dài sang ngày thứ hai liên tiếp",
+        "2025-03-10T08:00:00+07:00",
+    )
+    titled.text = "Sáng nay, công nhân hai nhà máy ngừng làm việc để đòi trả lương đúng hạn."
+    articles = [titled]
+    for n in range(44):
+        other = _article(
+            f"https://ld.example.vn/tin-{n}.html", "ld", f"Tin lao động số {n}", titled.published
+        )
+        if n < 2:  # the word said again and again in the body only
+            other.text = f"Bản tin {n}. " + "Cuộc đình công kéo dài. " * 12 + SENTENCES[n]
+        else:
+            other.text = f"Tin vắn số {n} trong tuần: {SENTENCES[n % 6]}"
+        articles.append(other)
+    for article in articles:
+        normalize_article(article, article.url.split("/")[2])
+        article.content_hash = content_hash(article.text)
+    write_batch(es, prefix, articles)
+    es.indices.refresh(index=alias_name(prefix))
+    hits = search(es, prefix, query)["hits"]
+    assert len(hits) >= 2
+    assert hits[0]["url"] == titled.url
