@@ -111,23 +111,7 @@ def alerts_add(
 def alerts_list(as_json: Annotated[bool, typer.Option("--json", help="dạng JSON")] = False) -> None:
     """Các cảnh báo và người nhận."""
     with _store(settings()) as store:
-        rules = store.rules()
-        sent = store.sent_summary()
-        refusals = store.refusals()
-    none = {"last_sent": None, "last_stories": 0, "stories": 0}
-    rows = [
-        {
-            "name": r.name,
-            "query": r.query,
-            "emails": r.emails,
-            "sites": r.sites,
-            "mode": r.mode,
-            "paused": r.paused,
-            **sent.get(r.name, none),
-            "refused": refusals.get(r.name, []),
-        }
-        for r in rules
-    ]
+        rows = [view.shown() for view in store.overview()]
     if as_json:
         print_json(rows)
         return

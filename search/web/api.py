@@ -11,6 +11,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from search.alerts.store import shown_rule
 from search.web import service
 from search.web.service import SearchForm, SiteStatus, Web
 
@@ -296,7 +297,7 @@ def api_change_alert(web: WebDep, name: str, alert: AlertChange) -> dict[str, An
 def api_pause(web: WebDep, name: str) -> dict[str, Any]:
     """Pause an alert: it sends nothing until resumed."""
     with web.store() as store:
-        return service.rule_dict(store.set_paused(name, True))
+        return shown_rule(store.set_paused(name, True))
 
 
 @router.post(
@@ -309,7 +310,7 @@ def api_pause(web: WebDep, name: str) -> dict[str, Any]:
 def api_resume(web: WebDep, name: str) -> dict[str, Any]:
     """Resume an alert: it sends what is indexed from now on."""
     with web.store() as store:
-        return service.rule_dict(store.set_paused(name, False))
+        return shown_rule(store.set_paused(name, False))
 
 
 @router.delete(

@@ -14,6 +14,7 @@ from starlette.templating import Jinja2Templates
 from search import words
 from search.alerts import unsubscribe
 from search.alerts.rules import AlertError, NoSuchAlert, Rule
+from search.alerts.store import shown_rule
 from search.query import QueryError
 from search.web import format as fmt
 from search.web import service
@@ -294,7 +295,7 @@ def remove_alert_page(request: Request, name: str) -> HTMLResponse:
     rule = _rule(request, name)
     if isinstance(rule, HTMLResponse):
         return rule
-    return render(request, "alert_remove.html", alert=service.rule_dict(rule))
+    return render(request, "alert_remove.html", alert=shown_rule(rule))
 
 
 @router.post("/alerts/{name}/{change}")

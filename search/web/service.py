@@ -19,8 +19,8 @@ from elasticsearch import ApiError, Elasticsearch
 from config.settings import VN_TZ, Settings
 from config.sites import unknown_sites
 from search.alerts.evaluate import refused_by_index
-from search.alerts.rules import AlertError, Rule
-from search.alerts.store import AlertStore
+from search.alerts.rules import AlertError
+from search.alerts.store import AlertStore, shown_rule
 from search.es import unavailable
 from search.query import QueryError
 from search.search import export_matches, parse_day, search, story
@@ -248,35 +248,7 @@ def alert_rows(web: Web, *, recipients: bool) -> list[dict[str, Any]]:
     """Every alert with when it last sent and how many stories; the recipients' addresses
     (and those refused) only when `recipients` (a signed-in reader), else only their count."""
     with web.store() as store:
-        rules = store.rules()
-        sent = store.sent_summary()
-        refusals = store.refusals()
-    rows = []
-    for rule in rules:
-        row = {
-            **rule_dict(rule),
-            **sent.get(rule.name, {"last_sent": None, "last_stories": 0, "stories": 0}),
-            "refused": refusals.get(rule.name, []),
-        }
-        if not recipients:
-            row["emails"] = []
-            row["refused"] = [{"recipient": "", "error": r["error"]} for r in row["refused"]]
-        rows.append(row)
-    return rows
-
-
-def rule_dict(rule: Rule) -> dict[str, Any]:
-    """A rule as the API shows it."""
-    return {
-        "name": rule.name,
-        "query": rule.query,
-        "emails": rule.emails,
-        "recipients": len(rule.emails),
-        "sites": rule.sites,
-        "mode": rule.mode,
-        "paused": rule.paused,
-        "created_at": rule.created_at,
-    }
+        return [view.shown(recipients=recipients) for view in store.overview()]
 
 
 def check_alert(web: Web, query: str, sites: list[str]) -> None:
@@ -301,7 +273,7 @@ def save_alert(
             rule = store.add(name, query, emails, sites, mode=mode)
         else:
             rule = store.update(name, query, emails, sites, mode=mode)
-    return rule_dict(rule)
+    return shown_rule(rule)
 
 
 def preview(web: Web, query: str, sites: list[str]) -> dict[str, Any]:

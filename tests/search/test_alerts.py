@@ -377,11 +377,14 @@ def test_rules_are_validated_listed_and_removed(tmp_path: Path) -> None:
         code=2,
     )
     rows = json.loads(_cli(env, "alerts", "list", "--json").splitlines()[0])
+    # The shape GET /api/alerts gives a signed-in reader (search.alerts.store.AlertView).
+    assert datetime.fromisoformat(rows[0].pop("created_at")) <= datetime.now(UTC)
     assert rows == [
         {
             "name": "Lương",
             "query": "lương -Tết",
             "emails": ["a@cd.example.vn"],
+            "recipients": 1,
             "sites": ["nld"],
             "mode": "instant",
             "paused": False,
