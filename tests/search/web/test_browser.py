@@ -154,7 +154,10 @@ def test_search_without_diacritics_then_open_the_story_and_its_copies(page: obje
     assert hit.count() == 1
     assert hit.inner_text() == "Công nhân được mua nhà ở xã hội"
     assert "Đăng lại trên" in tab.locator(".hit .also").inner_text()  # type: ignore[attr-defined]
-    assert tab.locator("svg.chart rect").count() == 2  # type: ignore[attr-defined]
+    # The chart counts the story once, on the day of its first article (its copy came a day later).
+    bars = tab.locator("svg.chart rect")  # type: ignore[attr-defined]
+    assert bars.count() == 1
+    assert bars.first.locator("title").text_content() == "20/11/2026: 1 tin"
     shot(tab, "search")
     hit.click()
     tab.wait_for_selector("table.copies")  # type: ignore[attr-defined]
