@@ -279,8 +279,9 @@ def compile_query(query: str) -> dict[str, Any]:
     if len(typed) == 1:
         # One word: its match in the title weighs three times, inside the clause that finds
         # it. A second phrase over every matching title for the boost (as for several words
-        # below) was 60-75 % of a one-word query's time at a million articles, for the same
-        # top ten (bench/archive.py).
+        # below) made the best 100 articles of four one-word queries at a million articles
+        # take 1.4-3.7 times as long (130 against 35 ms for "công đoàn"), for the same top ten
+        # in three of them and nine of ten in the fourth (bench/archive.py's index).
         return {"bool": {"must": [_compile(tree, title_boost=TITLE_BOOST)]}}
     whole = " ".join(textnorm.fold(t.text) for t in typed)
     # Several words: close together in the title (two words apart at most).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
@@ -192,19 +192,11 @@ def search(
     except NotFoundError:
         return {"total": 0, "hits": [], **({"facets": {"site": {}, "day": {}}} if facets else {})}
     forms = matching_forms(query) if query is not None else []
-    # The original's text, for the snippet, where it is not the copy that matched best (one
-    # request for the page; most stories have a single copy).
+    # The original's text, for the snippet, where it is not the copy that matched best and was
+    # not read yet (one request for the page; most stories have a single copy).
     originals = [_copies(h)[0]["_id"] for h in found.hits]
-    others = [first for first, h in zip(originals, found.hits, strict=True) if first != h["_id"]]
-    texts = (
-        {
-            d["_id"]: d["_source"].get("text", "")
-            for d in es.mget(index=index, ids=others, source=["text"])["docs"]
-            if d.get("found")
-        }
-        if others
-        else {}
-    )
+    others = [o for o, h in zip(originals, found.hits, strict=True) if o != h["_id"] and o not in found.texts]
+    texts = {**found.texts, **_texts(es, index, others)}
     hits = [_story_hit(hit, forms, texts) for hit in found.hits]
     out: dict[str, Any] = {"total": total, "hits": hits}
     if facets:
@@ -220,6 +212,8 @@ class _Found:
     hits: list[dict[str, Any]]
     counts: dict[str, Any]
     stories: int | None = None
+    # Bodies already read, by id (the relevance path reads its originals' with its own hits').
+    texts: dict[str, str] = field(default_factory=dict)
 
 
 def _stories(es: Elasticsearch, index: str, counted: dict[str, Any], counts: dict[str, Any]) -> int:
@@ -296,17 +290,23 @@ def _by_relevance(
         collapse={"field": "cluster", "inner_hits": _COPIES},
     )
     copies = {h["fields"]["cluster"][0]: h["inner_hits"] for h in grouped["hits"]["hits"]}
-    shown = {
-        d["_id"]: d["_source"]
-        for d in es.mget(index=index, ids=[hit_id for _, hit_id, _ in chosen], source=_DISPLAY)["docs"]
-        if d.get("found")
-    }
+    # The texts the snippets are cut from, the best copy's and the original's, in one request.
+    originals = [_copies({"inner_hits": hits})[0]["_id"] for hits in copies.values()]
+    texts = _texts(es, index, [hit_id for _, hit_id, _ in chosen] + originals)
     found = [
-        {"_id": hit_id, "_score": score, "_source": shown[hit_id], "inner_hits": copies[cluster]}
+        {"_id": hit_id, "_score": score, "_source": {"text": texts[hit_id]}, "inner_hits": copies[cluster]}
         for cluster, hit_id, score in chosen
-        if cluster in copies and hit_id in shown
+        if cluster in copies and hit_id in texts
     ]
-    return _Found(found, counts, every)
+    return _Found(found, counts, every, texts)
+
+
+def _texts(es: Elasticsearch, index: str, ids: list[str]) -> dict[str, str]:
+    """The body of each article found among `ids` (one mget; none for no ids)."""
+    if not ids:
+        return {}
+    docs = es.mget(index=index, ids=list(dict.fromkeys(ids)), source=["text"])["docs"]
+    return {d["_id"]: d["_source"].get("text", "") for d in docs if d.get("found")}
 
 
 def _top_hits(body_query: dict[str, Any], size: int) -> dict[str, Any]:
