@@ -9,8 +9,9 @@ venv: $(VENV)/.installed
 
 # Exactly the versions of requirements.lock, each checked against its hash; then newsmon
 # itself, editable, without resolving anything again.
-$(VENV)/.installed: pyproject.toml requirements.lock
+$(VENV)/.installed: pyproject.toml requirements.lock requirements-pip.lock
 	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --require-hashes -r requirements-pip.lock
 	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
