@@ -67,8 +67,9 @@ class Settings(BaseSettings):
     es_url: str | None = Field(
         default=None,
         description=(
-            "An Elasticsearch cluster to use (e.g. `https://es.example.org:9200`); unset, newsmon runs its "
-            "own local node."
+            "An Elasticsearch cluster to use (e.g. `https://es.example.org:9200`, or several of its nodes "
+            "comma-separated, so one node down is not the archive down); unset, newsmon runs its own "
+            "local node."
         ),
     )
     es_api_key: SecretStr | None = Field(default=None, description="API key for the cluster (preferred).")
@@ -84,6 +85,50 @@ class Settings(BaseSettings):
     es_version: str = Field(default="9.5.4", description="The local node's Elasticsearch version.")
     es_heap: str = Field(default="1g", description="The local node's Java heap (`-Xms`/`-Xmx`).")
     es_port: int = Field(default=9200, description="The local node's HTTP port on 127.0.0.1.")
+    es_nodes: int = Field(
+        default=1,
+        ge=1,
+        le=9,
+        description=(
+            "How many local nodes `newsmon es start` runs as one cluster (HTTP ports from NEWSMON_ES_PORT "
+            "up); set it for every newsmon command that uses that cluster."
+        ),
+    )
+    es_shards: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Primary shards of each article index (1 is right up to tens of GB).",
+    )
+    es_replicas: int | None = Field(
+        default=None,
+        ge=0,
+        le=8,
+        description=(
+            "Replicas of each article index; unset, 0 on one node and 1 as soon as the cluster has two "
+            "(so a dead disk loses nothing)."
+        ),
+    )
+    es_rollover_size: str = Field(
+        default="40gb",
+        pattern=r"^[1-9][0-9]*(b|kb|mb|gb|tb)$",
+        description=(
+            "`newsmon es rollover` starts a new article index once a primary shard of the one written to "
+            "is this large (Elasticsearch's guidance: shards of 10-50 GB)."
+        ),
+    )
+    es_rollover_docs: int = Field(
+        default=50_000_000,
+        ge=1,
+        description="... or once the index written to holds this many articles.",
+    )
+    es_snapshot_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Where `newsmon es snapshot` writes (an `fs` repository: on a cluster, a folder every node "
+            "mounts and lists in `path.repo`); unset, the local node's `snapshots` folder."
+        ),
+    )
     smtp_host: str | None = Field(
         default=None,
         description=(
@@ -147,9 +192,12 @@ class Settings(BaseSettings):
     @classmethod
     def _es_url(cls, value: str | None) -> str | None:
         if value is not None:
-            parts = urlsplit(value)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ValueError(f"không phải địa chỉ http(s): {value!r} (ví dụ http://127.0.0.1:9200)")
+            for url in value.split(","):
+                parts = urlsplit(url.strip())
+                if parts.scheme not in ("http", "https") or not parts.hostname:
+                    raise ValueError(
+                        f"không phải địa chỉ http(s): {url.strip()!r} (ví dụ http://127.0.0.1:9200)"
+                    )
         return value
 
     @field_validator("web_token")
@@ -211,9 +259,16 @@ class Settings(BaseSettings):
         return not self.es_url
 
     @property
+    def es_urls(self) -> list[str]:
+        """Every node address the client may use: NEWSMON_ES_URL's, or the local nodes'."""
+        if self.es_url:
+            return [url.strip() for url in self.es_url.split(",") if url.strip()]
+        return [f"http://127.0.0.1:{self.es_port + n}" for n in range(self.es_nodes)]
+
+    @property
     def effective_es_url(self) -> str:
-        """NEWSMON_ES_URL, or the local node's address."""
-        return self.es_url or f"http://127.0.0.1:{self.es_port}"
+        """NEWSMON_ES_URL, or the local nodes' addresses (comma-separated when several)."""
+        return ",".join(self.es_urls)
 
     @cached_property
     def resolved_data_dir(self) -> Path:

@@ -34,6 +34,8 @@ JOB_PREFIX = "crawl:"
 CRAWL_FUNC = "crawler.schedule:run_site_crawl"
 DIGEST_JOB = "alerts:digest"
 DIGEST_FUNC = "crawler.schedule:run_alerts"
+ROLLOVER_JOB = "es:rollover"
+ROLLOVER_FUNC = "crawler.schedule:run_rollover"
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
 
 
@@ -63,25 +65,48 @@ def trigger_for(site: Site) -> CronTrigger:
     return CronTrigger.from_crontab(site.schedule, timezone=TIMEZONE)
 
 
+def _keep_job(scheduler: BaseScheduler, job_id: str, func: str, trigger: CronTrigger, name: str) -> None:
+    """A fixed job stored like the crawl jobs: added once, changed when its time or function is."""
+    job = scheduler.get_job(job_id)
+    if job is None:
+        scheduler.add_job(func, trigger, id=job_id, name=name)
+    elif str(job.trigger) != str(trigger) or job.func_ref != func:
+        scheduler.modify_job(job_id, func=func)
+        scheduler.reschedule_job(job_id, trigger=trigger)
+
+
 def sync_digest_job(scheduler: BaseScheduler, at: time, func: str = DIGEST_FUNC) -> None:
     """The daily digest run at `at` (Asia/Ho_Chi_Minh), kept like the crawl jobs."""
     trigger = CronTrigger(hour=at.hour, minute=at.minute, timezone=TIMEZONE)
-    job = scheduler.get_job(DIGEST_JOB)
-    if job is None:
-        scheduler.add_job(func, trigger, id=DIGEST_JOB, name="daily alert digests")
-    elif str(job.trigger) != str(trigger) or job.func_ref != func:
-        scheduler.modify_job(DIGEST_JOB, func=func)
-        scheduler.reschedule_job(DIGEST_JOB, trigger=trigger)
+    _keep_job(scheduler, DIGEST_JOB, func, trigger, "daily alert digests")
+
+
+def sync_rollover_job(scheduler: BaseScheduler, func: str = ROLLOVER_FUNC) -> None:
+    """The hourly `newsmon es rollover`: checked each hour, an index overshoots its size by
+    an hour's articles at most."""
+    _keep_job(
+        scheduler, ROLLOVER_JOB, func, CronTrigger(minute=17, timezone=TIMEZONE), "article index rollover"
+    )
+
+
+def _command(*args: str) -> int:
+    """`newsmon ARGS` in a subprocess; a failure is logged with the end of what it said."""
+    result = subprocess.run(
+        [sys.executable, "-m", "crawler.cli", *args], capture_output=True, text=True, check=False
+    )
+    if result.returncode:
+        log.warning("%s ended with status %s: %s", " ".join(args), result.returncode, result.stderr[-2000:])
+    return result.returncode
+
+
+def run_rollover() -> int:
+    """`newsmon es rollover` in a subprocess (a new write index when the current one is full)."""
+    return _command("es", "rollover")
 
 
 def run_alerts() -> int:
     """`newsmon alerts run` in a subprocess: due daily digests (and any queued mail)."""
-    result = subprocess.run(
-        [sys.executable, "-m", "crawler.cli", "alerts", "run"], capture_output=True, text=True, check=False
-    )
-    if result.returncode:
-        log.warning("alert run ended with status %s: %s", result.returncode, result.stderr[-2000:])
-    return result.returncode
+    return _command("alerts", "run")
 
 
 def sync_jobs(scheduler: BaseScheduler, sites: list[Site], func: str = CRAWL_FUNC) -> None:

@@ -39,6 +39,7 @@ from elasticsearch import Elasticsearch, helpers
 
 from search import textnorm
 from search.article import Article, canonical_url, doc_id
+from search.schema import get_docs
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,7 @@ class Decision:
 
     new: list[Article] = field(default_factory=list)
     updated: list[Article] = field(default_factory=list)
+    homes: dict[str, str] = field(default_factory=dict)  # updated article id -> the index holding it
     unchanged: int = 0
     duplicates: int = 0
 
@@ -188,14 +190,11 @@ def resolve(  # noqa: PLR0917
         assert doc.id is not None, "normalize_article gives every article its id"
         by_id[doc.id] = fingerprint(doc)  # the last fetch of one URL in a batch wins
     sources = {d.id: doc_id(canonical_url(d.source_url)) for d in by_id.values() if d.id and d.source_url}
-    stored = {
-        d["_id"]: d["_source"]
-        for d in es.mget(
-            index=index, ids=list(dict.fromkeys([*by_id, *sources.values()])), source=_STORED_FIELDS
-        )["docs"]
-        if d.get("found")
-    }
-    decision = Decision()
+    found = [
+        d for d in get_docs(es, index, [*by_id, *sources.values()], source=_STORED_FIELDS) if d.get("found")
+    ]
+    stored = {d["_id"]: d["_source"] for d in found}
+    decision = Decision(homes={d["_id"]: d["_index"] for d in found if d["_id"] in by_id})
     fresh: list[Article] = []
     for doc_id_, doc in by_id.items():
         old = stored.get(doc_id_)
@@ -392,7 +391,7 @@ def _first_signatures(
                 firsts[candidate["id"]] = candidate.get("minhash") or []
     missing = sorted({c["first"] for cs in near.values() for c in cs} - firsts.keys() - recent.firsts.keys())
     if missing:
-        for found in es.mget(index=index, ids=missing, source_includes=["minhash"])["docs"]:
+        for found in get_docs(es, index, missing, source_includes=["minhash"]):
             if found.get("found"):
                 firsts[found["_id"]] = found["_source"].get("minhash") or []
     return firsts
@@ -471,9 +470,7 @@ def _near_candidates(
         return {}
     found = {
         d["_id"]: d
-        for d in es.mget(index=index, ids=wanted, source_includes=["cluster", "duplicate_of", "minhash"])[
-            "docs"
-        ]
+        for d in get_docs(es, index, wanted, source_includes=["cluster", "duplicate_of", "minhash"])
         if d.get("found")
     }
     return {
@@ -562,7 +559,7 @@ def merge_late_copies(es: Elasticsearch, index: str, ids: list[str]) -> list[tup
     for start in range(0, len(ids), 100):
         docs = [
             d
-            for d in es.mget(index=index, ids=ids[start : start + 100], source_includes=_RECHECK)["docs"]
+            for d in get_docs(es, index, ids[start : start + 100], source_includes=_RECHECK)
             if d.get("found") and d["_source"].get("duplicate_of") is None
         ]
         if not docs:
@@ -630,7 +627,7 @@ def _relabel(es: Elasticsearch, index: str, cluster: str, target: dict[str, Any]
     actions = [
         {
             "_op_type": "update",
-            "_index": index,
+            "_index": hit["_index"],  # the index holding it (an alias over several cannot be written by id)
             "_id": hit["_id"],
             "doc": {"cluster": target["cluster"], "duplicate_of": target["first"]},
         }

@@ -97,7 +97,13 @@ def write_batch(
             {"_op_type": "create", "_index": index, "_id": d.id, "_source": _es_source(d)}
             for d in decision.new
         ] + [
-            {"_op_type": "index", "_index": index, "_id": d.id, "_source": _es_source(d)}
+            # Rewritten where it lives: after a rollover the alias writes to the newest index.
+            {
+                "_op_type": "index",
+                "_index": decision.homes.get(d.id or "", index),
+                "_id": d.id,
+                "_source": _es_source(d),
+            }
             for d in decision.updated
         ]
         written = Written(

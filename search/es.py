@@ -50,7 +50,7 @@ def make_client(settings: Settings, *, timeout: float | None = None) -> Elastics
     # orjson for the large msearch and bulk bodies (alert evaluation, near-duplicate lookups,
     # indexing): a tenth of ingest time went to the standard library's json.
     return Elasticsearch(
-        settings.effective_es_url,
+        settings.es_urls,
         serializers={
             OrjsonSerializer.mimetype: OrjsonSerializer(),
             NdjsonSerializer.mimetype: OrjsonNdjsonSerializer(),

@@ -40,9 +40,12 @@ class NodeError(Exception):
 
 @dataclass(frozen=True)
 class LocalNode:
-    """Paths of one data directory's node."""
+    """Paths of one data directory's node (`number` 0), or of one more node of its local
+    cluster (`newsmon es start --nodes N`): the distribution is shared, each node has its own
+    configuration, data, logs and ports."""
 
     settings: Settings
+    number: int = 0
 
     @property
     def base(self) -> Path:
@@ -59,14 +62,45 @@ class LocalNode:
         return self.base / f"elasticsearch-{self.settings.es_version}"
 
     @property
+    def root(self) -> Path:
+        """This node's own folders (data, logs, run, tmp): the base itself for the first node,
+        so a single-node data directory keeps its layout."""
+        return self.base if self.number == 0 else self.base / f"node-{self.number}"
+
+    @property
+    def conf_dir(self) -> Path:
+        """This node's configuration folder (ES_PATH_CONF)."""
+        return self.home / "config" if self.number == 0 else self.root / "config"
+
+    @property
+    def name(self) -> str:
+        """The node's name in its cluster."""
+        return "newsmon-local" if self.number == 0 else f"newsmon-local-{self.number}"
+
+    @property
+    def http_port(self) -> int:
+        """Its HTTP port on 127.0.0.1."""
+        return self.settings.es_port + self.number
+
+    @property
+    def transport_port(self) -> int:
+        """Its transport (node-to-node) port: a hundred above the HTTP port."""
+        return self.settings.es_port + 100 + self.number
+
+    @property
     def pidfile(self) -> Path:
         """The running node's pid file."""
-        return self.base / "run" / "elasticsearch.pid"
+        return self.root / "run" / "elasticsearch.pid"
 
     @property
     def logs(self) -> Path:
         """The node's log folder."""
-        return self.base / "logs"
+        return self.root / "logs"
+
+    @property
+    def snapshots(self) -> Path:
+        """The `fs` snapshot repository every local node lists in `path.repo`."""
+        return self.base / "snapshots"
 
     @property
     def cluster_name(self) -> str:
@@ -152,25 +186,38 @@ def _unzip(archive: Path, target: Path) -> None:
                 path.chmod(mode & 0o777)
 
 
-def _config_text(node: LocalNode) -> str:
-    data = node.base / "data"
-    return "\n".join(
-        [
-            f"cluster.name: {node.cluster_name}",
-            "node.name: newsmon-local",
-            "network.host: 127.0.0.1",
-            f"http.port: {node.settings.es_port}",
-            "transport.port: 9300-9399",
-            "discovery.type: single-node",
-            "# Security is off only because the node listens on loopback alone.",
-            "xpack.security.enabled: false",
-            f"path.data: {data}",
-            f"path.logs: {node.logs}",
-            "# A developer disk that fills up should not turn the indices read-only mid-test.",
-            "cluster.routing.allocation.disk.threshold_enabled: false",
-            "",
+def _config_text(node: LocalNode, count: int) -> str:
+    data = node.root / "data"
+    lines = [
+        f"cluster.name: {node.cluster_name}",
+        f"node.name: {node.name}",
+        "network.host: 127.0.0.1",
+        f"http.port: {node.http_port}",
+    ]
+    if count == 1:
+        lines += ["transport.port: 9300-9399", "discovery.type: single-node"]
+    else:
+        peers = [LocalNode(node.settings, n) for n in range(count)]
+        lines += [
+            f"transport.port: {node.transport_port}",
+            "discovery.seed_hosts: [" + ", ".join(f'"127.0.0.1:{p.transport_port}"' for p in peers) + "]",
         ]
-    )
+        # Only a cluster formed for the first time is bootstrapped: naming the masters again
+        # once the first node holds a cluster could let the new nodes form a second one.
+        first_data = LocalNode(node.settings).root / "data"
+        if not any(first_data.glob("*")):
+            lines.append("cluster.initial_master_nodes: [" + ", ".join(f'"{p.name}"' for p in peers) + "]")
+    lines += [
+        "# Security is off only because the node listens on loopback alone.",
+        "xpack.security.enabled: false",
+        f"path.data: {data}",
+        f"path.logs: {node.logs}",
+        f"path.repo: [{node.snapshots}]",
+        "# A developer disk that fills up should not turn the indices read-only mid-test.",
+        "cluster.routing.allocation.disk.threshold_enabled: false",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def _es_uid() -> int | None:
@@ -206,8 +253,9 @@ def _chown_tree(root: Path, uid: int) -> None:
             os.lchown(os.path.join(dirpath, name), uid, gid)
 
 
-def provision(node: LocalNode) -> None:
-    """Unpack and configure the node under the data directory (idempotent)."""
+def provision(node: LocalNode, count: int = 1) -> None:
+    """Unpack and configure the node under the data directory (idempotent), as one of
+    `count` local nodes."""
     if not (node.home / "bin" / "elasticsearch").exists():
         archive = fetch_zip(node)
         node.base.mkdir(parents=True, exist_ok=True)
@@ -217,10 +265,13 @@ def provision(node: LocalNode) -> None:
         (staging / node.home.name).rename(node.home)
         shutil.rmtree(staging, ignore_errors=True)
     for sub in ("data", "logs", "run", "tmp"):
-        (node.base / sub).mkdir(parents=True, exist_ok=True)
-    (node.home / "config" / "elasticsearch.yml").write_text(_config_text(node))
+        (node.root / sub).mkdir(parents=True, exist_ok=True)
+    node.snapshots.mkdir(parents=True, exist_ok=True)
+    if node.number > 0 and not node.conf_dir.exists():
+        shutil.copytree(node.home / "config", node.conf_dir)
+    (node.conf_dir / "elasticsearch.yml").write_text(_config_text(node, count))
     heap = node.settings.es_heap
-    (node.home / "config" / "jvm.options.d" / "newsmon-heap.options").write_text(f"-Xms{heap}\n-Xmx{heap}\n")
+    (node.conf_dir / "jvm.options.d" / "newsmon-heap.options").write_text(f"-Xms{heap}\n-Xmx{heap}\n")
 
 
 def _port_open(port: int) -> bool:
@@ -252,27 +303,17 @@ def log_tail(node: LocalNode, lines: int = 30) -> str:
         return f"(không có nhật ký ở {log})"
 
 
-def start(node: LocalNode, timeout: float = 120.0) -> str:
-    """Start the node and wait until the cluster is healthy; return a one-line report."""
-    if _pid(node):
-        if _wait_healthy(node, timeout):
-            return f"Elasticsearch đã đang chạy (pid {_pid(node)})"
-        raise NodeError(f"nút (pid {_pid(node)}) không trả lời.\n{log_tail(node)}")
-    if _port_open(node.settings.es_port):
-        raise NodeError(
-            f"cổng {node.settings.es_port} trên 127.0.0.1 đang bị một tiến trình khác dùng, không phải nút "
-            f"của {node.settings.resolved_data_dir}: hãy dừng nó, đặt NEWSMON_ES_PORT khác, hoặc đặt "
-            "NEWSMON_ES_URL để dùng nó"
-        )
-    provision(node)
-    uid = _es_uid()
-    if uid is not None:
-        _chown_tree(node.base, uid)
-    java_home = find_java_home()
+def members(settings: Settings, count: int | None = None) -> list[LocalNode]:
+    """The local cluster's nodes: `count` of them (NEWSMON_ES_NODES when not given)."""
+    return [LocalNode(settings, number) for number in range(count or settings.es_nodes)]
+
+
+def _launch(node: LocalNode, uid: int | None, java_home: Path) -> subprocess.Popen[str]:
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "ES_JAVA_HOME": str(java_home),
-        "ES_TMPDIR": str(node.base / "tmp"),
+        "ES_TMPDIR": str(node.root / "tmp"),
+        "ES_PATH_CONF": str(node.conf_dir),
         "LANG": "C.UTF-8",
     }
     cmd = [str(node.home / "bin" / "elasticsearch"), "-d", "-p", str(node.pidfile)]
@@ -285,48 +326,97 @@ def start(node: LocalNode, timeout: float = 120.0) -> str:
             "--",
             *cmd,
         ]
-    result = subprocess.run(cmd, env=env, cwd=node.home, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise NodeError(
-            f"Elasticsearch không khởi động được (mã thoát {result.returncode}):\n"
-            f"{(result.stdout + result.stderr).strip()}\n{log_tail(node)}"
-        )
-    if not _wait_healthy(node, timeout):
-        raise NodeError(f"Elasticsearch chưa sẵn sàng sau {timeout:.0f} giây.\n{log_tail(node)}")
-    return f"Elasticsearch {node.settings.es_version} đã chạy ở {node.settings.effective_es_url}"
+    return subprocess.Popen(
+        cmd, env=env, cwd=node.home, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
 
 
-def _wait_healthy(node: LocalNode, timeout: float) -> bool:
+def start(settings: Settings, count: int | None = None, timeout: float = 120.0) -> str:
+    """Start the local node, or the `count` nodes of the local cluster (those not running
+    already), and wait until the cluster has them all and is healthy; a one-line report."""
+    nodes = members(settings, count)
+    stopped = [node for node in nodes if _pid(node) is None]
+    for node in stopped:
+        if _port_open(node.http_port):
+            raise NodeError(
+                f"cổng {node.http_port} trên 127.0.0.1 đang bị một tiến trình khác dùng, không phải nút "
+                f"của {settings.resolved_data_dir}: hãy dừng nó, đặt NEWSMON_ES_PORT khác, hoặc đặt "
+                "NEWSMON_ES_URL để dùng nó"
+            )
+    if stopped:
+        # Every node is configured before any starts: whether the cluster is new is read from
+        # the first node's data, which a started node would write to.
+        for node in stopped:
+            provision(node, len(nodes))
+        uid = _es_uid()
+        if uid is not None:
+            _chown_tree(nodes[0].base, uid)
+        java_home = find_java_home()
+        # Side by side: a node of a new cluster waits for the others before it reports started.
+        launched = [(node, _launch(node, uid, java_home)) for node in stopped]
+        for node, process in launched:
+            output, _ = process.communicate(timeout=timeout)
+            if process.returncode != 0:
+                raise NodeError(
+                    f"Elasticsearch ({node.name}) không khởi động được (mã thoát {process.returncode}):\n"
+                    f"{output.strip()}\n{log_tail(node)}"
+                )
+    if not _wait_healthy(nodes, timeout):
+        raise NodeError(f"Elasticsearch chưa sẵn sàng sau {timeout:.0f} giây.\n{log_tail(nodes[0])}")
+    where = ", ".join(f"http://127.0.0.1:{node.http_port}" for node in nodes)
+    if not stopped:
+        return f"Elasticsearch đã đang chạy ở {where}"
+    return f"Elasticsearch {settings.es_version} đã chạy ở {where}"
+
+
+def _wait_healthy(nodes: list[LocalNode], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
-    with make_client(node.settings, timeout=5) as es:
+    settings = nodes[0].settings.model_copy(update={"es_nodes": len(nodes), "es_url": None})
+    with make_client(settings, timeout=5) as es:
         while time.monotonic() < deadline:
             try:
                 health = es.cluster.health(timeout="1s")
             except Exception:  # noqa: BLE001 - any failure means "not answering yet"
                 health = None
             if health and health.get("status") in ("green", "yellow"):
-                if health.get("cluster_name") != node.cluster_name:
+                if health.get("cluster_name") != nodes[0].cluster_name:
                     raise NodeError(
-                        f"{node.settings.effective_es_url} trả lời là cụm {health.get('cluster_name')!r}, "
+                        f"{settings.effective_es_url} trả lời là cụm {health.get('cluster_name')!r}, "
                         "không phải nút của thư mục dữ liệu này"
                     )
-                return True
+                if int(health.get("number_of_nodes", 0)) >= len(nodes):
+                    return True
             time.sleep(0.5)
     return False
 
 
-def stop(node: LocalNode, timeout: float = 60.0) -> str:
-    """Stop the node cleanly (SIGTERM, then SIGKILL after `timeout`)."""
-    pid = _pid(node)
-    if pid is None:
+def _every_node(settings: Settings) -> list[LocalNode]:
+    """The first node and every further node this data directory has ever run."""
+    first = LocalNode(settings)
+    found = [first]
+    for folder in sorted(first.base.glob("node-*")):
+        if folder.name.removeprefix("node-").isdigit():
+            found.append(LocalNode(settings, int(folder.name.removeprefix("node-"))))
+    return found
+
+
+def stop(settings: Settings, timeout: float = 60.0) -> str:
+    """Stop every local node cleanly (SIGTERM, then SIGKILL after `timeout`)."""
+    running = [(node, pid) for node in _every_node(settings) if (pid := _pid(node)) is not None]
+    if not running:
         return "Elasticsearch không chạy"
-    os.kill(pid, signal.SIGTERM)
+    for _, pid in running:
+        os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if _pid(node) is None:
-            node.pidfile.unlink(missing_ok=True)
-            return f"Elasticsearch đã dừng (pid {pid})"
-        time.sleep(0.3)
-    os.kill(pid, signal.SIGKILL)
-    node.pidfile.unlink(missing_ok=True)
-    return f"Elasticsearch không dừng sau {timeout:.0f} giây nên đã bị buộc dừng (pid {pid})"
+    forced = []
+    for node, pid in running:
+        while time.monotonic() < deadline and _pid(node) is not None:
+            time.sleep(0.3)
+        if _pid(node) is not None:
+            os.kill(pid, signal.SIGKILL)
+            forced.append(pid)
+        node.pidfile.unlink(missing_ok=True)
+    pids = ", ".join(str(pid) for _, pid in running)
+    if forced:
+        return f"Elasticsearch không dừng sau {timeout:.0f} giây nên đã bị buộc dừng (pid {pids})"
+    return f"Elasticsearch đã dừng (pid {pids})"

@@ -1,4 +1,11 @@
-"""The article index as code: a versioned index behind the alias `{prefix}-articles`.
+"""The article index as code: versioned indices behind the alias `{prefix}-articles`.
+
+Every reader and writer names the alias. Writes go to its write index; `rollover` starts a
+new one when that index has grown past NEWSMON_ES_ROLLOVER_SIZE per primary shard or
+NEWSMON_ES_ROLLOVER_DOCS articles (`{prefix}-articles-v1`, then `-v1-000002`, ...), so an
+archive of any size keeps shards in the tens of GB. Reads by id look through every index
+behind the alias (`get_docs`), and a changed article is rewritten where it already lives
+(`homes`): one URL is one document whatever index holds it.
 
 The mapping uses only what every Elasticsearch build has (the `standard` analyzer;
 no analysis-common, no ICU): Vietnamese normalization happens in Python
@@ -11,13 +18,18 @@ always lands on the same document.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from elasticsearch import ApiError, BadRequestError, Elasticsearch, NotFoundError, TransportError, helpers
 
 from search import textnorm
+
+if TYPE_CHECKING:
+    from config.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +86,31 @@ SETTINGS: dict[str, Any] = {
 }
 
 
+@dataclass(frozen=True)
+class Layout:
+    """How the article indices sit on the cluster: shards, replicas, when to roll over."""
+
+    shards: int = 1
+    replicas: int | None = None  # None: 0 on one node, 1 from two nodes on
+    rollover_size: str = "40gb"
+    rollover_docs: int = 50_000_000
+
+    @classmethod
+    def of(cls, settings: Settings) -> Layout:
+        """The layout NEWSMON_ES_SHARDS, _REPLICAS and _ROLLOVER_* ask for."""
+        return cls(
+            settings.es_shards, settings.es_replicas, settings.es_rollover_size, settings.es_rollover_docs
+        )
+
+    def index_settings(self) -> dict[str, Any]:
+        """The settings a new article index is created with."""
+        out = {**SETTINGS, "number_of_shards": self.shards}
+        if self.replicas is not None:
+            del out["auto_expand_replicas"]
+            out["number_of_replicas"] = self.replicas
+        return out
+
+
 # While a backfill or a bulk load writes history: refreshed twice a minute rather than every
 # second, so fewer, larger segments are written and merged (the crawl's own refresh at its end
 # and the in-process memory of recent stories cover what is not refreshed yet).
@@ -127,33 +164,110 @@ def with_matching_fields(doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _current_target(es: Elasticsearch, alias: str) -> str | None:
+def backing(es: Elasticsearch, alias: str) -> dict[str, bool]:
+    """The indices behind `alias`, oldest first, each with whether it is the write index
+    (empty when the alias does not exist yet)."""
     try:
         found = es.indices.get_alias(name=alias)
     except NotFoundError:
-        return None
-    return next(iter(found))
+        return {}
+    return {
+        name: bool(found[name]["aliases"][alias].get("is_write_index"))
+        for name in sorted(found, key=_generation)
+    }
 
 
-def setup(es: Elasticsearch, prefix: str) -> str:
-    """Make sure the current index version exists behind the alias; idempotent. Returns its name."""
+def _generation(name: str) -> tuple[int, int, str]:
+    """Sort key of an article index: mapping version, then rollover generation."""
+    match = re.search(r"-v(\d+)(?:-(\d+))?$", name)
+    if not match:
+        return (0, 0, name)
+    return (int(match.group(1)), int(match.group(2) or 1), name)
+
+
+def write_index(es: Elasticsearch, prefix: str) -> str | None:
+    """The index new articles go to (None before the first article)."""
+    indices = backing(es, alias_name(prefix))
+    flagged = [name for name, writes in indices.items() if writes]
+    return flagged[0] if flagged else (next(iter(indices)) if len(indices) == 1 else None)
+
+
+def setup(es: Elasticsearch, prefix: str, layout: Layout | None = None) -> str:
+    """Make sure the current mapping version is behind the alias, one of its indices the write
+    index; idempotent. Returns the write index."""
+    layout = layout or Layout()
     alias, target = alias_name(prefix), index_name(prefix)
-    current = _current_target(es, alias)
-    if current == target:
-        es.indices.put_mapping(index=target, **MAPPING)
-        return target
+    indices = backing(es, alias)
+    current = [name for name in indices if _generation(name)[0] == VERSION and name.startswith(target)]
+    if indices and len(current) == len(indices):
+        es.indices.put_mapping(index=alias, **MAPPING)
+        writer = [name for name, writes in indices.items() if writes]
+        if writer:
+            return writer[0]
+        # An archive from before rollover: its one index becomes the write index.
+        newest = current[-1]
+        es.indices.update_aliases(
+            actions=[{"add": {"index": newest, "alias": alias, "is_write_index": True}}]
+        )
+        return newest
     if not es.indices.exists(index=target):
         try:
-            es.indices.create(index=target, settings=SETTINGS, mappings=MAPPING)
+            es.indices.create(index=target, settings=layout.index_settings(), mappings=MAPPING)
         except BadRequestError as exc:  # another process created it first
             if exc.error != "resource_already_exists_exception":
                 raise
-    if current is None:
-        es.indices.update_aliases(actions=[{"add": {"index": target, "alias": alias}}])
+    if not indices:
+        es.indices.update_aliases(
+            actions=[{"add": {"index": target, "alias": alias, "is_write_index": True}}]
+        )
     else:
-        migrate(es, current, target, alias)
+        migrate(es, list(indices), target, alias)
     es.cluster.health(index=target, wait_for_status="yellow", timeout="30s")
     return target
+
+
+def rollover(es: Elasticsearch, prefix: str, layout: Layout, *, force: bool = False) -> dict[str, Any]:
+    """Start a new write index when the current one has reached the layout's size or article
+    count (or at once with `force`). Returns Elasticsearch's answer: `rolled_over`,
+    `old_index`, `new_index`, `conditions`."""
+    alias = alias_name(prefix)
+    old = setup(es, prefix, layout)
+    base = index_name(prefix)
+    generation = _generation(old)[1] if old.startswith(base) else 1
+    conditions = {"max_primary_shard_size": layout.rollover_size, "max_docs": layout.rollover_docs}
+    answer = es.indices.rollover(
+        alias=alias,
+        new_index=f"{base}-{generation + 1:06d}",
+        conditions=None if force else conditions,
+        settings=layout.index_settings(),
+        mappings=MAPPING,
+    )
+    return dict(answer.body)
+
+
+def homes(es: Elasticsearch, alias: str, ids: list[str]) -> dict[str, str]:
+    """The index holding each of `ids` that exists (realtime, whatever index holds it)."""
+    return {d["_id"]: d["_index"] for d in get_docs(es, alias, ids, source=False) if d.get("found")}
+
+
+def get_docs(es: Elasticsearch, alias: str, ids: list[str], **params: Any) -> list[dict[str, Any]]:
+    """One realtime mget entry per id (each found one names its `_index`), across every index
+    behind the alias; `params` are mget's (`source`, `source_includes`)."""
+    ids = list(dict.fromkeys(ids))
+    if not ids:
+        return []
+    indices = list(backing(es, alias)) or [alias]
+    if len(indices) == 1:
+        return list(es.mget(index=indices[0], ids=ids, **params)["docs"])
+    # An alias over several indices cannot be read by id: ask each index (newest first, so a
+    # document written twice by a race is read where it was written last).
+    found: dict[str, dict[str, Any]] = {}
+    asked = [{"_index": name, "_id": doc_id} for doc_id in ids for name in reversed(indices)]
+    for doc in es.mget(docs=asked, **params)["docs"]:
+        held = found.get(doc["_id"])
+        if held is None or (doc.get("found") and not held.get("found")):
+            found[doc["_id"]] = doc
+    return [found[doc_id] for doc_id in ids]
 
 
 def _copy_actions(es: Elasticsearch, source: str, target: str) -> Iterator[dict[str, Any]]:
@@ -167,19 +281,21 @@ def _copy_actions(es: Elasticsearch, source: str, target: str) -> Iterator[dict[
         }
 
 
-def migrate(es: Elasticsearch, source: str, target: str, alias: str) -> None:
-    """Copy every document from `source` to `target` and flip the alias atomically.
+def migrate(es: Elasticsearch, sources: list[str], target: str, alias: str) -> None:
+    """Copy every document of `sources` (the indices behind the alias) to `target` and move
+    the alias to it atomically, as its write index.
 
     Copies in Python (scan + bulk) rather than `_reindex`, which the stripped
     distribution lacks, and so the derived fields are recomputed by current code.
     """
-    log.info("migrating %s -> %s", source, target)
-    helpers.bulk(es, _copy_actions(es, source, target), chunk_size=500)
+    log.info("migrating %s -> %s", ", ".join(sources), target)
+    for source in sources:
+        helpers.bulk(es, _copy_actions(es, source, target), chunk_size=500)
     es.indices.refresh(index=target)
     es.indices.update_aliases(
         actions=[
-            {"remove": {"index": source, "alias": alias}},
-            {"add": {"index": target, "alias": alias}},
+            *({"remove": {"index": source, "alias": alias}} for source in sources),
+            {"add": {"index": target, "alias": alias, "is_write_index": True}},
         ]
     )
 

@@ -15,7 +15,7 @@ from elasticsearch import Elasticsearch, NotFoundError, helpers
 from search import textnorm
 from search.es import msearch
 from search.query import QueryError, compile_query, matching_forms
-from search.schema import alias_name
+from search.schema import alias_name, get_docs
 
 SNIPPET_CHARS = 240
 # Elasticsearch's result window (`index.max_result_window`): pages beyond it are refused.
@@ -305,7 +305,7 @@ def _texts(es: Elasticsearch, index: str, ids: list[str]) -> dict[str, str]:
     """The body of each article found among `ids` (one mget; none for no ids)."""
     if not ids:
         return {}
-    docs = es.mget(index=index, ids=list(dict.fromkeys(ids)), source=["text"])["docs"]
+    docs = get_docs(es, index, ids, source=["text"])
     return {d["_id"]: d["_source"].get("text", "") for d in docs if d.get("found")}
 
 
@@ -425,8 +425,10 @@ def story(es: Elasticsearch, prefix: str, article_id: str) -> dict[str, Any] | N
     story, its original first (ORIGINAL_FIRST, the same order search shows), the first
     marked `original`. None when the id is unknown."""
     try:
-        doc = es.get(index=alias_name(prefix), id=article_id, source_includes=STORY_FIELDS)
+        doc = get_docs(es, alias_name(prefix), [article_id], source_includes=STORY_FIELDS)[0]
     except NotFoundError:
+        return None
+    if not doc.get("found"):
         return None
     src = doc["_source"]
     found = es.search(

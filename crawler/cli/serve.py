@@ -31,7 +31,7 @@ def serve(
     import uvicorn
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from crawler.schedule import configure, planned_runs, sync_digest_job, sync_jobs
+    from crawler.schedule import configure, planned_runs, sync_digest_job, sync_jobs, sync_rollover_job
     from crawler.web import make_web_app
 
     config = settings()
@@ -49,6 +49,7 @@ def serve(
     scheduler.start(paused=True)
     sync_jobs(scheduler, sites)
     sync_digest_job(scheduler, config.digest_time)
+    sync_rollover_job(scheduler)
     for run in planned_runs(scheduler, sites):
         when = f"{run.next_run:%d/%m/%Y %H:%M}" if run.next_run else "-"
         err.print(f"{run.site}: thu thập {schedule_words(run.schedule)}, lần tới {when}", markup=False)

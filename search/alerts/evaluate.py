@@ -22,7 +22,7 @@ from elasticsearch import Elasticsearch, NotFoundError
 from search.alerts.rules import OVERLAP, Rule
 from search.article import doc_id
 from search.query import QueryError, compile_query, matching_forms
-from search.schema import alias_name
+from search.schema import alias_name, get_docs
 from search.search import ORIGINAL_FIRST, snippet
 
 PAGE_SIZE = 1000  # articles per rule and request; a rule with more gets further pages
@@ -232,9 +232,7 @@ def enrich(
     originals = {m.cluster: (details.copies[m.cluster] or [{"id": m.article_id}])[0]["id"] for m in matches}
     missing = {*originals.values(), *(m.article_id for m in matches)} - details.docs.keys()
     if missing:
-        found = es.mget(
-            index=index, ids=sorted(missing), source=["url", "site", "title", "published", "text"]
-        )["docs"]
+        found = get_docs(es, index, sorted(missing), source=["url", "site", "title", "published", "text"])
         details.docs.update({d["_id"]: d["_source"] if d.get("found") else {} for d in found})
     for match in matches:
         match.story_id = originals[match.cluster]
