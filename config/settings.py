@@ -78,6 +78,15 @@ class Settings(BaseSettings):
     es_ca_certs: Path | None = Field(default=None, description="CA certificate (PEM) of the cluster.")
     es_verify_certs: bool = Field(default=True, description="`false` only for a throw-away test cluster.")
     es_timeout: float = Field(default=30.0, description="Seconds a request to Elasticsearch may take.")
+    state_url: SecretStr | None = Field(
+        default=None,
+        description=(
+            "A PostgreSQL database several newsmon machines share (`postgresql://user:password@host/db`): "
+            "alert rules, ledger and mail queue, per-site crawl locks, the scheduler's jobs and its "
+            "leader, and the crawl queue live there; unset, SQLite files and file locks under the "
+            "data directory (one machine)."
+        ),
+    )
     cache_dir: Path = Field(
         default=Path.home() / ".cache" / "newsmon",
         description=("Where the Elasticsearch distribution zip is kept once downloaded."),
@@ -198,6 +207,13 @@ class Settings(BaseSettings):
                     raise ValueError(
                         f"không phải địa chỉ http(s): {url.strip()!r} (ví dụ http://127.0.0.1:9200)"
                     )
+        return value
+
+    @field_validator("state_url")
+    @classmethod
+    def _state_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and urlsplit(value.get_secret_value()).scheme not in ("postgresql", "postgres"):
+            raise ValueError("phải là địa chỉ PostgreSQL (postgresql://người-dùng@máy/cơ-sở-dữ-liệu)")
         return value
 
     @field_validator("web_token")

@@ -12,7 +12,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import Any, cast
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings as ScrapySettings
@@ -21,9 +21,10 @@ from config import scrapy_settings
 from config.settings import Settings, get_settings
 from crawler.registry import Site, site_titles
 from crawler.spiders.news import NewsSpider, crawl_defaults
-from crawler.state import RunSummary, append_runs, lock_held, lock_path, read_runs, runs_log, take_lock
+from crawler.state import RunSummary, append_runs, read_runs, runs_log, site_lock
 from pipelines.journal import recover as recover_journal
 from search.alerts.job import after_crawl
+from search.locks import NamedLock
 from search.stores import check_all, check_space, is_disk_full
 
 log = logging.getLogger(__name__)
@@ -256,7 +257,7 @@ def run_backfill(
     from search.es import make_client
     from search.schema import bulk_load
 
-    if lock_held(lock_path(config, site.name)):  # its row belongs to the process that runs it
+    if site_lock(config, site.name).held_elsewhere():  # its row belongs to the process that runs it
         return CrawlResult({site.name: {"skipped": "một lần thu thập trang này đang chạy"}})
     store = BackfillStore(config)
     try:
@@ -305,11 +306,11 @@ def run_crawl(
     process = CrawlerProcess(scrapy_settings_for({**crawl_overrides(config), **(overrides or {})}))
     started = datetime.now(UTC).isoformat(timespec="seconds")
     crawlers: list[tuple[Site, Any]] = []
-    locks: list[IO[str]] = []
+    locks: list[NamedLock] = []
     summaries: dict[str, RunSummary] = {}
     for site in sites:
-        lock = take_lock(lock_path(config, site.name))
-        if lock is None:
+        lock = site_lock(config, site.name)
+        if not lock.acquire():
             summaries[site.name] = {"skipped": "một lần thu thập trang này đang chạy"}
             continue
         locks.append(lock)
@@ -335,5 +336,5 @@ def run_crawl(
         [{"site": name, "started": started, "finished": finished, **s} for name, s in summaries.items()],
     )
     for lock in locks:
-        lock.close()
+        lock.release()
     return summaries

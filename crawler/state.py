@@ -3,12 +3,12 @@ lock a crawl holds while it runs, and reading and appending the run log (runs.js
 
 from __future__ import annotations
 
-import fcntl
 import json
 from pathlib import Path
-from typing import IO, TypedDict, cast
+from typing import TypedDict, cast
 
 from config.settings import Settings
+from search.locks import FileLock, NamedLock, named_lock
 
 
 class RunSummary(TypedDict, total=False):
@@ -72,28 +72,12 @@ def lock_path(config: Settings, name: str) -> Path:
     return crawl_dir(config) / "locks" / f"{name}.lock"
 
 
-def take_lock(path: Path) -> IO[str] | None:
-    """An exclusive lock on `path`, taken without waiting; None when another process holds
-    it. The lock goes with the handle (closed, or the process gone)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = path.open("a")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
-        return None
-    return handle
-
-
-def lock_held(path: Path) -> bool:
-    """Whether a process holds the lock on `path` right now (probed without waiting)."""
-    if not path.exists():
-        return False
-    handle = take_lock(path)
-    if handle is None:
-        return True
-    handle.close()
-    return False
+def site_lock(config: Settings, name: str) -> NamedLock:
+    """The lock a crawl of site `name` holds while it runs: shared by every machine when
+    NEWSMON_STATE_URL is set, else a file lock at `lock_path`."""
+    if config.state_url:
+        return named_lock(config, f"site:{name}")
+    return FileLock(lock_path(config, name))
 
 
 def read_runs(path: Path) -> list[RunSummary]:

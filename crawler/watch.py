@@ -128,7 +128,7 @@ def mail_admins(
     from search.alerts.store import AlertStore
 
     now = now or datetime.now(UTC)
-    store = AlertStore(config.resolved_data_dir)
+    store = AlertStore.of(config)
     try:
         queued = 0
         for alarm in alarms:

@@ -237,7 +237,7 @@ class IndexPipeline:
         with _write_lock:
             merges = merge_late_copies(self.es, schema.alias_name(self.settings.index_prefix), self.started)
         if merges:
-            store = AlertStore(self.settings.resolved_data_dir)
+            store = AlertStore.of(self.settings)
             try:
                 follow_merges(store.db, merges)
             finally:

@@ -42,7 +42,7 @@ def _store(config: Settings) -> Iterator[AlertStore]:
     from search.alerts.store import AlertStore
     from search.query import QueryError
 
-    store = AlertStore(config.resolved_data_dir)
+    store = AlertStore.of(config)
     try:
         yield store
     except QueryError as exc:

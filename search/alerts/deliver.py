@@ -40,6 +40,10 @@ class MailQueue:
 
     db: sqlite3.Connection
 
+    def delivering(self) -> contextlib.AbstractContextManager[None]:
+        """Held while this process sends (the store says how: a file or a shared lock)."""
+        raise NotImplementedError
+
     def due_mails(self, now: datetime) -> list[sqlite3.Row]:
         """Queued mails whose next try is due."""
         return self.db.execute(
@@ -134,7 +138,13 @@ def _describe(exc: BaseException) -> str:
 
 
 def deliver(store: MailQueue, settings: Settings, now: datetime) -> tuple[int, int]:
-    """Send every due queued mail; returns (sent, still waiting)."""
+    """Send every due queued mail; returns (sent, still waiting). One process at a time
+    sends (`delivering`): two runs ending together never send one mail twice."""
+    with store.delivering():
+        return _deliver(store, settings, now)
+
+
+def _deliver(store: MailQueue, settings: Settings, now: datetime) -> tuple[int, int]:
     due = store.due_mails(now)
     if not due:
         return 0, store.pending_count()

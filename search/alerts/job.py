@@ -83,7 +83,7 @@ def after_crawl(config: Settings, site_titles: Mapping[str, str] | None = None) 
 
     from search.es import make_client
 
-    store, es = AlertStore(config.resolved_data_dir), make_client(config)
+    store, es = AlertStore.of(config), make_client(config)
     try:
         report = run_alerts(es, store, config, modes=("instant",), site_titles=site_titles)
     except (ESConnectionError, ApiError) as exc:

@@ -1,17 +1,22 @@
-"""The alert store: rules, ledger and mail queue in one SQLite file
-(`$NEWSMON_DATA_DIR/alerts.sqlite`), so a decision and the mail carrying it commit together."""
+"""The alert store: rules, ledger and mail queue in one database, so a decision and the mail
+carrying it commit together: `$NEWSMON_DATA_DIR/alerts.sqlite`, or the PostgreSQL database
+NEWSMON_STATE_URL names when several machines share the alerts (search/shared.py)."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from config.settings import Settings
 from search.alerts.deliver import MAILS_SCHEMA, MailQueue, migrate_mails
 from search.alerts.ledger import LEDGER_SCHEMA, Ledger
 from search.alerts.rules import RULES_SCHEMA, Rule, RuleTable, migrate_rules
+from search.locks import FileLock, NamedLock, holding
+from search.shared import AdvisoryLock, SharedConnection
 from search.stores import check, store_of
 
 
@@ -56,16 +61,37 @@ class AlertView:
 
 
 class AlertStore(RuleTable, Ledger, MailQueue):
-    """Rules, ledger and mail queue in one SQLite file."""
+    """Rules, ledger and mail queue in one SQLite file, or in the shared PostgreSQL database."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, state_url: str | None = None) -> None:
+        """The store under `data_dir`, or in the database at `state_url` when given."""
         data_dir.mkdir(parents=True, exist_ok=True)
-        check(store_of(data_dir, "alerts.sqlite"))
-        self.db = sqlite3.connect(data_dir / "alerts.sqlite", timeout=30)
-        self.db.row_factory = sqlite3.Row
+        self.data_dir, self.state_url = data_dir, state_url
+        if state_url:
+            # SharedConnection answers the sqlite3.Connection calls the mixins make.
+            self.db = cast(sqlite3.Connection, SharedConnection(state_url))
+        else:
+            check(store_of(data_dir, "alerts.sqlite"))
+            self.db = sqlite3.connect(data_dir / "alerts.sqlite", timeout=30)
+            self.db.row_factory = sqlite3.Row
         self.db.executescript(RULES_SCHEMA + LEDGER_SCHEMA + MAILS_SCHEMA)
         migrate_rules(self.db)
         migrate_mails(self.db)
+
+    @classmethod
+    def of(cls, config: Settings) -> AlertStore:
+        """The store these settings name (shared when NEWSMON_STATE_URL is set)."""
+        url = config.state_url.get_secret_value() if config.state_url else None
+        return cls(config.resolved_data_dir, url)
+
+    def delivering(self) -> AbstractContextManager[None]:
+        """Held while this process sends queued mail: another waits, then finds them sent."""
+        lock: NamedLock = (
+            AdvisoryLock(self.state_url, "alerts:deliver")
+            if self.state_url
+            else FileLock(self.data_dir / "alerts.deliver.lock")
+        )
+        return holding(lock)
 
     def overview(self) -> list[AlertView]:
         """Every alert, by name, with its mails' summary and refusals (three queries)."""

@@ -89,7 +89,7 @@ class Web:
     @contextmanager
     def store(self) -> Iterator[AlertStore]:
         """The alert store for one request (SQLite connections stay in their thread)."""
-        store = AlertStore(self.config.resolved_data_dir)
+        store = AlertStore.of(self.config)
         try:
             yield store
         finally:

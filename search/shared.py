@@ -1,0 +1,173 @@
+"""State several machines share, on PostgreSQL (NEWSMON_STATE_URL), in the shape newsmon's
+SQLite stores already use.
+
+`SharedConnection` answers the part of `sqlite3.Connection`'s API the stores call
+(`execute` with `?` parameters, `executemany`, `executescript`, `with db:` as one
+transaction, rows readable by position and by column name, `sqlite3.IntegrityError` on a
+duplicate key), so the alert store runs unchanged on either engine. The few SQLite words
+the stores use are translated (`_SQL`); SQLite's `BEGIN IMMEDIATE`, which serialises two
+processes deciding alerts, becomes a transaction-scoped advisory lock.
+
+`AdvisoryLock` is a lock that dies with its holder: PostgreSQL releases a session's
+advisory locks when its connection ends, however the process ended.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from types import TracebackType
+from typing import Any
+
+import psycopg
+from psycopg.rows import RowMaker
+from psycopg.transaction import Transaction
+
+
+def lock_key(name: str) -> int:
+    """A stable signed 64-bit advisory-lock key for a name (`site:NAME`, `scheduler`, ...)."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+_DECIDE_KEY = lock_key("alerts:decide")
+
+_SQL: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^\s*BEGIN IMMEDIATE\s*$", re.I), f"SELECT pg_advisory_xact_lock({_DECIDE_KEY})"),
+    (
+        re.compile(r"^\s*PRAGMA table_info\((\w+)\)\s*$", re.I),
+        r"SELECT ordinal_position, column_name FROM information_schema.columns "
+        r"WHERE table_schema = current_schema() AND table_name = '\1' ORDER BY ordinal_position",
+    ),
+    (re.compile(r"\bBLOB\b"), "BYTEA"),
+    (re.compile(r"\bINTEGER PRIMARY KEY AUTOINCREMENT\b"), "BIGSERIAL PRIMARY KEY"),
+]
+
+
+def translate(sql: str) -> str:
+    """One SQLite statement as PostgreSQL reads it (parameters become `%s`)."""
+    for pattern, replacement in _SQL:
+        sql = pattern.sub(replacement, sql)
+    if re.match(r"\s*INSERT OR IGNORE INTO\b", sql, re.I):
+        sql = (
+            re.sub(r"INSERT OR IGNORE INTO", "INSERT INTO", sql, count=1, flags=re.I)
+            + " ON CONFLICT DO NOTHING"
+        )
+    # The stores' statements hold no literal `?` or `%`: every `?` is a parameter.
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class Row(tuple[Any, ...]):
+    """A result row readable like `sqlite3.Row`: by position and by column name."""
+
+    names: tuple[str, ...]
+
+    def __new__(cls, names: tuple[str, ...], values: Sequence[Any]) -> Row:
+        """A row of `values` under `names`."""
+        row = super().__new__(cls, values)
+        row.names = names
+        return row
+
+    def __getitem__(self, key: Any) -> Any:
+        """By position (int, slice) or by column name (str)."""
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self.names.index(key))
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        """The column names, as `sqlite3.Row.keys()`."""
+        return list(self.names)
+
+
+def _rows(cursor: psycopg.Cursor[Any]) -> RowMaker[Row]:
+    names = tuple(column.name for column in cursor.description or ())
+    return lambda values: Row(names, values)
+
+
+class SharedConnection:
+    """A PostgreSQL connection with the subset of `sqlite3.Connection` the stores use."""
+
+    def __init__(self, url: str) -> None:
+        """Connect (autocommit: `with db:` opens each transaction)."""
+        self.raw: psycopg.Connection[Row] = psycopg.connect(url, autocommit=True, row_factory=_rows)
+        self._open: list[AbstractContextManager[Transaction]] = []
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Row]:
+        """Run one statement; its cursor (fetchone, fetchall, iteration)."""
+        try:
+            return self.raw.execute(translate(sql), tuple(params))
+        except psycopg.errors.IntegrityError as exc:
+            raise sqlite3.IntegrityError(str(exc)) from exc
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run one statement once per row."""
+        try:
+            with self.raw.cursor() as cursor:
+                cursor.executemany(translate(sql), [tuple(r) for r in rows])
+        except psycopg.errors.IntegrityError as exc:
+            raise sqlite3.IntegrityError(str(exc)) from exc
+
+    def executescript(self, script: str) -> None:
+        """Run `;`-separated statements (schemas: no `;` inside a statement)."""
+        for statement in script.split(";"):
+            if statement.strip():
+                self.execute(statement)
+
+    def __enter__(self) -> SharedConnection:
+        """Begin a transaction (nested: a savepoint)."""
+        transaction = self.raw.transaction()
+        transaction.__enter__()
+        self._open.append(transaction)
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        """Commit, or roll back on an exception (which then goes on)."""
+        self._open.pop().__exit__(kind, exc, trace)
+
+    def close(self) -> None:
+        """Close the connection (its advisory locks go with it)."""
+        self.raw.close()
+
+
+class AdvisoryLock:
+    """A named lock held by one connection until released or until its holder dies."""
+
+    def __init__(self, url: str, name: str) -> None:
+        """Not taken yet: `acquire` takes it."""
+        self.url, self.name, self.key = url, name, lock_key(name)
+        self.conn: psycopg.Connection[Any] | None = None
+
+    def acquire(self, *, wait: bool = False) -> bool:
+        """Take the lock (waiting for it with `wait`); False when another holder has it."""
+        if self.conn is None:
+            self.conn = psycopg.connect(self.url, autocommit=True)
+        if wait:
+            self.conn.execute("SELECT pg_advisory_lock(%s)", (self.key,))
+            return True
+        row = self.conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
+        if row and row[0]:
+            return True
+        self.conn.close()
+        self.conn = None
+        return False
+
+    def release(self) -> None:
+        """Let it go (closing the connection releases it)."""
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    def held_elsewhere(self) -> bool:
+        """Whether some connection holds it now (this object's own included)."""
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            row = conn.execute(
+                # A bigint key is held as its high and low 32 bits (objsubid 1).
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND objsubid = 1 AND classid::text::bigint = %s AND objid::text::bigint = %s",
+                ((self.key >> 32) & 0xFFFFFFFF, self.key & 0xFFFFFFFF),
+            ).fetchone()
+        return bool(row and row[0])
