@@ -51,7 +51,7 @@ test: es-up browser
 # The fast layer: no Elasticsearch, no browser, nothing slow (the markers are set from what
 # each test uses, tests/conftest.py); CI still runs everything through `make test`.
 check: venv
-	$(BIN)/pytest -q -p no:cacheprovider -m "not es and not browser and not slow"
+	$(BIN)/pytest -q -p no:cacheprovider -m "not es and not browser and not slow and not state"
 
 lint: venv
 	$(BIN)/ruff check .

@@ -25,6 +25,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.es)
         if item.path.name == "test_browser.py":
             item.add_marker(pytest.mark.browser)
+        if "postgres_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.state)
 
 
 @pytest.fixture(scope="session")
@@ -61,6 +63,32 @@ def es(env: dict[str, str]) -> Iterator[Elasticsearch]:
     yield client
     drop_all(client, env["NEWSMON_INDEX_PREFIX"])
     client.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """One throw-away PostgreSQL for the session (tests/postgres.py); skipped when it is not
+    installed, failed under NEWSMON_REQUIRE_ES=1 (CI installs it)."""
+    from tests.postgres import binaries, running_postgres
+
+    if binaries() is None:
+        message = "PostgreSQL is not installed (Debian: postgresql); `make test` installs it"
+        if os.environ.get("NEWSMON_REQUIRE_ES") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    with running_postgres() as url:
+        yield url
+
+
+@pytest.fixture
+def state_url(postgres_server: str) -> str:
+    """A fresh database on the session's PostgreSQL: what NEWSMON_STATE_URL names."""
+    import psycopg
+
+    name = f"t{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return postgres_server.rsplit("/", 1)[0] + f"/{name}"
 
 
 @pytest.fixture

@@ -70,12 +70,15 @@ class MailQueue:
 
     def refusals(self) -> dict[str, list[dict[str, str]]]:
         """Per alert, each recipient the server refused for good: its last refusal and when."""
+        # The last refusal per recipient chosen here, not by SQLite's bare column beside MAX(),
+        # which PostgreSQL refuses (refusals are few).
         rows = self.db.execute(
-            "SELECT alert, recipient, last_error, MAX(refused_at) FROM mails WHERE refused_at IS NOT NULL "
-            "GROUP BY alert, recipient ORDER BY alert, recipient"
+            "SELECT alert, recipient, last_error, refused_at FROM mails WHERE refused_at IS NOT NULL "
+            "ORDER BY alert, recipient, refused_at"
         ).fetchall()
+        last = {(alert, recipient): (error, when) for alert, recipient, error, when in rows}
         found: dict[str, list[dict[str, str]]] = {}
-        for alert, recipient, error, when in rows:
+        for (alert, recipient), (error, when) in last.items():
             found.setdefault(alert, []).append({"recipient": recipient, "error": error or "", "at": when})
         return found
 

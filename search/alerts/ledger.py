@@ -90,7 +90,7 @@ class Ledger:
         rows = self.db.execute(
             "SELECT l.alert, t.last, COUNT(DISTINCT CASE WHEN l.decided_at = t.last THEN l.cluster END), "
             "COUNT(DISTINCT l.cluster) FROM ledger l JOIN (SELECT alert, MAX(decided_at) AS last FROM ledger "
-            "GROUP BY alert) t ON t.alert = l.alert GROUP BY l.alert"
+            "GROUP BY alert) t ON t.alert = l.alert GROUP BY l.alert, t.last"
         ).fetchall()
         for alert, last, last_count, total in rows:
             summary[alert] = {"last_sent": last, "last_stories": last_count, "stories": total}

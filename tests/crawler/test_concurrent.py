@@ -23,9 +23,16 @@ from tests.support import NEWSMON, run_cli
 pytestmark = pytest.mark.es
 
 
+@pytest.mark.parametrize("machines", ["one machine", "two machines sharing PostgreSQL"])
 def test_two_concurrent_crawls_make_one_story_and_one_mail(
-    tmp_path: Path, env: dict[str, str], es: Elasticsearch
+    tmp_path: Path, env: dict[str, str], es: Elasticsearch, machines: str, request: pytest.FixtureRequest
 ) -> None:
+    data_dirs = [env["NEWSMON_DATA_DIR"]] * 2
+    if machines != "one machine":
+        # Each crawl has a data directory of its own (its own outbox, seen store, journal):
+        # what they share is the archive and NEWSMON_STATE_URL.
+        env["NEWSMON_STATE_URL"] = request.getfixturevalue("state_url")
+        data_dirs[1] = str(tmp_path / "data-2")
     root = tmp_path / "www"
     for name in ("mot", "hai"):
         (root / name).mkdir(parents=True)
@@ -73,6 +80,8 @@ def test_two_concurrent_crawls_make_one_story_and_one_mail(
             ).returncode
             == 0
         )
+        listed = run_cli("alerts", "list", "--json", env={**env, "NEWSMON_DATA_DIR": data_dirs[1]})
+        assert [a["name"] for a in json.loads(listed.stdout)] == ["Tin"]  # the second crawl's rules too
         # Neither crawl sees what the other writes until it refreshes at its end, as when two
         # crawls write within one refresh interval of each other.
         index = setup(es, env["NEWSMON_INDEX_PREFIX"])
@@ -80,12 +89,12 @@ def test_two_concurrent_crawls_make_one_story_and_one_mail(
         crawls = [
             subprocess.Popen(
                 [NEWSMON, "crawl", "--site", name],
-                env=env,
+                env={**env, "NEWSMON_DATA_DIR": data_dir},
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
             )
-            for name in ("mot", "hai")
+            for name, data_dir in zip(("mot", "hai"), data_dirs, strict=True)
         ]
         outputs = []
         for crawl in crawls:
@@ -96,5 +105,5 @@ def test_two_concurrent_crawls_make_one_story_and_one_mail(
     story = [d for d in docs if d["title"] == articles[0].title]
     assert {d["site"] for d in story} == {"mot", "hai"}, (outputs, [(d["site"], d["title"]) for d in docs])
     assert story[0]["cluster"] == story[1]["cluster"]
-    mails = list((Path(env["NEWSMON_DATA_DIR"]) / "outbox").glob("*.eml"))
+    mails = [m for d in set(data_dirs) for m in (Path(d) / "outbox").glob("*.eml")]
     assert len(mails) == 1

@@ -128,6 +128,12 @@ def _settings(env: dict[str, str]) -> Settings:
     )
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest) -> str | None:
+    """Where the alert store lives: its SQLite file, or a shared PostgreSQL database."""
+    return str(request.getfixturevalue("state_url")) if request.param == "postgresql" else None
+
+
 def _slugs(es, env: dict[str, str]) -> dict[str, str]:
     """Document id -> the corpus slug in its URL."""
     hits = es.search(index=alias_name(env["NEWSMON_INDEX_PREFIX"]), size=100, source=["url"])["hits"]["hits"]
@@ -135,9 +141,11 @@ def _slugs(es, env: dict[str, str]) -> dict[str, str]:
 
 
 @pytest.mark.es
-def test_every_grammar_form_alerts_on_what_search_finds(env: dict[str, str], es, smtp: Inbox) -> None:
+def test_every_grammar_form_alerts_on_what_search_finds(
+    env: dict[str, str], es, smtp: Inbox, engine: str | None
+) -> None:
     settings = _settings(env)
-    store = AlertStore(settings.resolved_data_dir)
+    store = AlertStore(settings.resolved_data_dir, engine)
     for number, (query, _) in enumerate(GRAMMAR):
         store.add(f"rule {number}", query, ["a@cd.example.vn"], [], mode="instant")
     index_corpus(es, settings.index_prefix)  # indexed after the rules exist
@@ -159,12 +167,12 @@ def test_every_grammar_form_alerts_on_what_search_finds(env: dict[str, str], es,
 
 @pytest.mark.es
 def test_a_long_list_is_paged_and_split_into_numbered_mails(
-    env: dict[str, str], es, smtp: Inbox, monkeypatch: pytest.MonkeyPatch
+    env: dict[str, str], es, smtp: Inbox, monkeypatch: pytest.MonkeyPatch, engine: str | None
 ) -> None:
     monkeypatch.setattr(alert_evaluation, "PAGE_SIZE", 2)  # five matches: three pages
     monkeypatch.setattr(ledger, "MAIL_STORIES", 2)  # and three mails
     settings = _settings(env)
-    store = AlertStore(settings.resolved_data_dir)
+    store = AlertStore(settings.resolved_data_dir, engine)
     store.add("Công đoàn", "công đoàn", ["a@cd.example.vn"], [], mode="instant")
     index_corpus(es, settings.index_prefix)
     report = run_alerts(es, store, settings)
@@ -398,10 +406,13 @@ def test_rules_are_validated_listed_and_removed(tmp_path: Path) -> None:
     assert "không có cảnh báo nào" in _cli(env, "alerts", "remove", "Lương", code=2)
 
 
-def test_alert_names_cannot_inject_headers(tmp_path: Path) -> None:
-    store = AlertStore(tmp_path)
+def test_alert_names_cannot_inject_headers(tmp_path: Path, engine: str | None) -> None:
+    store = AlertStore(tmp_path, engine)
     with pytest.raises(AlertError):
         store.add("Tin\r\nBcc: spy@example.org", "lương", ["a@cd.example.vn"], [], mode="instant")
+    store.add("Tin", "lương", ["a@cd.example.vn"], [], mode="instant")
+    with pytest.raises(AlertError, match="đã có cảnh báo tên 'Tin'"):  # a duplicate key, either engine
+        store.add("Tin", "thưởng", ["b@cd.example.vn"], [], mode="daily")
     store.close()
 
 
