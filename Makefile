@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test check venv es-up es-down lint gate browser docs lock
+.PHONY: demo test check venv es-up es-down lint gate browser postgres docs lock
 
 venv: $(VENV)/.installed
 
@@ -43,9 +43,18 @@ browser:
 	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null; \
 	fi
 
+# The shared-state tests start their own throw-away PostgreSQL from Debian's server binaries
+# (tests/postgres.py): installed here when missing, like the browser.
+postgres:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  echo "installing Debian's postgresql for the shared-state tests"; \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
 # NEWSMON_REQUIRE_ES=1 / NEWSMON_REQUIRE_BROWSER=1: a test that needs Elasticsearch or
 # Chromium (/usr/bin/chromium, Debian's package) fails instead of skipping.
-test: es-up browser
+test: es-up browser postgres
 	NEWSMON_REQUIRE_ES=1 NEWSMON_REQUIRE_BROWSER=1 $(BIN)/pytest
 
 # The fast layer: no Elasticsearch, no browser, nothing slow (the markers are set from what

@@ -17,13 +17,16 @@ always lands on the same document.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from elastic_transport import ObjectApiResponse
 from elasticsearch import ApiError, BadRequestError, Elasticsearch, NotFoundError, TransportError, helpers
 
 from search import textnorm
@@ -256,18 +259,51 @@ def get_docs(es: Elasticsearch, alias: str, ids: list[str], **params: Any) -> li
     ids = list(dict.fromkeys(ids))
     if not ids:
         return []
+    # Just after a rollover the new index is behind the alias a moment before its shard
+    # answers reads by id: wait for it (bulk writes through the alias wait the same way).
+    for pause in _STARTING_PAUSES:
+        try:
+            return _get_docs(es, alias, ids, params)
+        except ApiError as exc:
+            if not isinstance(exc.body, dict) or exc.body.get("error", {}).get("type") != _STARTING:
+                raise
+            time.sleep(pause)
+    return _get_docs(es, alias, ids, params)
+
+
+_STARTING = "no_shard_available_action_exception"
+_STARTING_PAUSES = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2)  # 6.35 s in all, then the error stands
+
+
+def _get_docs(es: Elasticsearch, alias: str, ids: list[str], params: dict[str, Any]) -> list[dict[str, Any]]:
     indices = list(backing(es, alias)) or [alias]
     if len(indices) == 1:
-        return list(es.mget(index=indices[0], ids=ids, **params)["docs"])
+        return _answered(es.mget(index=indices[0], ids=ids, **params))
     # An alias over several indices cannot be read by id: ask each index (newest first, so a
     # document written twice by a race is read where it was written last).
     found: dict[str, dict[str, Any]] = {}
     asked = [{"_index": name, "_id": doc_id} for doc_id in ids for name in reversed(indices)]
-    for doc in es.mget(docs=asked, **params)["docs"]:
+    for doc in _answered(es.mget(docs=asked, **params)):
         held = found.get(doc["_id"])
         if held is None or (doc.get("found") and not held.get("found")):
             found[doc["_id"]] = doc
     return [found[doc_id] for doc_id in ids]
+
+
+def _answered(answer: ObjectApiResponse[Any]) -> list[dict[str, Any]]:
+    """An mget's documents; an entry that failed (index closed or missing) raises the error a
+    single read would have, so callers tell "not found" from "not readable now"."""
+    docs: list[dict[str, Any]] = list(answer["docs"])
+    for doc in docs:
+        if "error" in doc:
+            error = doc["error"] if isinstance(doc["error"], dict) else {"reason": str(doc["error"])}
+            missing = error.get("type") == "index_not_found_exception"
+            raise (NotFoundError if missing else ApiError)(
+                str(error.get("reason", error)),
+                meta=dataclasses.replace(answer.meta, status=404 if missing else 500),
+                body={"error": error},
+            )
+    return docs
 
 
 def _copy_actions(es: Elasticsearch, source: str, target: str) -> Iterator[dict[str, Any]]:

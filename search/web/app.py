@@ -47,7 +47,11 @@ def create_app(
         config=config,
         site_names=site_names,
         es=make_client(config, timeout=10),
-        guard=Guard(token, frozenset(h for h in hosts if h)),
+        guard=Guard(
+            token,
+            frozenset(h for h in hosts if h),
+            config.state_url.get_secret_value() if config.state_url else None,
+        ),
         crawls=crawls,
         site_titles=dict(site_titles or {}),
     )
@@ -56,6 +60,7 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         web.es.close()
+        web.guard.book.close()
 
     app = FastAPI(
         title="newsmon",

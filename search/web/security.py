@@ -6,10 +6,11 @@
 - Reading is open to loopback clients; from anywhere else it needs the sign-in.
 - Changing anything needs `NEWSMON_WEB_TOKEN`: pages take a session cookie set by signing in
   with the token (a server-side session, new at every sign-in, ended by sign-out, 12 hours
-  at most), plus a CSRF token on every form signed by the app and bound to the browser and
-  its session; the API takes `Authorization: Bearer`. Wrong tokens lock a client out for a
-  minute after five in a minute, everyone after fifty. Without the variable, every write is
-  refused with a message saying how to enable it.
+  at most; kept in the shared database when NEWSMON_STATE_URL is set, so any of several web
+  processes answers any request), plus a CSRF token on every form signed by the app and
+  bound to the browser and its session; the API takes `Authorization: Bearer`. Wrong tokens
+  lock a client out for a minute after five in a minute, everyone after fifty. Without the
+  variable, every write is refused with a message saying how to enable it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import ipaddress
 import secrets
 import time
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from fastapi import HTTPException, Request
 from starlette.responses import Response
@@ -56,15 +58,113 @@ TOO_MANY = "Quá nhiều lần nhập sai mã truy cập: hãy thử lại sau {
 BAD_HOST = "Tên máy không được phép: hãy mở newsmon bằng địa chỉ đã cấu hình."
 
 
+class SessionBook(Protocol):
+    """Where sign-ins are kept."""
+
+    def open(self) -> str:
+        """A new session id, live for SESSION_TTL."""
+        ...
+
+    def end(self, session: str) -> None:
+        """End a session."""
+        ...
+
+    def live(self, session: str) -> bool:
+        """Whether `session` is a session not ended nor expired."""
+        ...
+
+    def close(self) -> None:
+        """Let go of what the book holds (a database connection)."""
+        ...
+
+
+class MemorySessions:
+    """Sessions in this process (one web process: a restart signs everyone out)."""
+
+    def __init__(self) -> None:
+        """None yet."""
+        self.sessions: dict[str, float] = {}  # session id -> expiry (time.monotonic())
+
+    def open(self) -> str:
+        """A new session id; the oldest sign-in goes first past MAX_SESSIONS."""
+        now = time.monotonic()
+        self.sessions = {sid: end for sid, end in self.sessions.items() if end > now}
+        if len(self.sessions) >= MAX_SESSIONS:
+            self.sessions.pop(min(self.sessions, key=self.sessions.__getitem__))
+        session = secrets.token_urlsafe(32)
+        self.sessions[session] = now + SESSION_TTL
+        return session
+
+    def end(self, session: str) -> None:
+        """End a session."""
+        self.sessions.pop(session, None)
+
+    def live(self, session: str) -> bool:
+        """Whether it is open and not expired."""
+        end = self.sessions.get(session)
+        return end is not None and end > time.monotonic()
+
+    def close(self) -> None:
+        """Nothing to let go."""
+
+
+class SharedSessions:
+    """Sessions in the shared database: every web process sees a sign-in and a sign-out."""
+
+    SCHEMA = (
+        "CREATE TABLE IF NOT EXISTS web_sessions (id TEXT PRIMARY KEY, expires DOUBLE PRECISION NOT NULL)"
+    )
+
+    def __init__(self, url: str) -> None:
+        """Connect and make the table."""
+        from search.shared import SharedConnection
+
+        self.db = SharedConnection(url)
+        self.db.execute(self.SCHEMA)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()
+
+    def open(self) -> str:
+        """A new session id (expired ones are dropped first)."""
+        session, now = secrets.token_urlsafe(32), time.time()
+        with self.db:
+            self.db.execute("DELETE FROM web_sessions WHERE expires <= ?", (now,))
+            self.db.execute("INSERT INTO web_sessions VALUES (?, ?)", (session, now + SESSION_TTL))
+        return session
+
+    def end(self, session: str) -> None:
+        """End a session."""
+        self.db.execute("DELETE FROM web_sessions WHERE id = ?", (session,))
+
+    def live(self, session: str) -> bool:
+        """Whether it is open and not expired."""
+        row = self.db.execute(
+            "SELECT 1 FROM web_sessions WHERE id = ? AND expires > ?", (session, time.time())
+        ).fetchone()
+        return row is not None
+
+
 class Guard:
     """Who is signed in (server-side sessions that sign-out ends), the CSRF tokens bound to
     them, the token check and its throttle, and the host names the app answers, for one app."""
 
-    def __init__(self, token: str | None, hosts: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, token: str | None, hosts: frozenset[str] = frozenset(), state_url: str | None = None
+    ) -> None:
+        """For `token` (None: read only) and these host names; sessions shared through the
+        database at `state_url` when given."""
         self.token = token
         self.hosts = frozenset({"127.0.0.1", "localhost", "::1", *(h.lower() for h in hosts)})
-        self.secret = secrets.token_bytes(32)  # per process: a restart signs everyone out
-        self.sessions: dict[str, float] = {}  # session id -> expiry (time.monotonic())
+        self.book: SessionBook
+        if state_url and token:
+            # Every web process signs CSRF tokens with the same key, derived from the token.
+            self.secret = hmac.new(token.encode(), b"newsmon csrf", hashlib.sha256).digest()
+            self.book = SharedSessions(state_url)
+        else:
+            self.secret = secrets.token_bytes(32)  # per process: a restart signs everyone out
+            self.book = MemorySessions()
         self.failures: dict[str, list[float]] = {}
         self.all_failures: list[float] = []
         self.locked: dict[str, float] = {}
@@ -90,23 +190,16 @@ class Guard:
 
     def open_session(self) -> str:
         """A new session id (after a right token)."""
-        now = time.monotonic()
-        self.sessions = {sid: end for sid, end in self.sessions.items() if end > now}
-        if len(self.sessions) >= MAX_SESSIONS:  # the oldest sign-in goes first
-            self.sessions.pop(min(self.sessions, key=self.sessions.__getitem__))
-        session = secrets.token_urlsafe(32)
-        self.sessions[session] = now + SESSION_TTL
-        return session
+        return self.book.open()
 
     def close_session(self, request: Request) -> None:
         """Sign-out: the session's cookie is worth nothing from now on."""
-        self.sessions.pop(request.cookies.get(SESSION_COOKIE, ""), None)
+        self.book.end(request.cookies.get(SESSION_COOKIE, ""))
 
     def session_of(self, request: Request) -> str | None:
         """The request's live session id, if any."""
         session = request.cookies.get(SESSION_COOKIE, "")
-        end = self.sessions.get(session) if session else None
-        return session if end is not None and end > time.monotonic() else None
+        return session if session and self.book.live(session) else None
 
     def token_matches(self, given: str) -> bool:
         """Whether `given` is the configured token (constant time)."""
