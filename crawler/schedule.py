@@ -14,6 +14,7 @@ jobs persisted in SQLite under `$NEWSMON_DATA_DIR/scheduler.sqlite`, Asia/Ho_Chi
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -52,12 +53,18 @@ def jobstore(data_dir: Path) -> SQLAlchemyJobStore:
     return SQLAlchemyJobStore(url=f"sqlite:///{path}")
 
 
-def configure(scheduler: BaseScheduler, data_dir: Path) -> BaseScheduler:
-    """The scheduler with newsmon's job store, job defaults and time zone."""
-    scheduler.configure(
-        jobstores={"default": jobstore(data_dir)}, job_defaults=JOB_DEFAULTS, timezone=TIMEZONE
-    )
+def configure(scheduler: BaseScheduler, data_dir: Path, state_url: str | None = None) -> BaseScheduler:
+    """The scheduler with newsmon's job store (the shared database's with `state_url`), job
+    defaults and time zone."""
+    store = jobstore(data_dir) if state_url is None else shared_jobstore(state_url)
+    scheduler.configure(jobstores={"default": store}, job_defaults=JOB_DEFAULTS, timezone=TIMEZONE)
     return scheduler
+
+
+def shared_jobstore(state_url: str) -> SQLAlchemyJobStore:
+    """APScheduler's own SQLAlchemy job store in the shared PostgreSQL database (psycopg 3)."""
+    url = re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", state_url)
+    return SQLAlchemyJobStore(url=url, tablename="newsmon_jobs")
 
 
 def trigger_for(site: Site) -> CronTrigger:

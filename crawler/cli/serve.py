@@ -23,14 +23,22 @@ if TYPE_CHECKING:
 def serve(
     host: Annotated[str, typer.Option(help="địa chỉ của ứng dụng web")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="cổng của ứng dụng web")] = 8000,
+    role: Annotated[
+        str,
+        typer.Option(
+            "--role",
+            help="all (mặc định); khi nhiều máy dùng chung NEWSMON_STATE_URL: web, scheduler hoặc worker",
+        ),
+    ] = "all",
 ) -> None:
     """Dịch vụ chạy liên tục: ứng dụng web, và thu thập từng trang theo lịch của nó (giờ Việt
-    Nam), trong một tiến trình."""
+    Nam), trong một tiến trình; hoặc một vai (--role) khi nhiều máy dùng chung NEWSMON_STATE_URL."""
     import logging
 
     import uvicorn
     from apscheduler.schedulers.background import BackgroundScheduler
 
+    from crawler.roles import ROLES
     from crawler.schedule import configure, planned_runs, sync_digest_job, sync_jobs, sync_rollover_job
     from crawler.web import make_web_app
 
@@ -45,6 +53,17 @@ def serve(
             2,
         )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if role not in ("all", *ROLES):
+        raise fail(f"--role {role!r}: chỉ nhận all, {', '.join(ROLES)}", 2)
+    if config.state_url is not None:
+        _serve_shared(config, sites, host, port, set(ROLES) if role == "all" else {role})
+        return
+    if role != "all":
+        raise fail(
+            f"--role {role}: các vai chỉ chạy riêng được khi nhiều máy dùng chung trạng thái: hãy đặt "
+            "NEWSMON_STATE_URL (postgresql://…)",
+            2,
+        )
     scheduler = configure(BackgroundScheduler(), config.resolved_data_dir)
     scheduler.start(paused=True)
     sync_jobs(scheduler, sites)
@@ -83,6 +102,42 @@ def serve(
         pass
     finally:
         scheduler.shutdown(wait=True)
+
+
+def _serve_shared(config: Settings, sites: list[Site], host: str, port: int, roles: set[str]) -> None:
+    """The roles of this process on a shared deployment (crawler/roles.py): the scheduler and
+    the worker as threads, the web app in front (or a wait for SIGTERM without it)."""
+    import threading
+
+    import uvicorn
+
+    from crawler.roles import lead, work
+    from crawler.web import make_web_app
+
+    stop = threading.Event()
+    threads = []
+    if "scheduler" in roles:
+        threads.append(threading.Thread(target=lead, args=(config, sites, stop), name="scheduler"))
+    if "worker" in roles:
+        threads.append(threading.Thread(target=work, args=(config, stop), name="worker"))
+    for thread in threads:
+        thread.start()
+    err.print(f"vai: {', '.join(sorted(roles))} (trạng thái dùng chung)", markup=False)
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        if "web" in roles:
+            uvicorn.run(
+                make_web_app(config, sites), host=host, port=port, log_level="warning", proxy_headers=False
+            )
+        else:
+            while not stop.wait(1.0):
+                pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=600)  # a worker finishes the crawl it runs
 
 
 def _loopback(host: str) -> bool:
