@@ -11,7 +11,6 @@ import logging
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any, cast
 
 from scrapy.crawler import CrawlerProcess
@@ -21,7 +20,7 @@ from config import scrapy_settings
 from config.settings import Settings, get_settings
 from crawler.registry import Site, site_titles
 from crawler.spiders.news import NewsSpider, crawl_defaults
-from crawler.state import RunSummary, append_runs, read_runs, runs_log, site_lock
+from crawler.state import RunSummary, record_runs, recorded_runs, site_lock
 from pipelines.journal import recover as recover_journal
 from search.alerts.job import after_crawl
 from search.locks import NamedLock
@@ -120,10 +119,10 @@ def flag_health_drop(summary: RunSummary, earlier: list[float]) -> None:
         summary["warning"] = f"trích xuất tốt {health:.0%}, thường {usual:.0%}: trang có đổi giao diện không?"
 
 
-def earlier_health(log: Path) -> dict[str, list[float]]:
-    """Each site's health in its last runs with enough article pages, from runs.jsonl."""
+def earlier_health(runs: list[RunSummary]) -> dict[str, list[float]]:
+    """Each site's health in its last runs with enough article pages, from the run log."""
     found: dict[str, list[float]] = {}
-    for run in read_runs(log):
+    for run in runs:
         if run.get("health") is not None and run.get("article_pages", 0) >= _HEALTH_MIN_PAGES:
             found.setdefault(run["site"], []).append(float(run["health"]))
     return {site: values[-_HEALTH_HISTORY:] for site, values in found.items()}
@@ -322,7 +321,7 @@ def run_crawl(
         one_line_download_errors()
         process.start()
     finished = datetime.now(UTC).isoformat(timespec="seconds")
-    history = earlier_health(runs_log(config))
+    history = earlier_health(recorded_runs(config))
     for site, crawler in crawlers:
         try:
             stats = crawler.stats.get_stats()
@@ -331,8 +330,8 @@ def run_crawl(
         stats["newsmon/depth_limit"] = crawler.settings.getint("DEPTH_LIMIT")
         summaries[site.name] = summarize(stats)
         flag_health_drop(summaries[site.name], history.get(site.name, []))
-    append_runs(
-        runs_log(config),
+    record_runs(
+        config,
         [{"site": name, "started": started, "finished": finished, **s} for name, s in summaries.items()],
     )
     for lock in locks:

@@ -105,3 +105,44 @@ def append_runs(path: Path, runs: list[RunSummary]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as log:
         log.writelines(json.dumps(run, ensure_ascii=False) + "\n" for run in runs)
+
+
+# The shared run log: what runs.jsonl holds, one row per run, so the sites page of any web
+# process shows every worker's crawls.
+_RUNS_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS crawl_runs (id BIGSERIAL PRIMARY KEY, site TEXT NOT NULL, run TEXT NOT NULL)"
+)
+SHARED_RUNS_READ = 20_000  # the newest rows read, as TAIL_BYTES bounds the file's
+
+
+def record_runs(config: Settings, runs: list[RunSummary]) -> None:
+    """Add runs to the run log: runs.jsonl, or the shared database's when NEWSMON_STATE_URL is set."""
+    if config.state_url is None:
+        append_runs(runs_log(config), runs)
+        return
+    import psycopg
+
+    with psycopg.connect(config.state_url.get_secret_value(), autocommit=True) as conn:
+        conn.execute(_RUNS_SCHEMA)
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO crawl_runs (site, run) VALUES (%s, %s)",
+                [(run.get("site", ""), json.dumps(run, ensure_ascii=False)) for run in runs],
+            )
+
+
+def recorded_runs(config: Settings) -> list[RunSummary]:
+    """The run log's newest runs, oldest first (wherever `record_runs` keeps them)."""
+    if config.state_url is None:
+        return read_runs(runs_log(config))
+    import psycopg
+
+    with psycopg.connect(config.state_url.get_secret_value(), autocommit=True) as conn:
+        conn.execute(_RUNS_SCHEMA)
+        rows = conn.execute(
+            "SELECT run FROM crawl_runs ORDER BY id DESC LIMIT %s", (SHARED_RUNS_READ,)
+        ).fetchall()
+    runs = [json.loads(row[0]) for row in reversed(rows)]
+    return [
+        cast(RunSummary, run) for run in runs if isinstance(run, dict) and isinstance(run.get("site"), str)
+    ]

@@ -14,7 +14,7 @@ from config.settings import Settings, as_environment
 from config.sites import unknown_sites
 from crawler.registry import Site
 from crawler.schedule import run_site_crawl, trigger_for
-from crawler.state import RunSummary, read_runs, runs_log, site_lock
+from crawler.state import RunSummary, recorded_runs, site_lock
 from search.web.service import NoSuchSite, SiteStatus
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ _FINISHED = {"finished", "closespider_pagecount", "closespider_timeout", "closes
 def recent_runs(config: Settings, limit: int = RUNS_SHOWN) -> dict[str, list[RunSummary]]:
     """Each site's last `limit` runs, newest first (a line cut by a crash is skipped)."""
     found: dict[str, list[RunSummary]] = {}
-    for run in reversed(read_runs(runs_log(config))):
+    for run in reversed(recorded_runs(config)):
         runs = found.setdefault(run["site"], [])
         if len(runs) < limit:
             runs.append(run)

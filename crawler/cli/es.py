@@ -101,7 +101,8 @@ def es_rollover(
     force: Annotated[bool, typer.Option("--force", help="bắt đầu chỉ mục mới ngay, không chờ đủ cỡ")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="dạng JSON")] = False,
 ) -> None:
-    """Bắt đầu chỉ mục bài mới khi chỉ mục đang ghi đã đủ cỡ (NEWSMON_ES_ROLLOVER_*); `serve` chạy mỗi giờ."""
+    """Bắt đầu chỉ mục bài mới khi chỉ mục đang ghi đã đủ cỡ (NEWSMON_ES_ROLLOVER_SIZE hoặc
+    NEWSMON_ES_ROLLOVER_DOCS); `serve` chạy việc này mỗi giờ."""
     from search.schema import Layout, rollover
 
     config = settings()

@@ -126,9 +126,12 @@ def _serve_shared(config: Settings, sites: list[Site], host: str, port: int, rol
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         if "web" in roles:
-            uvicorn.run(
-                make_web_app(config, sites), host=host, port=port, log_level="warning", proxy_headers=False
-            )
+
+            def next_runs() -> dict[str, datetime | None]:  # the leading scheduler's, from the shared store
+                return {run.site: run.next_run for run in _stored_runs(config, sites)}
+
+            app = make_web_app(config, sites, next_runs=next_runs)
+            uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
         else:
             while not stop.wait(1.0):
                 pass
@@ -155,7 +158,8 @@ def _stored_runs(config: Settings, sites: list[Site]) -> list[PlannedRun]:
 
     from crawler.schedule import configure, planned_runs
 
-    scheduler = configure(BackgroundScheduler(), config.resolved_data_dir)
+    shared = config.state_url.get_secret_value() if config.state_url else None
+    scheduler = configure(BackgroundScheduler(), config.resolved_data_dir, shared)
     scheduler.start(paused=True)
     try:
         return planned_runs(scheduler, sites)

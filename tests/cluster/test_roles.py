@@ -5,6 +5,7 @@ directory. Every article is indexed once, every queued mail sent once."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -125,6 +126,11 @@ def test_schedulers_and_workers_share_the_work_and_lose_nothing(
     assert fired
     assert set(fired.values()) == {1}, fired
     assert "now leads the schedule" in (logs / "scheduler2.log").read_text()
+
+    # A machine that crawled nothing (a web process's) shows every worker's runs and the next ones.
+    shown = run_cli("status", "--json", env={**env, "NEWSMON_DATA_DIR": str(tmp_path / "web")})
+    rows = {row["name"]: row for row in json.loads(shown.stdout)}
+    assert all(len(rows[name]["runs"]) == 2 and rows[name]["next_run"] for name in names), rows
 
     alias = alias_name(env["NEWSMON_INDEX_PREFIX"])
     es.indices.refresh(index=alias)

@@ -101,6 +101,7 @@ def test_two_concurrent_crawls_make_one_story_and_one_mail(
             stdout, stderr = crawl.communicate(timeout=300)
             assert crawl.returncode == 0, stderr
             outputs.append(stdout + stderr)
+    print(*outputs, sep="\n")  # both crawls' summaries, shown in full when an assertion fails
     docs = [json.loads(line) for line in run_cli("export", env=env).stdout.splitlines()]
     story = [d for d in docs if d["title"] == articles[0].title]
     assert {d["site"] for d in story} == {"mot", "hai"}, (outputs, [(d["site"], d["title"]) for d in docs])

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from crawler.run import earlier_health, flag_health_drop, summarize
+from crawler.state import read_runs
 
 
 def test_health_is_the_share_of_article_pages_read_completely() -> None:
@@ -33,5 +34,5 @@ def test_earlier_health_reads_the_run_log_and_skips_damaged_or_small_runs(tmp_pa
     runs = [{"site": "a", "health": h, "article_pages": 10} for h in (0.5, 0.9, 1.0, 1.0, 1.0, 0.95)]
     runs.append({"site": "b", "health": 0.1, "article_pages": 1})
     log.write_text("\n".join(json.dumps(r) for r in runs) + '\n{"site": "a", "hea', encoding="utf-8")
-    assert earlier_health(log) == {"a": [0.9, 1.0, 1.0, 1.0, 0.95]}
-    assert earlier_health(tmp_path / "none.jsonl") == {}
+    assert earlier_health(read_runs(log)) == {"a": [0.9, 1.0, 1.0, 1.0, 0.95]}
+    assert earlier_health(read_runs(tmp_path / "none.jsonl")) == {}
