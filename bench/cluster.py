@@ -141,7 +141,7 @@ def main() -> None:
                 generate_site(site.root, args.pages, site.url.split("/")[2])
             registry = tmp / "sites.yaml"
             entries = [
-                {"name": s.name, "url": s.url, "sitemaps": [s.url + "sitemap.xml.gz"]} for s in sites.values()
+                {"name": s.name, "url": s.url, "sitemaps": [s.url + "sitemap.xml"]} for s in sites.values()
             ]
             registry.write_text(yaml.safe_dump({"sites": entries}), encoding="utf-8")
             names = sorted(sites)
