@@ -1,4 +1,5 @@
-"""What earlier crawls fetched, under `$NEWSMON_DATA_DIR/crawl/seen.sqlite`.
+"""What earlier crawls fetched, under `$NEWSMON_DATA_DIR/crawl/seen.sqlite`, or in the shared
+database when NEWSMON_STATE_URL is set (then a worker knows what every other one fetched).
 
 An article URL (canonical form) that was fetched before is not fetched again unless a
 feed or sitemap now gives it a later date than the one recorded, or it was published
@@ -15,8 +16,10 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 from search.article import to_iso
+from search.shared import SharedConnection
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS seen (
@@ -57,12 +60,17 @@ def _now() -> datetime:
 class SeenStore:
     """Canonical article URLs already fetched, with the feed/sitemap date they had then."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, state_url: str | None = None) -> None:
+        """The store at `path`, or in the database at `state_url` when given."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.pending: list[tuple[str | None, ...]] = []
-        self.db = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        if state_url:
+            # SharedConnection answers the sqlite3.Connection calls made here.
+            self.db = cast(sqlite3.Connection, SharedConnection(state_url))
+        else:
+            self.db = sqlite3.connect(path, timeout=30, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute(_SCHEMA)
         have = {row[1] for row in self.db.execute("PRAGMA table_info(seen)")}
@@ -145,11 +153,11 @@ class SeenStore:
             self.db.executemany(
                 "INSERT INTO seen (url, site, source_date, fetched_at, published, etag, last_modified, "
                 "dead_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(url) DO UPDATE SET "
-                "source_date = COALESCE(excluded.source_date, source_date), "
+                "source_date = COALESCE(excluded.source_date, seen.source_date), "
                 "fetched_at = excluded.fetched_at, "
-                "published = COALESCE(excluded.published, published), "
-                "etag = COALESCE(excluded.etag, etag), "
-                "last_modified = COALESCE(excluded.last_modified, last_modified), "
+                "published = COALESCE(excluded.published, seen.published), "
+                "etag = COALESCE(excluded.etag, seen.etag), "
+                "last_modified = COALESCE(excluded.last_modified, seen.last_modified), "
                 "dead_until = excluded.dead_until",
                 self.pending,
             )

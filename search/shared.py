@@ -41,6 +41,7 @@ _SQL: list[tuple[re.Pattern[str], str]] = [
         r"SELECT ordinal_position, column_name FROM information_schema.columns "
         r"WHERE table_schema = current_schema() AND table_name = '\1' ORDER BY ordinal_position",
     ),
+    (re.compile(r"^\s*PRAGMA journal_mode=WAL\s*$", re.I), "SELECT 1"),  # SQLite's own business
     (re.compile(r"\bBLOB\b"), "BYTEA"),
     (re.compile(r"\bINTEGER PRIMARY KEY AUTOINCREMENT\b"), "BIGSERIAL PRIMARY KEY"),
 ]
@@ -127,6 +128,9 @@ class SharedConnection:
     ) -> None:
         """Commit, or roll back on an exception (which then goes on)."""
         self._open.pop().__exit__(kind, exc, trace)
+
+    def commit(self) -> None:
+        """Nothing to do: outside `with db:` every statement commits by itself."""
 
     def close(self) -> None:
         """Close the connection (its advisory locks go with it)."""
