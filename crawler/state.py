@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TypedDict, cast
+from typing import Any, TypedDict, cast
 
 from config.settings import Settings
-from search.locks import FileLock, NamedLock, named_lock
+from search.locks import NamedLock, named_lock
 
 
 class RunSummary(TypedDict, total=False):
@@ -75,9 +75,8 @@ def lock_path(config: Settings, name: str) -> Path:
 def site_lock(config: Settings, name: str) -> NamedLock:
     """The lock a crawl of site `name` holds while it runs: shared by every machine when
     NEWSMON_STATE_URL is set, else a file lock at `lock_path`."""
-    if config.state_url:
-        return named_lock(config, f"site:{name}")
-    return FileLock(lock_path(config, name))
+    shared = config.state_url.get_secret_value() if config.state_url else None
+    return named_lock(f"site:{name}", lock_path(config, name), shared)
 
 
 def read_runs(path: Path) -> list[RunSummary]:
@@ -113,6 +112,14 @@ _RUNS_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS crawl_runs (id BIGSERIAL PRIMARY KEY, site TEXT NOT NULL, run TEXT NOT NULL)"
 )
 SHARED_RUNS_READ = 20_000  # the newest rows read, as TAIL_BYTES bounds the file's
+_RUNS_READY: set[str] = set()  # databases this process has made the table in
+
+
+def _runs_table(conn: Any, url: str) -> None:
+    """Make the shared run log's table, once per process and database."""
+    if url not in _RUNS_READY:
+        conn.execute(_RUNS_SCHEMA)
+        _RUNS_READY.add(url)
 
 
 def record_runs(config: Settings, runs: list[RunSummary]) -> None:
@@ -122,8 +129,9 @@ def record_runs(config: Settings, runs: list[RunSummary]) -> None:
         return
     import psycopg
 
-    with psycopg.connect(config.state_url.get_secret_value(), autocommit=True) as conn:
-        conn.execute(_RUNS_SCHEMA)
+    url = config.state_url.get_secret_value()
+    with psycopg.connect(url, autocommit=True) as conn:
+        _runs_table(conn, url)
         with conn.cursor() as cursor:
             cursor.executemany(
                 "INSERT INTO crawl_runs (site, run) VALUES (%s, %s)",
@@ -137,8 +145,9 @@ def recorded_runs(config: Settings) -> list[RunSummary]:
         return read_runs(runs_log(config))
     import psycopg
 
-    with psycopg.connect(config.state_url.get_secret_value(), autocommit=True) as conn:
-        conn.execute(_RUNS_SCHEMA)
+    url = config.state_url.get_secret_value()
+    with psycopg.connect(url, autocommit=True) as conn:
+        _runs_table(conn, url)
         rows = conn.execute(
             "SELECT run FROM crawl_runs ORDER BY id DESC LIMIT %s", (SHARED_RUNS_READ,)
         ).fetchall()

@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Protocol
 
-from config.settings import Settings
 from search.shared import AdvisoryLock
 
 
@@ -70,11 +69,10 @@ class FileLock:
         return True
 
 
-def named_lock(config: Settings, name: str) -> NamedLock:
-    """The lock called `name` (`site:NAME`, `alerts:deliver`) for these settings."""
-    if config.state_url:
-        return AdvisoryLock(config.state_url.get_secret_value(), name)
-    return FileLock(config.resolved_data_dir / "locks" / f"{name.replace(':', '-')}.lock")
+def named_lock(name: str, path: Path, state_url: str | None) -> NamedLock:
+    """The lock called `name` (`site:NAME`, `alerts:deliver`): an advisory lock in the shared
+    database at `state_url`, else a file lock at `path` (one machine)."""
+    return AdvisoryLock(state_url, name) if state_url else FileLock(path)
 
 
 @contextmanager

@@ -5,7 +5,7 @@ new one when that index has grown past NEWSMON_ES_ROLLOVER_SIZE per primary shar
 NEWSMON_ES_ROLLOVER_DOCS articles (`{prefix}-articles-v1`, then `-v1-000002`, ...), so an
 archive of any size keeps shards in the tens of GB. Reads by id look through every index
 behind the alias (`get_docs`), and a changed article is rewritten where it already lives
-(`homes`): one URL is one document whatever index holds it.
+(`pipelines.dedup.Decision.homes`): one URL is one document whatever index holds it.
 
 The mapping uses only what every Elasticsearch build has (the `standard` analyzer;
 no analysis-common, no ICU): Vietnamese normalization happens in Python
@@ -248,11 +248,6 @@ def rollover(es: Elasticsearch, prefix: str, layout: Layout, *, force: bool = Fa
     return dict(answer.body)
 
 
-def homes(es: Elasticsearch, alias: str, ids: list[str]) -> dict[str, str]:
-    """The index holding each of `ids` that exists (realtime, whatever index holds it)."""
-    return {d["_id"]: d["_index"] for d in get_docs(es, alias, ids, source=False) if d.get("found")}
-
-
 def get_docs(es: Elasticsearch, alias: str, ids: list[str], **params: Any) -> list[dict[str, Any]]:
     """One realtime mget entry per id (each found one names its `_index`), across every index
     behind the alias; `params` are mget's (`source`, `source_includes`)."""
@@ -276,9 +271,11 @@ _STARTING_PAUSES = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2)  # 6.35 s in all, then t
 
 
 def _get_docs(es: Elasticsearch, alias: str, ids: list[str], params: dict[str, Any]) -> list[dict[str, Any]]:
-    indices = list(backing(es, alias)) or [alias]
-    if len(indices) == 1:
-        return _answered(es.mget(index=indices[0], ids=ids, **params))
+    # One index behind the alias (until the first rollover): one mget, no lookup of the alias.
+    answer = es.mget(index=alias, ids=ids, **params)
+    if not any(_several_indices(doc) for doc in answer["docs"]):
+        return _answered(answer)
+    indices = list(backing(es, alias))
     # An alias over several indices cannot be read by id: ask each index (newest first, so a
     # document written twice by a race is read where it was written last).
     found: dict[str, dict[str, Any]] = {}
@@ -288,6 +285,12 @@ def _get_docs(es: Elasticsearch, alias: str, ids: list[str], params: dict[str, A
         if held is None or (doc.get("found") and not held.get("found")):
             found[doc["_id"]] = doc
     return [found[doc_id] for doc_id in ids]
+
+
+def _several_indices(doc: dict[str, Any]) -> bool:
+    """Whether an mget entry failed because its alias names more than one index."""
+    error = doc.get("error")
+    return isinstance(error, dict) and "more than one index" in str(error.get("reason", ""))
 
 
 def _answered(answer: ObjectApiResponse[Any]) -> list[dict[str, Any]]:

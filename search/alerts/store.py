@@ -15,8 +15,8 @@ from config.settings import Settings
 from search.alerts.deliver import MAILS_SCHEMA, MailQueue, migrate_mails
 from search.alerts.ledger import LEDGER_SCHEMA, Ledger
 from search.alerts.rules import RULES_SCHEMA, Rule, RuleTable, migrate_rules
-from search.locks import FileLock, NamedLock, holding
-from search.shared import AdvisoryLock, SharedConnection
+from search.locks import holding, named_lock
+from search.shared import SharedConnection
 from search.stores import check, store_of
 
 
@@ -86,12 +86,7 @@ class AlertStore(RuleTable, Ledger, MailQueue):
 
     def delivering(self) -> AbstractContextManager[None]:
         """Held while this process sends queued mail: another waits, then finds them sent."""
-        lock: NamedLock = (
-            AdvisoryLock(self.state_url, "alerts:deliver")
-            if self.state_url
-            else FileLock(self.data_dir / "alerts.deliver.lock")
-        )
-        return holding(lock)
+        return holding(named_lock("alerts:deliver", self.data_dir / "alerts.deliver.lock", self.state_url))
 
     def overview(self) -> list[AlertView]:
         """Every alert, by name, with its mails' summary and refusals (three queries)."""
