@@ -83,7 +83,8 @@ class Settings(BaseSettings):
         description=(
             "A PostgreSQL database several newsmon machines share (`postgresql://user:password@host/db`): "
             "alert rules, ledger and mail queue, per-site crawl locks, the scheduler's jobs and its "
-            "leader, and the crawl queue live there; unset, SQLite files and file locks under the "
+            "leader, the crawl queue, the run log, the seen store, the journal, site profiles and "
+            "web sessions live there; unset, SQLite files and file locks under the "
             "data directory (one machine)."
         ),
     )
@@ -290,6 +291,11 @@ class Settings(BaseSettings):
     def resolved_data_dir(self) -> Path:
         """The data directory as an absolute path."""
         return self.data_dir.expanduser().resolve()
+
+    @property
+    def shared_state(self) -> str | None:
+        """NEWSMON_STATE_URL in clear (the shared database several machines use), or None."""
+        return self.state_url.get_secret_value() if self.state_url else None
 
     @property
     def spool_dir(self) -> Path:

@@ -1,7 +1,9 @@
 """A site's history, fetched once: where each backfill stands, kept on disk so a killed or
 rebooted backfill goes on where it stopped.
 
-One row per site in `$NEWSMON_DATA_DIR/crawl/backfill.sqlite`: the date it reaches back to,
+One row per site in `$NEWSMON_DATA_DIR/crawl/backfill.sqlite` (in the shared database's
+`backfill` table with NEWSMON_STATE_URL: any worker resumes it, the sites page of any web
+process shows it): the date it reaches back to,
 when it started (articles published after that moment are news, mailed as a crawl's are;
 those before are history, never mailed), its counts and its state. The articles it fetched
 are in the crawl's seen store, committed batch by batch once the index stage holds them, so a
@@ -14,10 +16,11 @@ import sqlite3
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from config.settings import Settings
 from crawler.state import crawl_dir
+from search.shared import SharedConnection
 
 RUNNING, INTERRUPTED, FINISHED = "running", "interrupted", "finished"
 
@@ -62,11 +65,16 @@ class BackfillStore:
     """The backfill table; each call is its own short transaction (several processes)."""
 
     def __init__(self, config: Settings) -> None:
-        path = _path(config)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path, timeout=30, check_same_thread=False)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
+        """The table in the data directory's file, or in the shared database when configured."""
+        if config.shared_state:
+            # SharedConnection answers the sqlite3.Connection calls made here (rows by name too).
+            self.db = cast(sqlite3.Connection, SharedConnection(config.shared_state))
+        else:
+            path = _path(config)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(path, timeout=30, check_same_thread=False)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute(_SCHEMA)
         self.db.commit()
 
@@ -96,8 +104,11 @@ class BackfillStore:
                 )
             else:
                 self.db.execute(
-                    "INSERT OR REPLACE INTO backfill (site, since, started_at, updated_at, "
-                    "state) VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO backfill (site, since, started_at, updated_at, state) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT(site) DO UPDATE SET since = excluded.since, "
+                    "started_at = excluded.started_at, updated_at = excluded.updated_at, "
+                    "state = excluded.state, queued = 0, done = 0, indexed = 0, rate = NULL, "
+                    "finished_at = NULL",
                     (site, since.isoformat(), moment, moment, RUNNING),
                 )
         begun = self.get(site)
@@ -127,7 +138,7 @@ def current(config: Settings) -> dict[str, Backfill]:
     """Every site's backfill as last recorded, by site (none when no backfill ever ran); a
     row still marked running may belong to a process that is gone: `crawler.status` tells
     by the site's lock."""
-    if not _path(config).exists():
+    if not config.shared_state and not _path(config).exists():
         return {}
     store = BackfillStore(config)
     try:

@@ -46,9 +46,9 @@ SCHEMA = [
 
 
 def _url(config: Settings) -> str:
-    if config.state_url is None:
+    if config.shared_state is None:
         raise ValueError("NEWSMON_STATE_URL is not set")
-    return config.state_url.get_secret_value()
+    return config.shared_state
 
 
 def prepare(url: str) -> None:

@@ -75,7 +75,7 @@ def lock_path(config: Settings, name: str) -> Path:
 def site_lock(config: Settings, name: str) -> NamedLock:
     """The lock a crawl of site `name` holds while it runs: shared by every machine when
     NEWSMON_STATE_URL is set, else a file lock at `lock_path`."""
-    shared = config.state_url.get_secret_value() if config.state_url else None
+    shared = config.shared_state
     return named_lock(f"site:{name}", lock_path(config, name), shared)
 
 
@@ -124,12 +124,12 @@ def _runs_table(conn: Any, url: str) -> None:
 
 def record_runs(config: Settings, runs: list[RunSummary]) -> None:
     """Add runs to the run log: runs.jsonl, or the shared database's when NEWSMON_STATE_URL is set."""
-    if config.state_url is None:
+    url = config.shared_state
+    if url is None:
         append_runs(runs_log(config), runs)
         return
     import psycopg
 
-    url = config.state_url.get_secret_value()
     with psycopg.connect(url, autocommit=True) as conn:
         _runs_table(conn, url)
         with conn.cursor() as cursor:
@@ -141,11 +141,11 @@ def record_runs(config: Settings, runs: list[RunSummary]) -> None:
 
 def recorded_runs(config: Settings) -> list[RunSummary]:
     """The run log's newest runs, oldest first (wherever `record_runs` keeps them)."""
-    if config.state_url is None:
+    url = config.shared_state
+    if url is None:
         return read_runs(runs_log(config))
     import psycopg
 
-    url = config.state_url.get_secret_value()
     with psycopg.connect(url, autocommit=True) as conn:
         _runs_table(conn, url)
         rows = conn.execute(

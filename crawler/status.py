@@ -110,10 +110,10 @@ class CrawlStarter:
     def start(self, name: str, since: date | None = None) -> bool:
         """Start a crawl of `name` in the background (with `since`, a backfill of its history
         to that day); False when one is running already."""
-        if self.config.state_url is not None:  # several machines: a worker takes it
+        url = self.config.shared_state
+        if url is not None:  # several machines: a worker takes it
             from crawler.roles import enqueue, prepare
 
-            url = self.config.state_url.get_secret_value()
             prepare(url)
             return not crawl_running(self.config, name) and enqueue(url, name, since)
         with self._guard:

@@ -38,7 +38,9 @@ class ExtractPipeline:
         site = self.crawler.spider.site  # type: ignore[union-attr]
         self.batches = PageBatches(site.extract, quiet=self._quiet)
         config = self.crawler.settings.get("NEWSMON_SETTINGS") or get_settings()
-        self.profile = SiteProfile(config.resolved_data_dir / "crawl" / "profiles.sqlite", site.name)
+        self.profile = SiteProfile(
+            config.resolved_data_dir / "crawl" / "profiles.sqlite", site.name, config.shared_state
+        )
         self.batches.boilerplate = self.profile.known
         self.batches.learning = self.profile.pages < MIN_PAGES
 

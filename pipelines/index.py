@@ -28,6 +28,7 @@ from search.alerts.ledger import follow_merges
 from search.alerts.store import AlertStore
 from search.article import Article, parse_moment
 from search.es import make_client
+from search.locks import named_lock
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +163,7 @@ class IndexPipeline:
         self.settings = settings
         # Registry sites by the words a copy may name them with (see dedup `_named_in_words`).
         self.origins: dict[str, str] = dict(crawler.settings.getdict("NEWSMON_ORIGINS"))
-        self.journal = Journal(settings.spool_dir)
+        self.journal = Journal(settings.spool_dir, settings.shared_state)
         self.buffer: list[Article] = []
         self.started: list[str] = []  # stories this crawl started: re-checked at its end
         self.lock = asyncio.Lock()
@@ -187,21 +188,32 @@ class IndexPipeline:
 
     def _replay(self) -> list[Written]:
         """The journal's articles, written batch by batch; a row goes once acknowledged."""
-        key = str(self.settings.spool_dir)
+        key = self.settings.shared_state or str(self.settings.spool_dir)
         done: list[Written] = []
         with _replay_lock:
             if key in _replayed:
                 return done
             _replayed.add(key)
-            for rows in self.journal.batches(BATCH_SIZE):
-                docs = [doc for _, doc in rows]
-                written = self._write_or_keep(docs, journalled=True)
-                if written.kept == len(docs):
-                    log.warning("journal not replayed; its articles wait for the next crawl")
-                    break
-                waiting = {id(doc) for doc, _ in written.retry}
-                self.journal.remove([row for row, doc in rows if id(doc) not in waiting])
-                done.append(written)
+            # One replayer at a time across processes (and machines, sharing the journal): a
+            # second would write the same articles again as they are being removed.
+            lock = named_lock(
+                "journal:replay", self.settings.spool_dir / "replay.lock", self.settings.shared_state
+            )
+            if not lock.acquire():
+                log.info("another process is replaying the journal")
+                return done
+            try:
+                for rows in self.journal.batches(BATCH_SIZE):
+                    docs = [doc for _, doc in rows]
+                    written = self._write_or_keep(docs, journalled=True)
+                    if written.kept == len(docs):
+                        log.warning("journal not replayed; its articles wait for the next crawl")
+                        break
+                    waiting = {id(doc) for doc, _ in written.retry}
+                    self.journal.remove([row for row, doc in rows if id(doc) not in waiting])
+                    done.append(written)
+            finally:
+                lock.release()
         return done
 
     async def process_item(self, item: Article) -> Article:

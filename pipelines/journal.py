@@ -15,6 +15,12 @@ A second record guards the first: every appended article is also written (and sy
 journal is. A journal file SQLite can no longer read is set aside and rebuilt from its mirror
 (`recover`), so a damaged journal loses nothing a healthy one would have delivered (an article
 already acknowledged may come back and is written again as unchanged: same id, same text).
+
+With NEWSMON_STATE_URL the journal lives in the shared database (`journal_entries`,
+`journal_damaged`) instead: a worker that dies for good leaves its waiting articles to the
+next crawl of any machine, which matters because the seen store, shared too, already counts
+them as fetched. PostgreSQL is the second record there (no mirror file), and a machine that
+had a local journal hands its waiting rows to the shared one the first time it opens it.
 """
 
 from __future__ import annotations
@@ -23,12 +29,15 @@ import json
 import logging
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 from search.article import Article
+from search.shared import SharedConnection
 from search.stores import Store, StoreDamaged, check, set_aside
 
 log = logging.getLogger(__name__)
@@ -39,6 +48,7 @@ CREATE TABLE IF NOT EXISTS entries (id INTEGER PRIMARY KEY AUTOINCREMENT, doc TE
 CREATE TABLE IF NOT EXISTS damaged (id INTEGER PRIMARY KEY, doc TEXT NOT NULL, error TEXT NOT NULL,
                                     found TEXT NOT NULL);
 """
+_SHARED_TABLES = {"entries": "journal_entries", "damaged": "journal_damaged"}
 # Spool files of earlier versions (a JSON-lines file renamed while it was replayed), and the
 # journal's own second record when the journal has been rebuilt from it.
 MIRROR = "journal.mirror.jsonl"
@@ -83,16 +93,26 @@ def _now() -> str:
 class Journal:
     """Articles waiting for Elasticsearch; safe to share between the spiders of one process."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, state_url: str | None = None) -> None:
+        """The journal under `directory`, or in the database at `state_url` when given
+        (`directory` still holds `rejected.jsonl`, for a person on this machine)."""
         directory.mkdir(parents=True, exist_ok=True)
-        self.directory = directory
+        self.directory, self.shared = directory, state_url is not None
         self.rejected_path = directory / "rejected.jsonl"
+        self.damaged_found = 0
+        # One connection, used from the pool's threads one call at a time.
+        self._lock = threading.RLock()
+        if state_url:
+            # SharedConnection answers the sqlite3.Connection calls made here.
+            self.db = cast(sqlite3.Connection, SharedConnection(state_url, _SHARED_TABLES))
+            self.db.executescript(_SCHEMA)
+            self._adopt_local()
+            return
         self.db = sqlite3.connect(
             directory / "journal.sqlite", timeout=30, check_same_thread=False, isolation_level=None
         )
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(_SCHEMA)
-        self.damaged_found = 0
         self._adopt_legacy()
 
     def close(self) -> None:
@@ -103,29 +123,33 @@ class Journal:
         """Keep `docs` until Elasticsearch acknowledges them (one transaction, after their
         second record in the mirror)."""
         rows = [(json.dumps(doc.to_dict(), ensure_ascii=False), reason[:300], _now()) for doc in docs]
-        with (self.directory / MIRROR).open("a", encoding="utf-8") as mirror:
-            mirror.writelines(doc + "\n" for doc, _, _ in rows)
-            mirror.flush()
-            os.fsync(mirror.fileno())
+        if not self.shared:
+            with (self.directory / MIRROR).open("a", encoding="utf-8") as mirror:
+                mirror.writelines(doc + "\n" for doc, _, _ in rows)
+                mirror.flush()
+                os.fsync(mirror.fileno())
         with self._transaction():
             self.db.executemany("INSERT INTO entries (doc, reason, added) VALUES (?, ?, ?)", rows)
 
     def count(self) -> int:
         """Articles waiting."""
-        return int(self.db.execute("SELECT count(*) FROM entries").fetchone()[0])
+        with self._lock:
+            return int(self.db.execute("SELECT count(*) FROM entries").fetchone()[0])
 
     def damaged(self) -> int:
         """Rows that could not be read back (kept in the `damaged` table)."""
-        return int(self.db.execute("SELECT count(*) FROM damaged").fetchone()[0])
+        with self._lock:
+            return int(self.db.execute("SELECT count(*) FROM damaged").fetchone()[0])
 
     def batches(self, size: int) -> Iterator[list[tuple[int, Article]]]:
         """The waiting articles, oldest first, `size` at a time; a row that cannot be read is
         moved to `damaged` (and counted in `damaged_found`) instead."""
         last = 0
         while True:
-            rows = self.db.execute(
-                "SELECT id, doc FROM entries WHERE id > ? ORDER BY id LIMIT ?", (last, size)
-            ).fetchall()
+            with self._lock:
+                rows = self.db.execute(
+                    "SELECT id, doc FROM entries WHERE id > ? ORDER BY id LIMIT ?", (last, size)
+                ).fetchall()
             if not rows:
                 return
             last = rows[-1][0]
@@ -143,7 +167,7 @@ class Journal:
         nothing waits any more)."""
         with self._transaction():
             self.db.executemany("DELETE FROM entries WHERE id = ?", [(i,) for i in ids])
-        if self.count() == 0:
+        if not self.shared and self.count() == 0:
             (self.directory / MIRROR).unlink(missing_ok=True)
 
     def reject(self, doc: Article, reason: str) -> None:
@@ -155,7 +179,9 @@ class Journal:
     def _quarantine(self, row_id: int, doc: str, error: str) -> None:
         with self._transaction():
             self.db.execute(
-                "INSERT OR REPLACE INTO damaged VALUES (?, ?, ?, ?)", (row_id, doc, error, _now())
+                "INSERT INTO damaged VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE "
+                "SET doc = excluded.doc, error = excluded.error, found = excluded.found",
+                (row_id, doc, error, _now()),
             )
             self.db.execute("DELETE FROM entries WHERE id = ?", (row_id,))
         self.damaged_found += 1
@@ -163,8 +189,23 @@ class Journal:
             "journal row %d cannot be read (%s); moved to the 'damaged' table of %s",
             row_id,
             error,
-            self.directory / "journal.sqlite",
+            "the shared database" if self.shared else self.directory / "journal.sqlite",
         )
+
+    def _adopt_local(self) -> None:
+        """Hand the rows a local journal of this machine still holds to the shared one (each
+        batch committed there before it is deleted here: a crash replays it twice at worst,
+        which writes nothing twice)."""
+        if not (self.directory / "journal.sqlite").exists():
+            return
+        local = Journal(self.directory)
+        try:
+            for rows in local.batches(500):
+                self.append([doc for _, doc in rows], "local journal")
+                local.remove([row for row, _ in rows])
+            self.damaged_found += local.damaged_found
+        finally:
+            local.close()
 
     def _adopt_legacy(self) -> None:
         """Take over a JSON-lines spool an earlier version left (a damaged line is kept aside)."""
@@ -192,11 +233,17 @@ class Journal:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on an error."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on an error (in the shared database, its
+        own transaction: no lock across processes is needed to add or remove rows)."""
+        with self._lock:
+            if self.shared:
+                with self.db:
+                    yield self.db
+                return
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")

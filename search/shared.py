@@ -47,10 +47,13 @@ _SQL: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
-def translate(sql: str) -> str:
-    """One SQLite statement as PostgreSQL reads it (parameters become `%s`)."""
+def translate(sql: str, tables: dict[str, str] | None = None) -> str:
+    """One SQLite statement as PostgreSQL reads it (parameters become `%s`; a table named in
+    `tables` by its name in the store's file gets its name in the shared database)."""
     for pattern, replacement in _SQL:
         sql = pattern.sub(replacement, sql)
+    if tables:
+        sql = re.sub(r"\b(" + "|".join(map(re.escape, tables)) + r")\b", lambda m: tables[m[1]], sql)
     if re.match(r"\s*INSERT OR IGNORE INTO\b", sql, re.I):
         sql = (
             re.sub(r"INSERT OR IGNORE INTO", "INSERT INTO", sql, count=1, flags=re.I)
@@ -90,15 +93,18 @@ def _rows(cursor: psycopg.Cursor[Any]) -> RowMaker[Row]:
 class SharedConnection:
     """A PostgreSQL connection with the subset of `sqlite3.Connection` the stores use."""
 
-    def __init__(self, url: str) -> None:
-        """Connect (autocommit: `with db:` opens each transaction)."""
+    def __init__(self, url: str, tables: dict[str, str] | None = None) -> None:
+        """Connect (autocommit: `with db:` opens each transaction). `tables` renames a store's
+        tables whose names in its own file (`entries`, `lines`) would say nothing beside other
+        stores' tables in one database."""
         self.raw: psycopg.Connection[Row] = psycopg.connect(url, autocommit=True, row_factory=_rows)
         self._open: list[AbstractContextManager[Transaction]] = []
+        self.tables = tables
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Row]:
         """Run one statement; its cursor (fetchone, fetchall, iteration)."""
         try:
-            return self.raw.execute(translate(sql), tuple(params))
+            return self.raw.execute(translate(sql, self.tables), tuple(params))
         except psycopg.errors.IntegrityError as exc:
             raise sqlite3.IntegrityError(str(exc)) from exc
 
@@ -106,7 +112,7 @@ class SharedConnection:
         """Run one statement once per row."""
         try:
             with self.raw.cursor() as cursor:
-                cursor.executemany(translate(sql), [tuple(r) for r in rows])
+                cursor.executemany(translate(sql, self.tables), [tuple(r) for r in rows])
         except psycopg.errors.IntegrityError as exc:
             raise sqlite3.IntegrityError(str(exc)) from exc
 

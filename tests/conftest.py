@@ -91,6 +91,13 @@ def state_url(postgres_server: str) -> str:
     return postgres_server.rsplit("/", 1)[0] + f"/{name}"
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest) -> str | None:
+    """Where a store lives: its SQLite file (None), or a fresh shared PostgreSQL database (its
+    URL): a test taking it runs on both."""
+    return str(request.getfixturevalue("state_url")) if request.param == "postgresql" else None
+
+
 @pytest.fixture
 def sample_sites() -> Iterator[dict[str, SampleSite]]:
     with serve_sites() as sites:

@@ -132,7 +132,7 @@ def indexed_count(es: Elasticsearch, env: dict[str, str]) -> int:
 
 def journal_waiting(env: dict[str, str]) -> int:
     """Articles waiting in the test's journal for Elasticsearch."""
-    journal = Journal(Path(env["NEWSMON_DATA_DIR"]) / "spool")
+    journal = Journal(Path(env["NEWSMON_DATA_DIR"]) / "spool", env.get("NEWSMON_STATE_URL"))
     try:
         return journal.count()
     finally:

@@ -158,7 +158,7 @@ def _stored_runs(config: Settings, sites: list[Site]) -> list[PlannedRun]:
 
     from crawler.schedule import configure, planned_runs
 
-    shared = config.state_url.get_secret_value() if config.state_url else None
+    shared = config.shared_state
     scheduler = configure(BackgroundScheduler(), config.resolved_data_dir, shared)
     scheduler.start(paused=True)
     try:

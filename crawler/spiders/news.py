@@ -141,8 +141,9 @@ class NewsSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         path = crawler.settings.get("NEWSMON_SEEN_DB")
         if path:
-            shared = (crawler.settings["NEWSMON_SETTINGS"] or get_settings()).state_url
-            spider.seen = SeenStore(path, shared.get_secret_value() if shared else None)
+            spider.seen = SeenStore(
+                path, (crawler.settings["NEWSMON_SETTINGS"] or get_settings()).shared_state
+            )
         crawler.signals.connect(spider._secured, signal=signals.item_scraped)
         crawler.signals.connect(spider._dropped, signal=signals.item_dropped)
         backfill = crawler.settings.getdict("NEWSMON_BACKFILL")

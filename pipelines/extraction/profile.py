@@ -1,7 +1,9 @@
 """What repeats across a site's pages is the site's, not the article's.
 
 A crawl sees many pages of one site. For each site, the profile counts on how many of its
-article pages each body line occurs (`$NEWSMON_DATA_DIR/crawl/profiles.sqlite`, bounded); a
+article pages each body line occurs (`$NEWSMON_DATA_DIR/crawl/profiles.sqlite`, or the shared
+database's `profile_sites` and `profile_lines` with NEWSMON_STATE_URL, so a site crawled by
+another machine's worker next time starts from what this one learnt; bounded); a
 line found on at least `MIN_PAGES` pages and on a `SHARE` of all the site's pages is the
 template's (a standing notice, a hotline, a copyright or "send us your news" line inside the
 content block) and is left out of every later body of that site. Such a line would otherwise
@@ -15,6 +17,9 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from pathlib import Path
+from typing import cast
+
+from search.shared import SharedConnection
 
 LINE_MIN = 30  # characters: shorter lines (a byline, "Ảnh: ...") are left to other rules
 MIN_PAGES = 5
@@ -58,21 +63,35 @@ CREATE TABLE IF NOT EXISTS lines (site TEXT NOT NULL, key TEXT NOT NULL, pages I
 """
 
 
-class SiteProfile:
-    """One site's line counts, read at the start of its crawl and saved at its end."""
+_SHARED_TABLES = {"sites": "profile_sites", "lines": "profile_lines"}
 
-    def __init__(self, path: Path, site: str) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path, self.site = path, site
-        with self._connect() as db:
+
+class SiteProfile:
+    """One site's line counts, read at the start of its crawl and saved at its end (a site
+    is crawled by one worker at a time: its lock)."""
+
+    def __init__(self, path: Path, site: str, state_url: str | None = None) -> None:
+        """The profile of `site` in the file at `path`, or in the database at `state_url`."""
+        self.path, self.site, self.state_url = path, site, state_url
+        if state_url is None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        db = self._connect()
+        try:
             row = db.execute("SELECT pages FROM sites WHERE site = ?", (site,)).fetchone()
             self.pages = int(row[0]) if row else 0
             rows = db.execute("SELECT key, pages, boilerplate FROM lines WHERE site = ?", (site,)).fetchall()
+        finally:
+            db.close()
         self.counts = {key: int(n) for key, n, _ in rows}
         self.known = frozenset(key for key, _, flag in rows if flag)
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30)
+        # SharedConnection answers the sqlite3.Connection calls made here.
+        db = (
+            cast(sqlite3.Connection, SharedConnection(self.state_url, _SHARED_TABLES))
+            if self.state_url
+            else sqlite3.connect(self.path, timeout=30)
+        )
         db.executescript(_SCHEMA)
         return db
 
@@ -108,7 +127,7 @@ class SiteProfile:
                 db.execute("DELETE FROM lines WHERE site = ?", (self.site,))
                 db.executemany(
                     "INSERT INTO lines VALUES (?, ?, ?, ?)",
-                    [(self.site, key, n, key in self.known) for key, n in self.counts.items()],
+                    [(self.site, key, n, int(key in self.known)) for key, n in self.counts.items()],
                 )
         finally:
             db.close()

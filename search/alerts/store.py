@@ -81,7 +81,7 @@ class AlertStore(RuleTable, Ledger, MailQueue):
     @classmethod
     def of(cls, config: Settings) -> AlertStore:
         """The store these settings name (shared when NEWSMON_STATE_URL is set)."""
-        url = config.state_url.get_secret_value() if config.state_url else None
+        url = config.shared_state
         return cls(config.resolved_data_dir, url)
 
     def delivering(self) -> AbstractContextManager[None]:

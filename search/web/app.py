@@ -50,7 +50,7 @@ def create_app(
         guard=Guard(
             token,
             frozenset(h for h in hosts if h),
-            config.state_url.get_secret_value() if config.state_url else None,
+            config.shared_state,
         ),
         crawls=crawls,
         site_titles=dict(site_titles or {}),

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
+from config.settings import Settings
+from crawler.backfill import current
 from crawler.samples.server import SampleSite
 from crawler.samples.sitegen import generate_site, write_article, write_indexes
 from search.schema import alias_name
@@ -28,18 +30,13 @@ SINCE = date(2021, 1, 1)  # the generated site's 2,000 articles go back to July 
 
 
 def _backfill_state(env: dict[str, str]) -> dict[str, object] | None:
-    path = Path(env["NEWSMON_DATA_DIR"]) / "crawl" / "backfill.sqlite"
-    if not path.exists():
-        return None
-    db = sqlite3.connect(path, timeout=30)
-    db.row_factory = sqlite3.Row
+    """The site's backfill row where `env`'s newsmon keeps it (data directory or shared state)."""
+    config = Settings(data_dir=Path(env["NEWSMON_DATA_DIR"]), state_url=env.get("NEWSMON_STATE_URL"))
     try:
-        row = db.execute("SELECT * FROM backfill WHERE site = 'gen'").fetchone()
-    except sqlite3.OperationalError:
+        found = current(config).get("gen")
+    except sqlite3.OperationalError:  # the file is being created
         return None
-    finally:
-        db.close()
-    return dict(row) if row is not None else None
+    return found.as_dict() if found is not None else None
 
 
 def _indexed(es: Elasticsearch, env: dict[str, str]) -> set[str]:
@@ -107,11 +104,23 @@ def test_history_is_indexed_to_its_date_and_never_mailed_the_next_crawl_mails_wh
     assert len(smtp.messages) == 1
 
 
+@pytest.mark.parametrize(
+    "elsewhere",
+    [False, pytest.param(True, marks=pytest.mark.state)],
+    ids=["same-machine", "resumed-on-another-machine"],
+)
 def test_a_killed_backfill_goes_on_where_it_stopped(
-    site: SampleSite, env: dict[str, str], es: Elasticsearch
+    site: SampleSite,
+    env: dict[str, str],
+    es: Elasticsearch,
+    elsewhere: bool,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
 ) -> None:
     articles = generate_site(site.root, 2000, host_of(site))
     site_registry(env, site, sitemaps=["/sitemap.xml"])
+    if elsewhere:  # with shared state, another machine's worker takes the backfill over
+        env["NEWSMON_STATE_URL"] = request.getfixturevalue("state_url")
     wanted = {"/" + a.path for a in articles if a.published.date() >= SINCE}
     first = subprocess.Popen(
         [NEWSMON, "backfill", "--site", "gen", "--since", "01/01/2021"],
@@ -137,6 +146,9 @@ def test_a_killed_backfill_goes_on_where_it_stopped(
     fetched_first = [path for path in site.requests if path in wanted]
     site.requests.clear()
 
+    if elsewhere:
+        env["NEWSMON_DATA_DIR"] = str(tmp_path / "other-machine")
+        site_registry(env, site, sitemaps=["/sitemap.xml"])
     result = run_cli("backfill", "--site", "gen", env=env, timeout=600)  # no date: goes on
     assert result.returncode == 0, result.stderr
     assert _indexed(es, env) == wanted  # nothing lost

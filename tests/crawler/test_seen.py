@@ -4,15 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from crawler.seen import SeenStore
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest) -> str | None:
-    """Where the seen store lives: its SQLite file, or the shared PostgreSQL database."""
-    return str(request.getfixturevalue("state_url")) if request.param == "postgresql" else None
 
 
 def test_marks_count_only_once_committed_and_survive_a_reopen(tmp_path: Path, engine: str | None) -> None:

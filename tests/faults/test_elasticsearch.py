@@ -4,6 +4,7 @@ article ends up indexed once, none is lost (real node, real crawl processes, SIG
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -23,20 +24,27 @@ pytestmark = pytest.mark.es
 
 
 def test_an_index_that_refuses_writes_loses_nothing(
-    registry: Path, env: dict[str, str], es: Elasticsearch
+    registry: Path, env: dict[str, str], es: Elasticsearch, engine: str | None, tmp_path: Path
 ) -> None:
-    assert run_cli("crawl", "--site", "congdoan-mau", env=env).returncode == 0
+    """Shared, the journal is replayed by another machine: the seen store (shared too) counts
+    journalled articles as fetched everywhere, so a journal left on a machine that never comes
+    back would hold articles nobody fetches again."""
+    first = {**env, "NEWSMON_STATE_URL": engine} if engine else env
+    later = {**first, "NEWSMON_DATA_DIR": str(tmp_path / "other-machine")} if engine else first
+    assert run_cli("crawl", "--site", "congdoan-mau", env=first).returncode == 0
     alias = alias_name(env["NEWSMON_INDEX_PREFIX"])
     es.indices.put_settings(index=alias, settings={"index.blocks.write": True})  # what a full disk does
     try:
-        refused = run_cli("crawl", "--site", "ldld-tinh-mau", env=env)
+        refused = run_cli("crawl", "--site", "ldld-tinh-mau", env=first)
         assert refused.returncode == 1
         assert "chưa nhận 3 bài" in refused.stderr
-        assert journal_waiting(env) == 3
+        assert journal_waiting(later) == 3
     finally:
         es.indices.put_settings(index=alias, settings={"index.blocks.write": False})
-    assert run_cli("crawl", "--site", "laodongthudo-mau", env=env).returncode == 0
-    assert journal_waiting(env) == 0
+    if engine:
+        shutil.rmtree(first["NEWSMON_DATA_DIR"])  # the first machine is gone for good
+    assert run_cli("crawl", "--site", "laodongthudo-mau", env=later).returncode == 0
+    assert journal_waiting(later) == 0
     assert indexed_count(es, env) == 9
 
 

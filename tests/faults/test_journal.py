@@ -23,16 +23,18 @@ def _articles(count: int) -> list[Article]:
     ]
 
 
-def test_rows_stay_until_removed_and_survive_a_reopen(tmp_path: Path) -> None:
-    journal = Journal(tmp_path)
+def test_rows_stay_until_removed_and_survive_a_reopen(tmp_path: Path, engine: str | None) -> None:
+    journal = Journal(tmp_path / "one", engine)
     journal.append(_articles(5), "ConnectionError")
     journal.close()
-    again = Journal(tmp_path)
+    # Shared, the rows wait for any machine: here, another data directory.
+    again = Journal(tmp_path / ("two" if engine else "one"), engine)
     [first, second] = list(again.batches(3))
     assert [doc.url for _, doc in first + second] == [a.url for a in _articles(5)]
     again.remove([row for row, _ in first])
     assert again.count() == 2
     assert [doc.title for _, doc in next(again.batches(10))] == ["Tin 3", "Tin 4"]
+    again.close()
 
 
 def test_a_damaged_row_is_set_aside_and_the_others_replayed(tmp_path: Path) -> None:
@@ -47,6 +49,20 @@ def test_a_damaged_row_is_set_aside_and_the_others_replayed(tmp_path: Path) -> N
     assert journal.damaged_found == 1
     assert journal.damaged() == 1
     assert journal.count() == 2
+
+
+def test_a_local_journal_is_handed_to_the_shared_one(tmp_path: Path, state_url: str) -> None:
+    local = Journal(tmp_path)
+    local.append(_articles(3), "ConnectionError")
+    local.close()
+    shared = Journal(tmp_path, state_url)
+    assert [doc.title for rows in shared.batches(10) for _, doc in rows] == ["Tin 0", "Tin 1", "Tin 2"]
+    shared.close()
+    left, elsewhere = Journal(tmp_path), Journal(tmp_path / "elsewhere", state_url)
+    assert left.count() == 0  # taken over, not copied: replayed once
+    assert elsewhere.count() == 3
+    left.close()
+    elsewhere.close()
 
 
 def test_an_earlier_spool_file_is_adopted_also_one_left_half_replayed(tmp_path: Path) -> None:

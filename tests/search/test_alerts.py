@@ -128,12 +128,6 @@ def _settings(env: dict[str, str]) -> Settings:
     )
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest) -> str | None:
-    """Where the alert store lives: its SQLite file, or a shared PostgreSQL database."""
-    return str(request.getfixturevalue("state_url")) if request.param == "postgresql" else None
-
-
 def _slugs(es, env: dict[str, str]) -> dict[str, str]:
     """Document id -> the corpus slug in its URL."""
     hits = es.search(index=alias_name(env["NEWSMON_INDEX_PREFIX"]), size=100, source=["url"])["hits"]["hits"]

@@ -22,14 +22,19 @@ def _page(n: int) -> str:
     return f"Tin riêng số {n} về hoạt động công đoàn cơ sở trong tháng này.\n{HOTLINE}"
 
 
-def test_a_line_on_enough_pages_becomes_boilerplate_and_is_remembered(tmp_path: Path) -> None:
-    profile = SiteProfile(tmp_path / "profiles.sqlite", "cd")
+def test_a_line_on_enough_pages_becomes_boilerplate_and_is_remembered(
+    tmp_path: Path, engine: str | None
+) -> None:
+    profile = SiteProfile(tmp_path / "profiles.sqlite", "cd", engine)
     learnt = [profile.add_page(textnorm.fold(_page(n))) for n in range(MIN_PAGES + 3)]
     assert learnt.index(True) == MIN_PAGES - 1  # on the fifth page
     profile.save()
-    again = SiteProfile(tmp_path / "profiles.sqlite", "cd")
+    # Another machine (another data directory) sharing the database starts from it.
+    elsewhere = tmp_path / "elsewhere" / "profiles.sqlite"
+    again = SiteProfile(elsewhere if engine else tmp_path / "profiles.sqlite", "cd", engine)
+    assert again.pages == MIN_PAGES + 3
     assert line_key(textnorm.fold(HOTLINE)) in again.known
-    assert SiteProfile(tmp_path / "profiles.sqlite", "other").known == frozenset()
+    assert SiteProfile(tmp_path / "profiles.sqlite", "other", engine).known == frozenset()
     text = _page(99)
     kept, folded = strip_lines(text, textnorm.fold(text), again.known)
     assert kept == "Tin riêng số 99 về hoạt động công đoàn cơ sở trong tháng này."
