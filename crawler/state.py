@@ -79,6 +79,16 @@ def site_lock(config: Settings, name: str) -> NamedLock:
     return named_lock(f"site:{name}", lock_path(config, name), shared)
 
 
+def sites_running(config: Settings, names: list[str]) -> set[str]:
+    """Which of the sites `names` a crawl holds the lock of right now (shared: one query)."""
+    if config.shared_state:
+        from search.shared import held_locks
+
+        held = held_locks(config.shared_state, [f"site:{name}" for name in names])
+        return {name for name in names if f"site:{name}" in held}
+    return {name for name in names if site_lock(config, name).held_elsewhere()}
+
+
 def read_runs(path: Path) -> list[RunSummary]:
     """The runs at the end of the log (its last TAIL_BYTES), oldest first; a line cut by a
     crash or without a site is skipped."""

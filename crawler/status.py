@@ -14,7 +14,7 @@ from config.settings import Settings, as_environment
 from config.sites import unknown_sites
 from crawler.registry import Site
 from crawler.schedule import run_site_crawl, trigger_for
-from crawler.state import RunSummary, recorded_runs, site_lock
+from crawler.state import RunSummary, recorded_runs, site_lock, sites_running
 from search.web.service import NoSuchSite, SiteStatus
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,7 @@ def site_status(
     history = recent_runs(config, limit=HISTORY)
     backfills = current(config)
     now = datetime.now(trigger_for(sites[0]).timezone) if sites else None
+    busy = sites_running(config, [site.name for site in sites])
     statuses = []
     for site in sites:
         if not site.enabled:
@@ -74,7 +75,7 @@ def site_status(
             upcoming = trigger_for(site).get_next_fire_time(None, now)
         site_runs = history.get(site.name, [])
         alarms = [a.message for a in site_alarms(site.name, site_runs, now)] if now and site.enabled else []
-        running = crawl_running(config, site.name)
+        running = site.name in busy
         backfill = None
         if site.name in backfills:
             found = backfills[site.name]

@@ -8,12 +8,13 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from tests.support import free_port
 
 USER = "postgres"
 
@@ -22,12 +23,6 @@ def binaries() -> Path | None:
     """The newest installed server's bin folder (None when PostgreSQL is not installed)."""
     found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
     return found[-1].parent if found else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _as_user(cmd: list[str]) -> list[str]:
@@ -44,7 +39,7 @@ def running_postgres() -> Iterator[str]:
     if bin_dir is None:
         raise RuntimeError("PostgreSQL is not installed (Debian: apt-get install postgresql)")
     folder = Path(tempfile.mkdtemp(prefix="newsmon-pg-"))
-    data, port = folder / "data", _free_port()
+    data, port = folder / "data", free_port()
     if os.geteuid() == 0:
         entry = pwd.getpwnam(USER)
         os.chown(folder, entry.pw_uid, entry.pw_gid)

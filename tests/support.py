@@ -3,6 +3,7 @@ registry for a generated site, and a small search corpus indexed through the cra
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -50,6 +51,13 @@ def site_registry(env: dict[str, str], site: SampleSite, **sources: list[str]) -
     }
     path.write_text(yaml.safe_dump({"sites": [entry]}), encoding="utf-8")
     env["NEWSMON_CONFIG"] = str(path)
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now (for a server a test starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def host_of(site: SampleSite) -> str:

@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import httpx2
 import psycopg
 import pytest
 import yaml
@@ -22,18 +23,19 @@ from elasticsearch import Elasticsearch
 from crawler.samples.server import SampleSite, write_registry
 from search.schema import alias_name
 from search.shared import AdvisoryLock
-from tests.support import NEWSMON, run_cli
+from tests.search.web.conftest import TOKEN, form_token, sign_in
+from tests.support import NEWSMON, free_port, run_cli
 
 pytestmark = [pytest.mark.es, pytest.mark.cluster]
 
 
-def _start(role: str, env: dict[str, str], folder: Path) -> subprocess.Popen[bytes]:
+def _start(role: str, env: dict[str, str], folder: Path, *args: str) -> subprocess.Popen[bytes]:
     """`newsmon serve --role ROLE` with a data directory of its own, its log in `folder`."""
     data = folder / role
     data.mkdir(parents=True, exist_ok=True)
     with (folder / f"{role}.log").open("ab") as log:
         return subprocess.Popen(
-            [NEWSMON, "serve", "--role", role.rstrip("12")],
+            [NEWSMON, "serve", "--role", role.rstrip("12"), *args],
             env={**env, "NEWSMON_DATA_DIR": str(data)},
             stdout=log,
             stderr=log,
@@ -55,21 +57,26 @@ def _kill(process: subprocess.Popen[bytes]) -> None:
     process.wait(timeout=30)
 
 
-def test_schedulers_and_workers_share_the_work_and_lose_nothing(
-    tmp_path: Path,
-    env: dict[str, str],
-    es: Elasticsearch,
-    state_url: str,
-    sample_sites: dict[str, SampleSite],
-) -> None:
+@pytest.fixture
+def shared_env(
+    tmp_path: Path, env: dict[str, str], state_url: str, sample_sites: dict[str, SampleSite]
+) -> dict[str, str]:
+    """The environment of every process of a test: the sample sites' registry, shared state."""
     registry = write_registry(tmp_path / "sites.yaml", sample_sites)
+    return {**env, "NEWSMON_CONFIG": str(registry), "NEWSMON_STATE_URL": state_url}
+
+
+def test_schedulers_and_workers_share_the_work_and_lose_nothing(
+    tmp_path: Path, shared_env: dict[str, str], es: Elasticsearch, state_url: str
+) -> None:
+    env = shared_env
+    registry = Path(env["NEWSMON_CONFIG"])
     doc = yaml.safe_load(registry.read_text(encoding="utf-8"))
     doc["sites"] = doc["sites"][:2]
     for site in doc["sites"]:
         site["schedule"] = "* * * * *"  # every minute: the test waits for two of them
     registry.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     names = [site["name"] for site in doc["sites"]]
-    env = {**env, "NEWSMON_CONFIG": str(registry), "NEWSMON_STATE_URL": state_url}
     added = run_cli(
         "alerts", "add", "--name", "Tin", "--query", "công đoàn", "--email", "a@cd.example.vn", env=env
     )
@@ -143,3 +150,39 @@ def test_schedulers_and_workers_share_the_work_and_lose_nothing(
         queued = conn.execute("SELECT count(*) FROM mails WHERE sent_at IS NOT NULL").fetchone()
     assert sent
     assert len(sent) == len(set(sent)) == (queued[0] if queued else -1)
+
+
+def test_two_web_processes_share_sign_in_and_sign_out(
+    tmp_path: Path, shared_env: dict[str, str], es: Elasticsearch
+) -> None:
+    """Behind a load balancer, each request may reach either `serve --role web` process (each
+    with its own data directory): signed in on one, a form goes through the other; signed out
+    on the second, the first refuses the cookie."""
+    env = {**shared_env, "NEWSMON_WEB_TOKEN": TOKEN}
+    ports = [free_port(), free_port()]
+    logs = tmp_path / "web"
+    webs = [_start(f"web{n + 1}", env, logs, "--port", str(port)) for n, port in enumerate(ports)]
+    one, two = (httpx2.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) for port in ports)
+
+    def answering(client: httpx2.Client) -> bool:
+        try:
+            return client.get("/login").status_code == 200
+        except httpx2.TransportError:
+            return False
+
+    try:
+        _wait(lambda: answering(one) and answering(two), 60, "two web processes answering")
+        sign_in(one)
+        two.cookies.set("newsmon_session", one.cookies["newsmon_session"])
+        form = {"name": "x", "query": "công đoàn", "emails": "a@example.vn", "action": "save"}
+        saved = two.post("/alerts/new", data={**form, "csrf": form_token(two, "/alerts/new")})
+        assert saved.status_code == 303, saved.text
+        assert [a["name"] for a in one.get("/api/alerts").json()] == ["x"]  # one alert store
+        two.post("/logout", data={"csrf": form_token(two, "/alerts")})
+        after = one.post("/alerts/new", data={**form, "name": "y", "csrf": form_token(one, "/alerts/new")})
+        assert after.status_code == 401
+    finally:
+        one.close()
+        two.close()
+        for web in webs:
+            _kill(web)

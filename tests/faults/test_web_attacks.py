@@ -8,7 +8,6 @@ from collections.abc import Iterator
 import pytest
 from elasticsearch import Elasticsearch
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 
 from config.settings import Settings
 from tests.search.web.conftest import BEARER, TOKEN, form_token, make_app, sign_in
@@ -125,36 +124,3 @@ def test_a_closed_archive_is_a_vietnamese_503_everywhere(
         assert "Traceback" not in result.stderr
     finally:
         es.indices.open(index=alias_name(web_settings.index_prefix))
-
-
-def test_two_web_processes_share_sign_in_and_sign_out(web_settings: Settings, state_url: str) -> None:
-    """Behind a load balancer: signed in on one web process, a form goes through the other;
-    signed out on the second, the first refuses the cookie."""
-    shared = web_settings.model_copy(update={"state_url": SecretStr(state_url)})
-    with (
-        TestClient(make_app(shared), base_url="http://127.0.0.1:8000") as one,
-        TestClient(make_app(shared), base_url="http://127.0.0.1:8000") as two,
-    ):
-        sign_in(one)
-        two.cookies.set("newsmon_session", one.cookies["newsmon_session"])
-        token = form_token(two, "/alerts/new")
-        saved = two.post(
-            "/alerts/new",
-            data={
-                "name": "x",
-                "query": "công đoàn",
-                "emails": "a@example.vn",
-                "action": "save",
-                "csrf": token,
-            },
-            follow_redirects=False,
-        )
-        assert saved.status_code == 303
-        assert [a["name"] for a in one.get("/api/alerts").json()] == ["x"]  # one alert store
-        two.post("/logout", data={"csrf": form_token(two, "/alerts")})
-        token = form_token(one, "/alerts/new")
-        after = one.post(
-            "/alerts/new",
-            data={"name": "y", "query": "lương", "emails": "a@example.vn", "action": "save", "csrf": token},
-        )
-        assert after.status_code == 401

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx2
 import pytest
 import yaml
 from elasticsearch import Elasticsearch
@@ -148,14 +149,14 @@ def client(archive: Settings) -> Iterator[TestClient]:
         yield test_client
 
 
-def form_token(client: TestClient, path: str = "/login") -> str:
+def form_token(client: httpx2.Client, path: str = "/login") -> str:
     """The CSRF token the page's forms carry (bound to this browser and its session)."""
     found = re.search(r'name="csrf" value="([^"]+)"', client.get(path).text)
     assert found is not None
     return found.group(1)
 
 
-def sign_in(client: TestClient) -> str:
+def sign_in(client: httpx2.Client) -> str:
     """Sign in through the form as a user does; returns the CSRF token for later forms."""
     answer = client.post(
         "/login", data={"token": TOKEN, "csrf": form_token(client), "next": "/alerts"}, follow_redirects=False

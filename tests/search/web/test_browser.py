@@ -7,7 +7,6 @@ from __future__ import annotations
 import email
 import email.policy
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -23,7 +22,7 @@ from crawler.registry import load_registry
 from crawler.samples.server import SampleSite
 from crawler.web import make_web_app
 from tests.search.web.conftest import TOKEN, index_stories
-from tests.support import ROOT
+from tests.support import ROOT, free_port
 
 pytestmark = pytest.mark.es
 
@@ -59,12 +58,6 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def site_url(
     env: dict[str, str], es: Elasticsearch, tmp_path: Path, sample_sites: dict[str, SampleSite]
@@ -87,7 +80,7 @@ def site_url(
         allow_private_hosts=True,
     )
     index_stories(es, settings.index_prefix)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
             make_web_app(settings, load_registry(registry)), host="127.0.0.1", port=port, log_level="warning"
