@@ -47,7 +47,7 @@ from urllib.parse import urlencode
 
 from config.settings import Settings
 from crawler.samples import sitegen
-from pipelines import dedup
+from pipelines import dedup, fingerprint
 from pipelines import index as index_stage
 from pipelines.index import write_batch
 from pipelines.normalize import normalize_article
@@ -179,7 +179,7 @@ def _article(
     # What the crawl's extraction workers compute before the index stage sees an article.
     article.title_norm, article.title_fold = textnorm.normalize(title), textnorm.fold(title)
     article.text_norm, article.text_fold = textnorm.normalize(article.text), textnorm.fold(article.text)
-    return dedup.fingerprint(article)
+    return fingerprint.fingerprint(article)
 
 
 def make_shard(args: tuple[Path, int]) -> Path:

@@ -8,6 +8,10 @@
 3. The vn-dev world (../shared/eval/vn-dev): every gold story from its stored page (the
    last day's version), body F1/P/R, title exact, date+time exact and shown in +07:00.
 
+`--processes`: the same benchmark pages as whole processes, `newsmon extract --json FILES`
+against a Python process that imports trafilatura and extracts the same files (start-up
+and imports included: what a person running the command waits for), best of `--repeat`.
+
 `--gate` (run by .ci/run, seconds): newsmon alone, one pass, and exit 1 when a score falls
 below its pinned floor (`FLOORS`). A floor is raised when a change earns it, and lowered
 only on purpose, in the same commit as the change that costs it, saying why.
@@ -296,13 +300,65 @@ def _vn_dev_scores(
     }
 
 
+# Bare trafilatura as a whole process: import it, extract each file given, print the texts.
+_BARE_PROCESS = """
+import json, sys
+import trafilatura
+for path in sys.argv[1:]:
+    text = trafilatura.extract(open(path, "rb").read().decode("utf-8", "replace"))
+    print(json.dumps({"path": path, "text": text or ""}, ensure_ascii=False))
+"""
+
+
+def processes(tmp: Path, limit: int, repeat: int) -> None:
+    """Whole-process time of `newsmon extract` and of bare trafilatura on the benchmark pages."""
+    gold = json.loads((BENCH / "ground-truth.json").read_text(encoding="utf-8"))
+    keys = sorted(gold)[: limit or None]
+    files = []
+    for key in keys:
+        path = tmp / f"{key}.html"
+        path.write_bytes(gzip.decompress((BENCH / "html" / f"{key}.html.gz").read_bytes()))
+        files.append(str(path))
+    newsmon = str(Path(sys.executable).parent / "newsmon")
+    runs = {
+        "bare trafilatura": [sys.executable, "-c", _BARE_PROCESS, *files],
+        "newsmon extract": [newsmon, "extract", "--json", *files],
+    }
+    best: dict[str, float] = {}
+    for _ in range(repeat):
+        for name, command in runs.items():  # alternated, so a slow moment hits both
+            start = time.perf_counter()
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            best[name] = min(best.get(name, float("inf")), time.perf_counter() - start)
+    for name, seconds in best.items():
+        print(f"{name}: {len(files)} pages as one process, best of {repeat}: {seconds:.2f} s")
+    started = {}
+    for name, command in {
+        "bare trafilatura": [sys.executable, "-c", "import trafilatura"],
+        "newsmon extract": [newsmon, "extract", "--help"],
+    }.items():
+        start = time.perf_counter()
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        started[name] = time.perf_counter() - start
+    print(
+        f"whole process: newsmon x{best['newsmon extract'] / best['bare trafilatura']:.2f} of bare "
+        f"trafilatura's time (target <= 1.10); start-up alone {started['newsmon extract']:.2f} s "
+        f"against {started['bare trafilatura']:.2f} s"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--limit", type=int, default=0, help="only the first N benchmark pages")
     parser.add_argument("--repeat", type=int, default=3, help="timed passes; the best counts")
     parser.add_argument("--gate", action="store_true", help="check the pinned floors only (CI)")
     parser.add_argument("--vn-dev", action="store_true", help="only the public worlds' stored pages")
+    parser.add_argument("--processes", action="store_true", help="whole-process time against trafilatura's")
     args = parser.parse_args()
+    if args.processes:
+        with tempfile.TemporaryDirectory() as tmp:
+            processes(Path(tmp), args.limit, args.repeat)
+        return
     if args.gate:
         sys.exit(gate())
     if args.vn_dev:

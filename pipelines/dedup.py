@@ -1,7 +1,7 @@
 """Dedup: the one place that decides, per indexing batch, what each article is: new, an
 update of a stored article, unchanged, or another copy of a story already stored.
 
-Its fingerprints (`fingerprint`) are computed in the extraction workers; its decision
+Its fingerprints (`pipelines/fingerprint.py`) are computed in the extraction workers; its decision
 (`resolve`) runs in the index stage, because it needs the whole batch and three round
 trips to Elasticsearch, not one per article.
 
@@ -13,9 +13,8 @@ A copy is found, in this order of evidence:
    article of that site, published within two days, is similar at the lower
    `NAMED_JACCARD` (its text may have been cut or padded by the republisher); an original
    indexed after such a copy finds it by the words naming its site;
-4. near-duplicate text: MinHash (datasketch) over word 5-shingles of the folded body,
-   banded for locality-sensitive lookup (32 bands of 4 rows, stored as keywords so the
-   index itself is the LSH table), then accepted when the estimated Jaccard similarity
+4. near-duplicate text: MinHash signatures of the folded body sharing a band
+   (`pipelines/fingerprint.py`), then accepted when the estimated Jaccard similarity
    is at least `NEAR_DUP_JACCARD`. A republished story differs by a trimmed paragraph, a
    source line, a title prefix or boilerplate: still far above the threshold; two
    different stories on one topic share sentences, not most of their shingles.
@@ -26,24 +25,21 @@ A stored article keeps its cluster when it is re-crawled, so clusters never spli
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from datasketch import MinHash
 from elasticsearch import Elasticsearch, helpers
 
+from pipelines.fingerprint import BANDS, fingerprint, similarity
 from search import textnorm
 from search.article import Article, canonical_url, doc_id
 from search.schema import get_docs
 
 log = logging.getLogger(__name__)
 
-NUM_PERM, BANDS, ROWS, SHINGLE = 128, 32, 4, 5
 NEAR_DUP_JACCARD = 0.5
 NAMED_JACCARD = 0.3  # when the copy names the origin's site in words
 NAMED_WINDOW_DAYS = 2
@@ -51,56 +47,6 @@ NAMED_WINDOW_DAYS = 2
 # side of the article (copies are republished within days; undated articles are always
 # candidates). It keeps the lookup's cost flat as the archive grows: 0 looks everywhere.
 NEAR_WINDOW_DAYS = 14
-_SEED = 20211208
-_WORDS = re.compile(r"\w+")
-
-
-def content_hash(text: str, folded: str | None = None) -> str:
-    """Fingerprint of the folded body, blind to accent encoding, case and spacing
-    (`folded`: the body already folded, when the extraction stage provided it)."""
-    folded = " ".join((folded if folded is not None else textnorm.fold(text)).split())
-    return hashlib.sha256(folded.encode("utf-8")).hexdigest()[:32]
-
-
-_SCHEME = "affine32"  # datasketch 2's default, named because reused permutations require it
-_PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME).permutations
-
-
-def signature(folded: str) -> list[int]:
-    """MinHash of the word 5-shingles of a folded text."""
-    words = _WORDS.findall(folded)
-    shingles = {" ".join(words[i : i + SHINGLE]).encode() for i in range(max(1, len(words) - SHINGLE + 1))}
-    # The permutations drawn once: generating them anew is a quarter of the cost per text.
-    minhash = MinHash(num_perm=NUM_PERM, seed=_SEED, permutations=_PERMUTATIONS, scheme=_SCHEME)
-    minhash.update_batch(list(shingles))
-    return [int(v) for v in minhash.hashvalues]
-
-
-def lsh_bands(sig: list[int]) -> list[str]:
-    """One keyword per band: two texts sharing any band are candidates."""
-    return [
-        f"{band}:"
-        + hashlib.blake2b(repr(sig[band * ROWS : (band + 1) * ROWS]).encode(), digest_size=8).hexdigest()
-        for band in range(BANDS)
-    ]
-
-
-def similarity(a: list[int], b: list[int]) -> float:
-    """Estimated Jaccard similarity of two signatures."""
-    return sum(x == y for x, y in zip(a, b, strict=True)) / len(a) if a and len(a) == len(b) else 0.0
-
-
-def fingerprint(article: Article) -> Article:
-    """Fill in `content_hash`, `minhash` and `lsh_bands` (from `text_fold` when present)."""
-    folded = article.text_fold
-    if folded is None:
-        folded = textnorm.fold(article.text or "")
-    if article.content_hash is None:
-        article.content_hash = content_hash(article.text or "", folded)
-    if article.minhash is None:
-        article.minhash = signature(folded)
-        article.lsh_bands = lsh_bands(article.minhash)
-    return article
 
 
 @dataclass

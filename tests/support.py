@@ -13,8 +13,8 @@ from elasticsearch import Elasticsearch
 
 from crawler.registry import load_registry
 from crawler.samples.server import SampleSite
-from pipelines.dedup import content_hash
 from pipelines.extraction.siterules import ExtractRules
+from pipelines.fingerprint import content_hash
 from pipelines.index import write_batch
 from pipelines.journal import Journal
 from pipelines.normalize import normalize_article

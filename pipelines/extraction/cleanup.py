@@ -228,28 +228,24 @@ def _local_part(url: str) -> str:
     return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
+# The ASCII spacing and punctuation teasers are made of. In UTF-8 these bytes stand only for
+# themselves (a multi-byte letter never holds one), so deleting them from the encoded text
+# counts them exactly.
+_PUNCT_BYTES = b" \n\t\r.,:-|/()"
+
+
 def _chars(text: str | None) -> int:
     """About the letters and digits of `text`: its length less spacing and the punctuation
-    teasers are made of. str.count runs in C at memory speed (written out: a generator
-    here costs more than the counting); deleting every non-letter with str.translate, a
-    dictionary lookup per character, cost a tenth of the extraction."""
+    teasers are made of. Five calls in C: `bytes.translate` deletes by a 256-entry table,
+    where `str.translate` (a dictionary lookup per character) cost a tenth of the
+    extraction and one `str.count` per character three times the time."""
     if not text:
         return 0
+    encoded = text.encode("utf-8", "surrogatepass")  # a lone surrogate is no reason to fail
     return (
         len(text)
-        - text.count(" ")
-        - text.count("\n")
-        - text.count("\t")
-        - text.count("\r")
+        - (len(encoded) - len(encoded.translate(None, _PUNCT_BYTES)))
         - text.count("\u00a0")
-        - text.count(".")
-        - text.count(",")
-        - text.count(":")
-        - text.count("-")
-        - text.count("|")
-        - text.count("/")
-        - text.count("(")
-        - text.count(")")
         - text.count("\u2013")
         - text.count("\u00bb")
     )

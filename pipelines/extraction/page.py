@@ -14,11 +14,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from lxml import etree
-from scrapy.utils.gz import gunzip
 from w3lib.encoding import html_to_unicode
 
 from config.settings import MAX_PAGE_BYTES
-from pipelines.dedup import fingerprint
 from pipelines.extraction.body import (
     assemble_body,
     byline,
@@ -46,6 +44,7 @@ from pipelines.extraction.pagemeta import (
 )
 from pipelines.extraction.profile import strip_lines
 from pipelines.extraction.siterules import ExtractRules, block_text, drop_selected, first_match, rules_of
+from pipelines.fingerprint import fingerprint
 from search import textnorm
 from search.article import Article, in_vietnam_time
 
@@ -94,6 +93,10 @@ def decode_html(body: bytes, content_type: str | None = None) -> str:
     """Bytes -> NFC text, by the HTTP/meta declared charset (windows-1258 included). A gzip
     body is unpacked to at most MAX_PAGE_BYTES: a compression bomb is refused, not expanded."""
     if body[:2] == b"\x1f\x8b":
+        # Imported here: a crawl's pages arrive unpacked, and Scrapy's import is a second of
+        # CPU in every extraction process that would never use it.
+        from scrapy.utils.gz import gunzip
+
         try:
             body = gunzip(body, max_size=MAX_PAGE_BYTES)
         except ValueError:  # Scrapy's bound: the only ValueError gunzip raises

@@ -19,8 +19,6 @@ import sqlite3
 from pathlib import Path
 from typing import cast
 
-from search.shared import SharedConnection
-
 LINE_MIN = 30  # characters: shorter lines (a byline, "Ảnh: ...") are left to other rules
 MIN_PAGES = 5
 SHARE = 0.2
@@ -86,6 +84,10 @@ class SiteProfile:
         self.known = frozenset(key for key, _, flag in rows if flag)
 
     def _connect(self) -> sqlite3.Connection:
+        # Imported here: the extractor imports this module for `strip_lines`, and psycopg's
+        # import is a cost every extraction process would pay.
+        from search.shared import SharedConnection
+
         # SharedConnection answers the sqlite3.Connection calls made here.
         db = (
             cast(sqlite3.Connection, SharedConnection(self.state_url, _SHARED_TABLES))

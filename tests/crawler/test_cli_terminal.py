@@ -17,7 +17,7 @@ import pytest
 from elasticsearch import Elasticsearch
 from rich.cells import cell_len
 
-from pipelines.dedup import content_hash
+from pipelines.fingerprint import content_hash
 from pipelines.index import write_batch
 from pipelines.normalize import normalize_article
 from search.article import Article

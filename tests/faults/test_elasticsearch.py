@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
-from pipelines.dedup import fingerprint
+from pipelines.fingerprint import fingerprint
 from pipelines.journal import Journal
 from pipelines.normalize import normalize_article
 from search.article import Article

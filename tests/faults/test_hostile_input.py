@@ -14,8 +14,8 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from crawler.registry import RegistryError, load_registry
-from pipelines.dedup import content_hash
 from pipelines.extraction.page import MAX_PAGE_BYTES, PageTooLarge, decode_html
+from pipelines.fingerprint import content_hash
 from pipelines.index import write_batch
 from pipelines.normalize import normalize_article
 from search.article import Article

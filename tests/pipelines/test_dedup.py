@@ -10,7 +10,8 @@ from elasticsearch import Elasticsearch
 
 from pipelines import dedup
 from pipelines import index as index_stage
-from pipelines.dedup import NAMED_JACCARD, NEAR_DUP_JACCARD, fingerprint, similarity
+from pipelines.dedup import NAMED_JACCARD, NEAR_DUP_JACCARD
+from pipelines.fingerprint import fingerprint, similarity
 from pipelines.index import write_batch
 from pipelines.normalize import normalize_article
 from search.article import Article

@@ -14,7 +14,7 @@ from elasticsearch import Elasticsearch
 from fastapi.testclient import TestClient
 
 from config.settings import Settings
-from pipelines.dedup import content_hash
+from pipelines.fingerprint import content_hash
 from pipelines.index import write_batch
 from pipelines.normalize import normalize_article
 from search.alerts import unsubscribe

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from elasticsearch import Elasticsearch
 
-from pipelines.dedup import content_hash
+from pipelines.fingerprint import content_hash
 from pipelines.index import write_batch
 from pipelines.normalize import normalize_article
 from search import search as search_module

@@ -10,7 +10,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from config.settings import get_settings
-from pipelines.dedup import content_hash
+from pipelines.fingerprint import content_hash
 from pipelines.index import write_batch
 from pipelines.normalize import normalize_article
 from search import words

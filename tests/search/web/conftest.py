@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from config.settings import Settings
 from crawler.registry import load_registry
 from crawler.web import make_web_app
-from pipelines.dedup import content_hash
+from pipelines.fingerprint import content_hash
 from pipelines.index import write_batch
 from pipelines.normalize import normalize_article
 from search.article import Article
