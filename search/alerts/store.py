@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from pydantic import BaseModel, Field
+
 from config.settings import Settings
 from search.alerts.deliver import MAILS_SCHEMA, MailQueue, migrate_mails
 from search.alerts.ledger import LEDGER_SCHEMA, Ledger
@@ -20,25 +22,44 @@ from search.shared import SharedConnection
 from search.stores import check, store_of
 
 
-def shown_rule(rule: Rule, *, recipients: bool = True) -> dict[str, Any]:
-    """A rule as the API, the CLI's --json and the alerts page show it; the recipients'
-    addresses only when `recipients` (else their count alone)."""
-    return {
-        "name": rule.name,
-        "query": rule.query,
-        "emails": list(rule.emails) if recipients else [],
-        "recipients": len(rule.emails),
-        "sites": rule.sites,
-        "mode": rule.mode,
-        "paused": rule.paused,
-        "created_at": rule.created_at,
-    }
+class AlertShown(BaseModel):
+    """An alert as people see it, the one shape of the API (its response model), the CLI's
+    `--json` and the alerts pages: its rule, its last mail and story counts, and the
+    recipients the mail server refused for good."""
+
+    name: str
+    query: str
+    emails: list[str] = Field(description="người nhận; chỉ khi đã đăng nhập (mã truy cập), nếu không: []")
+    recipients: int = Field(description="số người nhận")
+    sites: list[str]
+    mode: str
+    paused: bool
+    created_at: str | None
+    last_sent: str | None = None
+    last_stories: int = 0
+    stories: int = 0
+    refused: list[dict[str, str]] = Field(default=[], description="người nhận máy chủ thư từ chối hẳn")
+
+
+def shown_rule(rule: Rule, *, recipients: bool = True, **sent: Any) -> dict[str, Any]:
+    """A rule as `AlertShown` (with what `sent` says of its mails: `last_sent`, `stories`...);
+    the recipients' addresses only when `recipients` (else their count alone)."""
+    return AlertShown(
+        name=rule.name,
+        query=rule.query,
+        emails=list(rule.emails) if recipients else [],
+        recipients=len(rule.emails),
+        sites=list(rule.sites),
+        mode=rule.mode,
+        paused=rule.paused,
+        created_at=rule.created_at,
+        **sent,
+    ).model_dump()
 
 
 @dataclass(frozen=True)
 class AlertView:
-    """One alert as people see it: its rule, its last mail and story counts, and the
-    recipients the mail server refused for good (the one shape of the API, CLI and pages)."""
+    """One alert with its last mail, story counts and refused recipients, shown as `AlertShown`."""
 
     rule: Rule
     last_sent: str | None = None
@@ -51,13 +72,14 @@ class AlertView:
         refused = (
             self.refused if recipients else [{"recipient": "", "error": r["error"]} for r in self.refused]
         )
-        return {
-            **shown_rule(self.rule, recipients=recipients),
-            "last_sent": self.last_sent,
-            "last_stories": self.last_stories,
-            "stories": self.stories,
-            "refused": refused,
-        }
+        return shown_rule(
+            self.rule,
+            recipients=recipients,
+            last_sent=self.last_sent,
+            last_stories=self.last_stories,
+            stories=self.stories,
+            refused=refused,
+        )
 
 
 class AlertStore(RuleTable, Ledger, MailQueue):

@@ -11,7 +11,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from search.alerts.store import shown_rule
+from search.alerts.store import AlertShown, shown_rule
 from search.web import service
 from search.web.service import SearchForm, SiteStatus, Web
 
@@ -116,23 +116,6 @@ class AlertIn(AlertChange):
     name: str = Field(max_length=80)
 
 
-class AlertOut(BaseModel):
-    """An alert as stored, with when it last sent and how many stories."""
-
-    name: str
-    query: str
-    emails: list[str] = Field(description="người nhận; chỉ khi đã đăng nhập (mã truy cập), nếu không: []")
-    recipients: int = Field(description="số người nhận")
-    sites: list[str]
-    mode: str
-    paused: bool
-    created_at: str | None
-    last_sent: str | None = None
-    last_stories: int = 0
-    stories: int = 0
-    refused: list[dict[str, str]] = []  # recipients the mail server refused for good
-
-
 class PreviewIn(BaseModel):
     """A query (and sites) to preview before saving an alert."""
 
@@ -232,7 +215,7 @@ def api_story(
 
 @router.get(
     "/alerts",
-    response_model=list[AlertOut],
+    response_model=list[AlertShown],
     summary="Các cảnh báo",
     description="Mọi cảnh báo và lần gửi cuối; địa chỉ người nhận chỉ hiện khi gửi kèm mã truy cập.",
 )
@@ -243,7 +226,7 @@ def api_alerts(request: Request, web: WebDep) -> list[dict[str, Any]]:
 
 @router.post(
     "/alerts",
-    response_model=AlertOut,
+    response_model=AlertShown,
     status_code=201,
     dependencies=[Depends(writer)],
     summary="Thêm cảnh báo",
@@ -275,7 +258,7 @@ def api_preview(web: WebDep, body: PreviewIn) -> dict[str, Any]:
 
 @router.put(
     "/alerts/{name}",
-    response_model=AlertOut,
+    response_model=AlertShown,
     dependencies=[Depends(writer)],
     summary="Sửa cảnh báo",
     description="Đổi truy vấn, người nhận, trang hoặc chế độ của cảnh báo; cần mã truy cập.",
@@ -289,7 +272,7 @@ def api_change_alert(web: WebDep, name: str, alert: AlertChange) -> dict[str, An
 
 @router.post(
     "/alerts/{name}/pause",
-    response_model=AlertOut,
+    response_model=AlertShown,
     dependencies=[Depends(writer)],
     summary="Tạm dừng cảnh báo",
     description="Tạm dừng: không gửi gì cho đến khi bật lại; cần mã truy cập.",
@@ -302,7 +285,7 @@ def api_pause(web: WebDep, name: str) -> dict[str, Any]:
 
 @router.post(
     "/alerts/{name}/resume",
-    response_model=AlertOut,
+    response_model=AlertShown,
     dependencies=[Depends(writer)],
     summary="Bật lại cảnh báo",
     description="Bật lại: gửi những tin đưa vào kho từ lúc này; cần mã truy cập.",

@@ -17,7 +17,7 @@ from lxml import html as lxml_html
 
 from config.settings import Settings
 from search.alerts.job import run_alerts
-from search.alerts.store import AlertStore
+from search.alerts.store import AlertShown, AlertStore
 from search.web.service import CSV_HEADERS
 from tests.search.web.conftest import BEARER, HOSTILE_TITLE, form_token, make_app, put_doc, sign_in
 from tests.support import run_cli
@@ -168,7 +168,7 @@ def test_writes_need_the_token(client: TestClient, archive: Settings) -> None:
         assert "NEWSMON_WEB_TOKEN" in plain.get("/alerts").text
 
 
-def test_alerts_api_add_edit_pause_resume_remove(client: TestClient) -> None:
+def test_alerts_api_add_edit_pause_resume_remove(client: TestClient, env: dict[str, str]) -> None:
     alert = {"name": "Nhà ở", "query": "nhà ở xã hội", "emails": ["a@example.vn"], "sites": ["cd"]}
     added = client.post("/api/alerts", json=alert, headers=BEARER)
     assert added.status_code == 201, added.text
@@ -189,7 +189,11 @@ def test_alerts_api_add_edit_pause_resume_remove(client: TestClient) -> None:
         headers=BEARER,
     )
     assert changed.status_code == 200
-    assert client.get("/api/alerts", headers=BEARER).json()[0]["emails"] == ["b@example.vn"]
+    listed = client.get("/api/alerts", headers=BEARER).json()
+    assert listed[0]["emails"] == ["b@example.vn"]
+    # One alert model: the API's answer is the CLI's --json, field for field.
+    assert set(listed[0]) == set(AlertShown.model_fields)
+    assert json.loads(run_cli("alerts", "list", "--json", env=env).stdout) == listed
     anonymous = client.get("/api/alerts").json()[0]  # recipients' addresses only for a signed-in reader
     assert (anonymous["emails"], anonymous["recipients"]) == ([], 1)
     assert client.post("/api/alerts/Nhà ở/pause", headers=BEARER).json()["paused"] is True
