@@ -254,13 +254,13 @@ def web_attacks(env: dict[str, str]) -> list[Row]:
 
     token = "mot-ma-truy-cap-du-dai"
     config = Settings(
-        config=Path(env["NEWSMON_CONFIG"]),
+        registry=Path(env["NEWSMON_CONFIG"]),
         data_dir=Path(env["NEWSMON_DATA_DIR"]),
         index_prefix=env["NEWSMON_INDEX_PREFIX"],
         es_url=env["NEWSMON_ES_URL"],
         web_token=SecretStr(token),
     )
-    app = make_web_app(config, load_registry(config.config))
+    app = make_web_app(config, load_registry(config.registry))
     with TestClient(app, base_url="http://127.0.0.1") as client:
         host = client.get("/api/alerts", headers={"Host": "attacker.example"})
         client.cookies.set("newsmon_csrf", "chosen")

@@ -37,12 +37,15 @@ def default_data_dir() -> Path:
 class Settings(BaseSettings):
     """Every knob a user can turn with an environment variable; all optional."""
 
-    model_config = SettingsConfigDict(env_prefix="NEWSMON_", extra="ignore")
+    # populate_by_name: code says `registry=`, the environment NEWSMON_CONFIG (its alias).
+    model_config = SettingsConfigDict(env_prefix="NEWSMON_", extra="ignore", populate_by_name=True)
 
     # Each field's description is its line in docs/configuration.md (`make docs` writes the
     # table; a test holds it equal to this class).
-    config: Path = Field(
+    registry: Path = Field(
         default=PROJECT_ROOT / "config" / "sites.yaml",
+        # Named NEWSMON_CONFIG since the first version; the field says what it is.
+        validation_alias="NEWSMON_CONFIG",
         description="The site registry (YAML; docs/registry.md).",
     )
     data_dir: Path = Field(
@@ -313,6 +316,13 @@ class Settings(BaseSettings):
         return self.resolved_data_dir / "elasticsearch"
 
 
+def variable(name: str) -> str:
+    """The environment variable that sets the field `name` (`data_dir` -> NEWSMON_DATA_DIR,
+    `registry` -> its alias NEWSMON_CONFIG)."""
+    alias = Settings.model_fields[name].validation_alias if name in Settings.model_fields else None
+    return alias if isinstance(alias, str) else f"NEWSMON_{name.upper()}"
+
+
 def as_environment(settings: Settings) -> dict[str, str]:
     """The NEWSMON_* variables that give a child process (a crawl started from the web app)
     these same settings: each one set explicitly, secrets included."""
@@ -323,7 +333,7 @@ def as_environment(settings: Settings) -> dict[str, str]:
             continue
         if isinstance(value, SecretStr):
             value = value.get_secret_value()
-        variables[f"NEWSMON_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+        variables[variable(name)] = str(value).lower() if isinstance(value, bool) else str(value)
     return variables
 
 
@@ -346,7 +356,8 @@ def describe(error: ValidationError) -> str:
     """A settings error as the user can act on it: one line per variable, named as set."""
     lines = []
     for item in error.errors():
-        name = "NEWSMON_" + str(item["loc"][0]).upper() if item["loc"] else "NEWSMON_*"
+        loc = str(item["loc"][0]) if item["loc"] else ""
+        name = (loc if loc.startswith("NEWSMON_") else variable(loc)) if loc else "NEWSMON_*"
         said = _KINDS.get(item["type"], item["msg"].removeprefix("Value error, "))
         lines.append(f"{name}: {said.format(**item.get('ctx', {})).replace(' or ', ' hoặc ')}")
     return "\n".join(lines)

@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from config.settings import PROJECT_ROOT, Settings
+from config.settings import PROJECT_ROOT, Settings, variable
 from crawler.registry import Site
 
 DOCS = PROJECT_ROOT / "docs"
@@ -39,7 +39,7 @@ def settings_table() -> str:
     """Markdown table of every NEWSMON_* variable: name, default, meaning."""
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     for name, field in Settings.model_fields.items():
-        rows.append(f"| `NEWSMON_{name.upper()}` | {_default(Settings, name)} | {field.description or ''} |")
+        rows.append(f"| `{variable(name)}` | {_default(Settings, name)} | {field.description or ''} |")
     return "\n".join(rows)
 
 

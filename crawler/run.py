@@ -210,7 +210,7 @@ def origin_names(config: Settings) -> dict[str, str]:
     from search.textnorm import fold
 
     try:
-        sites = load_registry(config.config)
+        sites = load_registry(config.registry)
     except RegistryError:
         return {}  # the crawl itself reports a bad registry
     names: dict[str, str] = {}
@@ -237,7 +237,7 @@ def crawl_and_alert(
     summaries = run_crawl(sites, config, overrides)
     from crawler.registry import registry_titles
 
-    titles = {**site_titles(sites), **registry_titles(config.config)}
+    titles = {**site_titles(sites), **registry_titles(config.registry)}
     watch_sites(config, [site.name for site in sites], titles)
     return CrawlResult(summaries, after_crawl(config, titles))
 
@@ -276,7 +276,7 @@ def run_backfill(
     finally:
         es.close()
     summaries.get(site.name, {})["backfill"] = state.since
-    titles = {**site_titles([site]), **registry_titles(config.config)}
+    titles = {**site_titles([site]), **registry_titles(config.registry)}
     return CrawlResult(summaries, after_crawl(config, titles))
 
 

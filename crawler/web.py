@@ -30,4 +30,4 @@ def from_environment() -> FastAPI:
     from crawler.registry import load_registry
 
     config = get_settings()
-    return make_web_app(config, load_registry(config.config))
+    return make_web_app(config, load_registry(config.registry))

@@ -251,7 +251,7 @@ def alerts_run(
             config,
             now=moment,
             modes=("instant", "daily"),
-            site_titles=registry_titles(config.config),
+            site_titles=registry_titles(config.registry),
         )
     if as_json:
         print_json(report)

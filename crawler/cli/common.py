@@ -79,7 +79,7 @@ def print_json(obj: Any) -> None:
 def registry_sites(config: Settings) -> list[Site]:
     """The registry's sites; an invalid registry is a configuration error (exit 2)."""
     try:
-        return load_registry(config.config)
+        return load_registry(config.registry)
     except RegistryError as exc:
         raise fail(str(exc), 2) from None
 
@@ -88,7 +88,7 @@ def chosen_sites(config: Settings, names: list[str] | None) -> list[Site]:
     """The named sites, or every enabled one; a name the registry does not know is a usage
     error (exit 2) listing the names it knows."""
     try:
-        return select_sites(registry_sites(config), names or [], config.config)
+        return select_sites(registry_sites(config), names or [], config.registry)
     except RegistryError as exc:
         raise fail(str(exc), 2) from None
 

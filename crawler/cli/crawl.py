@@ -38,7 +38,7 @@ def crawl(
     config = settings()
     sites = chosen_sites(config, site)
     if not sites:
-        raise fail(f"{config.config}: không có trang nào đang bật để thu thập", 2)
+        raise fail(f"{config.registry}: không có trang nào đang bật để thu thập", 2)
     result = crawl_and_alert(sites, config, {"LOG_LEVEL": "INFO" if verbose else "WARNING"})
     show_result(result, as_json)
     kept = sum(s.get("spooled", 0) for s in result.summaries.values())

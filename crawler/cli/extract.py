@@ -24,7 +24,7 @@ def extract(
     from crawler.fetch import fetch_pages
 
     config = settings()
-    sites = registry_sites(config) if config.config.exists() else []
+    sites = registry_sites(config) if config.registry.exists() else []
     urls = [arg for arg in inputs if urlsplit(arg).scheme in ("http", "https")]
     fetched = fetch_pages(urls, config, sites) if urls else {}
     failed = 0

@@ -72,7 +72,7 @@ def search_cmd(  # noqa: PLR0917 - one parameter per CLI option
     from crawler.registry import registry_titles
     from search.web.format import published
 
-    titles = registry_titles(config.config)
+    titles = registry_titles(config.registry)
     out.print(f"{result['total']} bài viết", highlight=False)
     for hit in result["hits"]:
         out.print(Text("\n" + clean(hit["title"]), style="bold"), highlight=False)
@@ -135,7 +135,7 @@ def story(
     from crawler.registry import registry_titles
     from search.web.format import published
 
-    titles = registry_titles(config.config)
+    titles = registry_titles(config.registry)
     out.print(Text(clean(found["title"]), style="bold"), highlight=False)
     for copy in found["copies"]:
         role = "bản gốc" if copy["original"] else "đăng lại"

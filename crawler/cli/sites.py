@@ -86,7 +86,7 @@ def sites_discover(
         out.print(clean(text), markup=False, highlight=False)
     if add:
         try:
-            site = add_to_registry(config.config, entry)
+            site = add_to_registry(config.registry, entry)
         except (RegistryError, OSError) as exc:
-            raise fail(f"{config.config}: chưa thêm được: {exc}", 2) from None
-        err.print(f"đã thêm vào {config.config} với tên {site.name!r}", markup=False)
+            raise fail(f"{config.registry}: chưa thêm được: {exc}", 2) from None
+        err.print(f"đã thêm vào {config.registry} với tên {site.name!r}", markup=False)

@@ -93,7 +93,7 @@ def crawl_defaults(config: Settings | None = None) -> dict[str, Any]:
 
 def _registry_site(name: str) -> Site:
     config = get_settings()
-    return select_sites(load_registry(config.config), [name], config.config)[0]
+    return select_sites(load_registry(config.registry), [name], config.registry)[0]
 
 
 class NewsSpider(scrapy.Spider):

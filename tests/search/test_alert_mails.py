@@ -89,7 +89,7 @@ def settings(env: dict[str, str], tmp_path: Path) -> Settings:
         es_url=env["NEWSMON_ES_URL"],
         index_prefix=env["NEWSMON_INDEX_PREFIX"],
         data_dir=Path(env["NEWSMON_DATA_DIR"]),
-        config=registry,
+        registry=registry,
         public_url=PUBLIC,
     )
 

@@ -127,7 +127,7 @@ def web_settings(env: dict[str, str], tmp_path: Path) -> Settings:
         es_url=env["NEWSMON_ES_URL"],
         index_prefix=env["NEWSMON_INDEX_PREFIX"],
         data_dir=Path(env["NEWSMON_DATA_DIR"]),
-        config=registry,
+        registry=registry,
         web_token=TOKEN,
         web_hosts=["testserver"],
     )  # the name Starlette's test client sends
@@ -140,7 +140,7 @@ def archive(es: Elasticsearch, web_settings: Settings) -> Settings:
 
 
 def make_app(settings: Settings) -> FastAPI:
-    return make_web_app(settings, load_registry(settings.config))
+    return make_web_app(settings, load_registry(settings.registry))
 
 
 @pytest.fixture

@@ -75,7 +75,7 @@ def site_url(
         es_url=env["NEWSMON_ES_URL"],
         index_prefix=env["NEWSMON_INDEX_PREFIX"],
         data_dir=Path(env["NEWSMON_DATA_DIR"]),
-        config=registry,
+        registry=registry,
         web_token=TOKEN,
         allow_private_hosts=True,
     )
