@@ -1,6 +1,6 @@
 """Scrapy settings for newsmon's crawls (politeness first; see README)."""
 
-from config.settings import MAX_PAGE_BYTES
+from config.limits import MAX_CRAWL_DEPTH, MAX_PAGE_BYTES, MAX_PAGES_PER_CRAWL
 
 BOT_NAME = "newsmon"
 SPIDER_MODULES = ["crawler.spiders"]
@@ -25,9 +25,8 @@ DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = MAX_PAGE_BYTES
 RETRY_ENABLED = True
 RETRY_TIMES = 2
-DEPTH_LIMIT = 6
-# Per-site page budget: a spider trap (endless calendar, session ids) stops here.
-CLOSESPIDER_PAGECOUNT = 3000
+DEPTH_LIMIT = MAX_CRAWL_DEPTH
+CLOSESPIDER_PAGECOUNT = MAX_PAGES_PER_CRAWL
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "WARNING"

@@ -19,7 +19,6 @@ VN_TZ = ZoneInfo(TIMEZONE)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The largest page newsmon reads: the download limit, and what a compressed body may unpack to.
-MAX_PAGE_BYTES = 10 * 1024 * 1024
 MIN_TOKEN = 12  # characters of NEWSMON_WEB_TOKEN
 
 

@@ -18,6 +18,7 @@ from scrapy.selector import Selector
 from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import Sitemap
 
+from config.limits import MAX_ARTICLE_PAGES
 from config.settings import VN_TZ
 from search.article import canonical_url, to_iso
 
@@ -157,7 +158,6 @@ _PAGE_PATH = re.compile(
     r"(?P<ext>\.[a-z]{2,5})?|/(?P<bare>\d{1,2}))/?$",
     re.IGNORECASE,
 )
-MAX_ARTICLE_PAGES = 10  # pages after the first that one article may have
 # Every article page is searched for its pager on the crawl's reactor thread: the hrefs are
 # read from the raw bytes (no HTML parse there) and only those that may carry a page number
 # are parsed as URLs.

@@ -8,13 +8,9 @@ from __future__ import annotations
 
 from scrapy.crawler import Crawler
 
+from config.limits import MAX_FIELD_CHARS, MAX_TAG_CHARS, MAX_TAGS, MAX_URL_CHARS
 from search import textnorm
 from search.article import Article, canonical_url, doc_id, same_site
-
-# Every crawled field bounded before indexing, so Elasticsearch never refuses an article for a
-# field's size (a keyword over 32,766 bytes is refused; a body this long is no article's).
-MAX_CHARS = {"title": 1_000, "author": 500, "source_name": 300, "text": 500_000}
-MAX_TAGS, MAX_TAG_CHARS, MAX_URL_CHARS = 50, 200, 2_000
 
 
 def normalize_article(article: Article, site_domain: str) -> Article:
@@ -23,11 +19,11 @@ def normalize_article(article: Article, site_domain: str) -> Article:
     for key in ("title", "text", "author", "source_name"):
         value = getattr(article, key)
         if value:
-            setattr(article, key, textnorm.display(value).strip()[: MAX_CHARS[key]])
+            setattr(article, key, textnorm.display(value).strip()[: MAX_FIELD_CHARS[key]])
     for key in ("title_norm", "title_fold", "text_norm", "text_fold"):  # same length as the text they mirror
         value = getattr(article, key)
         if value:
-            setattr(article, key, value[: MAX_CHARS[key.split("_")[0]]])
+            setattr(article, key, value[: MAX_FIELD_CHARS[key.split("_")[0]]])
     article.tags = [textnorm.display(t)[:MAX_TAG_CHARS] for t in (article.tags or [])[:MAX_TAGS]]
     for key in ("url", "canonical_url", "source_url"):
         value = getattr(article, key)

@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from config.limits import MAX_QUERY_CHARS, MAX_QUERY_DEPTH, MAX_QUERY_TERMS
 from search import textnorm, words
 
 FIELDS = ("title", "text")
@@ -200,23 +201,16 @@ def _word(text: str) -> Node:
     return Or((term, *alternatives))
 
 
-# Bounds on what a query may ask for: the parser recurses once per parenthesis, and every
-# term becomes several clauses in Elasticsearch, which refuses a query past its clause limit.
-MAX_DEPTH = 20
-MAX_TERMS = 200
-MAX_QUERY_CHARS = 4000
-
-
 def _check_size(query: str, tokens: list[_Token]) -> None:
     if len(query) > MAX_QUERY_CHARS:
         raise QueryError(f"truy vấn quá dài: tối đa {MAX_QUERY_CHARS} ký tự")
-    if sum(t.kind in ("word", "phrase") for t in tokens) > MAX_TERMS:
-        raise QueryError(f"truy vấn quá dài: tối đa {MAX_TERMS} từ hoặc cụm từ")
+    if sum(t.kind in ("word", "phrase") for t in tokens) > MAX_QUERY_TERMS:
+        raise QueryError(f"truy vấn quá dài: tối đa {MAX_QUERY_TERMS} từ hoặc cụm từ")
     depth = 0
     for token in tokens:
         depth += (token.kind == "open") - (token.kind == "close")
-        if depth > MAX_DEPTH:
-            raise QueryError(f"truy vấn lồng quá sâu: tối đa {MAX_DEPTH} cấp ngoặc")
+        if depth > MAX_QUERY_DEPTH:
+            raise QueryError(f"truy vấn lồng quá sâu: tối đa {MAX_QUERY_DEPTH} cấp ngoặc")
 
 
 def parse(query: str) -> Node:

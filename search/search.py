@@ -12,14 +12,13 @@ from typing import Any
 
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 
+from config.limits import MAX_COPIES, MAX_RESULTS
 from search import textnorm
 from search.es import msearch
 from search.query import QueryError, compile_query, matching_forms
 from search.schema import alias_name, get_docs
 
 SNIPPET_CHARS = 240
-# Elasticsearch's result window (`index.max_result_window`): pages beyond it are refused.
-MAX_RESULTS = 10_000
 _DISPLAY = ["url", "site", "title", "published", "text"]
 
 
@@ -417,7 +416,6 @@ STORY_FIELDS = [
     "source_url",
     "source_name",
 ]
-MAX_COPIES = 200  # copies listed on a story page; a story carried by more sites is rare
 
 
 def story(es: Elasticsearch, prefix: str, article_id: str) -> dict[str, Any] | None:

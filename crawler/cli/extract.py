@@ -59,7 +59,7 @@ def extract(
 
 def _read_file(path: Path) -> bytes:
     """A page file, refused when larger than a page may be (the crawl's download limit)."""
-    from config.settings import MAX_PAGE_BYTES
+    from config.limits import MAX_PAGE_BYTES
     from pipelines.extraction.page import PageTooLarge
 
     if path.stat().st_size > MAX_PAGE_BYTES:

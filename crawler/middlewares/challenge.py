@@ -13,8 +13,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 
-# A challenge is a small page; a real article that merely sets a cookie is large.
-MAX_CHALLENGE_BYTES = 16 * 1024
+from config.limits import MAX_CHALLENGE_BYTES
+
 _SETS_COOKIE = re.compile(rb"""document\.cookie\s*=\s*(["'])\s*([A-Za-z0-9_.-]{1,64})=([^"';\s]{0,512})""")
 _RELOADS = re.compile(rb"location\.(?:reload\s*\(|href\s*=|replace\s*\()|window\.location\s*=")
 TRIED = "newsmon_challenge"

@@ -28,6 +28,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
+from config.limits import MAX_BACKFILL_LISTING_PAGES, MAX_LISTING_PAGES
 from config.settings import Settings, get_settings
 from crawler.backfill import BackfillStore
 from crawler.discovery import feed_entries, page_of, pagination_links, sitemap_body, sitemap_entries
@@ -50,11 +51,9 @@ _ARTICLE_ID = re.compile(r"[-_/](\d{4,})(\.html?|\.aspx?|\.htm|/)?$", re.IGNOREC
 _ARTICLE_EXT = re.compile(r"\.(html?|aspx?|php)$", re.IGNORECASE)
 # Revalidate discovery pages every time: a cached copy is used only after a 304.
 _REVALIDATE = {"Cache-Control": "max-age=0"}
-MAX_LISTING_PAGES = 20
 # A backfill walks a listing's pages until this many of its articles turn out older than the
 # date it reaches back to (listings go newest first; pages are fetched a few at a time).
 BACKFILL_OLDER_ENOUGH = 10
-MAX_BACKFILL_LISTING_PAGES = 5000
 # A fetched article page until it is secured: its seen-store keys, feed/sitemap date, validators.
 _Fetched = tuple[list[str], str | None, tuple[str | None, str | None]]
 _YEAR_MONTH = re.compile(r"(?<!\d)(20\d\d)[-_/]?(0[1-9]|1[0-2])(?!\d)")

@@ -14,7 +14,8 @@ import scrapy
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawler.discovery import MAX_ARTICLE_PAGES, continuation_links, page_of
+from config.limits import MAX_ARTICLE_PAGES
+from crawler.discovery import continuation_links, page_of
 
 # What a spider does with the whole article: the first page's response and the bodies of
 # the pages after it, in order.

@@ -16,7 +16,7 @@ from typing import Any
 from lxml import etree
 from w3lib.encoding import html_to_unicode
 
-from config.settings import MAX_PAGE_BYTES
+from config.limits import MAX_ELEMENTS, MAX_PAGE_BYTES, MAX_PAGE_CPU_SECONDS
 from pipelines.extraction.body import (
     assemble_body,
     byline,
@@ -60,11 +60,6 @@ class PageTooComplex(ValueError):
     """A page with more elements than any article page has, or that takes too long to read."""
 
 
-# Bounds on the work one page may cost: real article pages hold a few thousand elements
-# (the public benchmark's largest, 1,596); a page of 200,000 empty ones cost 10.7 s of CPU
-# here, and the reliability issue measured 83 s and 720 MB for 850,000.
-MAX_ELEMENTS = 30_000
-MAX_PAGE_CPU_SECONDS = 20.0
 _COUNT_ELEMENTS = etree.XPath("count(//*)")
 
 

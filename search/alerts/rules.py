@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 
+from config.limits import MAX_RECIPIENTS
 from search.query import parse
 
 MODES = ("instant", "daily")
-MAX_RECIPIENTS = 100
 # Each evaluation re-reads what was indexed this long before the watermark (an article can
 # become searchable after a later one); the ledger removes the repeats.
 OVERLAP = timedelta(minutes=10)

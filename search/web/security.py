@@ -26,6 +26,8 @@ from typing import Protocol
 from fastapi import HTTPException, Request
 from starlette.responses import Response
 
+from config.limits import MAX_SESSIONS
+
 SESSION_COOKIE = "newsmon_session"
 CSRF_COOKIE = "newsmon_csrf"
 WRITES_OFF = (
@@ -50,7 +52,6 @@ HEADERS = {
 
 
 SESSION_TTL = 12 * 3600  # seconds a sign-in lasts
-MAX_SESSIONS = 1000
 # Wrong tokens: a client is refused for LOCK_SECONDS after PER_CLIENT failures within
 # WINDOW seconds, and everyone after GLOBAL failures within WINDOW (a spread-out guess).
 WINDOW, PER_CLIENT, GLOBAL, LOCK_SECONDS = 60.0, 5, 50, 60.0

@@ -13,13 +13,14 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
+from config.limits import MAX_FIELD_CHARS, MAX_PAGE_BYTES, MAX_QUERY_DEPTH, MAX_QUERY_TERMS, MAX_TAGS
 from crawler.registry import RegistryError, load_registry
-from pipelines.extraction.page import MAX_PAGE_BYTES, PageTooLarge, decode_html
+from pipelines.extraction.page import PageTooLarge, decode_html
 from pipelines.fingerprint import content_hash
 from pipelines.index import write_batch
 from pipelines.normalize import normalize_article
 from search.article import Article
-from search.query import MAX_DEPTH, MAX_TERMS, QueryError, parse
+from search.query import QueryError, parse
 from search.schema import alias_name
 from tests.support import run_cli
 
@@ -62,8 +63,8 @@ def test_a_gzip_bomb_given_to_extract_is_one_error_line(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "query",
     [
-        "(" * (MAX_DEPTH + 1) + "lương" + ")" * (MAX_DEPTH + 1),
-        " OR ".join(f"từ{n}" for n in range(MAX_TERMS + 1)),
+        "(" * (MAX_QUERY_DEPTH + 1) + "lương" + ")" * (MAX_QUERY_DEPTH + 1),
+        " OR ".join(f"từ{n}" for n in range(MAX_QUERY_TERMS + 1)),
         "công đoàn " * 1000,
     ],
 )
@@ -73,7 +74,7 @@ def test_oversized_queries_get_a_clear_message(query: str) -> None:
 
 
 def test_the_deepest_allowed_query_still_parses() -> None:
-    parse("(" * MAX_DEPTH + "lương" + ")" * MAX_DEPTH)
+    parse("(" * MAX_QUERY_DEPTH + "lương" + ")" * MAX_QUERY_DEPTH)
 
 
 def test_a_registry_that_is_not_utf8_is_named(tmp_path: Path) -> None:
@@ -168,7 +169,8 @@ def _flat_page(elements: int) -> bytes:
 def test_a_page_of_too_many_elements_is_refused_before_any_work(tmp_path: Path) -> None:
     import os
 
-    from pipelines.extraction.page import MAX_ELEMENTS, PageTooComplex, extract_page
+    from config.limits import MAX_ELEMENTS
+    from pipelines.extraction.page import PageTooComplex, extract_page
 
     assert extract_page(_flat_page(2_000), "https://a.vn/tin-1234.html") is not None
     with pytest.raises(PageTooComplex, match="elements"):
@@ -208,7 +210,6 @@ def test_a_page_that_takes_too_long_gives_up_within_its_budget() -> None:
 def test_oversized_fields_never_make_elasticsearch_refuse_an_article(
     es: Elasticsearch, env: dict[str, str]
 ) -> None:
-    from pipelines.normalize import MAX_CHARS, MAX_TAGS
 
     huge = Article(
         url="https://cd.example.vn/bai-qua-co-1234.html",
@@ -221,7 +222,7 @@ def test_oversized_fields_never_make_elasticsearch_refuse_an_article(
     )
     article = normalize_article(huge, "cd.example.vn")
     article.content_hash = content_hash(article.text)
-    assert len(article.author or "") <= MAX_CHARS["author"]
+    assert len(article.author or "") <= MAX_FIELD_CHARS["author"]
     assert len(article.tags) == MAX_TAGS
     written = write_batch(es, env["NEWSMON_INDEX_PREFIX"], [article])
     assert written.new == 1
