@@ -20,11 +20,12 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
-from psycopg.rows import RowMaker
-from psycopg.transaction import Transaction
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg.rows import RowMaker
+    from psycopg.transaction import Transaction
 
 
 def lock_key(name: str) -> int:
@@ -97,23 +98,29 @@ class SharedConnection:
         """Connect (autocommit: `with db:` opens each transaction). `tables` renames a store's
         tables whose names in its own file (`entries`, `lines`) would say nothing beside other
         stores' tables in one database."""
+        import psycopg  # here, not above: every command imports this module, few connect
+
         self.raw: psycopg.Connection[Row] = psycopg.connect(url, autocommit=True, row_factory=_rows)
         self._open: list[AbstractContextManager[Transaction]] = []
         self.tables = tables
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Row]:
         """Run one statement; its cursor (fetchone, fetchall, iteration)."""
+        from psycopg.errors import IntegrityError
+
         try:
             return self.raw.execute(translate(sql, self.tables), tuple(params))
-        except psycopg.errors.IntegrityError as exc:
+        except IntegrityError as exc:
             raise sqlite3.IntegrityError(str(exc)) from exc
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """Run one statement once per row."""
+        from psycopg.errors import IntegrityError
+
         try:
             with self.raw.cursor() as cursor:
                 cursor.executemany(translate(sql, self.tables), [tuple(r) for r in rows])
-        except psycopg.errors.IntegrityError as exc:
+        except IntegrityError as exc:
             raise sqlite3.IntegrityError(str(exc)) from exc
 
     def executescript(self, script: str) -> None:
@@ -154,6 +161,8 @@ class AdvisoryLock:
     def acquire(self, *, wait: bool = False) -> bool:
         """Take the lock (waiting for it with `wait`); False when another holder has it."""
         if self.conn is None:
+            import psycopg
+
             self.conn = psycopg.connect(self.url, autocommit=True)
         if wait:
             self.conn.execute("SELECT pg_advisory_lock(%s)", (self.key,))
@@ -185,6 +194,8 @@ def held_locks(url: str, names: list[str]) -> set[str]:
     }
     if not halves:
         return set()
+    import psycopg
+
     with psycopg.connect(url, autocommit=True) as conn:
         rows = conn.execute(
             "SELECT classid::text::bigint, objid::text::bigint FROM pg_locks "

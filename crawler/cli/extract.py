@@ -21,12 +21,14 @@ def extract(
 ) -> None:
     """Trích xuất bài mà không lưu gì vào kho; trang của một site trong danh sách được đọc theo
     quy tắc `extract:` của site đó."""
-    from crawler.fetch import fetch_pages
-
     config = settings()
     sites = registry_sites(config) if config.registry.exists() else []
     urls = [arg for arg in inputs if urlsplit(arg).scheme in ("http", "https")]
-    fetched = fetch_pages(urls, config, sites) if urls else {}
+    fetched = {}
+    if urls:  # Scrapy is imported only to fetch: reading files needs none of it (a second)
+        from crawler.fetch import fetch_pages
+
+        fetched = fetch_pages(urls, config, sites)
     failed = 0
     for arg in inputs:
         try:
