@@ -108,7 +108,8 @@ def is_disk_full(error: BaseException) -> bool:
 
 def check_space(data_dir: Path, need: int = MIN_FREE_BYTES) -> None:
     """DiskFull when the disk holding `data_dir` has less than `need` bytes free."""
-    free = shutil.disk_usage(data_dir).free
+    holder = next((p for p in [data_dir, *data_dir.parents] if p.exists()), data_dir)  # not made yet
+    free = shutil.disk_usage(holder).free
     if free < need:
         raise DiskFull(
             f"ổ đĩa chứa {data_dir} gần đầy: còn {free // (1024 * 1024)} MB, cần ít nhất "

@@ -48,3 +48,12 @@ def test_a_full_disk_stops_the_crawl_in_one_line_and_loses_nothing(
     freed = run_cli("crawl", env=env)
     assert freed.returncode == 0, freed.stderr
     assert indexed_count(es, env) == 9  # every article of the three sample sites
+
+
+def test_a_data_directory_not_made_yet_is_measured_on_the_disk_that_will_hold_it(tmp_path: Path) -> None:
+    """A first crawl started in-process (a bench, the scheduler) has no data directory yet."""
+    from search.stores import DiskFull, check_space
+
+    check_space(tmp_path / "not" / "made" / "yet")
+    with pytest.raises(DiskFull, match="gần đầy"):
+        check_space(tmp_path / "not" / "made" / "yet", need=1 << 62)
