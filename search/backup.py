@@ -9,6 +9,7 @@ data directory (seen store, journal, alert rules and ledger) is backed up as fil
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,9 +24,11 @@ class BackupError(Exception):
     """A snapshot could not be taken or restored; the message says why, in Vietnamese."""
 
 
-def repository_name(prefix: str) -> str:
-    """The snapshot repository newsmon registers for `prefix`."""
-    return f"{prefix}-snapshots"
+def repository_name(location: str) -> str:
+    """The snapshot repository newsmon registers for a folder: one name per folder, whatever
+    the index prefix (Elasticsearch keeps one generation counter per repository, so two
+    repositories over one folder would each write over what the other recorded)."""
+    return "newsmon-snapshots-" + hashlib.sha256(location.encode()).hexdigest()[:10]
 
 
 def repository_dir(settings: Settings) -> Path:
@@ -44,8 +47,8 @@ def repository_dir(settings: Settings) -> Path:
 
 def register(es: Elasticsearch, settings: Settings) -> str:
     """Register (or re-register) the `fs` repository; its name."""
-    name = repository_name(settings.index_prefix)
     location = str(repository_dir(settings))
+    name = repository_name(location)
     try:
         es.snapshot.create_repository(
             name=name, repository={"type": "fs", "settings": {"location": location}}
@@ -81,7 +84,7 @@ def snapshot(es: Elasticsearch, settings: Settings, name: str | None = None) -> 
 
 
 def snapshots(es: Elasticsearch, settings: Settings) -> list[dict[str, Any]]:
-    """The repository's snapshots, oldest first."""
+    """The repository's snapshots, oldest first (every prefix's: see `restore`)."""
     repo = register(es, settings)
     answer = es.snapshot.get(repository=repo, snapshot="_all")
     return [
@@ -99,7 +102,11 @@ def restore(es: Elasticsearch, settings: Settings, name: str) -> dict[str, Any]:
     """Replace the article indices by those of snapshot `name` (`latest`: the newest) and wait
     until they answer; what was restored."""
     repo = register(es, settings)
-    taken = snapshots(es, settings)
+    # Only this archive's snapshots: a repository may hold another prefix's too.
+    own = f"{alias_name(settings.index_prefix)}-v"
+    taken = [
+        s for s in snapshots(es, settings) if s["indices"] and all(i.startswith(own) for i in s["indices"])
+    ]
     if name == "latest":
         if not taken:
             raise BackupError("kho sao lưu chưa có bản nào")

@@ -348,7 +348,9 @@ def count(es: Elasticsearch, prefix: str) -> int:
 
 
 def drop_all(es: Elasticsearch, prefix: str) -> None:
-    """Delete every index under `prefix` (benchmarks and tests clean up with it)."""
-    names = list(es.indices.get(index=f"{prefix}-*", expand_wildcards="all"))
+    """Delete every article index of `prefix` (benchmarks and tests clean up with it), and
+    none of another prefix that merely starts the same (`newsmon-bench` is not
+    `newsmon-bench-archive`: a wider pattern once deleted a million-article bench index)."""
+    names = list(es.indices.get(index=f"{alias_name(prefix)}-v*", expand_wildcards="all"))
     if names:
         es.indices.delete(index=",".join(names))

@@ -14,7 +14,8 @@ from config.settings import Settings
 from pipelines.dedup import merge_late_copies
 from pipelines.index import write_batch
 from search.article import Article
-from search.schema import Layout, alias_name, backing, rollover, write_index
+from search.backup import repository_name
+from search.schema import Layout, alias_name, backing, drop_all, rollover, write_index
 from search.search import search, story
 from tests.pipelines.test_dedup import STORY, _article
 from tests.support import index_corpus, run_cli
@@ -178,7 +179,14 @@ def test_a_snapshot_restores_the_same_archive(es: Elasticsearch, snapshot_env: d
     taken = run_cli("es", "snapshot", name, "--json", env=snapshot_env)
     assert taken.returncode == 0, taken.stderr
     assert json.loads(taken.stdout)["indices"] == sorted(before[2])
-    es.indices.delete(index=",".join(before[2]))
+    # Another archive whose prefix starts the same takes a later snapshot in the same folder:
+    # neither dropping this archive nor restoring its "latest" may touch that one.
+    other = {**snapshot_env, "NEWSMON_INDEX_PREFIX": f"{prefix}-archive"}
+    index_corpus(es, other["NEWSMON_INDEX_PREFIX"])
+    assert run_cli("es", "snapshot", f"{prefix}-zz-later", env=other).returncode == 0
+    drop_all(es, prefix)
+    assert not backing(es, alias)
+    assert es.count(index=alias_name(other["NEWSMON_INDEX_PREFIX"]))["count"] > 0
     refused = run_cli("es", "restore", name, env=snapshot_env)
     assert refused.returncode == 2
     assert "--yes" in refused.stderr
@@ -189,8 +197,9 @@ def test_a_snapshot_restores_the_same_archive(es: Elasticsearch, snapshot_env: d
     assert search(es, prefix, "công đoàn")["total"] > 0
     listed = run_cli("es", "snapshot", "--list", "--json", env=snapshot_env)
     assert name in [s["snapshot"] for s in json.loads(listed.stdout)]
-    es.snapshot.delete(repository=f"{prefix}-snapshots", snapshot=name)
-    es.snapshot.delete_repository(name=f"{prefix}-snapshots")
+    repository = repository_name(snapshot_env["NEWSMON_ES_SNAPSHOT_DIR"])
+    es.snapshot.delete(repository=repository, snapshot=f"{name},{prefix}-zz-later")
+    drop_all(es, other["NEWSMON_INDEX_PREFIX"])
 
 
 def test_unknown_snapshot_is_named_with_those_there_are(
