@@ -18,6 +18,7 @@ from crawler.fetch import run_spider
 from crawler.registry import RegistryError, Site, load_registry
 from crawler.spiders.discover import DiscoverSpider, Found
 from pipelines.extraction.page import extract_page
+from pipelines.extraction.xpath import string
 from search.article import in_vietnam_time, site_host
 from search.textnorm import fold
 
@@ -67,8 +68,8 @@ def _title_of(body: bytes) -> tuple[str, str]:
         doc = lxml_html.fromstring(body)
     except (ValueError, lxml_html.etree.ParserError):
         return "", ""
-    name = " ".join(doc.xpath('string(//meta[@property="og:site_name"]/@content)').split())
-    return name, " ".join(doc.xpath("string(//title)").split())
+    name = " ".join(string(doc, 'string(//meta[@property="og:site_name"]/@content)').split())
+    return name, " ".join(string(doc, "string(//title)").split())
 
 
 def site_title(bodies: list[bytes]) -> str | None:

@@ -7,11 +7,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from lxml import etree
 from lxml.html import HtmlElement
 
 from pipelines.extraction.dates import has_stamp
 from pipelines.extraction.pagemeta import squash
+from pipelines.extraction.xpath import Elements
 
 _LEAD_CLASS = re.compile(
     r"(^|[\s_-])(sapo|lead|chapeau|summary|excerpt|intro|description|desc|"
@@ -21,9 +21,9 @@ _LEAD_CLASS = re.compile(
 
 _LEAD_MIN, _LEAD_MAX = 40, 1500
 
-_MARKED = etree.XPath("descendant-or-self::*[@class or @id]")
+_MARKED = Elements("descendant-or-self::*[@class or @id]")
 
-_TAG_CANDIDATES = etree.XPath("descendant-or-self::*[@class or @id or contains(text(), ':')]")
+_TAG_CANDIDATES = Elements("descendant-or-self::*[@class or @id or contains(text(), ':')]")
 
 
 def _marker(node: HtmlElement) -> str:

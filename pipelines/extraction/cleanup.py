@@ -15,16 +15,17 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 from lxml.html import HtmlElement
 
+from pipelines.extraction.xpath import Owners, Strings, elements
 from search import textnorm
 from search.article import site_host
 
 # Attribute-axis selection is the cheap part; the exact checks run in Python on the few hits.
-_SUSPECTS = etree.XPath(
+_SUSPECTS = Owners(
     "//@style[contains(., 'none') or contains(., 'hidden') or contains(., '-9') or contains(., 'font-size')]"
     " | //@hidden | //@aria-hidden | //figcaption"
     " | //@class[contains(., 'aption') or contains(., 'expnote')]"
 )
-_LINK_TEXT = etree.XPath("//a//text()")
+_LINK_TEXT = Strings("//a//text()")
 _HIDDEN_STYLE = re.compile(
     r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(px)?\s*(;|$)"
     r"|(left|top|text-indent)\s*:\s*-\d{3,}",
@@ -67,9 +68,7 @@ def drop_hidden_and_captions(tree: HtmlElement, captions: list[HtmlElement] | No
     a photo story); returns how many elements went."""
     # In page order (a dict, not a set): a photo story's captions are its text, in order,
     # also on a page written on one line.
-    nodes = list(
-        dict.fromkeys(hit if isinstance(hit, etree._Element) else hit.getparent() for hit in _SUSPECTS(tree))
-    )
+    nodes = _SUSPECTS(tree)
     shown = [
         node
         for node in nodes
@@ -148,7 +147,7 @@ def _is_layout(table: HtmlElement) -> bool:
 
 def _is_image_frame(table: HtmlElement) -> bool:
     return (
-        len(table.xpath(".//tr")) <= 3
+        len(elements(table, ".//tr")) <= 3
         and table.find(".//img") is not None
         and len(table.text_content().strip()) <= 300
     )

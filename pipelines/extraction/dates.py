@@ -19,11 +19,11 @@ import re
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 
-from lxml import etree
 from lxml import html as lxml_html
 
 from config.settings import VN_TZ
 from pipelines.extraction.pagemeta import PageMeta
+from pipelines.extraction.xpath import Elements, elements
 from search.article import parse_moment, to_iso
 
 _META_PUBLISHED = (
@@ -123,10 +123,10 @@ _ZONE_MIN_CHARS = 400
 
 
 # Attribute tests only (no string functions): this runs over the whole tree.
-_MICRODATA = etree.XPath("//*[@itemprop or @property][not(self::meta)]")
+_MICRODATA = Elements("//*[@itemprop or @property][not(self::meta)]")
 _MICRODATA_NAMES = re.compile(r"^(?:\w+:)?(?:datePublished|dateCreated|date|created)$", re.IGNORECASE)
 _OUTSIDE = "ancestor::aside|ancestor::footer|ancestor::header[not(ancestor::article)]"
-_TIME_NODES = etree.XPath("//time[@datetime]")
+_TIME_NODES = Elements("//time[@datetime]")
 _DATE_ATTRIBUTE = re.compile(r"^data-(?:[\w-]*)(?:date|time|publish)", re.IGNORECASE)
 _UPDATED = re.compile(r"updated|modified|cap-?nhat", re.IGNORECASE)
 
@@ -139,7 +139,7 @@ def structured_modified(tree: lxml_html.HtmlElement, page: PageMeta) -> str | No
     if found := to_iso(page.first(_META_MODIFIED)):
         return found
     for node in _TIME_NODES(tree):
-        if _UPDATED.search(node.get("class", "")) and not node.xpath(_OUTSIDE):
+        if _UPDATED.search(node.get("class", "")) and not elements(node, _OUTSIDE):
             return to_iso(node.get("datetime"))
     return None
 
@@ -201,7 +201,7 @@ def _attribute_dates(
     """`<time datetime>` outside sidebars and footers, then `data-*date/time` attributes in
     the article zone (outside links: a related story's date is not this one's)."""
     for node in _TIME_NODES(tree):
-        if not _UPDATED.search(node.get("class", "")) and not node.xpath(_OUTSIDE):
+        if not _UPDATED.search(node.get("class", "")) and not elements(node, _OUTSIDE):
             yield parse_moment(node.get("datetime"))
     if zone is None:
         return
@@ -299,7 +299,7 @@ def article_zone(
 ) -> lxml_html.HtmlElement | None:
     """The smallest element around the headline (`head` when a site rule found it) that
     also holds the body text."""
-    heads = [head] if head is not None else tree.xpath("//h1") or tree.xpath("//h2")
+    heads = [head] if head is not None else elements(tree, "//h1") or elements(tree, "//h2")
     if title and head is None:
         key = " ".join(title.split())[:40]
         heads = [h for h in heads if key and key in " ".join(h.text_content().split())] or heads

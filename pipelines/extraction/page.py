@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from lxml import etree
 from w3lib.encoding import html_to_unicode
 
 from config.limits import MAX_ELEMENTS, MAX_PAGE_BYTES, MAX_PAGE_CPU_SECONDS
@@ -44,6 +43,7 @@ from pipelines.extraction.pagemeta import (
 )
 from pipelines.extraction.profile import strip_lines
 from pipelines.extraction.siterules import ExtractRules, block_text, drop_selected, first_match, rules_of
+from pipelines.extraction.xpath import Number
 from pipelines.fingerprint import fingerprint
 from search import textnorm
 from search.article import Article, in_vietnam_time
@@ -60,7 +60,7 @@ class PageTooComplex(ValueError):
     """A page with more elements than any article page has, or that takes too long to read."""
 
 
-_COUNT_ELEMENTS = etree.XPath("count(//*)")
+_COUNT_ELEMENTS = Number("count(//*)")
 
 
 @contextmanager

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
-from lxml import etree
 from lxml.html import HtmlElement
+
+from pipelines.extraction.xpath import Elements, elements
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class PageMeta:
     def read(cls, tree: HtmlElement) -> PageMeta:
         """Read the page's JSON-LD and meta tags once."""
         objects: list[dict[str, Any]] = []
-        for script in tree.xpath('//script[@type="application/ld+json"]'):
+        for script in elements(tree, '//script[@type="application/ld+json"]'):
             try:
                 stack = [json.loads(script.text or "")]
             except ValueError:
@@ -39,7 +40,7 @@ class PageMeta:
                         stack.append(item["@graph"])
         meta: dict[str, str] = {}
         tags: list[str] = []
-        for node in tree.xpath("//meta[@content]"):
+        for node in elements(tree, "//meta[@content]"):
             key = (node.get("property") or node.get("name") or node.get("itemprop") or "").lower()
             content = node.get("content", "").strip()
             if key and content:
@@ -60,12 +61,12 @@ _HEAD_RANK = {"h1": 0, "h2": 1, "h3": 2}
 # Only elements whose text is about as long as a declared title ($lo..$hi characters: XPath's
 # normalize-space keeps the no-break spaces Python's split drops, so the window is wide
 # above), tested in libxml2: building the text of every element in Python cost more.
-_HEAD_CANDIDATES = etree.XPath(
+_HEAD_CANDIDATES = Elements(
     "//body//*[self::h1 or self::h2 or self::h3 or self::h4 or self::td or self::th or self::span"
     " or self::div or self::p or self::strong or self::b or self::font or self::header][not(ancestor::a)]"
     "[string-length(normalize-space()) >= $lo][string-length(normalize-space()) <= $hi]"
 )
-_BODY = etree.XPath("//body")
+_BODY = Elements("//body")
 _HEAD_MAX = 300
 
 
@@ -193,7 +194,9 @@ def page_title(tree: HtmlElement, page: PageMeta) -> str | None:
 
 def page_canonical(tree: HtmlElement, page: PageMeta) -> str | None:
     """`<link rel=canonical>`, else og:url (same-site is checked by the caller)."""
-    for link in tree.xpath('//link[@href][contains(concat(" ", normalize-space(@rel), " "), " canonical ")]'):
+    for link in elements(
+        tree, '//link[@href][contains(concat(" ", normalize-space(@rel), " "), " canonical ")]'
+    ):
         return link.get("href").strip() or None
     return page.first(("og:url",))
 

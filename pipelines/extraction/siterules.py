@@ -22,16 +22,18 @@ from lxml import etree
 from lxml.html import HtmlElement
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from pipelines.extraction.xpath import Elements
+
 _translator = GenericTranslator()
 
 
-def compile_selector(selector: str) -> etree.XPath:
+def compile_selector(selector: str) -> Elements:
     """CSS or XPath -> a compiled XPath; ValueError with the reason when it is neither."""
     text = selector.strip()
     try:
         if text.startswith(("/", "(")):
-            return etree.XPath(text)
-        return etree.XPath(_translator.css_to_xpath(text))
+            return Elements(text)
+        return Elements(_translator.css_to_xpath(text))
     except (etree.XPathSyntaxError, SelectorError) as exc:
         raise ValueError(f"không phải CSS selector hay XPath hợp lệ: {selector!r} ({exc})") from None
 
@@ -66,7 +68,8 @@ def first_match(tree: HtmlElement, selector: str | None) -> HtmlElement | None:
     """The first element `selector` selects, or None."""
     if not selector:
         return None
-    found = [n for n in compile_selector(selector)(tree) if isinstance(n, etree._Element)]
+    # A site's XPath may select text or attributes: only elements count.
+    found = [n for n in compile_selector(selector)(tree) if isinstance(n, HtmlElement)]
     return found[0] if found else None
 
 
@@ -74,7 +77,7 @@ def drop_selected(tree: HtmlElement, selectors: list[str]) -> None:
     """Remove every element a site's `drop` rules select."""
     for selector in selectors:
         for node in compile_selector(selector)(tree):
-            if isinstance(node, etree._Element) and node.getparent() is not None:
+            if isinstance(node, HtmlElement) and node.getparent() is not None:
                 node.drop_tree()
 
 
