@@ -62,10 +62,15 @@ test: es-up browser postgres
 check: venv
 	$(BIN)/pytest -q -p no:cacheprovider -m "not es and not browser and not slow and not state"
 
+# The stubs in typings/ are checked against the installed libraries they describe.
+STUBBED = apscheduler.job apscheduler.triggers.base apscheduler.triggers.cron apscheduler.jobstores.base \
+  apscheduler.jobstores.sqlalchemy apscheduler.schedulers.base apscheduler.schedulers.background datasketch
+
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	MYPYPATH=typings $(BIN)/python -m mypy.stubtest --ignore-missing-stub --mypy-config-file pyproject.toml $(STUBBED)
 	$(BIN)/lint-imports
 
 # The reference tables in docs/ from the settings class and the site model.

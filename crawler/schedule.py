@@ -25,7 +25,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from config.settings import TIMEZONE
+from config.settings import TIMEZONE, VN_TZ
 from crawler.registry import Site
 from search.stores import Store, StoreDamaged, check, set_aside
 
@@ -126,10 +126,10 @@ def sync_jobs(scheduler: BaseScheduler, sites: list[Site], func: str = CRAWL_FUN
             job.remove()
     for job_id, site in wanted.items():
         trigger = trigger_for(site)
-        job = scheduler.get_job(job_id)
-        if job is None:
+        stored = scheduler.get_job(job_id)
+        if stored is None:
             scheduler.add_job(func, trigger, args=[site.name], id=job_id, name=f"crawl {site.name}")
-        elif str(job.trigger) != str(trigger) or job.func_ref != func:
+        elif str(stored.trigger) != str(trigger) or stored.func_ref != func:
             scheduler.modify_job(job_id, func=func, args=[site.name])
             scheduler.reschedule_job(job_id, trigger=trigger)
 
@@ -163,7 +163,7 @@ class PlannedRun:
 def planned_runs(scheduler: BaseScheduler, sites: list[Site]) -> list[PlannedRun]:
     """Each enabled site's next crawl: the stored job's time, else what its cron gives."""
     runs = []
-    now = datetime.now(trigger_for(sites[0]).timezone) if sites else None
+    now = datetime.now(VN_TZ)
     for site in sites:
         if not site.enabled:
             continue

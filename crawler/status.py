@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 from datetime import date, datetime
 
-from config.settings import Settings, as_environment
+from config.settings import VN_TZ, Settings, as_environment
 from config.sites import unknown_sites
 from crawler.registry import Site
 from crawler.schedule import run_site_crawl, trigger_for
@@ -63,7 +63,7 @@ def site_status(
 
     history = recent_runs(config, limit=HISTORY)
     backfills = current(config)
-    now = datetime.now(trigger_for(sites[0]).timezone) if sites else None
+    now = datetime.now(VN_TZ)
     busy = sites_running(config, [site.name for site in sites])
     statuses = []
     for site in sites:
@@ -74,7 +74,7 @@ def site_status(
         else:
             upcoming = trigger_for(site).get_next_fire_time(None, now)
         site_runs = history.get(site.name, [])
-        alarms = [a.message for a in site_alarms(site.name, site_runs, now)] if now and site.enabled else []
+        alarms = [a.message for a in site_alarms(site.name, site_runs, now)] if site.enabled else []
         running = site.name in busy
         backfill = None
         if site.name in backfills:

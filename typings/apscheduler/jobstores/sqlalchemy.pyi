@@ -1,0 +1,15 @@
+from typing import Any
+
+from apscheduler.jobstores.base import BaseJobStore
+
+class SQLAlchemyJobStore(BaseJobStore):
+    def __init__(
+        self,
+        url: str | None = None,
+        engine: Any = None,
+        tablename: str = "apscheduler_jobs",
+        metadata: Any = None,
+        pickle_protocol: int = ...,
+        tableschema: str | None = None,
+        engine_options: dict[str, Any] | None = None,
+    ) -> None: ...
