@@ -12,10 +12,13 @@ from __future__ import annotations
 import hashlib
 import re
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Final
 
 from search import textnorm
 from search.article import Article
+
+if TYPE_CHECKING:
+    from datasketch import MinHash
 
 NUM_PERM, BANDS, ROWS, SHINGLE = 128, 32, 4, 5
 _SEED = 20211208
@@ -29,11 +32,11 @@ def content_hash(text: str, folded: str | None = None) -> str:
     return hashlib.sha256(folded.encode("utf-8")).hexdigest()[:32]
 
 
-_SCHEME = "affine32"  # datasketch 2's default, named because reused permutations require it
+_SCHEME: Final = "affine32"  # datasketch 2's default, named because reused permutations require it
 
 
 @cache
-def _minhash() -> Any:  # datasketch's MinHash class (the library has no type hints)
+def _minhash() -> type[MinHash]:
     # Imported on first use: datasketch loads SciPy (for its LSH tuning, unused here), over
     # half a second that a command never computing a signature would pay at start.
     from datasketch import MinHash
