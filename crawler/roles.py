@@ -28,6 +28,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from config.settings import Settings, get_settings
 from crawler.registry import Site
 from crawler.schedule import configure, run_site_crawl, sync_digest_job, sync_jobs, sync_rollover_job
+from crawler.schedule import stop as stop_scheduler
 from search.shared import AdvisoryLock, lock_key
 
 log = logging.getLogger(__name__)
@@ -134,7 +135,7 @@ def lead(config: Settings, sites: list[Site], stop: threading.Event) -> None:
                     log.warning("the scheduler lock's connection is lost: standing by")
                     break
         finally:
-            scheduler.shutdown(wait=False)
+            stop_scheduler(scheduler, wait=False)
             lock.release()
 
 

@@ -17,6 +17,7 @@ import logging
 import re
 import subprocess
 import sys
+import weakref
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -53,12 +54,28 @@ def jobstore(data_dir: Path) -> SQLAlchemyJobStore:
     return SQLAlchemyJobStore(url=f"sqlite:///{path}")
 
 
+# Each configured scheduler's job store, for `stop` (APScheduler 3 has no public getter).
+_stores: weakref.WeakKeyDictionary[BaseScheduler, SQLAlchemyJobStore] = weakref.WeakKeyDictionary()
+
+
 def configure(scheduler: BaseScheduler, data_dir: Path, state_url: str | None = None) -> BaseScheduler:
     """The scheduler with newsmon's job store (the shared database's with `state_url`), job
     defaults and time zone."""
     store = jobstore(data_dir) if state_url is None else shared_jobstore(state_url)
     scheduler.configure(jobstores={"default": store}, job_defaults=JOB_DEFAULTS, timezone=TIMEZONE)
+    _stores[scheduler] = store
     return scheduler
+
+
+def stop(scheduler: BaseScheduler, *, wait: bool = True) -> None:
+    """Shut a started scheduler down (`wait`: for the jobs running) and close every connection
+    of its job store. APScheduler 3.11's loop reads the store once more after `shutdown` has
+    closed it, and the connection that read opens was never closed (one per scheduler stopped:
+    per view of the sites page when the web app read the shared store that way)."""
+    scheduler.shutdown(wait=wait)  # joins the loop's thread: its last read is over
+    store = _stores.get(scheduler)
+    if store is not None:
+        store.engine.dispose()
 
 
 def shared_jobstore(state_url: str) -> SQLAlchemyJobStore:

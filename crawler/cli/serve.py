@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,6 +17,8 @@ from search.stores import check_all, check_space
 from search.web.format import STATES, backfill_text, moment, schedule_words
 
 if TYPE_CHECKING:
+    from apscheduler.schedulers.base import BaseScheduler
+
     from crawler.registry import Site
     from crawler.schedule import PlannedRun
 
@@ -39,7 +43,7 @@ def serve(
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from crawler.roles import ROLES
-    from crawler.schedule import configure, planned_runs, sync_digest_job, sync_jobs, sync_rollover_job
+    from crawler.schedule import configure, planned_runs, stop, sync_digest_job, sync_jobs, sync_rollover_job
     from crawler.web import make_web_app
 
     config = settings()
@@ -101,7 +105,7 @@ def serve(
     except KeyboardInterrupt:
         pass
     finally:
-        scheduler.shutdown(wait=True)
+        stop(scheduler)
 
 
 def _serve_shared(config: Settings, sites: list[Site], host: str, port: int, roles: set[str]) -> None:
@@ -126,12 +130,17 @@ def _serve_shared(config: Settings, sites: list[Site], host: str, port: int, rol
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         if "web" in roles:
+            from crawler.schedule import planned_runs
 
-            def next_runs() -> dict[str, datetime | None]:  # the leading scheduler's, from the shared store
-                return {run.site: run.next_run for run in _stored_runs(config, sites)}
+            # One reader of the shared job store for the process (its engine pools connections):
+            # opening the store on every view of the sites page cost a connection each time.
+            with job_reader(config) as reader:
 
-            app = make_web_app(config, sites, next_runs=next_runs)
-            uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
+                def next_runs() -> dict[str, datetime | None]:  # the leading scheduler's
+                    return {run.site: run.next_run for run in planned_runs(reader, sites)}
+
+                app = make_web_app(config, sites, next_runs=next_runs)
+                uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
         else:
             while not stop.wait(1.0):
                 pass
@@ -152,19 +161,28 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def _stored_runs(config: Settings, sites: list[Site]) -> list[PlannedRun]:
-    """Each enabled site's next crawl as `newsmon serve`'s job store has it (read, not run)."""
+@contextmanager
+def job_reader(config: Settings) -> Iterator[BaseScheduler]:
+    """A paused scheduler over newsmon's job store (the shared one with NEWSMON_STATE_URL): it
+    reads the stored jobs, as the scheduler that runs them keeps them, and never runs one."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from crawler.schedule import configure, planned_runs
+    from crawler.schedule import configure, stop
 
-    shared = config.shared_state
-    scheduler = configure(BackgroundScheduler(), config.resolved_data_dir, shared)
+    scheduler = configure(BackgroundScheduler(), config.resolved_data_dir, config.shared_state)
     scheduler.start(paused=True)
     try:
-        return planned_runs(scheduler, sites)
+        yield scheduler
     finally:
-        scheduler.shutdown(wait=False)
+        stop(scheduler)
+
+
+def _stored_runs(config: Settings, sites: list[Site]) -> list[PlannedRun]:
+    """Each enabled site's next crawl as `newsmon serve`'s job store has it (read, not run)."""
+    from crawler.schedule import planned_runs
+
+    with job_reader(config) as reader:
+        return planned_runs(reader, sites)
 
 
 @app.command("schedule")

@@ -12,15 +12,20 @@ import signal
 import subprocess
 import time
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 import httpx2
 import psycopg
 import pytest
 import yaml
+from apscheduler.schedulers.background import BackgroundScheduler
 from elasticsearch import Elasticsearch
 
+from config.settings import VN_TZ
+from crawler.registry import load_registry
 from crawler.samples.server import SampleSite, write_registry
+from crawler.schedule import JOB_PREFIX, configure, stop, sync_jobs
 from search.schema import alias_name
 from search.shared import AdvisoryLock
 from tests.search.web.conftest import TOKEN, form_token, sign_in
@@ -181,6 +186,22 @@ def test_two_web_processes_share_sign_in_and_sign_out(
         two.post("/logout", data={"csrf": form_token(two, "/alerts")})
         after = one.post("/alerts/new", data={**form, "name": "y", "csrf": form_token(one, "/alerts/new")})
         assert after.status_code == 401
+
+        # The next crawls a web process shows are the leading scheduler's, read as it changes them.
+        sites = load_registry(Path(env["NEWSMON_CONFIG"]))
+        leader = configure(BackgroundScheduler(), tmp_path / "leader", env["NEWSMON_STATE_URL"])
+        leader.start(paused=True)
+        try:
+            sync_jobs(leader, sites)
+            for moment in (
+                datetime(2031, 5, 6, 7, 8, tzinfo=VN_TZ),
+                datetime(2032, 1, 2, 3, 4, tzinfo=VN_TZ),
+            ):
+                leader.modify_job(JOB_PREFIX + sites[0].name, next_run_time=moment)
+                shown = {row["name"]: row["next_run"] for row in two.get("/api/sites").json()}
+                assert datetime.fromisoformat(shown[sites[0].name]) == moment
+        finally:
+            stop(leader)
     finally:
         one.close()
         two.close()

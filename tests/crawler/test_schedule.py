@@ -164,3 +164,29 @@ def test_serve_stores_the_jobs_serves_the_web_app_and_stops_on_sigterm(
     store.shutdown(wait=False)
     assert digest is not None
     assert (digest.next_run_time.hour, digest.next_run_time.minute) == (7, 0)
+
+
+def test_a_stopped_scheduler_leaves_no_connection_to_the_shared_database(
+    tmp_path: Path, state_url: str
+) -> None:
+    """The web app reads the leader's jobs through a paused scheduler; each one stopped had left
+    a connection open (APScheduler's loop reads its store once more after closing it)."""
+    import psycopg
+
+    from crawler.schedule import stop
+
+    def connections() -> int:
+        database = state_url.rsplit("/", 1)[1]
+        with psycopg.connect(state_url, autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (database,),
+            ).fetchone()
+        return int(row[0]) if row else -1
+
+    for _ in range(3):
+        scheduler = configure(BackgroundScheduler(), tmp_path, state_url)
+        scheduler.start(paused=True)
+        assert scheduler.get_jobs() == []
+        stop(scheduler)
+    assert connections() == 0

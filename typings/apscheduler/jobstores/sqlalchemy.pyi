@@ -1,8 +1,10 @@
 from typing import Any
 
 from apscheduler.jobstores.base import BaseJobStore
+from sqlalchemy.engine import Engine
 
 class SQLAlchemyJobStore(BaseJobStore):
+    engine: Engine
     def __init__(
         self,
         url: str | None = None,
