@@ -71,15 +71,17 @@ def extraction_pool() -> ProcessPoolExecutor:
         # of the threaded reactor process, and no second import per worker (as spawn would).
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["pipelines.extraction.lifeline", "pipelines.extraction.page"])
+        # The fork server checks its parent is still this process (pipelines/extraction/lifeline.py).
+        os.environ["NEWSMON_EXTRACTION_PARENT"] = str(os.getpid())
         _pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start)
     return _pool
 
 
 def _worker_start() -> None:
     """In each worker: die with the fork server (which dies with the crawl)."""
-    from pipelines.extraction.lifeline import die_with_parent
+    from pipelines.extraction.lifeline import SERVER_PID, die_with_parent
 
-    die_with_parent()
+    die_with_parent(SERVER_PID)
 
 
 def _discard_pool(pool: ProcessPoolExecutor) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -104,3 +105,20 @@ def test_a_site_locked_by_another_crawl_is_reported_and_exits_1(
         result = run_cli("crawl", env=env)
     assert result.returncode == 1
     assert "gen: không thu thập: một lần thu thập trang này đang chạy" in result.stderr
+
+
+def test_a_fork_server_whose_crawl_died_before_it_asked_does_not_stay(tmp_path: Path) -> None:
+    """The race the killed-crawl test met under load: the crawl dies while its fork server is
+    still starting, before the server asks to die with it. The server must go anyway."""
+    marker = tmp_path / "still-running"
+    child = (
+        "import sys, time; time.sleep(1.5); import pipelines.extraction.lifeline; "
+        "open(sys.argv[1], 'w').write('alive')"
+    )
+    crawl = (
+        "import os, subprocess, sys; os.environ['NEWSMON_EXTRACTION_PARENT'] = str(os.getpid()); "
+        f"subprocess.Popen([sys.executable, '-c', {child!r}, sys.argv[1]])"
+    )
+    subprocess.run([sys.executable, "-c", crawl, str(marker)], check=True)  # returns at once: "killed"
+    time.sleep(5)
+    assert not marker.exists()
