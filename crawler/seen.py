@@ -13,10 +13,11 @@ journalled) its last batch, so a crawl that dies half-way re-fetches what it had
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from search.article import to_iso
 from search.shared import SharedConnection
@@ -33,6 +34,8 @@ CREATE TABLE IF NOT EXISTS seen (
 _LATER_COLUMNS = {"published": "TEXT", "etag": "TEXT", "last_modified": "TEXT", "dead_until": "TEXT"}
 DEAD_FOR = timedelta(days=7)
 FETCH, SKIP = "fetch", "skip"
+_COLUMNS = "source_date, dead_until, published, etag, last_modified"
+_READ_AT_ONCE = 500  # URLs per query of `read_ahead`
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,8 @@ class SeenStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.pending: list[tuple[str | None, ...]] = []
+        # Rows `read_ahead` fetched for `plan`, by URL (None: not in the store).
+        self.ahead: dict[str, tuple[Any, ...] | None] = {}
         if state_url:
             # SharedConnection answers the sqlite3.Connection calls made here.
             self.db = cast(sqlite3.Connection, SharedConnection(state_url))
@@ -79,13 +84,27 @@ class SeenStore:
                 self.db.execute(f"ALTER TABLE seen ADD COLUMN {column} {kind}")
         self.db.commit()
 
+    def read_ahead(self, urls: Iterable[str]) -> None:
+        """Read the rows of the URLs a feed, sitemap or listing names, a few hundred per query,
+        for `plan` to use: one lookup per URL on the crawl's reactor thread was a round trip
+        each to a shared database."""
+        wanted = [url for url in dict.fromkeys(urls) if url not in self.ahead]
+        for start in range(0, len(wanted), _READ_AT_ONCE):
+            chunk = wanted[start : start + _READ_AT_ONCE]
+            self.ahead.update(dict.fromkeys(chunk))
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT url, {_COLUMNS} FROM seen WHERE url IN ({marks})"  # noqa: S608 - marks only
+            for row in self.db.execute(query, chunk):
+                self.ahead[row[0]] = tuple(row[1:])
+
     def plan(self, url: str, source_date: str | None = None, revisit_days: int = 0) -> str | Validators:
-        """One lookup: FETCH (never fetched, re-dated since by a feed or sitemap, or a dead
-        link whose week is over), the validators to ask again with (published within the
-        last `revisit_days` days), or SKIP."""
-        row = self.db.execute(
-            "SELECT source_date, dead_until, published, etag, last_modified FROM seen WHERE url = ?", (url,)
-        ).fetchone()
+        """One lookup (none when `read_ahead` read it): FETCH (never fetched, re-dated since by
+        a feed or sitemap, or a dead link whose week is over), the validators to ask again
+        with (published within the last `revisit_days` days), or SKIP."""
+        if url in self.ahead:
+            row = self.ahead.pop(url)
+        else:
+            row = self.db.execute(f"SELECT {_COLUMNS} FROM seen WHERE url = ?", (url,)).fetchone()  # noqa: S608
         if row is None:
             return FETCH
         known, dead_until, published, etag, last_modified = row

@@ -36,6 +36,30 @@ def test_a_later_source_date_asks_for_a_new_fetch_an_earlier_or_missing_one_does
     store.close()
 
 
+def test_urls_read_ahead_are_planned_as_one_by_one_in_one_query_per_few_hundred(
+    tmp_path: Path, engine: str | None
+) -> None:
+    """A sitemap names thousands of URLs: the spider reads the store for them in batches, on
+    the reactor thread, rather than one round trip per URL."""
+    store = SeenStore(tmp_path / "seen.sqlite", engine)
+    urls = [f"https://cd.example.vn/bai-{n}-{1000 + n}.html" for n in range(1200)]
+    for url in urls[::3]:
+        store.mark(url, "cd", "2021-12-08T09:00:00+07:00")
+    store.mark_dead(urls[1], "cd")
+    store.commit()
+    one_by_one = [store.plan(url, "2021-12-08T09:00:00+07:00") for url in urls]
+    queries: list[str] = []
+    if engine is None:  # SQLite says what it runs
+        store.db.set_trace_callback(queries.append)
+    store.read_ahead(urls)
+    ahead = [store.plan(url, "2021-12-08T09:00:00+07:00") for url in urls]
+    assert ahead == one_by_one
+    assert set(one_by_one) == {"fetch", "skip"}
+    if engine is None:
+        assert len([q for q in queries if q.startswith("SELECT")]) == 3  # 1,200 URLs, 500 a query
+    store.close()
+
+
 def test_a_worker_on_another_machine_skips_what_one_fetched(
     registry: Path, env: dict[str, str], state_url: str, tmp_path: Path
 ) -> None:
