@@ -75,8 +75,11 @@ def lock_path(config: Settings, name: str) -> Path:
 def site_lock(config: Settings, name: str) -> NamedLock:
     """The lock a crawl of site `name` holds while it runs: shared by every machine when
     NEWSMON_STATE_URL is set, else a file lock at `lock_path`."""
-    shared = config.shared_state
-    return named_lock(f"site:{name}", lock_path(config, name), shared)
+    return named_lock(_lock_name(name), lock_path(config, name), config.shared_state)
+
+
+def _lock_name(site: str) -> str:
+    return f"site:{site}"
 
 
 def sites_running(config: Settings, names: list[str]) -> set[str]:
@@ -84,8 +87,8 @@ def sites_running(config: Settings, names: list[str]) -> set[str]:
     if config.shared_state:
         from search.shared import held_locks
 
-        held = held_locks(config.shared_state, [f"site:{name}" for name in names])
-        return {name for name in names if f"site:{name}" in held}
+        held = held_locks(config.shared_state, [_lock_name(name) for name in names])
+        return {name for name in names if _lock_name(name) in held}
     return {name for name in names if site_lock(config, name).held_elsewhere()}
 
 

@@ -14,7 +14,7 @@ from config.settings import VN_TZ, Settings, as_environment
 from config.sites import unknown_sites
 from crawler.registry import Site
 from crawler.schedule import run_site_crawl, trigger_for
-from crawler.state import RunSummary, recorded_runs, site_lock, sites_running
+from crawler.state import RunSummary, recorded_runs, sites_running
 from search.web.service import NoSuchSite, SiteStatus
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def recent_runs(config: Settings, limit: int = RUNS_SHOWN) -> dict[str, list[Run
 
 def crawl_running(config: Settings, name: str) -> bool:
     """Whether a crawl of `name` holds its lock right now."""
-    return site_lock(config, name).held_elsewhere()
+    return name in sites_running(config, [name])
 
 
 def run_state(run: RunSummary | None) -> str:

@@ -201,4 +201,5 @@ def held_locks(url: str, names: list[str]) -> set[str]:
             "SELECT classid::text::bigint, objid::text::bigint FROM pg_locks "
             "WHERE locktype = 'advisory' AND granted AND objsubid = 1"
         ).fetchall()
-    return {halves[(int(high), int(low))] for high, low in rows if (int(high), int(low)) in halves}
+    held = {(int(high), int(low)) for high, low in rows}
+    return {name for pair, name in halves.items() if pair in held}

@@ -21,8 +21,9 @@ import os
 import signal
 import sys
 
+from pipelines.extraction import PARENT_VARIABLE
+
 _PR_SET_PDEATHSIG = 1
-PARENT_VARIABLE = "NEWSMON_EXTRACTION_PARENT"
 
 
 def die_with_parent(parent: int | None = None) -> None:

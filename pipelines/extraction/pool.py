@@ -15,6 +15,7 @@ from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from typing import Any
 
+from pipelines.extraction import PARENT_VARIABLE
 from pipelines.extraction.page import extract_page, for_index, work_budget
 from pipelines.extraction.profile import MIN_PAGES, shared_lines
 from pipelines.extraction.siterules import ExtractRules
@@ -72,7 +73,7 @@ def extraction_pool() -> ProcessPoolExecutor:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["pipelines.extraction.lifeline", "pipelines.extraction.page"])
         # The fork server checks its parent is still this process (pipelines/extraction/lifeline.py).
-        os.environ["NEWSMON_EXTRACTION_PARENT"] = str(os.getpid())
+        os.environ[PARENT_VARIABLE] = str(os.getpid())
         _pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start)
     return _pool
 
