@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from scrapy.crawler import Crawler
@@ -33,13 +34,18 @@ class ExtractPipeline:
         """Scrapy's constructor hook."""
         return cls(crawler)
 
-    def open_spider(self) -> None:
+    async def open_spider(self) -> None:
         """Page batches carry the site's `extract:` rules and template lines to the workers."""
         site = self.crawler.spider.site  # type: ignore[union-attr]
         self.batches = PageBatches(site.extract, quiet=self._quiet)
         config = self.crawler.settings.get("NEWSMON_SETTINGS") or get_settings()
-        self.profile = SiteProfile(
-            config.resolved_data_dir / "crawl" / "profiles.sqlite", site.name, config.shared_state
+        # Read off the reactor thread: with shared state it is a database round trip.
+        self.profile = await asyncio.get_running_loop().run_in_executor(
+            None,
+            SiteProfile,
+            config.resolved_data_dir / "crawl" / "profiles.sqlite",
+            site.name,
+            config.shared_state,
         )
         self.batches.boilerplate = self.profile.known
         self.batches.learning = self.profile.pages < MIN_PAGES
@@ -53,9 +59,10 @@ class ExtractPipeline:
         scheduler = getattr(slot, "scheduler", None)
         return scheduler is None or not scheduler.has_pending_requests()
 
-    def close_spider(self) -> None:
-        """Keep what this crawl learnt of the site's template."""
-        self.profile.save()
+    async def close_spider(self) -> None:
+        """Keep what this crawl learnt of the site's template (off the reactor thread: up to
+        MAX_LINES rows)."""
+        await asyncio.get_running_loop().run_in_executor(None, self.profile.save)
 
     async def process_item(self, item: PageItem) -> Article:
         """The page's article; a page that is none, or that the extractor fails on, is dropped."""
