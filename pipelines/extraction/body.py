@@ -96,7 +96,10 @@ _CLICK_TO_TWEET = re.compile(r"\s*Click To Tweet$")
 def drop_teasers(lines: list[str]) -> list[str]:
     """Remove teaser/label lines and cut a trailing related-list that the engine kept."""
     kept: list[str] = []
-    for i, line in enumerate(_CLICK_TO_TWEET.sub("", line) for line in lines):
+    # The button's regex only where the line ends with it: tried at every position of every
+    # line, it cost a few microseconds a line.
+    untweeted = (_CLICK_TO_TWEET.sub("", line) if line.endswith("Click To Tweet") else line for line in lines)
+    for i, line in enumerate(untweeted):
         if _TRAILING_LIST.match(line) and i >= len(lines) / 2:
             break
         if not (_TEASER_LINE.match(line) or _NOISE_LINE.match(line)):

@@ -11,16 +11,36 @@ from functools import lru_cache
 
 import trafilatura
 from htmldate import find_date
-from lxml.html import HtmlElement
+from lxml import etree
+from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HTMLParser, HtmlProcessingInstruction
+from lxml.html import fromstring as _fromstring
 from trafilatura.settings import Extractor
 from trafilatura.utils import load_html as _load_html
+from trafilatura.utils import repair_faulty_html
 
 from search.article import to_iso
+
+# trafilatura's parser options, with one change: every element is a plain HtmlElement,
+# chosen in C. lxml.html's own parser asks a Python method for each element's class (to give
+# forms and inputs theirs, which nothing here uses), about 700 calls a page.
+_PARSER = HTMLParser(  # type: ignore[call-arg]  # lxml-stubs lack lxml's `default_doctype`
+    collect_ids=False, default_doctype=False, encoding="utf-8", remove_comments=True, remove_pis=True
+)
+_PARSER.set_element_class_lookup(
+    etree.ElementDefaultClassLookup(
+        element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction, entity=HtmlEntity
+    )
+)
 
 
 def parse_html(text: str) -> HtmlElement | None:
     """Decoded page text -> lxml tree, the way trafilatura itself parses (None if unparsable)."""
-    tree = _load_html(text)
+    try:
+        tree = _fromstring(repair_faulty_html(text, text[:50].lower()), parser=_PARSER)
+    except (ValueError, etree.LxmlError):
+        tree = None  # what trafilatura's loader does with such a page (it retries as bytes)
+    if tree is None or len(tree) < 1 or ("html" not in text[:50].lower() and len(tree) < 2):
+        tree = _load_html(text)
     return tree if isinstance(tree, HtmlElement) else None
 
 

@@ -16,9 +16,9 @@ from lxml.html import HtmlElement
 class _Compiled:
     """An expression compiled once (a syntax error raises etree.XPathSyntaxError here)."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, smart_strings: bool = True) -> None:
         """Compile `path`."""
-        self.path = etree.XPath(path)
+        self.path = etree.XPath(path, smart_strings=smart_strings)
 
 
 class Elements(_Compiled):
@@ -45,7 +45,13 @@ class Owners(_Compiled):
 
 
 class Strings(_Compiled):
-    """An expression selecting text nodes or attribute values."""
+    """An expression selecting text nodes or attribute values, as plain strings (lxml's
+    default "smart" strings each hold their element, which costs an object per hit and
+    keeps the tree alive in any cache they reach)."""
+
+    def __init__(self, path: str) -> None:
+        """Compile `path`."""
+        super().__init__(path, smart_strings=False)
 
     def __call__(self, node: etree._Element, **variables: Any) -> list[str]:
         """The selected strings."""

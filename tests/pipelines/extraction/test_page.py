@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from pipelines.extraction.cleanup import is_spam_text
 from pipelines.extraction.page import extract_page
 from tests.support import SAMPLE_SITES
 
@@ -319,3 +320,27 @@ def test_a_photo_story_is_its_lead_and_captions_without_header_and_keywords() ->
         *CAPTIONS,
     ]
     assert article.published == "2024-05-06T08:15:00+07:00"
+
+
+def test_links_injected_into_a_hacked_article_body_are_removed() -> None:
+    """A hacked site's injected links (with or without diacritics, a word split by markup)
+    never reach the text; the paragraphs around them and an ordinary link stay."""
+    injected = (
+        '<p><a href="https://spam.example/1">Nhà cái uy tín</a> <a href="https://spam.example/2">'
+        'soi keo bong da</a> <a href="https://spam.example/3">tài <b>xỉu</b> online</a></p>'
+        '<p>Xem thêm <a href="https://spam.example/4">Cá cược</a> tại đây.</p>'
+        '<p>Chi tiết tại <a href="/van-ban-1234.html">văn bản hướng dẫn</a> của tỉnh.</p>'
+    )
+    article = extract_page(_page(after=injected), "https://ldld.example.vn/tin-tuc/bai-viet-1234.html")
+    assert article is not None
+    for word in ("Nhà cái", "soi keo", "xỉu", "Cá cược"):
+        assert word not in article.text, word
+    assert article.text.count(PARA.strip()) == 4
+    assert "văn bản hướng dẫn" in article.text
+
+
+def test_spam_words_are_told_from_union_news() -> None:
+    assert is_spam_text("Nhà cái uy tín, tài xỉu đổi thưởng")
+    assert is_spam_text("CASINO trực tuyến")
+    assert not is_spam_text("Công đoàn cơ sở tổ chức hội thao cho công nhân ca đêm")
+    assert not is_spam_text("Slotted into the schedule: the casinos' unions")  # whole words only
