@@ -8,17 +8,11 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-# Every date and time newsmon reads without an offset, and every one it shows, is Vietnam time.
-TIMEZONE = "Asia/Ho_Chi_Minh"
-VN_TZ = ZoneInfo(TIMEZONE)
-
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-# The largest page newsmon reads: the download limit, and what a compressed body may unpack to.
 MIN_TOKEN = 12  # characters of NEWSMON_WEB_TOKEN
 
 

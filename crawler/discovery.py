@@ -19,7 +19,7 @@ from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import Sitemap
 
 from config.limits import MAX_ARTICLE_PAGES
-from config.settings import VN_TZ
+from config.vntime import VN_TZ
 from search.article import canonical_url, to_iso
 
 

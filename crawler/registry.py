@@ -15,8 +15,8 @@ from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import ErrorDetails
 
-from config.settings import TIMEZONE
 from config.sites import unknown_sites
+from config.vntime import TIMEZONE
 from pipelines.extraction.siterules import ExtractRules
 from search.article import site_host
 

@@ -26,7 +26,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from config.settings import TIMEZONE, VN_TZ
+from config.vntime import TIMEZONE, VN_TZ
 from crawler.registry import Site
 from search.stores import Store, StoreDamaged, check, set_aside
 

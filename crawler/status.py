@@ -10,8 +10,9 @@ import threading
 from collections.abc import Callable
 from datetime import date, datetime
 
-from config.settings import VN_TZ, Settings, as_environment
+from config.settings import Settings, as_environment
 from config.sites import unknown_sites
+from config.vntime import VN_TZ
 from crawler.registry import Site
 from crawler.schedule import run_site_crawl, trigger_for
 from crawler.state import RunSummary, recorded_runs, sites_running

@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
 
-from config.settings import VN_TZ
+from config.vntime import VN_TZ
 
 
 @dataclass(slots=True)

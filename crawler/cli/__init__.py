@@ -13,18 +13,28 @@ import sys
 from typing import Any
 
 import typer
-from typer import rich_utils
 
 from crawler.cli import alerts, backfill, crawl, es, extract, search, serve, sites  # noqa: F401 - they register commands
 from crawler.cli.common import app
 
-rich_utils.ARGUMENTS_PANEL_TITLE = "Tham số"
-rich_utils.OPTIONS_PANEL_TITLE = "Tùy chọn"
-rich_utils.COMMANDS_PANEL_TITLE = "Lệnh"
-rich_utils.ERRORS_PANEL_TITLE = "Lỗi"
-rich_utils.REQUIRED_LONG_STRING = "[bắt buộc]"
-rich_utils.DEFAULT_STRING = "[mặc định: {}]"
-rich_utils.ABORTED_TEXT = "Đã dừng."
+ABORTED = "Đã dừng."
+
+
+def _vietnamese_help(argv: list[str]) -> None:
+    """Typer's help headings in Vietnamese, set only when help may be shown (asked for, or a
+    command group given no command): importing Typer's Rich formatting for that costs a
+    tenth of a second, which a command that does its work never needs."""
+    if len(argv) > 1 and not {"--help", "-h"} & set(argv):
+        return
+    from typer import rich_utils
+
+    rich_utils.ARGUMENTS_PANEL_TITLE = "Tham số"
+    rich_utils.OPTIONS_PANEL_TITLE = "Tùy chọn"
+    rich_utils.COMMANDS_PANEL_TITLE = "Lệnh"
+    rich_utils.ERRORS_PANEL_TITLE = "Lỗi"
+    rich_utils.REQUIRED_LONG_STRING = "[bắt buộc]"
+    rich_utils.DEFAULT_STRING = "[mặc định: {}]"
+    rich_utils.ABORTED_TEXT = ABORTED
 
 
 def usage_message(exc: Exception) -> str:  # noqa: PLR0911 - one answer per kind of error
@@ -70,6 +80,7 @@ def main() -> None:
     from search.words import WordsFileError
 
     code: Any = 0
+    _vietnamese_help(sys.argv[1:])
     try:
         code = app(standalone_mode=False)
     except WordsFileError as exc:  # read on the first query, so named here for every command
@@ -82,7 +93,7 @@ def main() -> None:
         sys.stderr.write(f"{exc}\n")
         code = 1
     except typer.Abort:
-        sys.stderr.write(f"{rich_utils.ABORTED_TEXT}\n")
+        sys.stderr.write(f"{ABORTED}\n")
         code = 1
     except typer.TyperException as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":  # the help was printed: nothing else to say

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from config.settings import VN_TZ, Settings
+from config.settings import Settings
+from config.vntime import VN_TZ
 from crawler.cli.common import (
     app,
     chosen_sites,

@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 
 from lxml import html as lxml_html
 
-from config.settings import VN_TZ
+from config.vntime import VN_TZ
 from pipelines.extraction.pagemeta import PageMeta
 from pipelines.extraction.xpath import Elements, Owners, elements
 from search.article import parse_moment, to_iso

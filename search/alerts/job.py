@@ -12,7 +12,8 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from config.settings import VN_TZ, Settings
+from config.settings import Settings
+from config.vntime import VN_TZ
 from search.alerts.deliver import deliver
 from search.alerts.evaluate import evaluate
 from search.alerts.render import mail_renderer

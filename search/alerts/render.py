@@ -23,7 +23,8 @@ from elasticsearch import Elasticsearch
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from config.settings import VN_TZ, Settings
+from config.settings import Settings
+from config.vntime import VN_TZ
 from search.alerts import unsubscribe
 from search.alerts.evaluate import Details, Match, enrich
 from search.alerts.rules import Rule

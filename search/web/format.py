@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from config.settings import VN_TZ
+from config.vntime import VN_TZ
 
 
 def number(value: int | float | None) -> str:

@@ -16,8 +16,9 @@ from typing import Any, Protocol
 
 from elasticsearch import ApiError, Elasticsearch
 
-from config.settings import VN_TZ, Settings
+from config.settings import Settings
 from config.sites import unknown_sites
+from config.vntime import VN_TZ
 from search.alerts.evaluate import refused_by_index
 from search.alerts.rules import AlertError
 from search.alerts.store import AlertStore, shown_rule

@@ -22,7 +22,7 @@ import yaml
 from apscheduler.schedulers.background import BackgroundScheduler
 from elasticsearch import Elasticsearch
 
-from config.settings import VN_TZ
+from config.vntime import VN_TZ
 from crawler.registry import load_registry
 from crawler.samples.server import SampleSite, write_registry
 from crawler.schedule import JOB_PREFIX, configure, stop, sync_jobs

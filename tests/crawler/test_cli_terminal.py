@@ -115,6 +115,9 @@ def test_usage_errors_are_one_vietnamese_line_and_help_is_vietnamese(offline: di
     helped = run_cli("search", "--help", env=offline)
     assert "Tìm trong kho bài" in helped.stdout
     assert "Tùy chọn" in helped.stdout
+    group = run_cli("alerts", env=offline)  # a group given no command shows its help
+    assert "Lệnh" in group.stdout
+    assert "Commands" not in group.stdout
     short = run_cli("alerts", "list", env={**offline, "NEWSMON_WEB_TOKEN": "ngan"})
     assert short.returncode == 2
     assert "NEWSMON_WEB_TOKEN: mã truy cập phải dài ít nhất 12 ký tự (đang có 4)" in short.stderr

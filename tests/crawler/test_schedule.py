@@ -16,7 +16,7 @@ import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from config.settings import TIMEZONE
+from config.vntime import TIMEZONE
 from crawler.registry import parse_registry
 from crawler.schedule import JOB_PREFIX, configure, sync_jobs
 from tests.support import NEWSMON, run_cli

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
-from config.settings import VN_TZ, Settings
+from config.settings import Settings
+from config.vntime import VN_TZ
 from crawler.samples.server import SampleSite
 from crawler.samples.sitegen import generate_site, write_article, write_indexes
 from search.alerts import evaluate as alert_evaluation

@@ -127,7 +127,7 @@ def test_every_date_a_page_gives_is_read_and_the_most_precise_consistent_one_win
 def test_a_relative_date_alone_is_resolved_against_the_fetch_time() -> None:
     from datetime import datetime, timedelta
 
-    from config.settings import VN_TZ
+    from config.vntime import VN_TZ
 
     before = datetime.now(VN_TZ) - timedelta(hours=9)
     article = extract_page(_page(stamp="<span>9 giờ trước</span>"), "https://a.vn/tin-tuc/bai-viet-1234.html")
