@@ -446,7 +446,8 @@ def main() -> None:
     parser.add_argument(
         "--answers",
         action="store_true",
-        help="with --reuse: only measure the answers (query mix, facets, HTTP, export) at the kept size",
+        help="with --reuse: only measure the answers (query mix, facets, HTTP, export) at the kept size;"
+        " the index is kept",
     )
     args = parser.parse_args()
     speed = _speed()
@@ -482,6 +483,8 @@ def main() -> None:
             if args.answers:
                 checkpoint(es, speed, done, args.rounds)
                 return
+        elif args.answers:
+            raise SystemExit("--answers measures a kept index, and there is none: build one with --keep")
         else:
             drop_all(es, PREFIX)
         run_started = time.perf_counter()
@@ -537,7 +540,9 @@ def main() -> None:
             store.close()
         print(f"{done:,} articles; this run took {(time.perf_counter() - run_started) / 60:.0f} min")
     finally:
-        if not args.keep:
+        # A run that only measured answers never drops what it measured (one did, on
+        # 2026-12-03: the million-article index that had taken 24 minutes to build).
+        if not args.keep and not args.answers:
             drop_all(es, PREFIX)
         es.close()
 

@@ -278,16 +278,22 @@ def compile_query(query: str) -> dict[str, Any]:
         # in three of them and nine of ten in the fourth (bench/archive.py's index).
         return {"bool": {"must": [_compile(tree, title_boost=TITLE_BOOST)]}}
     whole = " ".join(textnorm.fold(t.text) for t in typed)
-    # Several words: close together in the title (two words apart at most).
-    should: list[dict[str, Any]] = [
-        {"match_phrase": {"title_fold": {"query": whole, "slop": 2, "boost": TITLE_BOOST}}}
-    ]
-    if len(typed) > 1:
-        # Exact adjacency in the body (a query of one word already requires it as a phrase):
-        # a sloppy phrase over every matching body doubled the 95th-percentile latency at
-        # 100k articles (bench/search_speed.py).
-        should.append({"match_phrase": {"text_fold": {"query": whole}}})
+    # Several words: close together in the title (two words apart at most). Their exact
+    # adjacency in the body is `body_phrase`, asked of the best matches only.
+    should = [{"match_phrase": {"title_fold": {"query": whole, "slop": 2, "boost": TITLE_BOOST}}}]
     return {"bool": {"must": [_compile(tree)], "should": should}}
+
+
+def body_phrase(query: str) -> dict[str, Any] | None:
+    """The ranking boost for a query of several words found side by side in a body (None for
+    one word, which is already looked for as a phrase). It is asked only of the best-scoring
+    matches (`search.search`'s rescore window): over every matching body it was a fifth to a
+    quarter of the time of the slowest queries at a million articles (bench/archive.py), and
+    a sloppy phrase doubled the 95th-percentile latency at 100k (bench/search_speed.py)."""
+    typed = [t for t in positive_terms(parse(query)) if not t.alternative]
+    if len(typed) < 2:
+        return None
+    return {"match_phrase": {"text_fold": {"query": " ".join(textnorm.fold(t.text) for t in typed)}}}
 
 
 def matching_forms(query: str) -> list[tuple[str, bool]]:

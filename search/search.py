@@ -15,7 +15,7 @@ from elasticsearch import Elasticsearch, NotFoundError, helpers
 from config.limits import MAX_COPIES, MAX_RESULTS
 from search import textnorm
 from search.es import msearch
-from search.query import QueryError, compile_query, matching_forms
+from search.query import QueryError, body_phrase, compile_query, matching_forms
 from search.schema import alias_name, get_docs
 
 SNIPPET_CHARS = 240
@@ -185,7 +185,13 @@ def search(
             found = _by_date(es, index, body_query, _count_request(counted, facets), limit=limit, page=page)
         else:
             found = _by_relevance(
-                es, index, body_query, _count_request(counted, facets), limit=limit, page=page
+                es,
+                index,
+                body_query,
+                _count_request(counted, facets),
+                limit=limit,
+                page=page,
+                boost=body_phrase(query) if query is not None else None,
             )
         total = found.stories if found.stories is not None else _stories(es, index, counted, found.counts)
     except NotFoundError:
@@ -259,7 +265,14 @@ RELEVANCE_WINDOW = 100
 
 
 def _by_relevance(
-    es: Elasticsearch, index: str, body_query: dict[str, Any], count: dict[str, Any], *, limit: int, page: int
+    es: Elasticsearch,
+    index: str,
+    body_query: dict[str, Any],
+    count: dict[str, Any],
+    *,
+    limit: int,
+    page: int,
+    boost: dict[str, Any] | None = None,
 ) -> _Found:
     """The best-scoring copy of each story, best first: the top hits by score alone (which
     lets Elasticsearch skip documents that cannot reach them), grouped by story here, then
@@ -267,11 +280,11 @@ def _by_relevance(
     instead: 0.3-0.6 s for a word found in most of a million articles (bench/archive.py)."""
     wanted = page * limit
     size = min(MAX_RESULTS, max(RELEVANCE_WINDOW, 4 * wanted))
-    ranked, counts = msearch(es, index, [_top_hits(body_query, size), count])
+    ranked, counts = msearch(es, index, [_top_hits(body_query, size, boost), count])
     best = _best_per_story(ranked["hits"]["hits"])
     while len(best) < wanted and len(ranked["hits"]["hits"]) == size < MAX_RESULTS:
         size = min(MAX_RESULTS, size * 4)
-        ranked = dict(es.search(index=index, **_top_hits(body_query, size)))
+        ranked = dict(es.search(index=index, **_top_hits(body_query, size, boost)))
         best = _best_per_story(ranked["hits"]["hits"])
     # Fewer hits than asked for: these are every match, and `best` every story.
     every = len(best) if len(ranked["hits"]["hits"]) < size else None
@@ -308,15 +321,27 @@ def _texts(es: Elasticsearch, index: str, ids: list[str]) -> dict[str, str]:
     return {d["_id"]: d["_source"].get("text", "") for d in docs if d.get("found")}
 
 
-def _top_hits(body_query: dict[str, Any], size: int) -> dict[str, Any]:
-    """The request for the `size` best-scoring articles: ids, story and date only."""
-    return {
+# Best-scoring matches whose score the body phrase (`search.query.body_phrase`) adds to: the
+# articles it could lift into a page of stories are among them.
+RESCORE_WINDOW = 500
+
+
+def _top_hits(body_query: dict[str, Any], size: int, boost: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The request for the `size` best-scoring articles: ids, story and date only; `boost`
+    added to the score of the best RESCORE_WINDOW (or `size`) of them."""
+    request: dict[str, Any] = {
         "query": body_query,
         "size": size,
         "track_total_hits": False,
         "_source": False,
         "docvalue_fields": ["cluster", {"field": "published", "format": "epoch_millis"}],
     }
+    if boost is not None:
+        request["rescore"] = {
+            "window_size": max(size, RESCORE_WINDOW),
+            "query": {"rescore_query": boost, "query_weight": 1, "rescore_query_weight": 1},
+        }
+    return request
 
 
 def _best_per_story(hits: list[dict[str, Any]]) -> list[tuple[str, str, float]]:

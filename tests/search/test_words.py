@@ -40,11 +40,9 @@ def _slugs(hits: list[dict[str, object]]) -> list[str]:
     return [str(h["url"]).rsplit("/", 1)[-1].removesuffix(".html") for h in hits]
 
 
-@pytest.fixture
-def stories(es: Elasticsearch, env: dict[str, str]) -> str:
-    prefix = env["NEWSMON_INDEX_PREFIX"]
+def _write(es: Elasticsearch, prefix: str, stories: dict[str, tuple[str, str]]) -> str:
     docs = []
-    for slug, (title, text) in STORIES.items():
+    for slug, (title, text) in stories.items():
         article = normalize_article(
             Article(
                 url=f"https://cd.example.vn/{slug}.html",
@@ -61,6 +59,11 @@ def stories(es: Elasticsearch, env: dict[str, str]) -> str:
     write_batch(es, prefix, docs)
     es.indices.refresh(index=alias_name(prefix))
     return prefix
+
+
+@pytest.fixture
+def stories(es: Elasticsearch, env: dict[str, str]) -> str:
+    return _write(es, env["NEWSMON_INDEX_PREFIX"], STORIES)
 
 
 @pytest.mark.es
@@ -91,6 +94,28 @@ def test_unquoted_words_match_as_runs_of_syllables(
 @pytest.mark.es
 def test_stories_holding_the_words_adjacent_rank_first(stories: str, es: Elasticsearch) -> None:
     assert _slugs(search(es, stories, "công nhân nhà ở")["hits"])[0] == "housing-adjacent"
+
+
+@pytest.mark.es
+def test_words_side_by_side_in_a_body_rank_above_the_same_words_apart(
+    es: Elasticsearch, env: dict[str, str]
+) -> None:
+    """Neither title holds the words; the body that holds them apart holds each twice."""
+    prefix = _write(
+        es,
+        env["NEWSMON_INDEX_PREFIX"],
+        {
+            "apart": (
+                "Chuyện ở khu trọ",
+                "Công nhân thuê trọ gần nhà máy. Công nhân mong có nhà ở. Chủ trọ nói nhà ở chật.",
+            ),
+            "side-by-side": (
+                "Chuyện ở ký túc xá",
+                "Dự án mới giải quyết chỗ cho công nhân nhà ở xa nhà máy. Chủ đầu tư nói vậy.",
+            ),
+        },
+    )
+    assert _slugs(search(es, prefix, "công nhân nhà ở")["hits"]) == ["side-by-side", "apart"]
 
 
 @pytest.mark.es
