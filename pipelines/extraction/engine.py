@@ -6,6 +6,7 @@ touches this file alone.
 
 from __future__ import annotations
 
+import threading
 from copy import copy, deepcopy
 from functools import lru_cache
 
@@ -22,21 +23,30 @@ from search.article import to_iso
 
 # trafilatura's parser options, with one change: every element is a plain HtmlElement,
 # chosen in C. lxml.html's own parser asks a Python method for each element's class (to give
-# forms and inputs theirs, which nothing here uses), about 700 calls a page.
-_PARSER = HTMLParser(  # type: ignore[call-arg]  # lxml-stubs lack lxml's `default_doctype`
-    collect_ids=False, default_doctype=False, encoding="utf-8", remove_comments=True, remove_pis=True
-)
-_PARSER.set_element_class_lookup(
-    etree.ElementDefaultClassLookup(
-        element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction, entity=HtmlEntity
-    )
-)
+# forms and inputs theirs, which nothing here uses), about 700 calls a page. One parser per
+# thread: an lxml parser must not be used by two threads at once.
+_PARSERS = threading.local()
+
+
+def _parser() -> HTMLParser:
+    parser: HTMLParser | None = getattr(_PARSERS, "parser", None)
+    if parser is None:
+        parser = HTMLParser(  # type: ignore[call-arg]  # lxml-stubs lack lxml's `default_doctype`
+            collect_ids=False, default_doctype=False, encoding="utf-8", remove_comments=True, remove_pis=True
+        )
+        parser.set_element_class_lookup(
+            etree.ElementDefaultClassLookup(
+                element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction, entity=HtmlEntity
+            )
+        )
+        _PARSERS.parser = parser
+    return parser
 
 
 def parse_html(text: str) -> HtmlElement | None:
     """Decoded page text -> lxml tree, the way trafilatura itself parses (None if unparsable)."""
     try:
-        tree = _fromstring(repair_faulty_html(text, text[:50].lower()), parser=_PARSER)
+        tree = _fromstring(repair_faulty_html(text, text[:50].lower()), parser=_parser())
     except (ValueError, etree.LxmlError):
         tree = None  # what trafilatura's loader does with such a page (it retries as bytes)
     if tree is None or len(tree) < 1 or ("html" not in text[:50].lower() and len(tree) < 2):
