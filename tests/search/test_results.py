@@ -11,7 +11,7 @@ from pipelines.index import write_batch
 from pipelines.normalize import normalize_article
 from search import search as search_module
 from search.article import Article
-from search.query import compile_query
+from search.query import body_phrase, compile_query
 from search.schema import alias_name
 from search.search import ORIGINAL_FIRST, search, story
 
@@ -135,10 +135,12 @@ def crowded(es: Elasticsearch, env: dict[str, str]) -> str:
 
 def _collapsed(es: Elasticsearch, prefix: str, query: str, size: int) -> list[tuple[str, list[str]]]:
     """What Elasticsearch's own collapse answers (one hit per story, best score, then newest):
-    the order a page of results must keep."""
+    the order a page of results must keep. Collapse cannot be rescored, so the body phrase
+    the search adds to its best matches' scores is a clause here: the same sum."""
+    boost = body_phrase(query)
     found = es.search(
         index=alias_name(prefix),
-        query=compile_query(query),
+        query={"bool": {"must": [compile_query(query)], "should": [boost] if boost else []}},
         size=size,
         track_scores=True,
         sort=["_score", {"published": {"order": "desc", "missing": "_last"}}],
