@@ -269,7 +269,7 @@ def compile_query(query: str) -> dict[str, Any]:
     """Elasticsearch query for `query`: its logic, plus a ranking boost when the words it
     looks for occur close together (title first)."""
     tree = parse(query)
-    typed = [t for t in positive_terms(tree) if not t.alternative]
+    typed = _typed(tree)
     if len(typed) == 1:
         # One word: its match in the title weighs three times, inside the clause that finds
         # it. A second phrase over every matching title for the boost (as for several words
@@ -277,10 +277,9 @@ def compile_query(query: str) -> dict[str, Any]:
         # take 1.4-3.7 times as long (130 against 35 ms for "công đoàn"), for the same top ten
         # in three of them and nine of ten in the fourth (bench/archive.py's index).
         return {"bool": {"must": [_compile(tree, title_boost=TITLE_BOOST)]}}
-    whole = " ".join(textnorm.fold(t.text) for t in typed)
     # Several words: close together in the title (two words apart at most). Their exact
     # adjacency in the body is `body_phrase`, asked of the best matches only.
-    should = [{"match_phrase": {"title_fold": {"query": whole, "slop": 2, "boost": TITLE_BOOST}}}]
+    should = [{"match_phrase": {"title_fold": {"query": _whole(typed), "slop": 2, "boost": TITLE_BOOST}}}]
     return {"bool": {"must": [_compile(tree)], "should": should}}
 
 
@@ -290,10 +289,20 @@ def body_phrase(query: str) -> dict[str, Any] | None:
     matches (`search.search`'s rescore window): over every matching body it was a fifth to a
     quarter of the time of the slowest queries at a million articles (bench/archive.py), and
     a sloppy phrase doubled the 95th-percentile latency at 100k (bench/search_speed.py)."""
-    typed = [t for t in positive_terms(parse(query)) if not t.alternative]
+    typed = _typed(parse(query))
     if len(typed) < 2:
         return None
-    return {"match_phrase": {"text_fold": {"query": " ".join(textnorm.fold(t.text) for t in typed)}}}
+    return {"match_phrase": {"text_fold": {"query": _whole(typed)}}}
+
+
+def _typed(tree: Node) -> list[Term]:
+    """The words and phrases looked for as the user typed them (no abbreviation's other form)."""
+    return [t for t in positive_terms(tree) if not t.alternative]
+
+
+def _whole(typed: list[Term]) -> str:
+    """The typed words folded, in order: what the ranking boosts look for side by side."""
+    return " ".join(textnorm.fold(t.text) for t in typed)
 
 
 def matching_forms(query: str) -> list[tuple[str, bool]]:

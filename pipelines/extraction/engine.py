@@ -16,8 +16,8 @@ from lxml import etree
 from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HTMLParser, HtmlProcessingInstruction
 from lxml.html import fromstring as _fromstring
 from trafilatura.settings import Extractor
+from trafilatura.utils import is_dubious_html, repair_faulty_html
 from trafilatura.utils import load_html as _load_html
-from trafilatura.utils import repair_faulty_html
 
 from search.article import to_iso
 
@@ -45,11 +45,13 @@ def _parser() -> HTMLParser:
 
 def parse_html(text: str) -> HtmlElement | None:
     """Decoded page text -> lxml tree, the way trafilatura itself parses (None if unparsable)."""
+    beginning = text[:50].lower()
     try:
-        tree = _fromstring(repair_faulty_html(text, text[:50].lower()), parser=_parser())
+        tree = _fromstring(repair_faulty_html(text, beginning), parser=_parser())
     except (ValueError, etree.LxmlError):
-        tree = None  # what trafilatura's loader does with such a page (it retries as bytes)
-    if tree is None or len(tree) < 1 or ("html" not in text[:50].lower() and len(tree) < 2):
+        tree = None
+    # What trafilatura's loader would retry (as bytes) or refuse, it is given as it is.
+    if tree is None or len(tree) < 1 or (is_dubious_html(beginning) and len(tree) < 2):
         tree = _load_html(text)
     return tree if isinstance(tree, HtmlElement) else None
 
