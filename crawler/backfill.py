@@ -21,6 +21,7 @@ from typing import Any, cast
 from config.settings import Settings
 from crawler.state import crawl_dir
 from search.shared import SharedConnection
+from search.stores import use_wal
 
 RUNNING, INTERRUPTED, FINISHED = "running", "interrupted", "finished"
 
@@ -74,7 +75,7 @@ class BackfillStore:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(path, timeout=30, check_same_thread=False)
             self.db.row_factory = sqlite3.Row
-            self.db.execute("PRAGMA journal_mode=WAL")
+            use_wal(self.db)
         self.db.execute(_SCHEMA)
         self.db.commit()
 

@@ -325,7 +325,7 @@ def run_crawl(
     for site, crawler in crawlers:
         try:
             stats = crawler.stats.get_stats()
-        except RuntimeError:  # the crawler never started (its error is already logged)
+        except RuntimeError:  # the crawler never started (its spider or a store failed to open)
             stats = {"finish_reason": "not started"}
         stats["newsmon/depth_limit"] = crawler.settings.getint("DEPTH_LIMIT")
         summaries[site.name] = summarize(stats)

@@ -21,6 +21,7 @@ from typing import Any, cast
 
 from search.article import to_iso
 from search.shared import SharedConnection
+from search.stores import add_columns, use_wal
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS seen (
@@ -76,13 +77,10 @@ class SeenStore:
             self.db = cast(sqlite3.Connection, SharedConnection(state_url))
         else:
             self.db = sqlite3.connect(path, timeout=30, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
+        use_wal(self.db)
         self.db.execute(_SCHEMA)
-        have = {row[1] for row in self.db.execute("PRAGMA table_info(seen)")}
-        for column, kind in _LATER_COLUMNS.items():
-            if column not in have:
-                self.db.execute(f"ALTER TABLE seen ADD COLUMN {column} {kind}")
         self.db.commit()
+        add_columns(self.db, "seen", _LATER_COLUMNS)
 
     def read_ahead(self, urls: Iterable[str]) -> None:
         """Read the rows of the URLs a feed, sitemap or listing names, a few hundred per query,

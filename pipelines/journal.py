@@ -38,7 +38,7 @@ from typing import cast
 
 from search.article import Article
 from search.shared import SharedConnection
-from search.stores import Store, StoreDamaged, check, set_aside
+from search.stores import Store, StoreDamaged, check, set_aside, use_wal
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class Journal:
         self.db = sqlite3.connect(
             directory / "journal.sqlite", timeout=30, check_same_thread=False, isolation_level=None
         )
-        self.db.execute("PRAGMA journal_mode=WAL")
+        use_wal(self.db)
         self.db.executescript(_SCHEMA)
         self._adopt_legacy()
 

@@ -34,6 +34,10 @@ def lock_key(name: str) -> int:
 
 
 _DECIDE_KEY = lock_key("alerts:decide")
+# Schema changes wait for each other: PostgreSQL's CREATE ... IF NOT EXISTS is not safe against
+# a concurrent one (two crawls opening a new shared database at once: one failed to start).
+_SCHEMA_KEY = lock_key("schema")
+_DDL = re.compile(r"^\s*(CREATE|ALTER)\b", re.I)
 
 _SQL: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^\s*BEGIN IMMEDIATE\s*$", re.I), f"SELECT pg_advisory_xact_lock({_DECIDE_KEY})"),
@@ -45,6 +49,8 @@ _SQL: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^\s*PRAGMA journal_mode=WAL\s*$", re.I), "SELECT 1"),  # SQLite's own business
     (re.compile(r"\bBLOB\b"), "BYTEA"),
     (re.compile(r"\bINTEGER PRIMARY KEY AUTOINCREMENT\b"), "BIGSERIAL PRIMARY KEY"),
+    # A store adds a column it finds missing; another process may have added it meanwhile.
+    (re.compile(r"\bADD COLUMN\b(?! IF NOT EXISTS)", re.I), "ADD COLUMN IF NOT EXISTS"),
 ]
 
 
@@ -108,8 +114,13 @@ class SharedConnection:
         """Run one statement; its cursor (fetchone, fetchall, iteration)."""
         from psycopg.errors import IntegrityError
 
+        statement = translate(sql, self.tables)
         try:
-            return self.raw.execute(translate(sql, self.tables), tuple(params))
+            if _DDL.match(statement):
+                with self.raw.transaction():  # the lock is held until this transaction ends
+                    self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_KEY,))
+                    return self.raw.execute(statement, tuple(params))
+            return self.raw.execute(statement, tuple(params))
         except IntegrityError as exc:
             raise sqlite3.IntegrityError(str(exc)) from exc
 

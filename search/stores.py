@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import shutil
 import sqlite3
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,7 +60,7 @@ def check(store: Store) -> None:
     if not store.path.exists():
         return
     problem = None
-    if store.path.stat().st_size == 0:  # SQLite never leaves a store it created empty
+    if _stays_empty(store.path):  # SQLite never leaves a store it created empty
         problem = "tệp rỗng (bị cắt cụt)"
     else:
         try:
@@ -76,10 +77,60 @@ def check(store: Store) -> None:
         raise StoreDamaged(f"{store.path}: {problem}; {store.advice}")
 
 
+# A store another process is creating is empty from its open to its first page, a few
+# milliseconds (two crawls started together: one read the other's new store as truncated).
+_CREATING_SECONDS = 2.0
+
+
+def _stays_empty(path: Path) -> bool:
+    """True when `path` is empty and still is after the time a store takes to be created."""
+    deadline = time.monotonic() + _CREATING_SECONDS
+    while path.stat().st_size == 0:
+        if time.monotonic() >= deadline:
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def check_all(data_dir: Path) -> None:
     """Check every store of the data directory (StoreDamaged names the first damaged one)."""
     for store in stores(data_dir):
         check(store)
+
+
+def use_wal(db: sqlite3.Connection, patience: float = 30.0) -> None:
+    """Put a store in write-ahead-log mode (readers never wait for the writer). On a new file,
+    processes asking at once can be refused at once ("database is locked", without SQLite's
+    busy wait: two crawls started together, one failed); a refused one asks again until the
+    file is in that mode or `patience` seconds have gone."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
+
+
+def add_columns(db: sqlite3.Connection, table: str, columns: dict[str, str]) -> None:
+    """Add each of `columns` (name -> SQL type) that `table` lacks: a store an earlier version
+    made. Two processes opening it at once may both find a column missing; the one that adds
+    it second finds it there and goes on (two crawls started together: one failed)."""
+    for column, kind in columns.items():
+        if column in _columns(db, table):
+            continue
+        try:
+            with db:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+        except sqlite3.OperationalError:
+            if column not in _columns(db, table):
+                raise
+
+
+def _columns(db: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
 
 
 def set_aside(path: Path) -> Path:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
@@ -46,9 +47,10 @@ def settings() -> Settings:
         raise fail(f"thiết lập sai:\n{describe(exc)}", 2) from None
     try:
         config.resolved_data_dir.mkdir(parents=True, exist_ok=True)
-        probe = config.resolved_data_dir / ".newsmon-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
+        # A file of this process's own: two commands starting at once on one data directory
+        # shared one probe name, and the second to unlink it failed (ENOENT).
+        with tempfile.TemporaryFile(dir=config.resolved_data_dir):
+            pass
     except OSError as exc:
         raise fail(f"NEWSMON_DATA_DIR={config.data_dir}: không ghi được vào đó ({exc.strerror})", 2) from None
     return config

@@ -15,6 +15,7 @@ import ssl
 from datetime import datetime, timedelta
 
 from config.settings import Settings
+from search.stores import add_columns
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +30,7 @@ CREATE TABLE IF NOT EXISTS mails (
 
 def migrate_mails(db: sqlite3.Connection) -> None:
     """Bring a mails table made by an earlier version up to date (a column added since)."""
-    columns = {row[1] for row in db.execute("PRAGMA table_info(mails)")}
-    if "refused_at" not in columns:
-        with db:
-            db.execute("ALTER TABLE mails ADD COLUMN refused_at TEXT")
+    add_columns(db, "mails", {"refused_at": "TEXT"})
 
 
 class MailQueue:

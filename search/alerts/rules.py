@@ -12,6 +12,7 @@ from email.utils import parseaddr
 
 from config.limits import MAX_RECIPIENTS
 from search.query import parse
+from search.stores import add_columns
 
 MODES = ("instant", "daily")
 # Each evaluation re-reads what was indexed this long before the watermark (an article can
@@ -32,10 +33,7 @@ CREATE TABLE IF NOT EXISTS rules (
 
 def migrate_rules(db: sqlite3.Connection) -> None:
     """Bring a rules table made by an earlier version up to date (a column added since)."""
-    columns = {row[1] for row in db.execute("PRAGMA table_info(rules)")}
-    if "paused" not in columns:
-        with db:
-            db.execute("ALTER TABLE rules ADD COLUMN paused INTEGER NOT NULL DEFAULT 0")
+    add_columns(db, "rules", {"paused": "INTEGER NOT NULL DEFAULT 0"})
 
 
 class AlertError(ValueError):

@@ -11,6 +11,7 @@ import re
 import struct
 import subprocess
 import termios
+import threading
 from pathlib import Path
 
 import pytest
@@ -173,3 +174,33 @@ def test_search_shows_dates_as_written_ids_dash_queries_and_a_closed_pipe_ends_q
         proc.wait(timeout=60)
     assert "Traceback" not in stderr, stderr
     assert "Broken pipe" not in stderr, stderr
+
+
+def test_commands_starting_at_once_on_one_data_directory_all_find_it_writable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each command checks the data directory is writable before it works; two crawls
+    started together once failed that check (each removed the other's probe file)."""
+    from config.settings import get_settings
+    from crawler.cli.common import settings
+
+    monkeypatch.setenv("NEWSMON_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    start = threading.Barrier(16)
+    failed: list[BaseException] = []
+
+    def check() -> None:
+        start.wait()
+        for _ in range(50):
+            try:
+                settings()
+            except BaseException as exc:  # noqa: BLE001 - typer.Exit is what a failed check raises
+                failed.append(exc)
+
+    threads = [threading.Thread(target=check) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    get_settings.cache_clear()
+    assert failed == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from crawler.seen import SeenStore
@@ -77,3 +78,42 @@ def test_a_worker_on_another_machine_skips_what_one_fetched(
     second = run_cli("crawl", "--site", "congdoan-mau", "--json", env=other)
     summary = json.loads(second.stdout)["congdoan-mau"]
     assert (summary["new"], summary["seen_skipped"]) == (0, 3)
+
+
+def _open_at_once(tmp_path: Path, engine: str | None, count: int = 8) -> list[BaseException]:
+    """Open one seen store (one file, or one shared database) from `count` threads released
+    together, each with its own connection, as crawls in separate processes have; what they raised."""
+    start = threading.Barrier(count)
+    failed: list[BaseException] = []
+
+    def open_store() -> None:
+        start.wait()
+        try:
+            SeenStore(tmp_path / "seen.sqlite", engine).db.close()
+        except Exception as exc:  # noqa: BLE001 - what the test counts
+            failed.append(exc)
+
+    threads = [threading.Thread(target=open_store) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return failed
+
+
+def test_crawls_starting_at_once_on_a_new_store_all_open_it(tmp_path: Path, engine: str | None) -> None:
+    """Two crawls (one per site) started together each create the tables if missing:
+    PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe against a concurrent one, and the
+    crawl that lost the race never started (found by the concurrent-crawls test)."""
+    assert _open_at_once(tmp_path, engine) == []
+
+
+def test_crawls_starting_at_once_all_add_a_column_a_newer_version_needs(
+    tmp_path: Path, engine: str | None
+) -> None:
+    """Each sees the column missing and adds it; only one can, and the others go on."""
+    first = SeenStore(tmp_path / "seen.sqlite", engine)
+    first.db.execute("ALTER TABLE seen DROP COLUMN dead_until")
+    first.db.commit()
+    first.db.close()
+    assert _open_at_once(tmp_path, engine) == []

@@ -4,6 +4,8 @@ only the registry's schedules, is set aside and rebuilt."""
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from crawler.registry import load_registry
 from crawler.schedule import configure, sync_jobs
+from crawler.seen import SeenStore
 from search.alerts.store import AlertStore
 from search.stores import StoreDamaged, check_all
 from tests.support import run_cli
@@ -74,3 +77,21 @@ def test_a_damaged_scheduler_store_is_rebuilt_from_the_registry(tmp_path: Path, 
     finally:
         scheduler.shutdown(wait=False)
     assert list(tmp_path.glob("scheduler.sqlite.damaged-*"))  # kept for a look, out of the way
+
+
+def test_a_store_another_process_is_creating_is_not_read_as_truncated(tmp_path: Path) -> None:
+    """Two crawls started together: one creates the seen store while the other checks it."""
+    path = tmp_path / "crawl" / "seen.sqlite"
+    path.parent.mkdir()
+    path.write_bytes(b"")  # the moment between the file's creation and its first page
+
+    def create() -> None:
+        time.sleep(0.3)
+        SeenStore(path).db.close()
+
+    creator = threading.Thread(target=create)
+    creator.start()
+    try:
+        check_all(tmp_path)
+    finally:
+        creator.join()
