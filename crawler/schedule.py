@@ -28,6 +28,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from config.vntime import TIMEZONE, VN_TZ
 from crawler.registry import Site
+from search.shared import SCHEMA_KEY
 from search.stores import Store, StoreDamaged, check, set_aside
 
 log = logging.getLogger(__name__)
@@ -78,10 +79,26 @@ def stop(scheduler: BaseScheduler, *, wait: bool = True) -> None:
         store.engine.dispose()
 
 
+class _SharedJobStore(SQLAlchemyJobStore):
+    """APScheduler's SQLAlchemy job store whose table is created under the shared schema lock."""
+
+    def start(self, scheduler: BaseScheduler, alias: str) -> None:
+        """Create the table if missing, one process at a time, then start as APScheduler does."""
+        # Two processes starting on a new database both found no table and both created it:
+        # PostgreSQL refused the second (a unique violation in its catalogue) and that web
+        # process never answered.
+        from sqlalchemy import text
+
+        with self.engine.begin() as connection:
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_KEY})
+            self.jobs_t.create(connection, checkfirst=True)
+        super().start(scheduler, alias)
+
+
 def shared_jobstore(state_url: str) -> SQLAlchemyJobStore:
     """APScheduler's own SQLAlchemy job store in the shared PostgreSQL database (psycopg 3)."""
     url = re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", state_url)
-    return SQLAlchemyJobStore(url=url, tablename="newsmon_jobs")
+    return _SharedJobStore(url=url, tablename="newsmon_jobs")
 
 
 def trigger_for(site: Site) -> CronTrigger:

@@ -36,7 +36,7 @@ def lock_key(name: str) -> int:
 _DECIDE_KEY = lock_key("alerts:decide")
 # Schema changes wait for each other: PostgreSQL's CREATE ... IF NOT EXISTS is not safe against
 # a concurrent one (two crawls opening a new shared database at once: one failed to start).
-_SCHEMA_KEY = lock_key("schema")
+SCHEMA_KEY = lock_key("schema")
 _DDL = re.compile(r"^\s*(CREATE|ALTER)\b", re.I)
 
 _SQL: list[tuple[re.Pattern[str], str]] = [
@@ -118,7 +118,7 @@ class SharedConnection:
         try:
             if _DDL.match(statement):
                 with self.raw.transaction():  # the lock is held until this transaction ends
-                    self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_KEY,))
+                    self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_KEY,))
                     return self.raw.execute(statement, tuple(params))
             return self.raw.execute(statement, tuple(params))
         except IntegrityError as exc:

@@ -190,3 +190,37 @@ def test_a_stopped_scheduler_leaves_no_connection_to_the_shared_database(
         assert scheduler.get_jobs() == []
         stop(scheduler)
     assert connections() == 0
+
+
+def test_schedulers_starting_at_once_on_a_new_shared_database_all_start(
+    tmp_path: Path, state_url: str
+) -> None:
+    """Two `serve --role web` processes started together on a new database: each found no job
+    table and created it, PostgreSQL refused the second, and that process never answered."""
+    import threading
+
+    from crawler.schedule import stop
+
+    schedulers = [configure(BackgroundScheduler(), tmp_path, state_url) for _ in range(6)]
+    errors: list[BaseException] = []
+    gate = threading.Barrier(len(schedulers))
+
+    def start(scheduler: BackgroundScheduler) -> None:
+        gate.wait()
+        try:
+            scheduler.start(paused=True)
+        except Exception as exc:  # noqa: BLE001 - what the test reports
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(s,)) for s in schedulers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    try:
+        assert errors == []
+        assert all(s.get_jobs() == [] for s in schedulers)
+    finally:
+        for scheduler in schedulers:
+            if scheduler.running:
+                stop(scheduler)
