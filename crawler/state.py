@@ -9,6 +9,7 @@ from typing import Any, TypedDict, cast
 
 from config.settings import Settings
 from search.locks import NamedLock, named_lock
+from search.shared import SCHEMA_KEY
 
 
 class RunSummary(TypedDict, total=False):
@@ -131,7 +132,9 @@ _RUNS_READY: set[str] = set()  # databases this process has made the table in
 def _runs_table(conn: Any, url: str) -> None:
     """Make the shared run log's table, once per process and database."""
     if url not in _RUNS_READY:
-        conn.execute(_RUNS_SCHEMA)
+        with conn.transaction():  # two workers' first runs at once: one create at a time
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_KEY,))
+            conn.execute(_RUNS_SCHEMA)
         _RUNS_READY.add(url)
 
 
