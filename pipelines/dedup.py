@@ -355,7 +355,11 @@ def _window(published: str | None, days: int) -> list[dict[str, Any]]:
     """The filter keeping candidates published within `days` of `published` (or undated)."""
     if not published or days <= 0:
         return []
-    span = {"gte": f"{published}||-{days}d", "lte": f"{published}||+{days}d"}
+    return _published_in({"gte": f"{published}||-{days}d", "lte": f"{published}||+{days}d"})
+
+
+def _published_in(span: dict[str, Any]) -> list[dict[str, Any]]:
+    """The filter keeping articles published within the range `span`, or undated."""
     return [
         {
             "bool": {
@@ -390,7 +394,7 @@ def _near_candidates(
         source=False,
         track_total_hits=False,
         docvalue_fields=[{"field": "lsh_bands"}, {"field": "published", "format": "epoch_millis"}],
-        query={"bool": {"filter": [{"terms": {"lsh_bands": bands}}]}},
+        query={"bool": {"filter": [{"terms": {"lsh_bands": bands}}, *_span(docs, window_days)]}},
     )["hits"]["hits"]
     if len(hits) >= cap:
         log.debug(
@@ -424,6 +428,21 @@ def _near_candidates(
         for key, ids in chosen.items()
         if ids
     }
+
+
+def _span(docs: list[Article], days: int) -> list[dict[str, Any]]:
+    """The filter keeping candidates published within `days` of any of the batch's dates (or
+    undated): none when the batch holds an undated article, which is compared with any date.
+    Why it pays: Lucene checks a segment's range of dates before it seeks the thousands of
+    band terms in that segment's terms dictionary, so a batch of recent articles (a crawl's, a
+    backfill's month) skips every segment written with other months; per article the window
+    is applied again in Python (`_within`), since the span of a batch is wider than each's."""
+    moments = [_millis(doc.published) for doc in docs]
+    if days <= 0 or not moments or None in moments:
+        return []
+    dated = [m for m in moments if m is not None]
+    reach = days * 86_400_000
+    return _published_in({"gte": min(dated) - reach, "lte": max(dated) + reach, "format": "epoch_millis"})
 
 
 def _millis(published: str | None) -> int | None:

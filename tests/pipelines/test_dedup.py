@@ -307,6 +307,15 @@ def test_a_copy_naming_its_origin_in_words_joins_it_at_a_lower_similarity(
     assert es.get(index=alias_name(prefix), id=other.id)["_source"]["duplicate_of"] is None
 
 
+def _original_stored(es: Elasticsearch, prefix: str) -> dict[str, Article]:
+    """The corpus, its original indexed and known only to Elasticsearch (as to another process)."""
+    corpus = _corpus()
+    write_batch(es, prefix, [corpus["original"]])
+    es.indices.refresh(index=alias_name(prefix))
+    index_stage._recent.clear()
+    return corpus
+
+
 @pytest.mark.parametrize(
     "per_batch", [True, False], ids=["one lookup per batch", "template bands: per article"]
 )
@@ -331,10 +340,7 @@ def test_copies_are_looked_for_among_articles_published_near_them(
     if not per_batch:
         monkeypatch.setattr(dedup, "NEAR_HITS_PER_DOC", 0)
     prefix = env["NEWSMON_INDEX_PREFIX"]
-    corpus = _corpus()
-    write_batch(es, prefix, [corpus["original"]])
-    es.indices.refresh(index=alias_name(prefix))
-    index_stage._recent.clear()  # another process: only what Elasticsearch holds is known
+    corpus = _original_stored(es, prefix)
     copy = corpus["trimmed"]
     copy.published = (
         f"2021-12-{6 + days_later:02d}T10:05:00+07:00" if days_later < 25 else "2022-01-05T10:05:00+07:00"
@@ -342,3 +348,33 @@ def test_copies_are_looked_for_among_articles_published_near_them(
     write_batch(es, prefix, [copy], window_days=window)
     stored = es.get(index=alias_name(prefix), id=copy.id)["_source"]
     assert (stored["duplicate_of"] == corpus["original"].id) is joins
+
+
+@pytest.mark.parametrize("copy_first", [True, False], ids=["copy first", "copy second"])
+@pytest.mark.parametrize(
+    ("published", "others"),
+    [
+        ("2021-12-09T10:05:00+07:00", ["2025-06-01T08:00:00+07:00"]),
+        ("2021-12-09T10:05:00+07:00", ["2025-06-01T08:00:00+07:00", "2019-01-01T08:00:00+07:00"]),
+        (None, ["2025-06-01T08:00:00+07:00"]),
+    ],
+    ids=["beside a later article", "between a later and an earlier one", "undated, beside a later one"],
+)
+def test_a_copy_joins_its_story_whatever_else_its_batch_holds(
+    es: Elasticsearch, env: dict[str, str], published: str | None, others: list[str], copy_first: bool
+) -> None:
+    """The batch's one lookup asks only for articles near the batch's dates (so segments of
+    other years are skipped): every article's own window is inside what it asks, wherever the
+    copy sits among articles of other years, and an undated copy is compared with any date."""
+    prefix = env["NEWSMON_INDEX_PREFIX"]
+    corpus = _original_stored(es, prefix)
+    copy = corpus["trimmed"]
+    copy.published = published
+    batch = []
+    for number, (published, paragraphs) in enumerate(zip(others, [BONUS_A, BONUS_B], strict=False)):
+        other = _article("cdn", f"khac-{number}", f"Tin khác {number}", paragraphs)
+        other.published = published
+        batch.append(other)
+    write_batch(es, prefix, [copy, *batch] if copy_first else [*batch, copy])
+    stored = es.get(index=alias_name(prefix), id=copy.id)["_source"]
+    assert stored["duplicate_of"] == corpus["original"].id
