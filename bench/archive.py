@@ -6,7 +6,9 @@ short, a few reports are long), sentences from the sample-site generator mixed w
 drawn from a 40,000-word vocabulary by frequency (Zipf), so texts share the phrases news
 shares and not most of their shingles; one article in ten republishes an earlier one within
 three days with a republisher's edits (a title prefix, the last paragraph cut, a sentence
-changed, a source line).
+changed, a source line). Articles are written in the order of publication, as daily crawls and a
+site's backfill month by month write them (`--order random`: each batch spans the six years,
+the worst case for the near-duplicate lookup, and the order of the runs before 2026-12-04).
 
 The corpus is generated first, on both cores, into shards of 10,000 articles with their
 matching forms and fingerprints (what the crawl's extraction workers hand the index stage),
@@ -66,6 +68,7 @@ SHARD = 10_000
 BATCH = 500
 END = datetime(2026, 11, 30, 17, 0)
 SPAN = timedelta(days=6 * 365)
+DESIGN = 1_000_000  # the corpus a date-ordered run spreads over the six years
 
 _TONES = {
     "a": "aàáảãạ",
@@ -182,9 +185,20 @@ def _article(
     return fingerprint.fingerprint(article)
 
 
-def make_shard(args: tuple[Path, int]) -> Path:
-    """Generate shard `number` (articles number*SHARD ... +SHARD) into `directory`."""
-    directory, number = args
+def _published(rng: random.Random, serial: int, dated: bool) -> datetime:
+    """An original's date: in date order, serial's share of the six years (a crawl or a
+    backfill's month writes the day's articles together, found up to two days late), or
+    anywhere in them."""
+    if dated:
+        moment = END - SPAN + SPAN * ((serial + 0.5) / DESIGN) - timedelta(minutes=rng.randrange(2 * 24 * 60))
+        return moment.replace(second=0, microsecond=0)
+    return END - timedelta(minutes=rng.randrange(int(SPAN.total_seconds() // 60)))
+
+
+def make_shard(args: tuple[Path, int, bool]) -> Path:
+    """Generate shard `number` (articles number*SHARD ... +SHARD) into `directory`, its
+    originals dated in the order they are written when `dated`."""
+    directory, number, dated = args
     path = directory / f"shard-{number:04d}.jsonl.gz"
     if path.exists():
         return path
@@ -208,7 +222,7 @@ def make_shard(args: tuple[Path, int]) -> Path:
                 paras.append(rng.choice([f"(Nguồn: {name})", f"Theo {name}"]))
                 article = _article(site, serial, title, paras, published, source_name=name)
             else:
-                published = END - timedelta(minutes=rng.randrange(int(SPAN.total_seconds() // 60)))
+                published = _published(rng, serial, dated)
                 length = min(3000, max(150, int(rng.lognormvariate(math.log(450), 0.65))))
                 paras = writer.paragraphs(length, published.year)
                 title = sitegen.sentence(rng, published.year).rstrip(".")
@@ -220,11 +234,11 @@ def make_shard(args: tuple[Path, int]) -> Path:
     return path
 
 
-def corpus(directory: Path, docs: int) -> None:
+def corpus(directory: Path, docs: int, dated: bool) -> None:
     """Generate the shards a run of `docs` articles needs (both cores; kept for later runs)."""
     directory.mkdir(parents=True, exist_ok=True)
     shards = [
-        (directory, n)
+        (directory, n, dated)
         for n in range(math.ceil(docs / SHARD))
         if not (directory / f"shard-{n:04d}.jsonl.gz").exists()
     ]
@@ -440,7 +454,14 @@ def main() -> None:
         "--checkpoints", default="100000,300000,1000000", help="sizes at which answers are measured"
     )
     parser.add_argument("--rounds", type=int, default=3, help="times each query runs (after a warm-up)")
-    parser.add_argument("--corpus", type=Path, default=Path("/var/tmp/newsmon-archive-corpus"))
+    parser.add_argument(
+        "--order",
+        choices=["date", "random"],
+        default="date",
+        help="date: written in the order of publication, as daily crawls and a site's backfill write"
+        " (the default); random: every batch spans the six years (the worst case for the lookups)",
+    )
+    parser.add_argument("--corpus", type=Path, help="default: /var/tmp/newsmon-archive-corpus[-dated]")
     parser.add_argument("--keep", action="store_true", help="keep the index afterwards")
     parser.add_argument("--reuse", action="store_true", help="go on from what a kept index holds")
     parser.add_argument(
@@ -450,9 +471,11 @@ def main() -> None:
         " the index is kept",
     )
     args = parser.parse_args()
+    dated = args.order == "date"
+    args.corpus = args.corpus or Path("/var/tmp/newsmon-archive-corpus" + ("-dated" if dated else ""))
     speed = _speed()
     checkpoints = sorted(int(c) for c in args.checkpoints.split(",") if c and int(c) <= args.docs)
-    corpus(args.corpus, args.docs)
+    corpus(args.corpus, args.docs, dated)
     es = make_client(Settings(es_timeout=300))
     cores = os.cpu_count() or 1
     # Time in the dedup decision, and the part of it spent waiting for its lookups (the
