@@ -286,7 +286,7 @@ def compile_query(query: str) -> dict[str, Any]:
 def body_phrase(query: str) -> dict[str, Any] | None:
     """The ranking boost for a query of several words found side by side in a body (None for
     one word, which is already looked for as a phrase). It is asked only of the best-scoring
-    matches (`search.search`'s rescore window): over every matching body it was a fifth to a
+    matches (`search.search.BOOST_WINDOW`): over every matching body it was a fifth to a
     quarter of the time of the slowest queries at a million articles (bench/archive.py), and
     a sloppy phrase doubled the 95th-percentile latency at 100k (bench/search_speed.py)."""
     typed = _typed(parse(query))

@@ -325,12 +325,12 @@ def _texts(es: Elasticsearch, index: str, ids: list[str]) -> dict[str, str]:
 
 # Best-scoring matches whose score the body phrase (`search.query.body_phrase`) adds to: the
 # articles it could lift into a page of stories are among them.
-RESCORE_WINDOW = 500
+BOOST_WINDOW = 500
 
 
 def _window(size: int, boost: dict[str, Any] | None) -> int:
     """Hits the first pass asks for: `size`, or the boost's window when there is a boost."""
-    return size if boost is None else max(size, RESCORE_WINDOW)
+    return size if boost is None else max(size, BOOST_WINDOW)
 
 
 def _top_hits(body_query: dict[str, Any], size: int) -> dict[str, Any]:
