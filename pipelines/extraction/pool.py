@@ -105,8 +105,11 @@ class PageBatches:
 
     # While a site's profile is young (`learning`), pages wait for a full batch, so its first
     # pages are read together and lose the lines they share (`extract_batch`): up to
-    # HOLD_MAX seconds, or until `quiet()` says no more pages are on their way.
+    # HOLD_MAX seconds, or until `quiet()` says no more pages are on their way. Too few pages
+    # to share a line wait, besides, for the batches already in the pool: the lines those
+    # find go with them (up to HOLD_LIMIT seconds; a batch's work is bounded well below).
     HOLD_MAX = 5.0
+    HOLD_LIMIT = 60.0
     HOLD_CHECK = 0.05
 
     def __init__(
@@ -122,6 +125,7 @@ class PageBatches:
         self.learnt: frozenset[str] = frozenset()  # template lines batches found (extract_batch)
         self.pending: list[tuple[Page, asyncio.Future[Any]]] = []
         self.timer: asyncio.TimerHandle | None = None
+        self.in_flight = 0  # batches in the pool, not yet settled
 
     async def extract(
         self,
@@ -145,11 +149,16 @@ class PageBatches:
 
     def _hold(self, since: float) -> None:
         """Dispatch the held pages once the batch is full, the site's crawl has nothing more
-        on its way, or HOLD_MAX has passed; otherwise look again shortly."""
+        on its way, or HOLD_MAX has passed, and no batch whose lines they need is still in
+        the pool; otherwise look again shortly."""
         loop = asyncio.get_running_loop()
         self.timer = None
+        held = loop.time() - since
+        # A batch too small to share a line would go out knowing none of the template: the
+        # batches in the pool may be about to learn it (a race a loaded machine loses).
+        awaiting = self.in_flight > 0 and len(self.pending) < MIN_PAGES and held < self.HOLD_LIMIT
         quiet = self.quiet is not None and self.quiet()
-        if not self.learning or quiet or loop.time() - since >= self.HOLD_MAX:
+        if not self.learning or (not awaiting and (quiet or held >= self.HOLD_MAX)):
             self.dispatch()
         elif self.pending:
             self.timer = loop.call_later(self.HOLD_CHECK, self._hold, since)
@@ -174,11 +183,13 @@ class PageBatches:
             for _, future in batch:
                 future.set_exception(exc)
             return
+        self.in_flight += 1
         task.add_done_callback(partial(self._settle, pool, [future for _, future in batch]))
 
     def _settle(
         self, pool: ProcessPoolExecutor, futures: list[asyncio.Future[Any]], task: asyncio.Future[Any]
     ) -> None:
+        self.in_flight -= 1
         error = BrokenProcessPool("the extraction pool shut down") if task.cancelled() else task.exception()
         if isinstance(error, BrokenProcessPool):
             _discard_pool(pool)
@@ -189,6 +200,7 @@ class PageBatches:
             return
         results, shared = task.result()
         self.learnt |= shared
+        self.boilerplate |= shared  # for the batches still held (the pipeline adopts them too)
         for future, (ok, value) in zip(futures, results, strict=True):
             if future.done():
                 continue

@@ -77,3 +77,34 @@ def test_a_killed_worker_fails_only_its_pages_and_the_next_pages_get_a_new_pool(
     lost, after = asyncio.run(scenario())
     assert all(isinstance(result, BrokenProcessPool) for result in lost)
     assert [result.url for result in after] == [url for _, url in pages[:3]]
+
+
+def test_a_young_sites_last_few_pages_wait_for_the_lines_the_batch_before_them_finds() -> None:
+    hotline = "Đường dây nóng bảo vệ quyền lợi đoàn viên, người lao động: 1900 1234 (miễn phí)."
+    html = (
+        "<html><head><meta charset='utf-8'><title>Bài số {n}</title></head><body><article>"
+        "<h1>Bài số {n}: công đoàn chăm lo cho người lao động</h1><div>{body}<p>{line}</p>"
+        "</div></article></body></html>"
+    )
+
+    def page(n: int) -> tuple[bytes, str]:
+        body = "".join(
+            f"<p>Đoạn {i} của bài số {n}: công đoàn cơ sở chăm lo đời sống đoàn viên, người "
+            f"lao động, tổ chức đối thoại định kỳ tại doanh nghiệp trong quý {n}.</p>"
+            for i in range(3)
+        )
+        return html.format(
+            n=n, body=body, line=hotline
+        ).encode(), f"https://cd.example.vn/bai-{n}-100{n}.html"
+
+    async def scenario() -> list[Any]:
+        # The crawl has nothing more on its way: the last three pages would go out at once,
+        # three pages that cannot show a line shared, while the first eight are still in a
+        # pool that is starting up.
+        batches = PageBatches(None, size=8, quiet=lambda: True)
+        batches.learning = True
+        return await _outcomes(batches, [page(n) for n in range(11)])
+
+    results = asyncio.run(scenario())
+    assert all(result is not None and not isinstance(result, Exception) for result in results)
+    assert [n for n, result in enumerate(results) if "Đường dây nóng" in result.text] == []
