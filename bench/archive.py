@@ -30,6 +30,7 @@ holds (the corpus shards are always kept). Needs Elasticsearch (`newsmon es star
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import gzip
 import importlib.util
@@ -58,7 +59,7 @@ from search.alerts.evaluate import evaluate
 from search.alerts.store import AlertStore
 from search.article import Article
 from search.es import make_client
-from search.schema import alias_name, bulk_load, drop_all
+from search.schema import Layout, alias_name, backing, bulk_load, drop_all
 from search.search import search
 
 PREFIX = "newsmon-bench-archive"
@@ -461,6 +462,16 @@ def main() -> None:
         help="date: written in the order of publication, as daily crawls and a site's backfill write"
         " (the default); random: every batch spans the six years (the worst case for the lookups)",
     )
+    parser.add_argument(
+        "--rollover-docs",
+        type=int,
+        help="start a new article index every this many articles (default: NEWSMON_ES_ROLLOVER_DOCS's)",
+    )
+    parser.add_argument(
+        "--prefix",
+        default="newsmon-bench-archive",
+        help="index prefix: two builds kept side by side to compare answers",
+    )
     parser.add_argument("--corpus", type=Path, help="default: /var/tmp/newsmon-archive-corpus[-dated]")
     parser.add_argument("--keep", action="store_true", help="keep the index afterwards")
     parser.add_argument("--reuse", action="store_true", help="go on from what a kept index holds")
@@ -471,12 +482,17 @@ def main() -> None:
         " the index is kept",
     )
     args = parser.parse_args()
+    global PREFIX
+    PREFIX = args.prefix
     dated = args.order == "date"
     args.corpus = args.corpus or Path("/var/tmp/newsmon-archive-corpus" + ("-dated" if dated else ""))
     speed = _speed()
     checkpoints = sorted(int(c) for c in args.checkpoints.split(",") if c and int(c) <= args.docs)
     corpus(args.corpus, args.docs, dated)
     es = make_client(Settings(es_timeout=300))
+    layout = Layout.of(Settings())
+    if args.rollover_docs:
+        layout = dataclasses.replace(layout, rollover_docs=args.rollover_docs)
     cores = os.cpu_count() or 1
     # Time in the dedup decision, and the part of it spent waiting for its lookups (the
     # rest is Python: signatures compared, the in-process memory of recent stories).
@@ -521,7 +537,7 @@ def main() -> None:
                     add_rules(store)
                     time.sleep(1)  # the rules alert on what is indexed after them
                 started = time.perf_counter()
-                write_batch(es, PREFIX, batch)
+                write_batch(es, PREFIX, batch, layout=layout)
                 slice_wall += time.perf_counter() - started
                 done += len(batch)
                 if done - slice_start >= args.slice or done == args.docs:
@@ -538,7 +554,7 @@ def main() -> None:
                         f"(throttled {delta['throttle_ms'] / 1000:.0f} s), indexing "
                         f"{delta['index_ms'] / 1000:.0f} s, queries {delta['query_ms'] / 1000:.0f} s; "
                         f"{size / max(count, 1):,.0f} bytes/article on disk; heap "
-                        f"{after['heap'] / 2**20:,.0f} MiB",
+                        f"{after['heap'] / 2**20:,.0f} MiB; {len(backing(es, alias_name(PREFIX)))} index(es)",
                         flush=True,
                     )
                     slice_start, slice_wall, slice_stats, deciding[0], looking[0] = done, 0.0, after, 0.0, 0.0

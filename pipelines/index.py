@@ -43,6 +43,12 @@ _write_lock = threading.Lock()
 _ready: set[str] = set()
 # First-seen stories this process wrote, per index prefix (see `resolve`).
 _recent: dict[str, Recent] = {}
+# A long write (a backfill, a bulk load) checks the rollover conditions itself every this many
+# new articles, rather than waiting for the hourly job: an index that stops growing stops
+# merging, so each article costs what it costs in an index of the layout's size, not in the
+# whole archive (bench/archive.py).
+ROLLOVER_CHECK = 20_000
+_unchecked: dict[str, int] = {}
 
 
 def _es_source(doc: Article) -> dict[str, Any]:
@@ -81,9 +87,12 @@ def write_batch(
     docs: list[Article],
     origins: dict[str, str] | None = None,
     window_days: int = NEAR_WINDOW_DAYS,
+    *,
+    layout: schema.Layout | None = None,
 ) -> Written:
     """Dedup-resolve and bulk-write one batch. Raises when Elasticsearch cannot be reached
-    (the caller keeps the whole batch); items it refuses come back in `retry`/`rejected`."""
+    (the caller keeps the whole batch); items it refuses come back in `retry`/`rejected`.
+    With a `layout`, a new write index is started once the current one has reached it."""
     # Milliseconds (the date type's resolution): alerts compare indexing times with the
     # moment a rule was added.
     now = datetime.now(UTC).isoformat(timespec="milliseconds")
@@ -142,9 +151,29 @@ def write_batch(
             )
             (written.retry if _retryable(status, error) else written.rejected).append((doc, reason))
             log.error("Elasticsearch refused %s (%s)", doc.url, reason)
-    failed = {id(doc) for doc, _ in written.retry + written.rejected}
-    written.started = [d.id for d in decision.new if d.duplicate_of is None and d.id and id(d) not in failed]
+        failed = {id(doc) for doc, _ in written.retry + written.rejected}
+        written.started = [
+            d.id for d in decision.new if d.duplicate_of is None and d.id and id(d) not in failed
+        ]
+        if layout is not None:
+            _roll_over_when_due(es, prefix, layout, written.new)
     return written
+
+
+def _roll_over_when_due(es: Elasticsearch, prefix: str, layout: schema.Layout, new: int) -> None:
+    """Every ROLLOVER_CHECK new articles, start a new write index if the layout says the
+    current one is full (under the write lock: no batch of this process is half written)."""
+    _unchecked[prefix] = _unchecked.get(prefix, 0) + new
+    if _unchecked[prefix] < ROLLOVER_CHECK:
+        return
+    _unchecked[prefix] = 0
+    try:
+        answer = schema.rollover(es, prefix, layout)
+    except ApiError as exc:  # the hourly job tries again; the articles are written
+        log.warning("rollover not checked (%s)", exc)
+        return
+    if answer.get("rolled_over"):
+        log.info("article index %s is full: new articles go to %s", answer["old_index"], answer["new_index"])
 
 
 # One replay of the journal per process and data directory, however many spiders open.
@@ -278,7 +307,12 @@ class IndexPipeline:
         assert self.es is not None
         try:
             written = write_batch(
-                self.es, self.settings.index_prefix, docs, self.origins, self.settings.dedup_window_days
+                self.es,
+                self.settings.index_prefix,
+                docs,
+                self.origins,
+                self.settings.dedup_window_days,
+                layout=schema.Layout.of(self.settings),
             )
         except (ESConnectionError, ApiError, helpers.BulkIndexError) as exc:
             reason = type(exc).__name__

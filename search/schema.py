@@ -238,11 +238,18 @@ def rollover(es: Elasticsearch, prefix: str, layout: Layout, *, force: bool = Fa
     base = index_name(prefix)
     generation = _generation(old)[1] if old.startswith(base) else 1
     conditions = {"max_primary_shard_size": layout.rollover_size, "max_docs": layout.rollover_docs}
+    settings = layout.index_settings()
+    # A bulk load relaxed the refresh of the index it writes; the next one is written by it too
+    # (`bulk_load` restores every index behind the alias at its end).
+    current = es.indices.get_settings(index=old, name="index.refresh_interval")
+    relaxed = current.get(old, {}).get("settings", {}).get("index", {}).get("refresh_interval")
+    if relaxed:
+        settings["refresh_interval"] = relaxed
     answer = es.indices.rollover(
         alias=alias,
         new_index=f"{base}-{generation + 1:06d}",
         conditions=None if force else conditions,
-        settings=layout.index_settings(),
+        settings=settings,
         mappings=MAPPING,
     )
     return dict(answer.body)

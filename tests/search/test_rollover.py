@@ -11,11 +11,12 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from config.settings import Settings
+from pipelines import index as index_stage
 from pipelines.dedup import merge_late_copies
 from pipelines.index import write_batch
 from search.article import Article
 from search.backup import repository_name
-from search.schema import Layout, alias_name, backing, drop_all, rollover, write_index
+from search.schema import Layout, alias_name, backing, bulk_load, drop_all, rollover, write_index
 from search.search import search, story
 from tests.pipelines.test_dedup import STORY, _article
 from tests.support import index_corpus, run_cli
@@ -146,6 +147,37 @@ def test_rollover_waits_for_its_conditions(es: Elasticsearch, env: dict[str, str
     roll = run_cli("es", "rollover", "--json", env={**env, "NEWSMON_ES_ROLLOVER_DOCS": "4"})
     assert json.loads(roll.stdout)["rolled_over"] is True
     assert json.loads(roll.stdout)["new_index"].endswith("-v1-000002")
+
+
+def test_a_long_write_starts_the_next_index_itself_and_keeps_it_relaxed_until_the_end(
+    es: Elasticsearch, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backfill does not wait for the hourly rollover: it checks the layout every
+    ROLLOVER_CHECK new articles, and the index it goes on in is refreshed as lazily as the
+    one it left until the load ends."""
+    prefix = env["NEWSMON_INDEX_PREFIX"]
+    alias = alias_name(prefix)
+    monkeypatch.setattr(index_stage, "ROLLOVER_CHECK", 20)
+    layout = Layout(rollover_docs=10)
+
+    def refresh_of(index: str) -> str:
+        answer = es.indices.get_settings(index=index, name="index.refresh_interval", include_defaults=True)
+        found = answer[index].get("settings", {}).get("index", {}).get("refresh_interval")
+        return str(found or answer[index]["defaults"]["index"]["refresh_interval"])
+
+    with bulk_load(es, prefix):
+        write_batch(es, prefix, [_others(n) for n in range(15)], layout=layout)
+        es.indices.refresh(index=alias)  # what the relaxed refresh does every 30 s
+        assert len(backing(es, alias)) == 1  # 15 new articles: not checked yet
+        write_batch(es, prefix, [_others(n) for n in range(15, 25)], layout=layout)
+        first, second = backing(es, alias)
+        assert write_index(es, prefix) == second
+        write_batch(es, prefix, [_others(n) for n in range(25, 30)], layout=layout)
+        assert refresh_of(second) == refresh_of(first) == "30s"
+    assert refresh_of(first) == refresh_of(second) == "1s"
+    assert es.count(index=first)["count"] == 25
+    assert es.count(index=second)["count"] == 5
+    assert es.count(index=alias)["count"] == 30
 
 
 @pytest.fixture
