@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
+import gc
 import gzip
 import importlib.util
 import itertools
@@ -496,7 +497,7 @@ def main() -> None:
     cores = os.cpu_count() or 1
     # Time in the dedup decision, and the part of it spent waiting for its lookups (the
     # rest is Python: signatures compared, the in-process memory of recent stories).
-    deciding, looking = [0.0], [0.0]
+    deciding, looking, by_id, comparing = [0.0], [0.0], [0.0], [0.0]
     resolve = index_stage.resolve
 
     def timed(function: Any, total: list[float]) -> Any:
@@ -512,7 +513,19 @@ def main() -> None:
     timed_resolve = timed(resolve, deciding)
     for name in ("_first_seen", "_near_candidates", "_named_as_source", "_first_signatures"):
         setattr(dedup, name, timed(getattr(dedup, name), looking))
+    dedup.get_docs = timed(dedup.get_docs, by_id)  # type: ignore[assignment]
+    for name in ("fingerprint", "_nearest", "_recent_candidates"):
+        setattr(dedup, name, timed(getattr(dedup, name), comparing))
     index_stage.resolve = timed_resolve  # type: ignore[assignment]
+    collecting, gc_started = [0.0], [0.0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            gc_started[0] = time.perf_counter()
+        else:
+            collecting[0] += time.perf_counter() - gc_started[0]
+
+    gc.callbacks.append(on_gc)
     try:
         done = 0
         if args.reuse and es.indices.exists_alias(name=alias_name(PREFIX)):
@@ -530,6 +543,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp, bulk_load(es, PREFIX):
             store = AlertStore(Path(tmp))
             slice_start, slice_wall, slice_stats, deciding[0], looking[0] = done, 0.0, _stats(es), 0.0, 0.0
+            by_id[0] = comparing[0] = collecting[0] = 0.0
             slice_clock = time.perf_counter()
             pending = [c for c in checkpoints if c > done]
             for batch in batches(args.corpus, done, args.docs):
@@ -548,7 +562,10 @@ def main() -> None:
                     print(
                         f"{slice_start:>9,} - {done:>9,}: {rate:,.0f} articles/s "
                         f"(dedup decision {deciding[0] / slice_wall:.0%} of it, its lookups "
-                        f"{looking[0] / slice_wall:.0%}); Elasticsearch CPU "
+                        f"{looking[0] / slice_wall:.0%}, reads by id in and out of them "
+                        f"{by_id[0] / slice_wall:.0%}, "
+                        f"signatures compared {comparing[0] / slice_wall:.0%}; Python's garbage collector "
+                        f"{collecting[0]:.1f} s); Elasticsearch CPU "
                         f"{delta['cpu_ms'] / 1000 / (wall * cores):.0%} of {cores} cores; refresh "
                         f"{delta['refresh_ms'] / 1000:.0f} s, merges {delta['merge_ms'] / 1000:.0f} s "
                         f"(throttled {delta['throttle_ms'] / 1000:.0f} s), indexing "
@@ -558,6 +575,7 @@ def main() -> None:
                         flush=True,
                     )
                     slice_start, slice_wall, slice_stats, deciding[0], looking[0] = done, 0.0, after, 0.0, 0.0
+                    by_id[0] = comparing[0] = collecting[0] = 0.0
                     slice_clock = time.perf_counter()
                 if pending and done >= pending[0]:
                     es.indices.refresh(index=alias_name(PREFIX))
