@@ -119,8 +119,9 @@ class Settings(BaseSettings):
         default="40gb",
         pattern=r"^[1-9][0-9]*(b|kb|mb|gb|tb)$",
         description=(
-            "`newsmon es rollover` starts a new article index once a primary shard of the one written to "
-            "is this large (Elasticsearch's guidance: shards of 10-50 GB)."
+            "`newsmon es rollover` (hourly, and a crawl or backfill every 20,000 articles it writes) "
+            "starts a new article index once a primary shard of the one written to is this large "
+            "(Elasticsearch's guidance: shards of 10-50 GB)."
         ),
     )
     es_rollover_docs: int = Field(
