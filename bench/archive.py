@@ -50,6 +50,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from config.settings import Settings
+from crawler.run import fewer_collections
 from crawler.samples import sitegen
 from pipelines import dedup, fingerprint
 from pipelines import index as index_stage
@@ -517,6 +518,7 @@ def main() -> None:
     for name in ("fingerprint", "_nearest", "_recent_candidates"):
         setattr(dedup, name, timed(getattr(dedup, name), comparing))
     index_stage.resolve = timed_resolve  # type: ignore[assignment]
+    fewer_collections()  # as the crawl process that writes the articles does
     collecting, gc_started = [0.0], [0.0]
 
     def on_gc(phase: str, info: dict[str, int]) -> None:

@@ -185,8 +185,8 @@ def one_line_download_errors() -> None:
             logger.addFilter(_OneLineDownloadErrors())
 
 
-def _fewer_collections() -> None:
-    """Tune the cyclic garbage collector for a crawl process.
+def fewer_collections() -> None:
+    """Tune the cyclic garbage collector for a crawl process (bench/archive.py does too).
 
     Scrapy allocates several container objects per request and response, so with the
     default thresholds a 2,000-page crawl ran about 700 young and a few full collections,
@@ -317,7 +317,7 @@ def run_crawl(
         crawlers.append((site, crawler))
         process.crawl(crawler, site=site)
     if crawlers:
-        _fewer_collections()
+        fewer_collections()
         one_line_download_errors()
         process.start()
     finished = datetime.now(UTC).isoformat(timespec="seconds")

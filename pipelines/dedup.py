@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -60,6 +61,34 @@ class Decision:
     duplicates: int = 0
 
 
+class _Bands:
+    """LSH band -> the ids of the latest stories holding it, for up to `limit` bands: two plain
+    dicts of strings, the older dropped whole when the newer is full. A plain dict holding only
+    strings is one the garbage collector stops walking (an ordered dict of lists, 1.6 million of
+    them, made each of its full collections 0.6 s: 6-11 s of every 100,000 articles written,
+    bench/archive.py)."""
+
+    def __init__(self, limit: int, per_band: int) -> None:
+        self.limit, self.per_band = limit, per_band
+        self.newer: dict[str, str] = {}
+        self.older: dict[str, str] = {}
+
+    def add(self, band: str, story_id: str) -> None:
+        """Remember that `story_id` holds `band` (the band's oldest holders go first)."""
+        held = self.newer.get(band) or self.older.get(band)
+        self.newer[band] = " ".join([*held.split(" "), story_id][-self.per_band :]) if held else story_id
+        if len(self.newer) >= self.limit // 2:
+            self.older, self.newer = self.newer, {}
+
+    def get(self, band: str) -> list[str]:
+        """The ids of the latest stories holding `band`, oldest first."""
+        held = self.newer.get(band) or self.older.get(band)
+        return held.split(" ") if held else []
+
+    def __len__(self) -> int:
+        return len(self.newer) + len(self.older)
+
+
 @dataclass
 class Recent:
     """Stories this process wrote and a search may not see yet (no refresh per batch)."""
@@ -68,21 +97,26 @@ class Recent:
     # key of a plain dict is not: the scan for it steps over every slot deleted before, which
     # made each article's cost grow with the number indexed (92% of ingest time at 60,000).
     by_hash: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict)
-    by_band: OrderedDict[str, list[dict[str, Any]]] = field(default_factory=OrderedDict)
+    stories: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict)  # id -> story
     by_source: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict)  # origin URL -> copy
-    firsts: OrderedDict[str, list[int]] = field(default_factory=OrderedDict)  # first-seen id -> its signature
+    firsts: OrderedDict[str, Sequence[int]] = field(default_factory=OrderedDict)  # first-seen id -> signature
     by_site: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # a site's latest stories
     per_site: int = 200
     limit: int = 50_000  # stories remembered (oldest forgotten first: by then searchable)
     per_band: int = 8  # candidates kept per band (template-heavy sites share many bands)
+    by_band: _Bands = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.by_band = _Bands(self.limit * BANDS, self.per_band)
 
     def add(self, doc: Article) -> None:
         """Remember a story this process is about to write."""
+        signature = tuple(doc.minhash or ())
         story = {
             "id": doc.id,
             "cluster": doc.cluster,
             "first": doc.duplicate_of or doc.id,
-            "minhash": doc.minhash or [],
+            "minhash": signature,
         }
         self.by_hash.setdefault(doc.content_hash or "", story)
         while len(self.by_hash) > self.limit:
@@ -92,20 +126,30 @@ class Recent:
             while len(self.by_source) > self.limit:
                 self.by_source.popitem(last=False)
         if doc.duplicate_of is None and doc.id:
-            self.firsts[doc.id] = doc.minhash or []
+            self.firsts[doc.id] = signature
             while len(self.firsts) > self.limit:
                 self.firsts.popitem(last=False)
         latest = self.by_site.setdefault(doc.site or "", [])
         latest.append(story)
         if len(latest) > self.per_site:
             del latest[0]
+        if not doc.id:
+            return
+        self.stories[doc.id] = story
+        while len(self.stories) > self.limit:
+            self.stories.popitem(last=False)
         for band in doc.lsh_bands or []:
-            stories = self.by_band.setdefault(band, [])
-            stories.append(story)
-            if len(stories) > self.per_band:
-                del stories[0]
-        while len(self.by_band) > self.limit * BANDS:
-            self.by_band.popitem(last=False)
+            self.by_band.add(band, doc.id)
+
+    def banded(self, bands: list[str]) -> list[dict[str, Any]]:
+        """The remembered stories sharing at least one of `bands`, each once."""
+        seen: dict[str, dict[str, Any]] = {}
+        for band in bands:
+            for story_id in self.by_band.get(band):
+                story = self.stories.get(story_id)
+                if story is not None:
+                    seen.setdefault(story_id, story)
+        return list(seen.values())
 
 
 _STORED_FIELDS = ["content_hash", "cluster", "duplicate_of", "indexed_at", "published", "backfill"]
@@ -195,7 +239,7 @@ def _nearest(
     doc: Article,
     candidates: list[dict[str, Any]],
     firsts: dict[str, list[int]] | None = None,
-    recent_firsts: dict[str, list[int]] | None = None,
+    recent_firsts: Mapping[str, Sequence[int]] | None = None,
     threshold: float = NEAR_DUP_JACCARD,
 ) -> dict[str, Any] | None:
     """The most similar candidate above the threshold whose story's first-seen article is
@@ -344,11 +388,7 @@ def _first_signatures(
 
 
 def _recent_candidates(recent: Recent, doc: Article) -> list[dict[str, Any]]:
-    seen: dict[str, dict[str, Any]] = {}
-    for band in doc.lsh_bands or []:
-        for story in recent.by_band.get(band, []):
-            seen.setdefault(story["id"], story)
-    return list(seen.values())
+    return recent.banded(doc.lsh_bands or [])
 
 
 def _window(published: str | None, days: int) -> list[dict[str, Any]]:
