@@ -434,7 +434,12 @@ def _near_candidates(
         source=False,
         track_total_hits=False,
         docvalue_fields=[{"field": "lsh_bands"}, {"field": "published", "format": "epoch_millis"}],
-        query={"bool": {"filter": [{"terms": {"lsh_bands": bands}}, *_span(docs, window_days)]}},
+        # The dates first: Lucene asks a query's clauses for their scorers in order and stops at
+        # the first that has none in a segment, so a segment holding no article of the window
+        # is left before the thousands of band terms are sought in it (the other order sought
+        # them in every segment: 47 against 10 ms on a month the batch's window skips, 92
+        # against 66 ms on its own window, at a million articles).
+        query={"bool": {"filter": [*_span(docs, window_days), {"terms": {"lsh_bands": bands}}]}},
     )["hits"]["hits"]
     if len(hits) >= cap:
         log.debug(
@@ -473,10 +478,11 @@ def _near_candidates(
 def _span(docs: list[Article], days: int) -> list[dict[str, Any]]:
     """The filter keeping candidates published within `days` of any of the batch's dates (or
     undated): none when the batch holds an undated article, which is compared with any date.
-    Why it pays: Lucene checks a segment's range of dates before it seeks the thousands of
-    band terms in that segment's terms dictionary, so a batch of recent articles (a crawl's, a
-    backfill's month) skips every segment written with other months; per article the window
-    is applied again in Python (`_within`), since the span of a batch is wider than each's."""
+    Why it pays: put before the band terms, it makes Lucene check a segment's range of dates
+    before it seeks the thousands of band terms in that segment's terms dictionary, so a batch
+    of recent articles (a crawl's, a backfill's month) skips every segment written with other
+    months; per article the window is applied again in Python (`_within`), since the span of
+    a batch is wider than each's."""
     moments = [_millis(doc.published) for doc in docs]
     if days <= 0 or not moments or None in moments:
         return []
