@@ -515,8 +515,9 @@ def main() -> None:
     for name in ("_first_seen", "_near_candidates", "_named_as_source", "_first_signatures"):
         setattr(dedup, name, timed(getattr(dedup, name), looking))
     dedup.get_docs = timed(dedup.get_docs, by_id)  # type: ignore[assignment]
-    for name in ("fingerprint", "_nearest", "_recent_candidates"):
+    for name in ("fingerprint", "_nearest"):
         setattr(dedup, name, timed(getattr(dedup, name), comparing))
+    dedup.Recent.banded = timed(dedup.Recent.banded, comparing)  # type: ignore[method-assign]
     index_stage.resolve = timed_resolve  # type: ignore[assignment]
     fewer_collections()  # as the crawl process that writes the articles does
     collecting, gc_started = [0.0], [0.0]

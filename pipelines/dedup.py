@@ -215,7 +215,7 @@ def resolve(  # noqa: PLR0917
             # A copy that names this article as its origin was indexed first (order-independent).
             or recent.by_source.get(doc.canonical_url or "")
             or named.get(doc.canonical_url or "")
-            or _nearest(doc, near.get(key, []) + _recent_candidates(recent, doc), firsts, recent.firsts)
+            or _nearest(doc, near.get(key, []) + recent.banded(doc.lsh_bands or []), firsts, recent.firsts)
             or _nearest(doc, worded.get(key, []) + naming.get(key, []), threshold=NAMED_JACCARD)
         )
         if story is not None:
@@ -385,10 +385,6 @@ def _first_signatures(
             if found.get("found"):
                 firsts[found["_id"]] = found["_source"].get("minhash") or []
     return firsts
-
-
-def _recent_candidates(recent: Recent, doc: Article) -> list[dict[str, Any]]:
-    return recent.banded(doc.lsh_bands or [])
 
 
 def _window(published: str | None, days: int) -> list[dict[str, Any]]:

@@ -151,12 +151,10 @@ def write_batch(
             )
             (written.retry if _retryable(status, error) else written.rejected).append((doc, reason))
             log.error("Elasticsearch refused %s (%s)", doc.url, reason)
-        failed = {id(doc) for doc, _ in written.retry + written.rejected}
-        written.started = [
-            d.id for d in decision.new if d.duplicate_of is None and d.id and id(d) not in failed
-        ]
         if layout is not None:
             _roll_over_when_due(es, prefix, layout, written.new)
+    failed = {id(doc) for doc, _ in written.retry + written.rejected}
+    written.started = [d.id for d in decision.new if d.duplicate_of is None and d.id and id(d) not in failed]
     return written
 
 
@@ -190,6 +188,7 @@ class IndexPipeline:
         self.crawler = crawler
         self.stats = crawler.stats
         self.settings = settings
+        self.layout = schema.Layout.of(settings)  # when a long write starts the next index
         # Registry sites by the words a copy may name them with (see dedup `_named_in_words`).
         self.origins: dict[str, str] = dict(crawler.settings.getdict("NEWSMON_ORIGINS"))
         self.journal = Journal(settings.spool_dir, settings.shared_state)
@@ -312,7 +311,7 @@ class IndexPipeline:
                 docs,
                 self.origins,
                 self.settings.dedup_window_days,
-                layout=schema.Layout.of(self.settings),
+                layout=self.layout,
             )
         except (ESConnectionError, ApiError, helpers.BulkIndexError) as exc:
             reason = type(exc).__name__
