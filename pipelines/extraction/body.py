@@ -143,7 +143,11 @@ def find_tag_line(zone: HtmlElement) -> TagLine | None:
 
 _BYLINE_CLASS = re.compile(r"(^|[\s_-])(author|byline|tac-?gia|writer|reporter)([\s_-]|$)", re.IGNORECASE)
 
-_BYLINE_PREFIX = re.compile(r"^(tác giả|bài và ảnh|bài|theo|bởi|by)\s*:?\s*", re.IGNORECASE)
+_BYLINE_PREFIX = re.compile(
+    r"^(tác giả|bài và ảnh|bài|theo|(?:đăng|viết|người đăng|posted|written)?\s*bởi"
+    r"|(?:posted |written )?by)\s*:?\s*",
+    re.IGNORECASE,
+)
 
 
 def trailing_byline(zone: HtmlElement) -> str | None:

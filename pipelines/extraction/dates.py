@@ -49,7 +49,7 @@ _META_MODIFIED = (
     "last-modified",
 )
 
-_T = r"(?P<h>\d{1,2})\s*[:hg]\s*(?P<mi>\d{2})(?::\d{2})?(?:\s*(?P<ap>AM|PM|SA|CH|sáng|chiều|tối)\b)?"
+_T = r"(?P<h>\d{1,2})\s*(?:[:hg]|giờ)\s*(?P<mi>\d{2})(?::\d{2})?(?:\s*(?P<ap>AM|PM|SA|CH|sáng|chiều|tối)\b)?"
 _D = r"(?P<d>\d{1,2})\s*[/.-]\s*(?P<mo>\d{1,2})\s*[/.-]\s*(?P<y>(?:19|20)\d{2})"
 _SEP = r"[\s,|\-–—(]*(?:ngày\s*|lúc\s*)?"
 _MONTH_WORDS = {
@@ -82,7 +82,7 @@ _MONTH_WORDS = {
     "dec": 12,
 }
 _MON = (
-    r"(?:tháng\s+(?P<mon>mười\s+một|mười\s+hai|mười|một|giêng|hai|ba|tư|bốn|năm|sáu|bảy|tám|chín|chạp"
+    r"(?:(?:tháng\s+|thg\.?\s*|th\.?\s*(?=\d))(?P<mon>mười\s+một|mười\s+hai|mười|một|giêng|hai|ba|tư|bốn|năm|sáu|bảy|tám|chín|chạp"
     r"|\d{1,2})|(?P<emon>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?)"
 )
 _Y = r"(?P<y>(?:19|20)\d{2})"
@@ -99,6 +99,8 @@ _STAMPS = [
     re.compile(r"\b(?P<d>\d{1,2})\s+" + _MON + r"\s*,?\s*(?:năm\s+)?" + _Y + _THEN_T, re.IGNORECASE),
     # Tháng Năm 3, 2024 · May 3, 2024
     re.compile(_MON + r"\s+(?P<d>\d{1,2}),?\s+" + _Y + _THEN_T, re.IGNORECASE),
+    # 2026-11-17 14:30 (ISO order, shown as is)
+    re.compile(r"\b(?P<y>(?:19|20)\d{2})-(?P<mo>\d{2})-(?P<d>\d{2})(?:[T\s]+" + _T + ")?"),
     re.compile(_D),  # Date : 07-12-2018
 ]
 # "9 giờ trước", "3 ngày trước", "hôm qua": resolved against the fetch time, last.
@@ -128,7 +130,9 @@ _ZONE_MIN_CHARS = 400
 _MICRODATA = Owners("//@itemprop | //@property")
 _MICRODATA_NAMES = re.compile(r"^(?:\w+:)?(?:datePublished|dateCreated|date|created)$", re.IGNORECASE)
 _OUTSIDE = "ancestor::aside|ancestor::footer|ancestor::header[not(ancestor::article)]"
-_TIME_NODES = Elements("//time[@datetime]")
+# `<abbr class="published" title="2026-11-18T21:30:00+07:00">9:30 CH</abbr>`: the
+# microformats' way (blog platforms) of giving the machine-readable date beside a shown one.
+_TIME_NODES = Elements("//time[@datetime] | //abbr[@title]")
 _DATE_ATTRIBUTE = re.compile(r"^data-(?:[\w-]*)(?:date|time|publish)", re.IGNORECASE)
 _UPDATED = re.compile(r"updated|modified|cap-?nhat", re.IGNORECASE)
 
@@ -142,8 +146,13 @@ def structured_modified(tree: lxml_html.HtmlElement, page: PageMeta) -> str | No
         return found
     for node in _TIME_NODES(tree):
         if _UPDATED.search(node.get("class", "")) and not elements(node, _OUTSIDE):
-            return to_iso(node.get("datetime"))
+            return to_iso(_machine_value(node))
     return None
+
+
+def _machine_value(node: lxml_html.HtmlElement) -> str | None:
+    """The machine-readable value an element carries beside its shown text."""
+    return node.get("content") or node.get("datetime") or (node.get("title") if node.tag == "abbr" else None)
 
 
 def published_date(
@@ -162,7 +171,7 @@ def published_date(
         lambda: (parse_moment(str(obj.get("datePublished") or "")) for obj in page.jsonld),
         lambda: iter([parse_moment(page.first(_META_PUBLISHED))]),
         lambda: (
-            parse_moment(n.get("content") or n.get("datetime") or n.text_content())
+            parse_moment(_machine_value(n) or n.text_content())
             for n in _MICRODATA(tree)
             if n.tag != "meta" and _MICRODATA_NAMES.match(n.get("itemprop") or n.get("property") or "")
         ),
@@ -204,7 +213,7 @@ def _attribute_dates(
     the article zone (outside links: a related story's date is not this one's)."""
     for node in _TIME_NODES(tree):
         if not _UPDATED.search(node.get("class", "")) and not elements(node, _OUTSIDE):
-            yield parse_moment(node.get("datetime"))
+            yield parse_moment(_machine_value(node))
     if zone is None:
         return
     for node in zone.iter():

@@ -130,6 +130,51 @@ def find_headline(tree: HtmlElement, page: PageMeta) -> tuple[str, HtmlElement] 
     return _best_match(_HEAD_CANDIDATES(tree, lo=lo, hi=hi), wanted)
 
 
+# A headline the template marks by name only (`<td class="title_news">` in table layouts whose
+# `<title>` is the site's name): the first such element that stands over the article's text.
+_MARKER = "translate(concat(@class, ' ', @id), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ_', 'abcdefghijklmnopqrstuvwxyz-')"
+_MARKED_HEADS = Elements(
+    "//body//*[self::td or self::div or self::span or self::p or self::strong or self::b or self::font]"
+    f"[contains({_MARKER}, 'title') or contains({_MARKER}, 'tieu-de') or contains({_MARKER}, 'tieude')"
+    f" or contains({_MARKER}, 'headline')]"
+    "[not(ancestor-or-self::a)][not(descendant::a)][not(ancestor::nav|ancestor::aside|ancestor::footer|ancestor::header)]"
+)
+_MARKED_HEAD_WORDS = (4, 40)
+_STANDS_OVER_CHARS = 500  # text outside links in the nearest containers, an article's lead at least
+_STANDS_OVER_LEVELS = 3
+
+
+def marked_headline(tree: HtmlElement) -> tuple[str, HtmlElement] | None:
+    """The element marked as a title (class or id) whose text is a headline's length and
+    whose nearest container holding an article's worth of text outside links is the
+    smallest (a sidebar box's title reaches such text only through the whole layout)."""
+    best: tuple[int, int, str, HtmlElement] | None = None
+    for order, node in enumerate(_MARKED_HEADS(tree)):
+        text = squash(node.text_content())
+        if not _MARKED_HEAD_WORDS[0] <= len(text.split()) <= _MARKED_HEAD_WORDS[1]:
+            continue
+        container = node
+        for _ in range(_STANDS_OVER_LEVELS):
+            parent = container.getparent()
+            if parent is None:
+                break
+            container = parent
+            whole = len(container.text_content())
+            linked = sum(len(a.text_content()) for a in container.iter("a"))
+            if whole - linked - len(text) >= _STANDS_OVER_CHARS:
+                if best is None or (whole, order) < best[:2]:
+                    best = (whole, order, text, node)
+                break
+    return (best[2], best[3]) if best is not None else None
+
+
+def declares_headline(page: PageMeta) -> bool:
+    """True when the page names its headline apart from `<title>` (JSON-LD, og/twitter)."""
+    return bool(page.first(("og:title", "twitter:title"))) or any(
+        isinstance(obj.get("headline"), str) and obj["headline"].strip() for obj in page.jsonld
+    )
+
+
 def _spaced(title: str) -> re.Pattern[str]:
     """A pattern finding `title` in unsquashed text: its words with any whitespace between,
     as `title in squash(text)` would (str.split and the pattern's \\s agree on what is

@@ -46,7 +46,9 @@ def test_fixture_page_extracts_as_expected(page: Path) -> None:
 
 
 def test_old_cms_needs_its_site_rule() -> None:
-    """Without `extract.title`, the section name would be filed as the headline."""
+    """Without `extract.title`, the section name would be filed as the headline: the cell
+    holding it is named by nothing (a cell whose class or id says "title" is found without a
+    rule, as on the ldld-tinh-bang template)."""
     page = FIXTURES / "congdoan-tinh-cu" / "nhiem-vu-trong-tam.html"
     url = "https://ldldtinh.example.vn/default.aspx?cat=1&id=1205"
     generic = extract_page(page.read_bytes(), url)

@@ -34,6 +34,9 @@ def _page(head: str = "", before: str = "", stamp: str = "", after: str = "", la
         ("<p>Date : 07-12-2018</p>", "2018-12-07T00:00:00+07:00"),
         ("<p>Cập nhật ngày 8 tháng 12 năm 2021</p>", "2021-12-08T00:00:00+07:00"),
         ("<span>03/02/2022 | 14h30</span>", "2022-02-03T14:30:00+07:00"),
+        ("<span>Thứ Ba, 17/11/2026 - 14 giờ 30</span>", "2026-11-17T14:30:00+07:00"),
+        ("<span>17 Th11 2026 14:30</span>", "2026-11-17T14:30:00+07:00"),
+        ("<span>Đăng lúc 2026-11-17 14:30</span>", "2026-11-17T14:30:00+07:00"),
     ],
 )
 def test_vietnamese_stamp_in_article_zone_never_the_site_clock(stamp: str, expected: str) -> None:
@@ -101,6 +104,19 @@ def test_structured_dates_win_over_stamps_and_are_shown_in_vietnam_time() -> Non
             "",
             '<span property="dc:date" content="2023-11-20T07:45:00">hôm qua</span>',
             "2023-11-20T07:45:00+07:00",
+        ),
+        # A blog platform's microformat: the shown time is a 12-hour clock without a date,
+        # the machine-readable moment is the abbr's title (with and without microdata).
+        (
+            "",
+            '<abbr class="published" itemprop="datePublished" title="2026-11-18T21:30:00+07:00">'
+            "9:30 CH</abbr>",
+            "2026-11-18T21:30:00+07:00",
+        ),
+        (
+            "",
+            '<abbr class="published" title="2026-11-18T14:30:00Z">Thứ Tư</abbr>',
+            "2026-11-18T21:30:00+07:00",
         ),
         # Unix seconds in a data attribute, shown in Vietnam time.
         (
