@@ -16,7 +16,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 from lxml.html import HtmlElement
 
-from pipelines.extraction.xpath import Owners, Strings, elements
+from pipelines.extraction.xpath import Elements, Owners, Strings, elements
 from search import textnorm
 from search.article import site_host
 
@@ -79,6 +79,27 @@ def _drop(nodes: list[HtmlElement]) -> int:
         if node.getparent() is not None:
             node.drop_tree()
     return len(nodes)
+
+
+# Page chrome the engine deletes whole on every pass (trafilatura's MANUALLY_CLEANED), outside
+# any <article>: deleted first, so that no later pass, newsmon's or the engine's, walks it (on
+# a page with a mega menu and sidebars, most of its elements). Kept: forms (ASP.NET pages wrap
+# the whole page in one), <figure> (captions), <header> (the headline), JSON-LD, what holds
+# the headline or an <article>, and a footer holding a <time> (a post's own, where the page
+# has no <article>: dates outside <article> are read only from footers' visible text).
+_CHROME = Elements(
+    "//body//*[self::nav or self::aside or self::menu or self::select or self::noscript or self::svg"
+    " or self::iframe or self::style or self::template or self::button or self::textarea or self::object"
+    " or self::embed or self::audio or self::video or self::canvas"
+    " or (self::footer and not(descendant::time))"
+    " or (self::script and not(@type='application/ld+json'))]"
+    "[not(ancestor::article)][not(descendant::article or descendant::h1)]"
+)
+
+
+def drop_page_chrome(tree: HtmlElement) -> int:
+    """Delete the navigation, sidebars, footers, embeds and scripts outside the article."""
+    return _drop(_CHROME(tree))
 
 
 def _hidden(node: HtmlElement) -> bool:

@@ -28,7 +28,7 @@ from pipelines.extraction.body import (
     strip_byline_prefix,
     trailing_byline,
 )
-from pipelines.extraction.cleanup import clean_page, drop_teaser_lists
+from pipelines.extraction.cleanup import clean_page, drop_page_chrome, drop_teaser_lists
 from pipelines.extraction.dates import article_zone, published_date, structured_modified
 from pipelines.extraction.engine import engine_text, last_resort_date, parse_html
 from pipelines.extraction.pagemeta import (
@@ -134,6 +134,7 @@ def extract_page(
         first_match(tree, sel)
         for sel in (site_rules.title, site_rules.body, site_rules.date, site_rules.author)
     )
+    drop_page_chrome(tree)
     captions = clean_page(tree)
     if head is not None:
         title: str | None = squash(head.text_content())

@@ -360,3 +360,45 @@ def test_spam_words_are_told_from_union_news() -> None:
     assert is_spam_text("CASINO trực tuyến")
     assert not is_spam_text("Công đoàn cơ sở tổ chức hội thao cho công nhân ca đêm")
     assert not is_spam_text("Slotted into the schedule: the casinos' unions")  # whole words only
+
+
+def test_page_chrome_outside_the_article_is_deleted_before_any_pass_reads_it() -> None:
+    """Menus, sidebars, link pickers, scripts and embeds outside <article> go; what a later
+    step reads stays: the article's own boxes, JSON-LD, a form wrapping the page, a footer
+    holding the post's time, and chrome that holds the headline."""
+    from lxml import html
+
+    from pipelines.extraction.cleanup import drop_page_chrome
+
+    tree = html.fromstring(
+        """<html><body><form id="aspnetForm"><nav><a href="/">Trang chủ</a></nav>
+        <aside class="poll"><p>Bạn có hài lòng không?</p></aside>
+        <select><option>Liên kết website</option></select>
+        <script>var x = 1;</script><script type="application/ld+json">{"@type": "NewsArticle"}</script>
+        <aside class="hero"><h1>Tiêu đề bài viết ở khung bên</h1></aside>
+        <article><aside class="quote"><p>Trích dẫn trong bài</p></aside><p>Nội dung</p></article>
+        <div class="post"><p>Bài không có thẻ article</p>
+        <footer>Đăng lúc <time datetime="2026-11-17">17/11</time></footer></div>
+        <footer><p>Bản quyền</p></footer><iframe src="/video"></iframe></form></body></html>"""
+    )
+    assert drop_page_chrome(tree) == 6
+    text = tree.text_content()
+    for gone in ("Trang chủ", "hài lòng", "Liên kết website", "var x", "Bản quyền"):
+        assert gone not in text
+    for kept in ("NewsArticle", "Tiêu đề bài viết", "Trích dẫn trong bài", "Đăng lúc", "Nội dung"):
+        assert kept in text
+    assert tree.find(".//form") is not None
+    assert tree.find(".//iframe") is None
+
+
+def test_a_posts_own_footer_stamp_is_read_where_the_page_has_no_article_element() -> None:
+    page = f"""<html lang="vi"><head><meta charset="utf-8"><title>Tin | Trang</title></head><body>
+<nav><a href="/">Trang chủ</a> <span>20/11/2026 07:02</span></nav>
+<div class="post"><h1>Công đoàn chăm lo Tết cho người lao động</h1>
+{"".join(f"<p>{PARA}{i}</p>" for i in range(4))}
+<footer class="post-footer">Đăng lúc 14:30 17/11/2026 <time datetime="2026-11-17">17/11</time></footer></div>
+<footer><p>Bản quyền 2026</p></footer></body></html>""".encode()
+    article = extract_page(page, "https://ldld.example.vn/tin-tuc/bai-viet-1234.html")
+    assert article is not None
+    assert article.published == "2026-11-17T14:30:00+07:00"
+    assert "Bản quyền" not in article.text
