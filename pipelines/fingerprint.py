@@ -10,10 +10,11 @@ is not loaded in every extraction process.
 from __future__ import annotations
 
 import hashlib
+import operator
 import re
 from collections.abc import Sequence
 from functools import cache
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from search import textnorm
 from search.article import Article
@@ -54,10 +55,30 @@ def _permutations() -> object:
 def signature(folded: str) -> list[int]:
     """MinHash of the word 5-shingles of a folded text."""
     words = _WORDS.findall(folded)
-    shingles = {" ".join(words[i : i + SHINGLE]).encode() for i in range(max(1, len(words) - SHINGLE + 1))}
-    minhash = _minhash()(num_perm=NUM_PERM, seed=_SEED, permutations=_permutations(), scheme=_SCHEME)
-    minhash.update_batch(list(shingles))
-    return [int(v) for v in minhash.hashvalues]
+    if len(words) < SHINGLE:
+        shingles = {" ".join(words)}
+    else:
+        shingles = set(map(" ".join, zip(*(words[i:] for i in range(SHINGLE)), strict=False)))
+    # datasketch's default hash (the first 4 bytes of SHA-1, little-endian), taken for every
+    # shingle at once: its own call per shingle in Python was half the cost of a signature.
+    digests = b"".join(map(_DIGEST, map(hashlib.sha1, map(str.encode, shingles))))
+    hashes = _numpy().frombuffer(digests, dtype="<u4")[:: _SHA1_WORDS].tolist()
+    minhash = _minhash()(
+        num_perm=NUM_PERM, seed=_SEED, permutations=_permutations(), scheme=_SCHEME, hashfunc=int
+    )
+    minhash.update_batch(hashes)
+    return minhash.hashvalues.tolist()  # type: ignore[no-any-return]
+
+
+_DIGEST: Final = operator.methodcaller("digest")
+_SHA1_WORDS: Final = 5  # a SHA-1 digest is five 32-bit words; the first is the hash
+
+
+@cache
+def _numpy() -> Any:
+    import numpy  # loaded with datasketch, on first use
+
+    return numpy
 
 
 def lsh_bands(sig: list[int]) -> list[str]:

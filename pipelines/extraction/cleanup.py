@@ -16,7 +16,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 from lxml.html import HtmlElement
 
-from pipelines.extraction.xpath import Elements, Owners, Strings, elements
+from pipelines.extraction.xpath import Owners, Strings, elements
 from search import textnorm
 from search.article import site_host
 
@@ -87,19 +87,29 @@ def _drop(nodes: list[HtmlElement]) -> int:
 # the whole page in one), <figure> (captions), <header> (the headline), JSON-LD, what holds
 # the headline or an <article>, and a footer holding a <time> (a post's own, where the page
 # has no <article>: dates outside <article> are read only from footers' visible text).
-_CHROME = Elements(
-    "//body//*[self::nav or self::aside or self::menu or self::select or self::noscript or self::svg"
-    " or self::iframe or self::style or self::template or self::button or self::textarea or self::object"
-    " or self::embed or self::audio or self::video or self::canvas"
-    " or (self::footer and not(descendant::time))"
-    " or (self::script and not(@type='application/ld+json'))]"
-    "[not(ancestor::article)][not(descendant::article or descendant::h1)]"
-)
+_CHROME = (
+    "nav", "aside", "menu", "select", "noscript", "svg", "iframe", "style", "template", "button",
+    "textarea", "object", "embed", "audio", "video", "canvas", "footer", "script",
+)  # fmt: skip
 
 
 def drop_page_chrome(tree: HtmlElement) -> int:
     """Delete the navigation, sidebars, footers, embeds and scripts outside the article."""
-    return _drop(_CHROME(tree))
+    body = tree.find("body")
+    if body is None:
+        return 0
+    # Selected by tag in libxml2, tested in Python: one XPath asking each element of the page
+    # for its ancestors and descendants took seven times as long.
+    doomed = [
+        node
+        for node in body.iter(*_CHROME)
+        if not (node.tag == "footer" and node.find(".//time") is not None)
+        and not (node.tag == "script" and node.get("type") == "application/ld+json")
+        and next(node.iterancestors("article"), None) is None
+        and node.find(".//article") is None
+        and node.find(".//h1") is None
+    ]
+    return _drop(doomed)
 
 
 def _hidden(node: HtmlElement) -> bool:
