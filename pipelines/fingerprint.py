@@ -62,7 +62,7 @@ def signature(folded: str) -> list[int]:
     # datasketch's default hash (the first 4 bytes of SHA-1, little-endian), taken for every
     # shingle at once: its own call per shingle in Python was half the cost of a signature.
     digests = b"".join(map(_DIGEST, map(hashlib.sha1, map(str.encode, shingles))))
-    hashes = _numpy().frombuffer(digests, dtype="<u4")[:: _SHA1_WORDS].tolist()
+    hashes = _numpy().frombuffer(digests, dtype="<u4")[::_SHA1_WORDS].tolist()
     minhash = _minhash()(
         num_perm=NUM_PERM, seed=_SEED, permutations=_permutations(), scheme=_SCHEME, hashfunc=int
     )
