@@ -108,3 +108,17 @@ def test_a_young_sites_last_few_pages_wait_for_the_lines_the_batch_before_them_f
     results = asyncio.run(scenario())
     assert all(result is not None and not isinstance(result, Exception) for result in results)
     assert [n for n, result in enumerate(results) if "Đường dây nóng" in result.text] == []
+
+
+def _imported_by_then() -> set[str]:
+    import sys
+
+    return set(sys.modules)
+
+
+def test_a_worker_starts_with_everything_its_tasks_import() -> None:
+    """The fork server imports what a task needs once; a worker that imported it again on
+    its first task paid half a second of CPU, in every worker of every crawl."""
+    first_task = extract.extraction_pool().submit(_imported_by_then).result(timeout=60)
+    assert set(extract.PRELOADED) <= first_task
+    assert "datasketch.minhash" in first_task
