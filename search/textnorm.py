@@ -17,7 +17,6 @@ _TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")  # huyền sắc ngã 
 _VOWELS = frozenset("aăâeêioôơuưy")
 _SHAPED_VOWELS = frozenset("ăâêôơư")
 _SECOND_VOWEL_PAIRS = frozenset({"oa", "oe", "uy"})
-_WORD = re.compile(r"[^\W\d_]+")
 
 
 def display(text: str) -> str:
@@ -63,19 +62,22 @@ def _canonical_tone(word: str) -> str:
     return out if len(out) == len(word) else word
 
 
-def _fix_word(match: re.Match[str]) -> str:
-    word = match.group(0)
-    return word if word.isascii() else _canonical_tone(word)
-
-
 def _lower(text: str) -> str:
     lowered = text.lower()
     return lowered if len(lowered) == len(text) else "".join(c.lower()[:1] or c for c in text)
 
 
+_WORD_SPLIT = re.compile(r"([^\W\d_]+)")  # a word: a run of letters
+
+
 def normalize(text: str) -> str:
     """Matching form: NFC, one tone-mark placement, lower case; same length as `display()`."""
-    return _lower(_WORD.sub(_fix_word, display(text)))
+    # Split into [between, word, between, word, ..., between] and map the words through the
+    # remembered placement: a word met before costs no Python call (the cache is C), where a
+    # substitution called back into Python for every word of the text.
+    parts = _WORD_SPLIT.split(display(text))
+    parts[1::2] = map(_canonical_tone, parts[1::2])
+    return _lower("".join(parts))
 
 
 def _build_fold_table() -> dict[int, str]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from search.textnorm import display, fold, has_diacritics, normalize
 
@@ -50,3 +53,13 @@ def test_diacritics_detection() -> None:
     assert has_diacritics("đ")
     assert not has_diacritics("no luong")
     assert not has_diacritics("NLD")
+
+
+@settings(max_examples=2000)
+@given(st.text(alphabet="aàảạăằoòóuùủyỳiìqgđhm ÔỒƠỜ1_.,\n\u0300\u0301", max_size=60))
+def test_every_word_gets_one_placement_and_what_lies_between_words_is_kept(text: str) -> None:
+    """The matching form of a text is that of each of its words in place (the words of a
+    query are normalized alone), with digits, punctuation and spacing as they were."""
+    words = re.split(r"([^\W\d_]+)", display(text))
+    expected = "".join(normalize(part) if i % 2 else part.lower() for i, part in enumerate(words))
+    assert normalize(text) == expected
