@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
+from itertools import islice
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -167,6 +168,7 @@ _MAY_BE_PAGE = re.compile(
     r"|(?:trang|page|p)[-/]?\d{1,2}\b|/\d{1,2}/?(?:$|[?#])",
     re.IGNORECASE,
 )
+_MAY_BE_PAGE_BYTES = re.compile(_MAY_BE_PAGE.pattern.encode(), re.IGNORECASE)
 
 
 def page_of(url: str) -> tuple[str, int]:
@@ -191,10 +193,16 @@ def continuation_links(response: Response) -> list[str]:
     own address and the page itself excluded."""
     if not isinstance(response, TextResponse):
         return []
-    hrefs = [
-        html.unescape(m.group(1).decode(response.encoding, "replace")) for m in _HREF.finditer(response.body)
-    ]
-    candidates = [h for h in hrefs[:5000] if _MAY_BE_PAGE.search(h)]
+    encoding = response.encoding  # worked out anew (headers, meta, BOM) on every access
+    # Decoded and unescaped only where it may matter: an ASCII href without an entity is
+    # asked as bytes, the same question (a page's 150 links cost 0.4 ms each way otherwise).
+    raw = (m.group(1) for m in islice(_HREF.finditer(response.body), 5000))
+    hrefs = (
+        html.unescape(href.decode(encoding, "replace"))
+        for href in raw
+        if b"&" in href or not href.isascii() or _MAY_BE_PAGE_BYTES.search(href)
+    )
+    candidates = [h for h in hrefs if _MAY_BE_PAGE.search(h)]
     if not candidates:
         return []
     base, own = page_of(response.url)
