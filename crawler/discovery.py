@@ -9,7 +9,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
-from itertools import islice
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -168,7 +167,9 @@ _MAY_BE_PAGE = re.compile(
     r"|(?:trang|page|p)[-/]?\d{1,2}\b|/\d{1,2}/?(?:$|[?#])",
     re.IGNORECASE,
 )
-_MAY_BE_PAGE_BYTES = re.compile(_MAY_BE_PAGE.pattern.encode(), re.IGNORECASE)
+# The same question of a raw href, and yes to any href holding an entity or a non-ASCII byte
+# (decoded and unescaped, it is asked again).
+_MAY_BE_PAGE_BYTES = re.compile(rb"&|[\x80-\xff]|" + _MAY_BE_PAGE.pattern.encode(), re.IGNORECASE)
 
 
 def page_of(url: str) -> tuple[str, int]:
@@ -194,15 +195,11 @@ def continuation_links(response: Response) -> list[str]:
     if not isinstance(response, TextResponse):
         return []
     encoding = response.encoding  # worked out anew (headers, meta, BOM) on every access
-    # Decoded and unescaped only where it may matter: an ASCII href without an entity is
-    # asked as bytes, the same question (a page's 150 links cost 0.4 ms each way otherwise).
-    raw = (m.group(1) for m in islice(_HREF.finditer(response.body), 5000))
-    hrefs = (
-        html.unescape(href.decode(encoding, "replace"))
-        for href in raw
-        if b"&" in href or not href.isascii() or _MAY_BE_PAGE_BYTES.search(href)
-    )
-    candidates = [h for h in hrefs if _MAY_BE_PAGE.search(h)]
+    # Only the hrefs that may be pages are decoded and unescaped: the others are told apart
+    # as bytes, in C (a page has about 150 links; one or two may be its pager's).
+    raw = filter(_MAY_BE_PAGE_BYTES.search, _HREF.findall(response.body)[:5000])
+    decoded = (html.unescape(href.decode(encoding, "replace")) for href in raw)
+    candidates = [href for href in decoded if _MAY_BE_PAGE.search(href)]
     if not candidates:
         return []
     base, own = page_of(response.url)

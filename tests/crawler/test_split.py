@@ -114,3 +114,27 @@ def test_extract_joins_the_pages_of_a_split_article(split_site: SampleSite, env:
 )
 def test_page_numbers_in_addresses(url: str, first: str, number: int) -> None:
     assert page_of(url) == (first, number)
+
+
+def test_a_pagers_links_are_found_however_their_addresses_are_written() -> None:
+    """Entities, non-ASCII paths, upper case and `rel=next` alike; the page itself, other
+    articles and the site's own listings are not its pages."""
+    from scrapy.http import HtmlResponse
+
+    from crawler.discovery import continuation_links
+
+    url = "https://a.vn/tin-tức/bai-viet-1234.html?id=5"
+    links = [
+        "/tin-tức/bai-viet-1234.html?id=5&amp;page=3",  # an entity between the parameters
+        "/tin-t%E1%BB%A9c/bai-viet-1234.html?id=5&page=2",  # the same path, percent-encoded
+        "https://a.vn/tin-tức/bai-viet-1234.html?id=5&amp;PAGE=4",
+        "/tin-tức/bai-viet-1234.html?id=5",  # the page itself
+        "/tin-tức/bai-viet-9999.html?page=2",  # another article's page
+        "/tin-tức/trang-2",  # the section's listing
+        "/tin-tức/bai-viet-1234.html?id=5&#38;page=5",  # a numeric entity for the ampersand
+    ]
+    body = "".join(f'<a href="{href}">x</a>' for href in links)
+    response = HtmlResponse(url, body=f"<html><body>{body}</body></html>".encode(), encoding="utf-8")
+    found = continuation_links(response)
+    assert [page_of(link)[1] for link in found] == [2, 3, 4, 5]
+    assert {page_of(link)[0] for link in found} == {page_of(url)[0]}
