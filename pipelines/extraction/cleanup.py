@@ -84,13 +84,30 @@ def _drop(nodes: list[HtmlElement]) -> int:
 # Page chrome the engine deletes whole on every pass (trafilatura's MANUALLY_CLEANED), outside
 # any <article>: deleted first, so that no later pass, newsmon's or the engine's, walks it (on
 # a page with a mega menu and sidebars, most of its elements). Kept: forms (ASP.NET pages wrap
-# the whole page in one), <figure> (captions), <header> (the headline), JSON-LD, what holds
-# the headline or an <article>, and a footer holding a <time> (a post's own, where the page
-# has no <article>: dates outside <article> are read only from footers' visible text).
+# the whole page in one), <figure> (captions), <header> (the headline), JSON-LD, and what holds
+# the headline or an <article>. An <aside> or <footer> goes only when it is a sidebar's or a
+# site footer's size and holds no <time>: a short one beside the headline or under the body is
+# where many templates without <article> put the date stamp and the byline.
 _CHROME = (
     "nav", "aside", "menu", "select", "noscript", "svg", "iframe", "style", "template", "button",
     "textarea", "object", "embed", "audio", "video", "canvas", "footer", "script",
 )  # fmt: skip
+_CHROME_BOX_MIN_CHARS = 300
+
+
+def _is_chrome(node: HtmlElement) -> bool:
+    tag = node.tag
+    if tag == "script" and node.get("type") == "application/ld+json":
+        return False
+    if tag in ("aside", "footer") and (
+        len(node.text_content()) < _CHROME_BOX_MIN_CHARS or node.find(".//time") is not None
+    ):
+        return False
+    return (
+        next(node.iterancestors("article"), None) is None
+        and node.find(".//article") is None
+        and node.find(".//h1") is None
+    )
 
 
 def drop_page_chrome(tree: HtmlElement) -> int:
@@ -100,16 +117,7 @@ def drop_page_chrome(tree: HtmlElement) -> int:
         return 0
     # Selected by tag in libxml2, tested in Python: one XPath asking each element of the page
     # for its ancestors and descendants took seven times as long.
-    doomed = [
-        node
-        for node in body.iter(*_CHROME)
-        if not (node.tag == "footer" and node.find(".//time") is not None)
-        and not (node.tag == "script" and node.get("type") == "application/ld+json")
-        and next(node.iterancestors("article"), None) is None
-        and node.find(".//article") is None
-        and node.find(".//h1") is None
-    ]
-    return _drop(doomed)
+    return _drop([node for node in body.iter(*_CHROME) if _is_chrome(node)])
 
 
 def _hidden(node: HtmlElement) -> bool:

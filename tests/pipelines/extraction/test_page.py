@@ -363,32 +363,67 @@ def test_spam_words_are_told_from_union_news() -> None:
 
 
 def test_page_chrome_outside_the_article_is_deleted_before_any_pass_reads_it() -> None:
-    """Menus, sidebars, link pickers, scripts and embeds outside <article> go; what a later
-    step reads stays: the article's own boxes, JSON-LD, a form wrapping the page, a footer
-    holding the post's time, and chrome that holds the headline."""
+    """Menus, sidebars, link pickers, scripts, embeds and the site footer outside <article> go;
+    what a later step reads stays: the article's own boxes, JSON-LD, a form wrapping the page,
+    a short box beside the headline (a stamp, a byline), a footer holding the post's time, and
+    chrome that holds the headline."""
     from lxml import html
 
     from pipelines.extraction.cleanup import drop_page_chrome
 
+    poll = "".join(f"<li>Phương án trả lời số {i} của cuộc thăm dò ý kiến bạn đọc</li>" for i in range(8))
     tree = html.fromstring(
-        """<html><body><form id="aspnetForm"><nav><a href="/">Trang chủ</a></nav>
-        <aside class="poll"><p>Bạn có hài lòng không?</p></aside>
+        f"""<html><body><form id="aspnetForm"><nav><a href="/">Trang chủ</a></nav>
+        <aside class="poll"><p>Bạn có hài lòng không?</p><ul>{poll}</ul></aside>
         <select><option>Liên kết website</option></select>
-        <script>var x = 1;</script><script type="application/ld+json">{"@type": "NewsArticle"}</script>
+        <script>var x = 1;</script><script type="application/ld+json">{{"@type": "NewsArticle"}}</script>
         <aside class="hero"><h1>Tiêu đề bài viết ở khung bên</h1></aside>
+        <aside class="meta">Thứ Ba, 17/11/2026 14:30 | Minh Anh</aside>
         <article><aside class="quote"><p>Trích dẫn trong bài</p></aside><p>Nội dung</p></article>
         <div class="post"><p>Bài không có thẻ article</p>
         <footer>Đăng lúc <time datetime="2026-11-17">17/11</time></footer></div>
-        <footer><p>Bản quyền</p></footer><iframe src="/video"></iframe></form></body></html>"""
+        <footer><p>{"Bản quyền thuộc Liên đoàn Lao động tỉnh. " * 8}</p></footer>
+        <iframe src="/video"></iframe></form></body></html>"""
     )
     assert drop_page_chrome(tree) == 6
     text = tree.text_content()
     for gone in ("Trang chủ", "hài lòng", "Liên kết website", "var x", "Bản quyền"):
         assert gone not in text
-    for kept in ("NewsArticle", "Tiêu đề bài viết", "Trích dẫn trong bài", "Đăng lúc", "Nội dung"):
+    for kept in (
+        "NewsArticle",
+        "Tiêu đề bài viết",
+        "Minh Anh",
+        "Trích dẫn trong bài",
+        "Đăng lúc",
+        "Nội dung",
+    ):
         assert kept in text
     assert tree.find(".//form") is not None
     assert tree.find(".//iframe") is None
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [
+        '<aside class="meta">Thứ Ba, 17/11/2026 14:30 | Tác giả: Minh Anh</aside>',
+        '<footer class="meta">Thứ Ba, 17/11/2026 14:30</footer>',
+    ],
+)
+def test_a_stamp_in_a_short_box_beside_the_headline_is_read(meta: str) -> None:
+    """Templates without <article> put the stamp in an <aside> or <footer> of the column."""
+    sidebar = "".join(
+        f'<li><a href="/tin/tin-khac-{i}234.html">Tin khác về công đoàn cơ sở số {i}</a>'
+        " 09:15 19/11/2026</li>"
+        for i in range(6)
+    )
+    page = f"""<html lang="vi"><head><meta charset="utf-8"><title>Tin | Trang</title></head><body>
+<div class="wrap"><div class="main"><h1>Công đoàn chăm lo Tết cho người lao động</h1>{meta}
+<div class="content">{"".join(f"<p>{PARA}{i}</p>" for i in range(4))}</div></div>
+<aside class="sidebar"><h3>Tin mới</h3><ul>{sidebar}</ul></aside></div></body></html>""".encode()
+    article = extract_page(page, "https://ldld.example.vn/tin-tuc/bai-viet-1234.html")
+    assert article is not None
+    assert article.published == "2026-11-17T14:30:00+07:00"
+    assert "Tin khác" not in article.text
 
 
 def test_a_posts_own_footer_stamp_is_read_where_the_page_has_no_article_element() -> None:
