@@ -188,13 +188,30 @@ def published_date(
             if primary is None:
                 primary = moment
                 if _timed(moment):
-                    return primary.isoformat()
+                    return _afternoon(primary, zone).isoformat()
             elif _timed(moment) and _local_day(moment) == _local_day(primary):
                 local = moment.astimezone(VN_TZ)
-                return datetime.combine(_local_day(primary), local.timetz()).isoformat()
+                return _afternoon(datetime.combine(_local_day(primary), local.timetz()), zone).isoformat()
     if primary is not None:
         return primary.isoformat()
     return last_resort() if last_resort is not None else None
+
+
+def _afternoon(moment: datetime, zone: lxml_html.HtmlElement | None) -> datetime:
+    """`moment`, or the stamp the article shows twelve hours later on the same day at the same
+    minute: a template that prints a 12-hour clock without its half into a machine-readable
+    field gives 02:30 for the 02:30 CH (14:30) it shows."""
+    local = moment.astimezone(VN_TZ)
+    if zone is None or not 1 <= local.hour < 12:
+        return moment
+    for shown in _zone_stamps(zone):
+        if (
+            shown is not None
+            and shown.date() == local.date()
+            and (shown.hour, shown.minute) == (local.hour + 12, local.minute)
+        ):
+            return shown
+    return moment
 
 
 def _timed(moment: datetime) -> bool:

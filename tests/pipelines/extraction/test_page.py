@@ -118,6 +118,18 @@ def test_structured_dates_win_over_stamps_and_are_shown_in_vietnam_time() -> Non
             '<abbr class="published" title="2026-11-18T14:30:00Z">Thứ Tư</abbr>',
             "2026-11-18T21:30:00+07:00",
         ),
+        # A naive time printed from a 12-hour clock without its half: the page shows it.
+        (
+            '<meta property="article:published_time" content="2026-11-17 02:30:00">',
+            "<span>02:30 CH 17/11/2026</span>",
+            "2026-11-17T14:30:00+07:00",
+        ),
+        # A genuine morning time is kept when the page shows it too.
+        (
+            '<meta property="article:published_time" content="2026-11-17 02:30:00">',
+            "<span>02:30 17/11/2026</span>",
+            "2026-11-17T02:30:00+07:00",
+        ),
         # Unix seconds in a data attribute, shown in Vietnam time.
         (
             "",
