@@ -14,7 +14,7 @@ import operator
 import re
 from collections.abc import Sequence
 from functools import cache
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 from search import textnorm
 from search.article import Article
@@ -62,8 +62,11 @@ def signature(folded: str) -> list[int]:
     # datasketch's default hash (the first 4 bytes of SHA-1, little-endian), taken for every
     # shingle at once: its own call per shingle in Python was half the cost of a signature.
     digests = b"".join(map(_DIGEST, map(hashlib.sha1, map(str.encode, shingles))))
-    hashes = _numpy().frombuffer(digests, dtype="<u4")[::_SHA1_WORDS].tolist()
-    minhash = _minhash()(
+    minhash_type = _minhash()
+    import numpy  # loaded with datasketch, just above
+
+    hashes = numpy.frombuffer(digests, dtype="<u4")[::_SHA1_WORDS].tolist()
+    minhash = minhash_type(
         num_perm=NUM_PERM, seed=_SEED, permutations=_permutations(), scheme=_SCHEME, hashfunc=int
     )
     minhash.update_batch(hashes)
@@ -72,13 +75,6 @@ def signature(folded: str) -> list[int]:
 
 _DIGEST: Final = operator.methodcaller("digest")
 _SHA1_WORDS: Final = 5  # a SHA-1 digest is five 32-bit words; the first is the hash
-
-
-@cache
-def _numpy() -> Any:
-    import numpy  # loaded with datasketch, on first use
-
-    return numpy
 
 
 def lsh_bands(sig: list[int]) -> list[str]:

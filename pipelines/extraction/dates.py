@@ -180,6 +180,20 @@ def published_date(
         lambda: _zone_stamps(zone) if zone is not None else iter(()),
         lambda: _relative_dates(zone, fetched) if zone is not None else iter(()),
     ]
+    primary, timed = _ranked(sources)
+    if timed is not None:
+        return _afternoon(timed, zone).isoformat()
+    if primary is not None:
+        return primary.isoformat()
+    return last_resort() if last_resort is not None else None
+
+
+def _ranked(
+    sources: list[Callable[[], Iterator[datetime | None]]],
+) -> tuple[datetime | None, datetime | None]:
+    """The first moment the sources give, and the moment with a time of day: that one, or its
+    day with the time of the first later source that gives one on the same day (None when
+    none does). Later sources are only read while something is left open."""
     primary: datetime | None = None
     for source in sources:
         for moment in source():
@@ -188,13 +202,11 @@ def published_date(
             if primary is None:
                 primary = moment
                 if _timed(moment):
-                    return _afternoon(primary, zone).isoformat()
+                    return primary, primary
             elif _timed(moment) and _local_day(moment) == _local_day(primary):
                 local = moment.astimezone(VN_TZ)
-                return _afternoon(datetime.combine(_local_day(primary), local.timetz()), zone).isoformat()
-    if primary is not None:
-        return primary.isoformat()
-    return last_resort() if last_resort is not None else None
+                return primary, datetime.combine(_local_day(primary), local.timetz())
+    return primary, None
 
 
 def _afternoon(moment: datetime, zone: lxml_html.HtmlElement | None) -> datetime:

@@ -35,9 +35,7 @@ from pipelines.extraction.pagemeta import (
     PageMeta,
     canonical_href,
     declared_author,
-    declares_headline,
     find_headline,
-    marked_headline,
     page_language,
     page_tags,
     page_title,
@@ -63,7 +61,6 @@ class PageTooComplex(ValueError):
 
 
 _COUNT_ELEMENTS = Number("count(//*)")
-_H1S = Number("count(//h1[string-length(normalize-space()) > 10])")
 
 
 @contextmanager
@@ -140,9 +137,7 @@ def extract_page(
         title: str | None = squash(head.text_content())
     else:
         found = find_headline(tree, page)
-        if found is None and not declares_headline(page) and _H1S(tree) != 1:
-            found = marked_headline(tree)
-        title, head = found if found is not None else (page_title(tree, page), None)
+        title, head = found if found is not None else page_title(tree, page)
     if min_chars and not title:
         return None
     drop_teaser_lists(tree, url, keep=head)

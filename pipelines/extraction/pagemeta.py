@@ -168,13 +168,6 @@ def marked_headline(tree: HtmlElement) -> tuple[str, HtmlElement] | None:
     return (best[2], best[3]) if best is not None else None
 
 
-def declares_headline(page: PageMeta) -> bool:
-    """True when the page names its headline apart from `<title>` (JSON-LD, og/twitter)."""
-    return bool(page.first(("og:title", "twitter:title"))) or any(
-        isinstance(obj.get("headline"), str) and obj["headline"].strip() for obj in page.jsonld
-    )
-
-
 _SPACE_AHEAD = re.compile(r"\s+")
 
 
@@ -242,21 +235,24 @@ def _text(node: HtmlElement) -> str:
     return squash(node.text_content())
 
 
-def page_title(tree: HtmlElement, page: PageMeta) -> str | None:
+def page_title(tree: HtmlElement, page: PageMeta) -> tuple[str | None, HtmlElement | None]:
     """The headline, without the site-name suffix `<title>` and og:title usually carry.
 
     Order: JSON-LD headline, the page's one `<h1>` (or the one the declared titles
-    begin with), og:title, then `<title>`; a declared title loses its last
-    ` - Site name` part when that part names the site or is not in the headline.
+    begin with), og:title, an element marked as the title when `<title>` is all the page
+    declares (it often names only the site), then `<title>`; a declared title loses its last
+    ` - Site name` part when that part names the site or is not in the headline. The element
+    is given too when the headline was found as a marked one.
     """
     for obj in page.jsonld:
         headline = obj.get("headline")
         if isinstance(headline, str) and headline.strip():
-            return " ".join(headline.split())
+            return " ".join(headline.split()), None
+    social = page.first(("og:title", "twitter:title"))
     declared = [
         t
         for t in (
-            page.first(("og:title", "twitter:title")),
+            social,
             _text(tree.find(".//title")) if tree.find(".//title") is not None else None,
         )
         if t
@@ -264,10 +260,12 @@ def page_title(tree: HtmlElement, page: PageMeta) -> str | None:
     declared = [" ".join(t.split()) for t in declared]
     heads = [h for h in (_text(h) for h in tree.iter("h1")) if len(h) > 10]
     if len(heads) == 1:
-        return heads[0]
+        return heads[0], None
     for head in heads:
         if any(t.startswith(head) for t in declared):
-            return head
+            return head, None
+    if not social and (marked := marked_headline(tree)) is not None:
+        return marked
     site = (page.first(("og:site_name", "application-name")) or "").casefold()
     for full in declared:
         parts = _TITLE_SEPARATORS.split(full)
@@ -275,8 +273,8 @@ def page_title(tree: HtmlElement, page: PageMeta) -> str | None:
         if len(parts) > 1 and (len(parts[-1]) < len(full) / 2 or parts[-1].casefold() == site):
             title = full[: full.rfind(parts[-1])].rstrip(" |–—·•»:-")
         if title:
-            return title
-    return heads[0] if heads else None
+            return title, None
+    return (heads[0] if heads else None), None
 
 
 def page_canonical(tree: HtmlElement, page: PageMeta) -> str | None:
