@@ -36,7 +36,9 @@ def find_lead(zone: HtmlElement) -> str | None:
     for node in _MARKED(zone):
         if node.tag in ("a", "img", "script", "style"):
             continue
-        if _LEAD_CLASS.search(_marker(node)):
+        # A lead is one paragraph: a marked box of several is the body itself (Drupal's
+        # body field is "text-with-summary").
+        if _LEAD_CLASS.search(_marker(node)) and len(node.findall(".//p")) < 2:
             text = squash(node.text_content())
             if _LEAD_MIN <= len(text) <= _LEAD_MAX:
                 return text
@@ -171,6 +173,31 @@ def byline(zone: HtmlElement) -> str | None:
             if 2 < len(text) <= 80:
                 return _BYLINE_PREFIX.sub("", text) or None
     return None
+
+
+_ZONE_SHARE = 0.5  # of the engine's text the article zone must hold before it is trusted
+
+
+def _bare(text: str) -> str:
+    return "".join(text.split())
+
+
+def within_zone(text: str, zone: HtmlElement) -> str:
+    """The engine's text without the lines before and after the article zone's: a sidebar
+    box (a notice, a schedule, a hotline) or a column beside the article that the engine
+    took as more of the story. Lines between two of the zone's stay, and nothing is cut
+    unless the zone holds at least half of the text: a zone that is only the story's header
+    says nothing about where its body ends."""
+    lines = text.split("\n")
+    held = _bare(zone.text_content())
+    inside = [bool(line.strip()) and _bare(line) in held for line in lines]
+    if True not in inside:
+        return text
+    first, last = inside.index(True), len(inside) - 1 - inside[::-1].index(True)
+    kept = lines[first : last + 1]
+    if sum(map(len, kept)) < _ZONE_SHARE * len(text):
+        return text
+    return "\n".join(kept)
 
 
 _REPEAT_MIN_CHARS = 60  # paragraphs, not list items (a list may repeat its items)

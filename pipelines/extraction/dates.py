@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone, tzinfo
 
 from lxml import html as lxml_html
 
@@ -49,7 +49,12 @@ _META_MODIFIED = (
     "last-modified",
 )
 
-_T = r"(?P<h>\d{1,2})\s*(?:[:hg]|giờ)\s*(?P<mi>\d{2})(?::\d{2})?(?:\s*(?P<ap>AM|PM|SA|CH|sáng|chiều|tối)\b)?"
+_T = (
+    r"(?P<h>\d{1,2})\s*(?:[:hg]|giờ)\s*(?P<mi>\d{2})(?:\s*phút)?(?::(?P<s>\d{2}))?"
+    r"(?:\s*(?P<ap>AM|PM|SA|CH|sáng|chiều|tối)\b)?"
+    # "08:20 GMT", "(GMT+7)", "UTC+07:00": a clock given in another zone than Vietnam's
+    r"(?:\s*\(?(?P<tz>GMT|UTC)\s*(?P<off>[+-]\d{1,2})?(?::?00)?\)?)?"
+)
 _D = r"(?P<d>\d{1,2})\s*[/.-]\s*(?P<mo>\d{1,2})\s*[/.-]\s*(?P<y>(?:19|20)\d{2})"
 _SEP = r"[\s,|\-–—(]*(?:ngày\s*|lúc\s*)?"
 _MONTH_WORDS = {
@@ -102,6 +107,8 @@ _STAMPS = [
     # 2026-11-17 14:30 (ISO order, shown as is)
     re.compile(r"\b(?P<y>(?:19|20)\d{2})-(?P<mo>\d{2})-(?P<d>\d{2})(?:[T\s]+" + _T + ")?"),
     re.compile(_D),  # Date : 07-12-2018
+    # 03/12/26 15:20 (a portal's short form: slashes and a two-digit year, as a whole stamp)
+    re.compile(r"^(?P<d>\d{1,2})/(?P<mo>\d{1,2})/(?P<yy>\d{2})(?:[\s,|\-–—]+" + _T + r")?$"),
 ]
 # "9 giờ trước", "3 ngày trước", "hôm qua": resolved against the fetch time, last.
 _RELATIVE = re.compile(
@@ -135,6 +142,8 @@ _OUTSIDE = "ancestor::aside|ancestor::footer|ancestor::header[not(ancestor::arti
 _TIME_NODES = Elements("//time[@datetime] | //abbr[@title]")
 _DATE_ATTRIBUTE = re.compile(r"^data-(?:[\w-]*)(?:date|time|publish)", re.IGNORECASE)
 _UPDATED = re.compile(r"updated|modified|cap-?nhat", re.IGNORECASE)
+# `<span title="2026-12-03T15:20:00+07:00">2 ngày trước</span>`: a full moment in a tooltip
+_ISO_MOMENT = re.compile(r"^\s*(?:19|20)\d{2}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 
 def structured_modified(tree: lxml_html.HtmlElement, page: PageMeta) -> str | None:
@@ -249,7 +258,9 @@ def _attribute_dates(
         if not isinstance(node.tag, str) or node.tag == "a" or not node.attrib:
             continue
         for name, value in node.attrib.items():
-            if _DATE_ATTRIBUTE.match(name) and not _UPDATED.search(name):
+            if (
+                _DATE_ATTRIBUTE.match(name) or (name == "title" and _ISO_MOMENT.match(value))
+            ) and not _UPDATED.search(name):
                 yield parse_moment(value)
 
 
@@ -320,18 +331,28 @@ def _stamp(text: str) -> datetime | None:
         if not match:
             continue
         parts = match.groupdict()
+        year = int(parts.get("y") or 0) or 2000 + int(parts.get("yy") or 0)
         try:
             return datetime(
-                int(parts["y"] or 0),
+                year,
                 _month(parts),
                 int(parts["d"] or 0),
                 _hour(parts),
                 int(parts.get("mi") or 0),
-                tzinfo=VN_TZ,
+                int(parts.get("s") or 0),
+                tzinfo=_zone_of(parts),
             )
         except (ValueError, KeyError):
             continue
     return None
+
+
+def _zone_of(parts: dict[str, str | None]) -> tzinfo:
+    """The zone a shown clock names ("GMT" alone is UTC), else Vietnam's."""
+    if not parts.get("tz"):
+        return VN_TZ
+    hours = int(parts.get("off") or 0)
+    return VN_TZ if hours == 7 else timezone(timedelta(hours=hours))
 
 
 def article_zone(

@@ -27,6 +27,7 @@ from pipelines.extraction.body import (
     source_url,
     strip_byline_prefix,
     trailing_byline,
+    within_zone,
 )
 from pipelines.extraction.cleanup import clean_page, drop_page_chrome, drop_teaser_lists
 from pipelines.extraction.dates import article_zone, published_date, structured_modified
@@ -146,8 +147,12 @@ def extract_page(
     lead = find_lead(zone) if zone is not None else None
     tag_line = find_tag_line(zone) if zone is not None else None
     signature = trailing_byline(zone) if zone is not None else None
-    body_text = block_text(body_node) if body_node is not None else engine_text(tree, url)
-    text = assemble_body(body_text or "", title, lead, tag_line, signature)
+    if body_node is not None:
+        body_text = block_text(body_node)
+    else:
+        body_text = engine_text(tree, url) or ""
+        body_text = within_zone(body_text, zone) if zone is not None and body_text else body_text
+    text = assemble_body(body_text, title, lead, tag_line, signature)
     floor = min_chars
     if len(text) < min_chars and len(captions) >= _PHOTO_STORY_CAPTIONS:
         # A photo story: a lead and captioned pictures; the captions, in order, are its text

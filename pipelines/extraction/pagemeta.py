@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
@@ -144,11 +145,14 @@ _STANDS_OVER_CHARS = 500  # text outside links in the nearest containers, an art
 _STANDS_OVER_LEVELS = 3
 
 
-def marked_headline(tree: HtmlElement) -> tuple[str, HtmlElement] | None:
+def marked_headline(tree: HtmlElement, declared: Sequence[str] = ()) -> tuple[str, HtmlElement] | None:
     """The element marked as a title (class or id) whose text is a headline's length and
     whose nearest container holding an article's worth of text outside links is the
-    smallest (a sidebar box's title reaches such text only through the whole layout)."""
-    best: tuple[int, int, str, HtmlElement] | None = None
+    smallest (a sidebar box's title reaches such text only through the whole layout).
+    One that a `declared` title begins with comes first: a sidebar box with a long notice
+    of its own is smaller than the story's container."""
+    best: tuple[bool, int, int, str, HtmlElement] | None = None
+    folded = [t.casefold() for t in declared]
     for order, node in enumerate(_MARKED_HEADS(tree)):
         text = squash(node.text_content())
         if not _MARKED_HEAD_WORDS[0] <= len(text.split()) <= _MARKED_HEAD_WORDS[1]:
@@ -162,10 +166,11 @@ def marked_headline(tree: HtmlElement) -> tuple[str, HtmlElement] | None:
             whole = len(container.text_content())
             linked = sum(len(a.text_content()) for a in container.iter("a"))
             if whole - linked - len(text) >= _STANDS_OVER_CHARS:
-                if best is None or (whole, order) < best[:2]:
-                    best = (whole, order, text, node)
+                unnamed = not any(t.startswith(text.casefold()) for t in folded)
+                if best is None or (unnamed, whole, order) < best[:3]:
+                    best = (unnamed, whole, order, text, node)
                 break
-    return (best[2], best[3]) if best is not None else None
+    return (best[3], best[4]) if best is not None else None
 
 
 _SPACE_AHEAD = re.compile(r"\s+")
@@ -264,7 +269,7 @@ def page_title(tree: HtmlElement, page: PageMeta) -> tuple[str | None, HtmlEleme
     for head in heads:
         if any(t.startswith(head) for t in declared):
             return head, None
-    if not social and (marked := marked_headline(tree)) is not None:
+    if not social and (marked := marked_headline(tree, declared)) is not None:
         return marked
     site = (page.first(("og:site_name", "application-name")) or "").casefold()
     for full in declared:
@@ -310,20 +315,42 @@ def page_tags(page: PageMeta) -> list[str]:
     return []
 
 
+# The accounts a CMS is installed with: a page "by" one of them names who pressed publish,
+# not who wrote the story (the signature under the body does).
+_ACCOUNT_NAMES = frozenset(
+    {
+        "admin",
+        "administrator",
+        "super user",
+        "superuser",
+        "webmaster",
+        "root",
+        "user",
+        "quản trị",
+        "quản trị viên",
+    }
+)
+
+
+def _person(name: str) -> str | None:
+    name = squash(name)
+    return name if name and name.casefold() not in _ACCOUNT_NAMES else None
+
+
 def declared_author(page: PageMeta) -> str | None:
-    """The byline as the page declares it (JSON-LD, then meta), all names kept."""
+    """The byline as the page declares it (JSON-LD, then meta), all names kept; a CMS's
+    own account (admin, Super User) is no byline."""
     for obj in page.jsonld:
         authors = obj.get("author")
         if isinstance(authors, dict | str):
             authors = [authors]
         if isinstance(authors, list):
-            names = [
-                squash(str(n)) for n in (a.get("name") if isinstance(a, dict) else a for a in authors) if n
-            ]
+            found = (a.get("name") if isinstance(a, dict) else a for a in authors)
+            names = [name for name in (_person(str(n)) for n in found if n) if name]
             if names:
                 return ", ".join(names)
     author = page.first(("author", "article:author", "dc.creator"))
-    return squash(author) if author and not author.startswith("http") else None
+    return _person(author) if author and not author.startswith("http") else None
 
 
 def canonical_href(tree: HtmlElement, page: PageMeta, url: str | None) -> str | None:

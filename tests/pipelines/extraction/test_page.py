@@ -37,6 +37,13 @@ def _page(head: str = "", before: str = "", stamp: str = "", after: str = "", la
         ("<span>Thứ Ba, 17/11/2026 - 14 giờ 30</span>", "2026-11-17T14:30:00+07:00"),
         ("<span>17 Th11 2026 14:30</span>", "2026-11-17T14:30:00+07:00"),
         ("<span>Đăng lúc 2026-11-17 14:30</span>", "2026-11-17T14:30:00+07:00"),
+        ("<span>14 giờ 30 phút, ngày 17/11/2026</span>", "2026-11-17T14:30:00+07:00"),
+        ("<span>Ngày đăng: 17/11/2026 14:30:45</span>", "2026-11-17T14:30:45+07:00"),
+        ("<span>17/11/2026 07:30 GMT</span>", "2026-11-17T14:30:00+07:00"),
+        ("<span>07:30 (UTC) 17/11/2026</span>", "2026-11-17T14:30:00+07:00"),
+        ("<span>14:30 (GMT+7) 17/11/2026</span>", "2026-11-17T14:30:00+07:00"),
+        ('<span class="metadata-publish-date">17/11/26 14:30</span>', "2026-11-17T14:30:00+07:00"),
+        ('<span title="2026-11-17T14:30:00+07:00">2 ngày trước</span>', "2026-11-17T14:30:00+07:00"),
     ],
 )
 def test_vietnamese_stamp_in_article_zone_never_the_site_clock(stamp: str, expected: str) -> None:
@@ -449,3 +456,49 @@ def test_a_posts_own_footer_stamp_is_read_where_the_page_has_no_article_element(
     assert article is not None
     assert article.published == "2026-11-17T14:30:00+07:00"
     assert "Bản quyền" not in article.text
+
+
+_STORY = "".join(
+    f"<p>Đoạn {i}: công đoàn cơ sở đối thoại với doanh nghiệp về tiền lương, nhà trọ và bữa ăn ca"
+    " của người lao động trong năm tới.</p>"
+    for i in range(5)
+)
+
+
+def test_a_sidebar_box_after_the_story_is_not_more_of_it() -> None:
+    """A portal column beside the article (a notice, a schedule) that the engine reads on as
+    more of the story is cut at the article zone; the byline above it is then the body's last
+    line, and a field."""
+    title = "Đối thoại tại doanh nghiệp về tiền lương - Cổng thông tin"
+    page = f"""<html lang="vi"><head><title>{title}</title></head>
+<body><div class="row"><div class="col-main"><div class="detail">
+<h2 class="news-title">Đối thoại tại doanh nghiệp về tiền lương</h2><div>08:40 | 02/12/2026</div>
+{_STORY}<p><b>Minh Tâm</b></p></div></div>
+<div class="col-side"><div class="box"><div class="box-title">Lịch tiếp công dân</div>
+<div class="box-content"><p>Liên đoàn Lao động tỉnh tiếp công dân vào thứ Năm hằng tuần
+tại trụ sở cơ quan, người lao động cần tư vấn pháp luật xin gọi
+đường dây nóng trong giờ hành chính.</p></div></div></div></div>
+</body></html>""".encode()
+    article = extract_page(page, "https://ldld.example.vn/tin-tuc/doi-thoai-1234.html")
+    assert article is not None
+    assert "tiếp công dân" not in article.text
+    assert article.text.split("\n")[-1].startswith("Đoạn 4:")
+    assert article.author == "Minh Tâm"
+
+
+def test_a_zone_holding_only_the_header_cuts_nothing() -> None:
+    """When the headline's smallest container with enough text is the story's header (a long
+    sapo beside it), the body that follows outside it is kept whole."""
+    from lxml.html import fromstring
+
+    from pipelines.extraction.body import within_zone
+
+    header = fromstring("<div><h1>Tiêu đề</h1><p>Một sapo dài " + "rất dài " * 20 + "</p></div>")
+    sapo = header.findall("p")[0].text_content()
+    text = "\n".join([sapo, *(f"Đoạn {i} của thân bài, dài hơn cả sapo " + "x" * 200 for i in range(3))])
+    assert within_zone(text, header) == text
+    # ...while a zone holding most of the text cuts what stands after its last line.
+    whole = fromstring(
+        f"<div><p>{sapo}</p>" + "".join(f"<p>{line}</p>" for line in text.split("\n")[1:]) + "</div>"
+    )
+    assert within_zone(text + "\nHộp bên cạnh", whole) == text

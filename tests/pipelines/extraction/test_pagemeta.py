@@ -30,3 +30,31 @@ def test_a_title_broken_over_lines_is_found_and_a_near_one_is_not() -> None:
     assert not spaced_in("chăm loTết cho", "lo Tết")
     assert not spaced_in("chăm lo Tếtcho", "Tết cho")
     assert spaced_in("chăm lo\n Tết\tcho", "lo Tết cho")
+
+
+def test_the_marked_headline_is_the_one_the_page_title_names() -> None:
+    """A sidebar box with a notice of its own sits in a smaller container than the story; when
+    `<title>` begins with one marked headline, that one is the story's, not the box's."""
+    from lxml.html import fromstring
+
+    from pipelines.extraction.pagemeta import marked_headline
+
+    notice = "Người lao động cần tư vấn pháp luật xin gọi đường dây nóng trong giờ hành chính. " * 7
+    story = "".join(
+        f"<p>Đoạn {i}: công đoàn đối thoại với doanh nghiệp về tiền lương năm tới.</p>" for i in range(12)
+    )
+    head = '<div class="news-title">Đối thoại về tiền lương tại doanh nghiệp</div>'
+    box = f'<div class="box-title">Lịch tiếp công dân hằng tuần</div><p>{notice}</p>'
+    tree = fromstring(
+        f"<html><body><div><div><div>{head}{story}</div></div><div><div>{box}</div></div></div></body></html>"
+    )
+    alone = marked_headline(tree)
+    assert alone is not None
+    assert alone[0] == "Lịch tiếp công dân hằng tuần"  # the box wins on container size alone...
+    found = marked_headline(tree, ["Đối thoại về tiền lương tại doanh nghiệp - Cổng thông tin"])
+    assert found is not None
+    assert found[0] == "Đối thoại về tiền lương tại doanh nghiệp"
+    # ...and a title naming neither leaves the choice to the containers.
+    other = marked_headline(tree, ["Cổng thông tin Liên đoàn Lao động"])
+    assert other is not None
+    assert other[0] == alone[0]
