@@ -153,6 +153,10 @@ def pagination_links(response: Response, links: list[Link]) -> list[str]:
 # An article split over pages: its other pages are the same address with a page number,
 # `?page=2`, `?trang=2`, `/trang-2`, `/page/2`, `-p2.html`, `/2`.
 _PAGE_PARAM = re.compile(r"^(page|trang|p|pg|paged|pageno|pagenum|part)$", re.IGNORECASE)
+# Classic PHP CMS pagers count from 0 (`?start=1`, `?limitstart=2` is the third page). The same
+# names carry a listing's item offset (`?start=20`): only an offset small enough to be a page of
+# one article is read as one.
+_PAGE_OFFSET_PARAM = re.compile(r"^(start|limitstart)$", re.IGNORECASE)
 _PAGE_PATH = re.compile(
     r"(?:(?:/(?:trang|page|p)[-/]?|[-_](?:trang|page|p)-?)(?P<n>\d{1,2})"
     r"(?P<ext>\.[a-z]{2,5})?|/(?P<bare>\d{1,2}))/?$",
@@ -163,7 +167,7 @@ _PAGE_PATH = re.compile(
 # are parsed as URLs.
 _HREF = re.compile(rb"""href\s*=\s*["']([^"'<>]{1,2000})["']""", re.IGNORECASE)
 _MAY_BE_PAGE = re.compile(
-    r"[?&](?:page|trang|p|pg|paged|pageno|pagenum|part)=\d"
+    r"[?&](?:page|trang|p|pg|paged|pageno|pagenum|part|start|limitstart)=\d"
     r"|(?:trang|page|p)[-/]?\d{1,2}\b|/\d{1,2}/?(?:$|[?#])",
     re.IGNORECASE,
 )
@@ -179,6 +183,8 @@ def page_of(url: str) -> tuple[str, int]:
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
         if _PAGE_PARAM.match(key) and value.isdigit():
             number = int(value)
+        elif _PAGE_OFFSET_PARAM.match(key) and value.isdigit() and int(value) < MAX_ARTICLE_PAGES:
+            number = int(value) + 1
         else:
             kept.append((key, value))
     path = parts.path

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from lxml.html import HtmlElement
 
 from pipelines.extraction.dates import has_stamp
-from pipelines.extraction.pagemeta import squash
+from pipelines.extraction.pagemeta import person, squash
 from pipelines.extraction.xpath import Elements
 
 _LEAD_CLASS = re.compile(
-    r"(^|[\s_-])(sapo|lead|chapeau|summary|excerpt|intro|description|desc|"
+    r"(^|[\s_-])(sapo|lead|chapeau|summary|excerpt|intro|teaser|description|desc|"
     r"tom-?tat|mo-?ta)([\s_-]|$)",
     re.IGNORECASE,
 )
@@ -40,7 +40,9 @@ def find_lead(zone: HtmlElement) -> str | None:
         # body field is "text-with-summary").
         if _LEAD_CLASS.search(_marker(node)) and len(node.findall(".//p")) < 2:
             text = squash(node.text_content())
-            if _LEAD_MIN <= len(text) <= _LEAD_MAX:
+            # ...and not a teaser of another story (its words are a link's)
+            linked = sum(len(a.text_content()) for a in node.iter("a"))
+            if _LEAD_MIN <= len(text) <= _LEAD_MAX and linked * 2 < len(text):
                 return text
     return None
 
@@ -146,7 +148,8 @@ def find_tag_line(zone: HtmlElement) -> TagLine | None:
 _BYLINE_CLASS = re.compile(r"(^|[\s_-])(author|byline|tac-?gia|writer|reporter)([\s_-]|$)", re.IGNORECASE)
 
 _BYLINE_PREFIX = re.compile(
-    r"^(tác giả|bài và ảnh|bài|theo|(?:đăng|viết|người đăng|posted|written)?\s*bởi"
+    r"^(tác giả|bài và ảnh|bài|theo|người viết|người đăng|phóng viên"
+    r"|(?:đăng|viết|người đăng|posted|written)?\s*bởi"
     r"|(?:posted |written )?by)\s*:?\s*",
     re.IGNORECASE,
 )
@@ -170,9 +173,26 @@ def byline(zone: HtmlElement) -> str | None:
     for node in _MARKED(zone):
         if _BYLINE_CLASS.search(_marker(node)):
             text = squash(node.text_content())
-            if 2 < len(text) <= 80:
-                return _BYLINE_PREFIX.sub("", text) or None
+            if 2 < len(text) <= 160:
+                return byline_name(text)
     return None
+
+
+# Parts of a byline line: "bởi bientap — đăng 30/11/2026 15:40 — lần sửa cuối ...". A plain
+# hyphen is no separator here: it joins two names ("Duy Chương - Thanh Tùng").
+_BYLINE_PARTS = re.compile(r"\s+[—–|•·]\s+|\s*[|•·]\s*")
+
+
+def byline_name(text: str) -> str | None:
+    """The name a byline line gives: its parts up to the first holding a date or a time,
+    without a "Bài:"/"bởi" prefix; None when that is a CMS account or a login."""
+    names = []
+    for part in _BYLINE_PARTS.split(squash(text)):
+        if any(ch.isdigit() for ch in part):
+            break
+        names.append(part)
+    name = _BYLINE_PREFIX.sub("", " - ".join(names)).strip(" -—–:")
+    return person(name) if 2 <= len(name) <= 80 else None
 
 
 _ZONE_SHARE = 0.5  # of the engine's text the article zone must hold before it is trusted

@@ -46,6 +46,7 @@ _META_MODIFIED = (
     "og:updated_time",
     "datemodified",
     "dcterms.modified",
+    "dc.date.modified",
     "last-modified",
 )
 

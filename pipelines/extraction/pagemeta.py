@@ -332,9 +332,17 @@ _ACCOUNT_NAMES = frozenset(
 )
 
 
-def _person(name: str) -> str | None:
+# A login shown where a name would be ("bientap", "ctv_01"): one lower-case ASCII token. A
+# person's byline is capitalised, and Vietnamese names carry marks or spaces.
+_LOGIN = re.compile(r"[a-z][a-z0-9._-]*")
+
+
+def person(name: str) -> str | None:
+    """`name` squashed, or None when it is a CMS account or a login rather than a person."""
     name = squash(name)
-    return name if name and name.casefold() not in _ACCOUNT_NAMES else None
+    if not name or name.casefold() in _ACCOUNT_NAMES or _LOGIN.fullmatch(name):
+        return None
+    return name
 
 
 def declared_author(page: PageMeta) -> str | None:
@@ -346,11 +354,11 @@ def declared_author(page: PageMeta) -> str | None:
             authors = [authors]
         if isinstance(authors, list):
             found = (a.get("name") if isinstance(a, dict) else a for a in authors)
-            names = [name for name in (_person(str(n)) for n in found if n) if name]
+            names = [name for name in (person(str(n)) for n in found if n) if name]
             if names:
                 return ", ".join(names)
     author = page.first(("author", "article:author", "dc.creator"))
-    return _person(author) if author and not author.startswith("http") else None
+    return person(author) if author and not author.startswith("http") else None
 
 
 def canonical_href(tree: HtmlElement, page: PageMeta, url: str | None) -> str | None:

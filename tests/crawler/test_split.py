@@ -110,6 +110,12 @@ def test_extract_joins_the_pages_of_a_split_article(split_site: SampleSite, env:
         ("https://a.vn/tin/bai-viet-1234/trang-2.html", "https://a.vn/tin/bai-viet-1234.html", 2),
         ("https://a.vn/tin/bai-viet-1234-p2.html", "https://a.vn/tin/bai-viet-1234.html", 2),
         ("https://a.vn/tin/12.html", "https://a.vn/tin/12.html", 1),  # an id, not a page number
+        # A classic PHP CMS pager counts from 0...
+        ("https://a.vn/tin/45-bai-viet.html?start=1", "https://a.vn/tin/45-bai-viet.html", 2),
+        ("https://a.vn/index.php?id=45&limitstart=2", "https://a.vn/index.php?id=45", 3),
+        ("https://a.vn/tin/45-bai-viet.html?start=0", "https://a.vn/tin/45-bai-viet.html", 1),
+        # ...and the same name on a listing is an offset of stories, not a page of one.
+        ("https://a.vn/tin-tuc.html?start=20", "https://a.vn/tin-tuc.html?start=20", 1),
     ],
 )
 def test_page_numbers_in_addresses(url: str, first: str, number: int) -> None:
@@ -138,3 +144,24 @@ def test_a_pagers_links_are_found_however_their_addresses_are_written() -> None:
     found = continuation_links(response)
     assert [page_of(link)[1] for link in found] == [2, 3, 4, 5]
     assert {page_of(link)[0] for link in found} == {page_of(url)[0]}
+
+
+def test_a_pager_counting_from_zero_gives_the_articles_later_pages() -> None:
+    """`?start=1` is the second page; the "show all" link, the first page and the listing's
+    story offsets are not pages of the article."""
+    from scrapy.http import HtmlResponse
+
+    from crawler.discovery import continuation_links
+
+    url = "https://a.vn/tin-tuc/45-hoi-nghi-nguoi-lao-dong.html"
+    links = [
+        "/tin-tuc/45-hoi-nghi-nguoi-lao-dong.html?showall=1",
+        "/tin-tuc/45-hoi-nghi-nguoi-lao-dong.html?start=0",
+        "/tin-tuc/45-hoi-nghi-nguoi-lao-dong.html?start=1",
+        "/tin-tuc/45-hoi-nghi-nguoi-lao-dong.html?start=2",
+        "/tin-tuc.html?start=20",
+    ]
+    body = "".join(f'<a href="{href}">x</a>' for href in links)
+    response = HtmlResponse(url, body=f"<html><body>{body}</body></html>".encode(), encoding="utf-8")
+    found = continuation_links(response)
+    assert [link.rsplit("=", 1)[-1] for link in found] == ["1", "2"]

@@ -502,3 +502,22 @@ def test_a_zone_holding_only_the_header_cuts_nothing() -> None:
         f"<div><p>{sapo}</p>" + "".join(f"<p>{line}</p>" for line in text.split("\n")[1:]) + "</div>"
     )
     assert within_zone(text + "\nHộp bên cạnh", whole) == text
+
+
+@pytest.mark.parametrize(
+    ("line", "name"),
+    [
+        ("bởi bientap — đăng 30/11/2026 15:40 — lần sửa cuối 01/12/2026 08:02", None),  # a login
+        ("Người viết: Quang Minh", "Quang Minh"),
+        ("Duy Chương - Thanh Tùng | 08:15 02/12/2026", "Duy Chương - Thanh Tùng"),
+        ("Bài và ảnh: Hải Nam • 3 phút đọc", "Hải Nam"),
+        ("Đăng bởi: Super User", None),
+        ("Tác giả: PV", "PV"),
+    ],
+)
+def test_a_byline_line_gives_the_name_and_not_its_dates_or_a_login(line: str, name: str | None) -> None:
+    """A CMS byline shows the account, the publish and edit times on one line: only a
+    person's name is an author."""
+    from pipelines.extraction.body import byline_name
+
+    assert byline_name(line) == name
