@@ -57,7 +57,9 @@ _T = (
     r"(?:\s*\(?(?P<tz>GMT|UTC)\s*(?P<off>[+-]\d{1,2})?(?::?00)?\)?)?"
 )
 _D = r"(?P<d>\d{1,2})\s*[/.-]\s*(?P<mo>\d{1,2})\s*[/.-]\s*(?P<y>(?:19|20)\d{2})"
-_SEP = r"[\s,|\-–—(]*(?:ngày\s*|lúc\s*)?"
+# A weekday may stand between a clock and its date ("15:20 | Thứ Năm, 03/12/2026").
+_WEEKDAY = r"(?:thứ\s*(?:hai|ba|tư|năm|sáu|bảy|[2-7])|chủ\s*nhật|CN|T[2-7])\b"
+_SEP = r"[\s,|\-–—(]*(?:" + _WEEKDAY + r"[\s,|\-–—]*)?(?:ngày\s*|lúc\s*)?"
 _MONTH_WORDS = {
     "một": 1,
     "giêng": 1,
@@ -105,8 +107,10 @@ _STAMPS = [
     re.compile(r"\b(?P<d>\d{1,2})\s+" + _MON + r"\s*,?\s*(?:năm\s+)?" + _Y + _THEN_T, re.IGNORECASE),
     # Tháng Năm 3, 2024 · May 3, 2024
     re.compile(_MON + r"\s+(?P<d>\d{1,2}),?\s+" + _Y + _THEN_T, re.IGNORECASE),
-    # 2026-11-17 14:30 (ISO order, shown as is)
-    re.compile(r"\b(?P<y>(?:19|20)\d{2})-(?P<mo>\d{2})-(?P<d>\d{2})(?:[T\s]+" + _T + ")?"),
+    # 2026-11-17 14:30, 2026/11/17 (year first, shown as is)
+    re.compile(
+        r"\b(?P<y>(?:19|20)\d{2})(?P<ys>[-/.])(?P<mo>\d{1,2})(?P=ys)(?P<d>\d{1,2})(?:[T\s]+" + _T + ")?"
+    ),
     re.compile(_D),  # Date : 07-12-2018
     # 03/12/26 15:20 (a portal's short form: slashes and a two-digit year, as a whole stamp)
     re.compile(r"^(?P<d>\d{1,2})/(?P<mo>\d{1,2})/(?P<yy>\d{2})(?:[\s,|\-–—]+" + _T + r")?$"),

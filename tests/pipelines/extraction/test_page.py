@@ -44,6 +44,8 @@ def _page(head: str = "", before: str = "", stamp: str = "", after: str = "", la
         ("<span>14:30 (GMT+7) 17/11/2026</span>", "2026-11-17T14:30:00+07:00"),
         ('<span class="metadata-publish-date">17/11/26 14:30</span>', "2026-11-17T14:30:00+07:00"),
         ('<span title="2026-11-17T14:30:00+07:00">2 ngày trước</span>', "2026-11-17T14:30:00+07:00"),
+        ("<span>14:30 | Thứ Ba, 17/11/2026</span>", "2026-11-17T14:30:00+07:00"),
+        ("<span>2026/11/17 14:30</span>", "2026-11-17T14:30:00+07:00"),
     ],
 )
 def test_vietnamese_stamp_in_article_zone_never_the_site_clock(stamp: str, expected: str) -> None:
