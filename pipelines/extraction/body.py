@@ -308,6 +308,16 @@ _SOURCE_TAIL = re.compile(
 )
 _NAME_SEPARATORS = re.compile(r"\s*(?:[-–/,&]|\bvà\b)\s*")
 _MAX_NAME_CHARS = 60
+# A long read's closing credits: who wrote it, then who designed, drew or filmed it, and
+# often its date on a line of its own. A writer's credit is the author; the rest are not.
+_CREDIT = re.compile(
+    r"^(?P<label>nội dung|thực hiện|bài viết|thiết kế|đồ họa|đồ hoạ|kỹ thuật|trình bày|video"
+    r"|dựng phim|quay phim|minh họa|minh hoạ|biên tập|design|graphics?)\s*:\s*(?P<names>.+)$",
+    re.IGNORECASE,
+)
+_WRITER_CREDITS = frozenset({"nội dung", "thực hiện", "bài viết"})
+_BARE_DATE = re.compile(r"^\d{1,2}[/.-]\d{1,2}[/.-](?:\d{2}|\d{4})$")
+_MAX_CLOSING_LINES = 8
 
 
 def _origin(origin: str) -> tuple[str | None, str | None]:
@@ -342,14 +352,24 @@ def name_only(line: str) -> str | None:
 
 
 def closing_lines(text: str) -> Trailer:
-    """A copy's source line (to `source_url` / `source_name`) and a trailing name-only line
-    (to `author`) taken off the end of the body, in whichever order they come."""
+    """A copy's source line (to `source_url` / `source_name`), a trailing name-only line or a
+    long read's credits (to `author`) and a date alone on the last line, taken off the end of
+    the body in whichever order they come."""
     lines = text.split("\n")
     author = url = name = None
-    for _ in range(3):
+    for _ in range(_MAX_CLOSING_LINES):
         if len(lines) < 2:
             break
         last = lines[-1]
+        if _BARE_DATE.match(last.strip()):
+            lines.pop()
+            continue
+        credit = _CREDIT.match(last.strip())
+        if credit and (who := name_only(credit.group("names"))):
+            if credit.group("label").casefold() in _WRITER_CREDITS:
+                author = who
+            lines.pop()
+            continue
         whole = _SOURCE_LINE.match(last)
         found = _origin(whole.group("origin")) if whole else (None, None)
         if whole and any(found):

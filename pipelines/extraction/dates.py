@@ -134,6 +134,7 @@ _LABEL = re.compile(
 )
 _STAMP_MAX_CHARS = 90
 _ZONE_MIN_CHARS = 400
+_COVER_GAP_CHARS = 200  # what may stand between a long read's cover and its text
 
 
 # Attribute tests only (no string functions): this runs over the whole tree.
@@ -367,19 +368,39 @@ def article_zone(
     also holds the body text."""
     heads = [head] if head is not None else elements(tree, "//h1") or elements(tree, "//h2")
     if title and head is None:
-        key = " ".join(title.split())[:40]
-        heads = [h for h in heads if key and key in " ".join(h.text_content().split())] or heads
+        heads = [h for h in heads if _names(h, title)] or heads
     if not heads:
         return None
     node = heads[0]
     declared = None  # a short story (photos, a notice): the <article> or <main> that holds it
+    top = node
     while node is not None and node.tag != "body":
         if len(node.text_content()) >= _ZONE_MIN_CHARS:
             return node
         if declared is None and node.tag in ("article", "main"):
             declared = node
-        node = node.getparent()
+        top, node = node, node.getparent()
+    if declared is None and node is not None and (head is not None or _names(heads[0], title)):
+        return _after_cover(top)
     return declared
+
+
+def _names(head: lxml_html.HtmlElement, title: str | None) -> bool:
+    key = " ".join((title or "").split())[:40]
+    return bool(key) and key in " ".join(head.text_content().split())
+
+
+def _after_cover(cover: lxml_html.HtmlElement) -> lxml_html.HtmlElement | None:
+    """A long read's headline stands alone on its cover picture, a block of the page's own;
+    the story is the block right after it (a short credit or share bar may come between)."""
+    for sibling in cover.itersiblings():
+        if not isinstance(sibling.tag, str) or sibling.tag in ("script", "style", "template"):
+            continue
+        if len(sibling.text_content()) >= _ZONE_MIN_CHARS:
+            return sibling
+        if len(sibling.text_content().strip()) > _COVER_GAP_CHARS:
+            return None
+    return None
 
 
 def has_stamp(text: str) -> bool:

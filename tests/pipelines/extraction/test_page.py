@@ -523,3 +523,18 @@ def test_a_byline_line_gives_the_name_and_not_its_dates_or_a_login(line: str, na
     from pipelines.extraction.body import byline_name
 
     assert byline_name(line) == name
+
+
+def test_a_long_reads_credits_are_fields_and_its_writer_the_author() -> None:
+    """Credits closing an e-magazine story (writer, designer, a date alone) leave the text;
+    the writer is the author, the designer is not."""
+    from pipelines.extraction.body import closing_lines
+
+    story = "Đoạn một của bài viết dài.\nĐoạn hai của bài viết dài."
+    trailer = closing_lines(story + "\nThực hiện: Minh Khôi - Hà Anh\nThiết kế: Tuấn Vũ\n03/12/2026")
+    assert (trailer.text, trailer.author) == (story, "Minh Khôi - Hà Anh")
+    designed = closing_lines(story + "\nĐồ hoạ: Tuấn Vũ")
+    assert (designed.text, designed.author) == (story, None)
+    # A sentence that starts like a credit is prose.
+    prose = story + "\nNội dung: hội nghị bàn về tiền lương và nhà ở cho công nhân."
+    assert closing_lines(prose).text == prose
