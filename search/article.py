@@ -150,6 +150,7 @@ def parse_moment(value: str | None) -> datetime | None:
     text = " ".join(value.split())[:64]
     if text.isdigit() and len(text) in (10, 13):  # Unix time (data-timestamp attributes)
         return datetime.fromtimestamp(int(text[:10]), tz=UTC)
+    text = _ZONE_FOR_T.sub(_zone_for_t, text)
     text = _TWELVE_HOUR.sub(_twelve_hour, text.replace("Z", "+00:00"))
     text = _DAY_FIRST.sub(lambda m: f"{m['y']}-{int(m['mo']):02d}-{int(m['d']):02d}", text)
     text = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", text)
@@ -161,6 +162,23 @@ def parse_moment(value: str | None) -> datetime | None:
     if parsed is None:
         return None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=VN_TZ)
+
+
+# PHP's date("Y-m-dTH:i:s") prints the zone's abbreviation where the "T" should be
+# ("2026-12-03ICT09:15:00", "2026-12-03+0709:15:00"). Named zones that say which offset they
+# are become that offset; any other name is dropped (the time is then read as local).
+_ZONE_FOR_T = re.compile(
+    r"^(?P<date>\d{4}-\d{2}-\d{2})(?P<zone>[A-Za-z]{2,5}|[+-]\d{2}(?::?\d{2})?)(?P<time>\d{2}:\d{2}(?::\d{2})?)$"
+)
+_NAMED_OFFSETS = {"ict": "+07:00", "utc": "+00:00", "gmt": "+00:00"}
+
+
+def _zone_for_t(match: re.Match[str]) -> str:
+    zone = match["zone"]
+    offset = _NAMED_OFFSETS.get(zone.casefold(), "") if zone[0].isalpha() else zone
+    if offset and ":" not in offset:
+        offset = f"{offset[:3]}:{offset[3:] or '00'}"
+    return f"{match['date']}T{match['time']}{offset}"
 
 
 def _iso(text: str) -> datetime | None:

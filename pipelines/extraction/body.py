@@ -20,8 +20,9 @@ _LEAD_CLASS = re.compile(
 )
 
 _LEAD_MIN, _LEAD_MAX = 40, 1500
+_SUBTITLE_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6", "meta"})
 
-_MARKED = Elements("descendant-or-self::*[@class or @id]")
+_MARKED = Elements("descendant-or-self::*[@class or @id or @itemprop]")
 
 _TAG_CANDIDATES = Elements("descendant-or-self::*[@class or @id or contains(text(), ':')]")
 
@@ -38,7 +39,11 @@ def find_lead(zone: HtmlElement) -> str | None:
             continue
         # A lead is one paragraph: a marked box of several is the body itself (Drupal's
         # body field is "text-with-summary").
-        if _LEAD_CLASS.search(_marker(node)) and len(node.findall(".//p")) < 2:
+        # Microdata's description is a lead when it stands as text; as a heading it is a
+        # subtitle (a deck), which a reader does not take for the story's first paragraph.
+        described = node.get("itemprop") == "description" and node.tag not in _SUBTITLE_TAGS
+        marked = _LEAD_CLASS.search(_marker(node)) or described
+        if marked and len(node.findall(".//p")) < 2:
             text = squash(node.text_content())
             # ...and not a teaser of another story (its words are a link's)
             linked = sum(len(a.text_content()) for a in node.iter("a"))

@@ -358,7 +358,11 @@ def declared_author(page: PageMeta) -> str | None:
             if names:
                 return ", ".join(names)
     author = page.first(("author", "article:author", "dc.creator"))
-    return person(author) if author and not author.startswith("http") else None
+    if not author or author.startswith("http"):
+        return None
+    # A portal that names itself as every page's author names no one.
+    site = page.first(("og:site_name", "application-name"))
+    return None if site and squash(site).casefold() == squash(author).casefold() else person(author)
 
 
 def canonical_href(tree: HtmlElement, page: PageMeta, url: str | None) -> str | None:
