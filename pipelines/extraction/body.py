@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from lxml.html import HtmlElement
 
 from pipelines.extraction.dates import has_stamp
-from pipelines.extraction.pagemeta import person, squash
+from pipelines.extraction.pagemeta import person, spaced_in, squash
 from pipelines.extraction.xpath import Elements
 
 _LEAD_CLASS = re.compile(
@@ -203,10 +203,6 @@ def byline_name(text: str) -> str | None:
 _ZONE_SHARE = 0.5  # of the engine's text the article zone must hold before it is trusted
 
 
-def _bare(text: str) -> str:
-    return "".join(text.split())
-
-
 def within_zone(text: str, zone: HtmlElement) -> str:
     """The engine's text without the lines before and after the article zone's: a sidebar
     box (a notice, a schedule, a hotline) or a column beside the article that the engine
@@ -214,15 +210,25 @@ def within_zone(text: str, zone: HtmlElement) -> str:
     unless the zone holds at least half of the text: a zone that is only the story's header
     says nothing about where its body ends."""
     lines = text.split("\n")
-    held = _bare(zone.text_content())
-    inside = [bool(line.strip()) and _bare(line) in held for line in lines]
-    if True not in inside:
+    held = zone.text_content()
+    # Only the first and the last line the zone holds are looked for, from each end (most
+    # often the very first and last lines): the lines between stay whatever they are.
+    first = next((i for i, line in enumerate(lines) if _held(line, held)), None)
+    if first is None:
         return text
-    first, last = inside.index(True), len(inside) - 1 - inside[::-1].index(True)
+    last = next(i for i in range(len(lines) - 1, first - 1, -1) if _held(lines[i], held))
+    if first == 0 and last == len(lines) - 1:
+        return text
     kept = lines[first : last + 1]
     if sum(map(len, kept)) < _ZONE_SHARE * len(text):
         return text
     return "\n".join(kept)
+
+
+def _held(line: str, held: str) -> bool:
+    """`line` stands in the zone's text, whatever whitespace the engine put between words."""
+    line = squash(line)
+    return bool(line) and (line in held or spaced_in(held, line))
 
 
 _REPEAT_MIN_CHARS = 60  # paragraphs, not list items (a list may repeat its items)
