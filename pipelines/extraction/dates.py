@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta, timezone, tzinfo
+from urllib.parse import urlsplit
 
 from lxml import html as lxml_html
 
@@ -179,6 +180,7 @@ def published_date(
     hint: str | None = None,
     fetched: datetime | None = None,
     last_resort: Callable[[], str | None] | None = None,
+    url: str | None = None,
 ) -> str | None:
     """The publication date and time, from every source the page gives (module docstring)."""
     sources: list[Callable[[], Iterator[datetime | None]]] = [
@@ -194,6 +196,7 @@ def published_date(
         lambda: iter([parse_moment(hint)]),
         lambda: _zone_stamps(zone) if zone is not None else iter(()),
         lambda: _relative_dates(zone, fetched) if zone is not None else iter(()),
+        lambda: iter([url_moment(url)]),
     ]
     primary, timed = _ranked(sources)
     if timed is not None:
@@ -201,6 +204,41 @@ def published_date(
     if primary is not None:
         return primary.isoformat()
     return last_resort() if last_resort is not None else None
+
+
+# A date in the address: /2026/12/03/, 2026-12-03, or a run of 8 to 14 digits that reads as
+# year, month, day and perhaps hour, minute, second (a news CMS's "-20261203152010.htm"); a
+# longer run (milliseconds after the seconds) is read on its first 14 digits.
+_URL_DATES = (
+    re.compile(r"/(?P<y>20\d{2})/(?P<mo>\d{1,2})/(?P<d>\d{1,2})(?:/|$)"),
+    re.compile(r"(?<!\d)(?P<y>20\d{2})-(?P<mo>\d{2})-(?P<d>\d{2})(?!\d)"),
+    re.compile(
+        r"(?<!\d)(?P<y>20\d{2})(?P<mo>\d{2})(?P<d>\d{2})(?:(?P<h>\d{2})(?P<mi>\d{2})(?P<s>\d{2})?)?(?:\d{1,3})?(?!\d)"
+    ),
+)
+
+
+def url_moment(url: str | None) -> datetime | None:
+    """The date (and time, when the address gives one) a page's address carries, read last."""
+    if not url:
+        return None
+    path = urlsplit(url).path
+    for pattern in _URL_DATES:
+        for found in pattern.finditer(path):
+            parts = found.groupdict()
+            try:
+                return datetime(
+                    int(parts["y"]),
+                    int(parts["mo"]),
+                    int(parts["d"]),
+                    int(parts.get("h") or 0),
+                    int(parts.get("mi") or 0),
+                    int(parts.get("s") or 0),
+                    tzinfo=VN_TZ,
+                )
+            except ValueError:  # 8 digits that are an id, not a date
+                continue
+    return None
 
 
 def _ranked(

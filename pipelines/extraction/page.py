@@ -170,6 +170,7 @@ def extract_page(
         rule_node=date_node,
         hint=hint_date,
         last_resort=lambda: last_resort_date(tree, zone),
+        url=url,
     )
     continued_author = None
     if parts:

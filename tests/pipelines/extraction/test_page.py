@@ -538,3 +538,36 @@ def test_a_long_reads_credits_are_fields_and_its_writer_the_author() -> None:
     # A sentence that starts like a credit is prose.
     prose = story + "\nNội dung: hội nghị bàn về tiền lương và nhà ở cho công nhân."
     assert closing_lines(prose).text == prose
+
+
+@pytest.mark.parametrize(
+    ("url", "stamp", "expected"),
+    [
+        # No date on the page: the address's, never the header clock's or a sidebar's.
+        ("https://blog.example.vn/2026/11/17/cham-lo-tet/", "", "2026-11-17T00:00:00+07:00"),
+        ("https://ldld.example.vn/cham-lo-tet-20261117143005.htm", "", "2026-11-17T14:30:05+07:00"),
+        # A date-only stamp takes its time from the address on the same day...
+        (
+            "https://ldld.example.vn/cham-lo-tet-202611171430.htm",
+            "<span>17/11/2026</span>",
+            "2026-11-17T14:30:00+07:00",
+        ),
+        # ...and the page's own stamp wins over an address of another day.
+        (
+            "https://ldld.example.vn/cham-lo-tet-20261116.htm",
+            "<span>17/11/2026 14:30</span>",
+            "2026-11-17T14:30:00+07:00",
+        ),
+        # Eight digits that are no date are an id.
+        (
+            "https://ldld.example.vn/tin-12345678.html",
+            "<span>17/11/2026 14:30</span>",
+            "2026-11-17T14:30:00+07:00",
+        ),
+    ],
+)
+def test_the_date_in_the_address_is_read_last(url: str, stamp: str, expected: str) -> None:
+    """A blog that prints no date, or prints the day only, still gets its article's moment."""
+    article = extract_page(_page(stamp=stamp), url)
+    assert article is not None
+    assert article.published == expected
