@@ -174,10 +174,8 @@ _NAMED_OFFSETS = {"ict": "+07:00", "utc": "+00:00", "gmt": "+00:00"}
 
 
 def _zone_for_t(match: re.Match[str]) -> str:
-    zone = match["zone"]
+    zone = match["zone"]  # fromisoformat reads "+07", "+0700" and "+07:00" alike
     offset = _NAMED_OFFSETS.get(zone.casefold(), "") if zone[0].isalpha() else zone
-    if offset and ":" not in offset:
-        offset = f"{offset[:3]}:{offset[3:] or '00'}"
     return f"{match['date']}T{match['time']}{offset}"
 
 

@@ -20,7 +20,7 @@ _LEAD_CLASS = re.compile(
 )
 
 _LEAD_MIN, _LEAD_MAX = 40, 1500
-_SUBTITLE_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6", "meta"})
+_SUBTITLE_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
 
 _MARKED = Elements("descendant-or-self::*[@class or @id or @itemprop]")
 
@@ -196,7 +196,7 @@ def byline_name(text: str) -> str | None:
         if any(ch.isdigit() for ch in part):
             break
         names.append(part)
-    name = _BYLINE_PREFIX.sub("", " - ".join(names)).strip(" -—–:")
+    name = strip_byline_prefix(" - ".join(names)).strip(" -—–:")
     return person(name) if 2 <= len(name) <= 80 else None
 
 

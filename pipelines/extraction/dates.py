@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from lxml import html as lxml_html
 
 from config.vntime import VN_TZ
-from pipelines.extraction.pagemeta import PageMeta
+from pipelines.extraction.pagemeta import PageMeta, squash
 from pipelines.extraction.xpath import Elements, Owners, elements
 from search.article import parse_moment, to_iso
 
@@ -424,8 +424,9 @@ def article_zone(
 
 
 def _names(head: lxml_html.HtmlElement, title: str | None) -> bool:
-    key = " ".join((title or "").split())[:40]
-    return bool(key) and key in " ".join(head.text_content().split())
+    """True when the heading shows the title (its first 40 characters)."""
+    key = squash(title or "")[:40]
+    return bool(key) and key in squash(head.text_content())
 
 
 def _after_cover(cover: lxml_html.HtmlElement) -> lxml_html.HtmlElement | None:

@@ -151,7 +151,8 @@ def extract_page(
         body_text = block_text(body_node)
     else:
         body_text = engine_text(tree, url) or ""
-        body_text = within_zone(body_text, zone) if zone is not None and body_text else body_text
+        if zone is not None:
+            body_text = within_zone(body_text, zone)
     text = assemble_body(body_text, title, lead, tag_line, signature)
     floor = min_chars
     if len(text) < min_chars and len(captions) >= _PHOTO_STORY_CAPTIONS:
